@@ -1,0 +1,73 @@
+//! The Coordinator's messages: requests relayed from clients' connections and reports relayed from workers'.
+
+use crate::store::LogCursor;
+use actix::Message;
+use distencode_wire::job::{JobId, JobRecord, JobSpec};
+use distencode_wire::message::{CoordinatorToWorker, WorkerToCoordinator, WorkerView};
+use tokio::sync::watch;
+
+/// A client's request; the answer, or one line saying why not.
+pub type Answer<T> = Result<T, String>;
+
+/// Record and queue a new job. Answered once it is durable.
+#[derive(Message)]
+#[rtype(result = "Answer<JobRecord>")]
+pub struct Submit {
+    pub spec: JobSpec,
+    pub submitted_by: String,
+}
+
+/// One job, with live progress if it runs.
+#[derive(Message)]
+#[rtype(result = "Answer<JobRecord>")]
+pub struct Status(pub JobId);
+
+/// Every job, oldest first.
+#[derive(Message)]
+#[rtype(result = "Answer<Vec<JobRecord>>")]
+pub struct List;
+
+/// A piece of a job's stored log after `after`, and the cursor to read on from.
+#[derive(Message)]
+#[rtype(result = "Answer<(String, Option<LogCursor>)>")]
+pub struct Logs {
+    pub id: JobId,
+    pub after: Option<LogCursor>,
+}
+
+/// A signal that changes whenever a log batch of the job is stored; `None` once the job is final.
+#[derive(Message)]
+#[rtype(result = "Answer<Option<watch::Receiver<u64>>>")]
+pub struct LogSignal(pub JobId);
+
+/// Follow a job: a receiver that sees each new version of the record; it closes after the final state.
+#[derive(Message)]
+#[rtype(result = "Answer<watch::Receiver<JobRecord>>")]
+pub struct Watch(pub JobId);
+
+/// Cancel a job (kills its render if it runs).
+#[derive(Message)]
+#[rtype(result = "Answer<JobRecord>")]
+pub struct Cancel {
+    pub id: JobId,
+    pub by: String,
+}
+
+/// Put a failed or cancelled job back in the queue.
+#[derive(Message)]
+#[rtype(result = "Answer<JobRecord>")]
+pub struct Retry(pub JobId);
+
+/// Every worker, for `worker list`.
+#[derive(Message)]
+#[rtype(result = "Answer<Vec<WorkerView>>")]
+pub struct Workers;
+
+/// A message from a registered worker, relayed by its connection task (which awaits the answer: back-pressure).
+/// Answered with a message to send straight back to that worker, if any (a log acknowledgement).
+#[derive(Message)]
+#[rtype(result = "Option<CoordinatorToWorker>")]
+pub struct FromWorker {
+    pub worker: String,
+    pub message: WorkerToCoordinator,
+}

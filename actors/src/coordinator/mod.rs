@@ -1,0 +1,241 @@
+//! The Coordinator: the farm's one decision maker.
+//!
+//! It keeps the queue and every unfinished job in memory, asks the [`JobStore`] to make each change durable before
+//! acting on it, asks the [`WorkerRegistry`] for a worker when a job can run, and pushes the offer down that worker's
+//! open connection at once. Reports from workers and requests from clients arrive as messages from their connection
+//! tasks. Long steps (a store write, a claim) are chained as actor futures, so the actor's thread never blocks.
+//!
+//! Files: [`dispatch`] (queue → worker), [`reports`] (what workers say), [`requests`] (what clients ask).
+
+mod dispatch;
+mod messages;
+mod reports;
+mod requests;
+
+pub use messages::*;
+
+use crate::registry::{WorkerEvent, WorkerRegistry};
+use crate::store::{ApplyChange, Change, JobStore, ListJobs, StoreError};
+use actix::prelude::*;
+use distencode_wire::job::{JobId, JobRecord, JobState};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Settings of a coordinator.
+#[derive(Clone, Debug)]
+pub struct CoordinatorConfig {
+    /// Renders a job may start before it fails for good.
+    pub max_attempts: u32,
+    /// How long a disconnected worker (or, after a restart, a running job's worker) has to come back.
+    pub grace: Duration,
+}
+
+impl Default for CoordinatorConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Queue order: higher priority first, then lower (older) id.
+type QueueKey = (Reverse<i32>, JobId);
+
+/// The actor.
+pub struct Coordinator {
+    store: Addr<JobStore>,
+    registry: Addr<WorkerRegistry>,
+    config: CoordinatorConfig,
+    /// Jobs waiting for a worker, in the order they will be offered.
+    queue: BTreeSet<QueueKey>,
+    /// Every job not in a final state, as last made durable (plus live progress).
+    active: HashMap<JobId, JobRecord>,
+    /// Followers of a job (`job watch`, `submit --wait`); dropped once the job is final.
+    watchers: HashMap<JobId, watch::Sender<JobRecord>>,
+    /// Followers of a job's log: bumped at each stored batch; dropped once the job is final.
+    log_signals: HashMap<JobId, watch::Sender<u64>>,
+    /// A claim is on its way: dispatch one job at a time, so no job is offered twice.
+    dispatching: bool,
+    /// Dispatch was asked for while a claim was in flight: look again when it lands.
+    dispatch_again: bool,
+}
+
+impl Coordinator {
+    /// Starts the Coordinator and its WorkerRegistry around an already started JobStore.
+    pub fn start(
+        store: Addr<JobStore>,
+        config: CoordinatorConfig,
+    ) -> (Addr<Coordinator>, Addr<WorkerRegistry>) {
+        let mut registry_addr = None;
+        let coordinator = Coordinator::create(|ctx| {
+            let registry =
+                WorkerRegistry::new(ctx.address().recipient(), store.clone(), config.grace).start();
+            registry_addr = Some(registry.clone());
+            Coordinator {
+                store,
+                registry,
+                config,
+                queue: BTreeSet::new(),
+                active: HashMap::new(),
+                watchers: HashMap::new(),
+                log_signals: HashMap::new(),
+                dispatching: false,
+                dispatch_again: false,
+            }
+        });
+        let registry =
+            registry_addr.expect("Coordinator::create runs its closure before returning");
+        (coordinator, registry)
+    }
+
+    /// Takes a record the store has just made durable into the in-memory view: queue, active set, watchers.
+    fn update(&mut self, record: JobRecord) {
+        let key = (Reverse(record.priority), record.id);
+        if record.state == JobState::Queued {
+            self.queue.insert(key);
+        } else {
+            self.queue.remove(&key);
+        }
+        if let Some(sender) = self.watchers.get(&record.id) {
+            let _ = sender.send(record.clone());
+        }
+        if record.state.is_final() {
+            self.active.remove(&record.id);
+            self.watchers.remove(&record.id);
+            self.log_signals.remove(&record.id);
+        } else {
+            self.active.insert(record.id, record);
+        }
+    }
+
+    /// Makes one change durable, then applies it in memory; `then` runs with the outcome.
+    fn change<F>(&mut self, id: JobId, change: Change, ctx: &mut Context<Self>, then: F)
+    where
+        F: FnOnce(Result<JobRecord, StoreError>, &mut Self, &mut Context<Self>) + 'static,
+    {
+        self.store
+            .send(ApplyChange { id, change })
+            .into_actor(self)
+            .map(move |result, act, ctx| {
+                let result = result.unwrap_or(Err(StoreError::Gone));
+                match &result {
+                    Ok(record) => act.update(record.clone()),
+                    Err(e) => tracing::warn!(job = %id, "{e}"),
+                }
+                then(result, act, ctx)
+            })
+            .spawn(ctx);
+    }
+
+    /// Whether the job may be rendered again after this attempt ended.
+    fn may_requeue(&self, id: JobId) -> bool {
+        let started = self.active.get(&id).map_or(0, |r| {
+            r.attempts.iter().filter(|a| a.started_at.is_some()).count()
+        });
+        (started as u32) < self.config.max_attempts
+    }
+
+    /// After a restart: reload unfinished jobs, requeue those whose workers do not come back in time.
+    fn recover(&mut self, ctx: &mut Context<Self>) {
+        self.store
+            .send(ListJobs {
+                unfinished_only: true,
+            })
+            .into_actor(self)
+            .map(|result, act, ctx| {
+                let jobs = match result.unwrap_or(Err(StoreError::Gone)) {
+                    Ok(jobs) => jobs,
+                    Err(e) => {
+                        tracing::error!("cannot recover jobs: {e}");
+                        return;
+                    }
+                };
+                tracing::info!(jobs = jobs.len(), "recovered unfinished jobs");
+                for record in jobs {
+                    if let Some(attempt) = record.current_attempt() {
+                        let (worker, number) = (attempt.worker.clone(), attempt.number);
+                        act.await_worker_after_restart(record.id, worker, number, ctx);
+                    }
+                    act.update(record);
+                }
+                act.dispatch(ctx);
+            })
+            .wait(ctx);
+    }
+
+    fn await_worker_after_restart(
+        &mut self,
+        id: JobId,
+        worker: String,
+        attempt: u32,
+        ctx: &mut Context<Self>,
+    ) {
+        ctx.run_later(self.config.grace, move |act, ctx| {
+            let registry = act.registry.clone();
+            registry
+                .send(crate::registry::HoldsJob {
+                    worker: worker.clone(),
+                    job: id,
+                    attempt,
+                })
+                .into_actor(act)
+                .map(move |held, act, ctx| {
+                    if held.unwrap_or(false) {
+                        return;
+                    }
+                    let requeue = act.may_requeue(id);
+                    let reason = format!(
+                        "worker {worker} did not come back after the coordinator restarted"
+                    );
+                    act.change(
+                        id,
+                        Change::Fail {
+                            attempt,
+                            reason,
+                            requeue,
+                            blames_worker: false,
+                        },
+                        ctx,
+                        |_, act, ctx| act.dispatch(ctx),
+                    );
+                })
+                .spawn(ctx);
+        });
+    }
+}
+
+impl Actor for Coordinator {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.recover(ctx);
+    }
+}
+
+impl Handler<WorkerEvent> for Coordinator {
+    type Result = ();
+
+    fn handle(&mut self, event: WorkerEvent, ctx: &mut Self::Context) {
+        match event {
+            WorkerEvent::Available => self.dispatch(ctx),
+            WorkerEvent::Lost {
+                worker,
+                job,
+                attempt,
+            } => self.worker_lost(worker, job, attempt, ctx),
+            WorkerEvent::Resumed {
+                worker,
+                job,
+                attempt,
+            } => self.worker_resumed(worker, job, attempt, ctx),
+            WorkerEvent::Reclaimed {
+                worker,
+                job,
+                attempt,
+            } => self.worker_reclaimed(worker, job, attempt, ctx),
+        }
+    }
+}

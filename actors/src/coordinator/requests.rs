@@ -1,0 +1,182 @@
+//! What clients ask of the Coordinator: submit, look, follow, cancel, retry.
+
+use super::*;
+use crate::registry::{ListWorkers, SendTo};
+use crate::store::{CreateJob, GetJob, LogCursor, ReadLog};
+use distencode_wire::message::{CoordinatorToWorker, WorkerView};
+
+/// Turns an actor-mailbox failure and a store error into the one line a client sees.
+fn answer<T>(result: Result<Result<T, StoreError>, MailboxError>) -> Answer<T> {
+    result
+        .unwrap_or(Err(StoreError::Gone))
+        .map_err(|e| e.to_string())
+}
+
+impl Handler<Submit> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<JobRecord>>;
+
+    fn handle(&mut self, msg: Submit, _: &mut Self::Context) -> Self::Result {
+        let create = self.store.send(CreateJob {
+            spec: msg.spec,
+            submitted_by: msg.submitted_by,
+        });
+        Box::pin(create.into_actor(self).map(|result, act, ctx| {
+            let record = answer(result)?;
+            tracing::info!(job = %record.id, project = %record.project, by = %record.submitted_by, "submitted");
+            act.update(record.clone());
+            act.dispatch(ctx);
+            Ok(record)
+        }))
+    }
+}
+
+impl Handler<Status> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<JobRecord>>;
+
+    fn handle(&mut self, msg: Status, _: &mut Self::Context) -> Self::Result {
+        if let Some(record) = self.active.get(&msg.0) {
+            let record = record.clone();
+            return Box::pin(async move { Ok(record) }.into_actor(self));
+        }
+        Box::pin(
+            self.store
+                .send(GetJob(msg.0))
+                .into_actor(self)
+                .map(|r, _, _| answer(r)),
+        )
+    }
+}
+
+impl Handler<List> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<Vec<JobRecord>>>;
+
+    fn handle(&mut self, _: List, _: &mut Self::Context) -> Self::Result {
+        let list = self.store.send(ListJobs {
+            unfinished_only: false,
+        });
+        Box::pin(list.into_actor(self).map(|result, act, _| {
+            let mut jobs = answer(result)?;
+            for job in &mut jobs {
+                if let Some(live) = act.active.get(&job.id) {
+                    job.progress = live.progress.clone();
+                }
+            }
+            Ok(jobs)
+        }))
+    }
+}
+
+/// The most log text one read returns (replies stay well under the frame cap).
+pub const LOG_READ_BYTES: usize = 4 * 1024 * 1024;
+
+impl Handler<Logs> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<(String, Option<LogCursor>)>>;
+
+    fn handle(&mut self, msg: Logs, _: &mut Self::Context) -> Self::Result {
+        let read = self.store.send(ReadLog {
+            id: msg.id,
+            after: msg.after,
+            max_bytes: LOG_READ_BYTES,
+        });
+        Box::pin(read.into_actor(self).map(|r, _, _| answer(r)))
+    }
+}
+
+impl Handler<LogSignal> for Coordinator {
+    type Result = Answer<Option<watch::Receiver<u64>>>;
+
+    fn handle(&mut self, msg: LogSignal, _: &mut Self::Context) -> Self::Result {
+        if !self.active.contains_key(&msg.0) {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.log_signals
+                .entry(msg.0)
+                .or_insert_with(|| watch::channel(0).0)
+                .subscribe(),
+        ))
+    }
+}
+
+impl Handler<Watch> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<watch::Receiver<JobRecord>>>;
+
+    fn handle(&mut self, msg: Watch, _: &mut Self::Context) -> Self::Result {
+        let id = msg.0;
+        if let Some(record) = self.active.get(&id) {
+            let sender = self
+                .watchers
+                .entry(id)
+                .or_insert_with(|| watch::channel(record.clone()).0);
+            let receiver = sender.subscribe();
+            return Box::pin(async move { Ok(receiver) }.into_actor(self));
+        }
+        // Already final: a receiver holding the final record, whose sender is gone.
+        Box::pin(self.store.send(GetJob(id)).into_actor(self).map(|r, _, _| {
+            let record = answer(r)?;
+            let (_, receiver) = watch::channel(record);
+            Ok(receiver)
+        }))
+    }
+}
+
+impl Handler<Cancel> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<JobRecord>>;
+
+    fn handle(&mut self, msg: Cancel, _: &mut Self::Context) -> Self::Result {
+        let id = msg.id;
+        let reason = format!("cancelled by {}", msg.by);
+        let apply = self.store.send(ApplyChange {
+            id,
+            change: Change::Cancel { reason },
+        });
+        let live = self
+            .active
+            .get(&id)
+            .and_then(|r| r.current_attempt())
+            .map(|a| (a.worker.clone(), a.number));
+        Box::pin(apply.into_actor(self).map(move |result, act, _| {
+            let record = answer(result)?;
+            act.update(record.clone());
+            if let Some((worker, attempt)) = live {
+                // The worker kills melt, removes its partial file and reports; its report is then stale.
+                act.registry.do_send(SendTo {
+                    name: worker,
+                    message: CoordinatorToWorker::Cancel { job: id, attempt },
+                });
+            }
+            tracing::info!(job = %id, "cancelled");
+            Ok(record)
+        }))
+    }
+}
+
+impl Handler<Retry> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<JobRecord>>;
+
+    fn handle(&mut self, msg: Retry, _: &mut Self::Context) -> Self::Result {
+        let apply = self.store.send(ApplyChange {
+            id: msg.0,
+            change: Change::Retry,
+        });
+        Box::pin(apply.into_actor(self).map(|result, act, ctx| {
+            let record = answer(result)?;
+            act.update(record.clone());
+            act.dispatch(ctx);
+            Ok(record)
+        }))
+    }
+}
+
+impl Handler<Workers> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<Vec<WorkerView>>>;
+
+    fn handle(&mut self, _: Workers, _: &mut Self::Context) -> Self::Result {
+        Box::pin(
+            self.registry
+                .send(ListWorkers)
+                .into_actor(self)
+                .map(|r, _, _| r.map_err(|e| e.to_string())),
+        )
+    }
+}

@@ -1,0 +1,241 @@
+//! Decides whether this machine can render a project, listing every reason it
+//! cannot at once (every missing or unreadable file, every unknown service)
+//! so a user fixes them in one go rather than one per attempt.
+
+use std::fmt;
+use std::fs::File;
+
+use serde::{Deserialize, Serialize};
+
+use super::services::ServiceSet;
+use super::{FileRef, Project};
+
+/// Every reason a machine cannot render a project.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub missing_files: Vec<FileRef>,
+    /// A file that exists but cannot be opened, with the reason.
+    pub unreadable_files: Vec<(FileRef, String)>,
+    /// Services this melt lacks, sorted.
+    pub missing_services: Vec<String>,
+}
+
+impl Refusal {
+    fn into_result(self) -> Result<(), Refusal> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.missing_files.is_empty()
+            && self.unreadable_files.is_empty()
+            && self.missing_services.is_empty()
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if !self.missing_files.is_empty() {
+            let list: Vec<String> = self
+                .missing_files
+                .iter()
+                .map(|r| format!("{} ({})", one_line(&r.path.display().to_string()), r.origin))
+                .collect();
+            parts.push(format!("missing media: {}", list.join(", ")));
+        }
+        if !self.unreadable_files.is_empty() {
+            let list: Vec<String> = self
+                .unreadable_files
+                .iter()
+                .map(|(r, why)| {
+                    format!(
+                        "{} ({}: {})",
+                        one_line(&r.path.display().to_string()),
+                        r.origin,
+                        one_line(why)
+                    )
+                })
+                .collect();
+            parts.push(format!("unreadable media: {}", list.join(", ")));
+        }
+        if !self.missing_services.is_empty() {
+            parts.push(format!(
+                "unknown services: {}",
+                self.missing_services.join(", ")
+            ));
+        }
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+/// Every reason this machine cannot render the project, all of them, not just the first.
+pub fn check_on_this_machine(project: &Project, available: &ServiceSet) -> Result<(), Refusal> {
+    let mut refusal = file_problems(project);
+    let mut missing: Vec<String> = project
+        .services_by_kind
+        .iter()
+        .flat_map(|(kind, names)| {
+            names
+                .iter()
+                .filter(|n| !available.contains_kind(*kind, n))
+                .cloned()
+        })
+        .collect();
+    missing.sort();
+    missing.dedup();
+    refusal.missing_services = missing;
+    refusal.into_result()
+}
+
+/// Every file of the project this machine cannot open (services unchecked),
+/// for a client that has no melt of its own.
+pub fn check_files(project: &Project) -> Result<(), Refusal> {
+    file_problems(project).into_result()
+}
+
+fn file_problems(project: &Project) -> Refusal {
+    let mut refusal = Refusal::default();
+    for r in &project.references {
+        let opened = if r.folder {
+            std::fs::read_dir(&r.path).map(|_| ())
+        } else {
+            File::open(&r.path)
+                .and_then(|f| f.metadata())
+                .and_then(|m| {
+                    if m.is_dir() {
+                        Err(std::io::Error::other("is a folder, not a file"))
+                    } else {
+                        Ok(())
+                    }
+                })
+        };
+        match opened {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                refusal.missing_files.push(r.clone())
+            }
+            Err(e) => refusal.unreadable_files.push((r.clone(), e.to_string())),
+        }
+    }
+    refusal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mlt::services::ServiceKind;
+    use std::path::PathBuf;
+
+    fn fref(path: &str, origin: &str) -> FileRef {
+        FileRef {
+            path: PathBuf::from(path),
+            origin: origin.into(),
+            folder: false,
+        }
+    }
+
+    #[test]
+    fn display_is_one_line() {
+        let r = Refusal {
+            missing_files: vec![
+                fref("/a/b.mp4", "producer \"clip1\" property resource"),
+                fref("/c d.wav", "chain \"x\" property resource"),
+            ],
+            unreadable_files: vec![(
+                fref("/e", "filter at line 3 property av.file"),
+                "Permission denied".into(),
+            )],
+            missing_services: vec!["bar".into(), "foo".into()],
+        };
+        assert_eq!(
+            r.to_string(),
+            "missing media: /a/b.mp4 (producer \"clip1\" property resource), /c d.wav (chain \"x\" property resource); \
+             unreadable media: /e (filter at line 3 property av.file: Permission denied); unknown services: bar, foo"
+        );
+        let only = Refusal {
+            missing_services: vec!["foo".into()],
+            ..Refusal::default()
+        };
+        assert_eq!(only.to_string(), "unknown services: foo");
+    }
+
+    #[test]
+    fn lists_every_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let present = dir.path().join("present.mp4");
+        std::fs::write(&present, b"x").unwrap();
+        let mut project = Project::empty_for_tests();
+        project.references = vec![
+            FileRef {
+                path: present.clone(),
+                origin: "p1".into(),
+                folder: false,
+            },
+            FileRef {
+                path: dir.path().join("gone1.mp4"),
+                origin: "p2".into(),
+                folder: false,
+            },
+            FileRef {
+                path: dir.path().join("gone 2.wav"),
+                origin: "p3".into(),
+                folder: false,
+            },
+            FileRef {
+                path: dir.path().to_path_buf(),
+                origin: "p4".into(),
+                folder: true,
+            },
+            FileRef {
+                path: dir.path().join("nodir"),
+                origin: "p5".into(),
+                folder: true,
+            },
+            FileRef {
+                path: dir.path().to_path_buf(),
+                origin: "p6".into(),
+                folder: false,
+            },
+        ];
+        project
+            .services_by_kind
+            .entry(ServiceKind::Producer)
+            .or_default()
+            .extend(["color".to_string(), "foo".to_string()]);
+        project
+            .services_by_kind
+            .entry(ServiceKind::Filter)
+            .or_default()
+            .extend(["bar".to_string(), "color".to_string()]);
+        let mut available = ServiceSet::new();
+        available.insert(ServiceKind::Producer, "color");
+        let refusal = check_on_this_machine(&project, &available).unwrap_err();
+        let missing: Vec<&str> = refusal
+            .missing_files
+            .iter()
+            .map(|r| r.origin.as_str())
+            .collect();
+        assert_eq!(missing, ["p2", "p3", "p5"]);
+        assert_eq!(refusal.unreadable_files.len(), 1);
+        assert_eq!(refusal.unreadable_files[0].0.origin, "p6");
+        // "color" exists as a producer but not as a filter.
+        assert_eq!(refusal.missing_services, ["bar", "color", "foo"]);
+        let files_only = check_files(&project).unwrap_err();
+        assert_eq!(files_only.missing_files, refusal.missing_files);
+        assert!(files_only.missing_services.is_empty());
+
+        project.references.truncate(1);
+        project.services_by_kind.clear();
+        assert_eq!(check_on_this_machine(&project, &available), Ok(()));
+    }
+}

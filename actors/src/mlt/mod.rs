@@ -1,0 +1,227 @@
+//! Reading MLT projects (melt's XML, as written by Kdenlive and Shotcut) the
+//! way melt 7.12 reads them, so that the client can refuse at once what
+//! cannot render and a worker can check again on its own machine before
+//! rendering and verify afterwards.
+//!
+//! A [`Project`] says how many frames melt will render (the render is split
+//! and verified by frame count), at which frame rate, whether audio is
+//! required, which local files it needs and which MLT services it uses.
+//! [`check_on_this_machine`] compares that with the files present and the
+//! services a melt provides ([`query_services`]). melt itself would render
+//! anyway, with placeholders for missing files and without unknown filters,
+//! which is why these checks exist.
+
+mod audio;
+mod check;
+pub mod clock;
+mod doc;
+mod error;
+mod length;
+mod melt;
+mod profile;
+mod references;
+mod services;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use check::{check_files, check_on_this_machine, Refusal};
+pub use error::ProjectError;
+pub use length::GENERATOR_LENGTH;
+pub use melt::{melt_version, parse_version, query_services, QUERY_TIMEOUT};
+pub use services::{ServiceKind, ServiceSet, LINKS_WHEN_UNLISTED, LOADER_RESOLVED};
+
+/// Largest project file read; checked with the file's metadata before reading.
+pub const MAX_PROJECT_BYTES: u64 = 32 * 1024 * 1024;
+/// Most XML nodes parsed, to bound memory on hostile input.
+pub const MAX_XML_NODES: u32 = 2_000_000;
+
+/// What melt will do with one project file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    /// Absolute path of the .mlt file.
+    pub path: PathBuf,
+    /// Folder relative references resolve against: `<mlt root="...">`, else
+    /// the project file's folder.
+    pub root: PathBuf,
+    /// Frame rate from `<profile>` (or a named preset); 25/1 when absent.
+    pub fps_num: u32,
+    pub fps_den: u32,
+    /// False when the project names no profile: melt then takes the frame
+    /// rate of the first media it opens, so `fps_*` are only melt's default.
+    pub profile_explicit: bool,
+    /// Frames melt will render.
+    pub length_frames: u64,
+    /// The project has an audio-capable producer (tone, count, noise, media).
+    pub has_audio: bool,
+    /// Every local file (or image-sequence folder) the project needs.
+    pub references: Vec<FileRef>,
+    /// Every `mlt_service` used by producers, chains, links, filters,
+    /// transitions and consumers.
+    pub services: BTreeSet<String>,
+    /// The same services by the kind of element that uses them.
+    pub services_by_kind: BTreeMap<ServiceKind, BTreeSet<String>>,
+}
+
+/// A local file a project needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    /// Resolved absolute path.
+    pub path: PathBuf,
+    /// Where it is named, e.g. `producer "clip1" property resource`.
+    pub origin: String,
+    /// True for an image sequence (`img%05d.png`), where only the folder is
+    /// needed.
+    #[serde(default)]
+    pub folder: bool,
+}
+
+/// Reads (at most [`MAX_PROJECT_BYTES`]) and parses a project file.
+pub fn read_project(path: &Path) -> Result<Project, ProjectError> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let unreadable = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ProjectError::NotFound(path.clone())
+        } else {
+            ProjectError::Unreadable(path.clone(), e)
+        }
+    };
+    let meta = std::fs::metadata(&path).map_err(unreadable)?;
+    if meta.is_dir() {
+        let e = std::io::Error::other("is a folder, not a file");
+        return Err(ProjectError::Unreadable(path.clone(), e));
+    }
+    let too_large = |size| ProjectError::TooLarge {
+        path: path.clone(),
+        size,
+        limit: MAX_PROJECT_BYTES,
+    };
+    if meta.len() > MAX_PROJECT_BYTES {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(MAX_PROJECT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_PROJECT_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        ProjectError::NotXml(
+            path.clone(),
+            format!("not UTF-8 text (bad byte at offset {})", e.valid_up_to()),
+        )
+    })?;
+    parse_project(text, &path)
+}
+
+/// Parses project XML as if read from `path` (which places relative files).
+pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
+    if xml.trim().is_empty() {
+        return Err(ProjectError::NotXml(path, "the file is empty".into()));
+    }
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: MAX_XML_NODES,
+        ..Default::default()
+    };
+    let document = match roxmltree::Document::parse_with_options(xml, options) {
+        Ok(d) => d,
+        Err(roxmltree::Error::DtdDetected) => return Err(ProjectError::DtdRefused(path)),
+        Err(roxmltree::Error::NodesLimitReached) => {
+            return Err(ProjectError::Invalid(
+                path,
+                format!("more than {MAX_XML_NODES} XML nodes"),
+            ))
+        }
+        Err(roxmltree::Error::UnclosedRootNode) => {
+            let (row, col) = end_position(xml);
+            let detail = format!(
+                "unexpected end of document, the root element is not closed, at {row}:{col}"
+            );
+            return Err(ProjectError::NotXml(path, detail));
+        }
+        Err(e) => return Err(ProjectError::NotXml(path, e.to_string())),
+    };
+    let mlt = document.root_element();
+    // roxmltree accepts a DOCTYPE without an internal subset; refuse it too.
+    if xml[..mlt.range().start].contains("<!DOCTYPE") {
+        return Err(ProjectError::DtdRefused(path));
+    }
+    if mlt.tag_name().name() != "mlt" {
+        let root = mlt.tag_name().name().to_string();
+        return Err(ProjectError::NotMlt { path, root });
+    }
+    let invalid = |detail: String| ProjectError::Invalid(path.clone(), detail);
+    let rate = profile::frame_rate(mlt).map_err(invalid)?;
+    let mut time = clock::TimeBase::new(rate.num, rate.den);
+    time.c_numeric = c_numeric(mlt.attribute("LC_NUMERIC"));
+    let doc = doc::Doc::new(&document, time);
+    let folder = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let root = match mlt.attribute("root").map(str::trim) {
+        Some(r) if !r.is_empty() => references::resolve(&folder, r),
+        _ => folder,
+    };
+    let length_frames = length::project_length(&doc).map_err(invalid)?;
+    let references = references::collect(&doc, &root);
+    let services_by_kind = services::used(&doc);
+    let services = services_by_kind.values().flatten().cloned().collect();
+    Ok(Project {
+        has_audio: audio::has_audio(&doc),
+        path,
+        root,
+        fps_num: rate.num,
+        fps_den: rate.den,
+        profile_explicit: rate.explicit,
+        length_frames,
+        references,
+        services,
+        services_by_kind,
+    })
+}
+
+/// Line and column just past the end of `text`, counted from 1.
+fn end_position(text: &str) -> (usize, usize) {
+    let row = text.matches('\n').count() + 1;
+    let col = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (row, col)
+}
+
+/// Whether `LC_NUMERIC` reads `1.5` with a decimal point and stops at `,`.
+fn c_numeric(lc: Option<&str>) -> bool {
+    match lc.map(str::trim) {
+        None | Some("") => true,
+        Some(l) => l == "C" || l.starts_with("C.") || l == "POSIX" || l.starts_with("en_"),
+    }
+}
+
+#[cfg(test)]
+impl Project {
+    pub(crate) fn empty_for_tests() -> Project {
+        Project {
+            path: PathBuf::from("/p/x.mlt"),
+            root: PathBuf::from("/p"),
+            fps_num: 25,
+            fps_den: 1,
+            profile_explicit: true,
+            length_frames: 1,
+            has_audio: false,
+            references: Vec::new(),
+            services: BTreeSet::new(),
+            services_by_kind: BTreeMap::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod tests;

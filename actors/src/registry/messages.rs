@@ -1,0 +1,111 @@
+//! The WorkerRegistry's messages and the events it sends to the Coordinator.
+
+use actix::Message;
+use distencode_wire::job::JobId;
+use distencode_wire::message::{CoordinatorToWorker, Registration, WorkerView};
+use std::collections::HashSet;
+use tokio::sync::mpsc;
+
+/// A worker's connection task registers it; answered with a connection number, or why it was refused.
+#[derive(Message)]
+#[rtype(result = "Result<u64, String>")]
+pub struct Connect {
+    pub name: String,
+    pub registration: Registration,
+    pub outbox: mpsc::Sender<CoordinatorToWorker>,
+}
+
+/// The connection `connection` of worker `name` ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub name: String,
+    pub connection: u64,
+}
+
+/// A job that could be dispatched now, and the workers it must not go to.
+pub struct Candidate {
+    pub job: JobId,
+    /// The number the attempt will have if a worker is found.
+    pub attempt: u32,
+    pub excluded: HashSet<String>,
+}
+
+/// Sent by the Coordinator: take the first candidate some idle worker may render, and mark that worker busy with it.
+#[derive(Message)]
+#[rtype(result = "ClaimResult")]
+pub struct Claim {
+    pub candidates: Vec<Candidate>,
+}
+
+/// The answer to [`Claim`].
+#[derive(actix::MessageResponse)]
+pub struct ClaimResult {
+    /// The job, the worker, and the worker's outbox, if a pair was found.
+    pub claimed: Option<(JobId, String, mpsc::Sender<CoordinatorToWorker>)>,
+    /// Every worker connected now (to tell when every worker has turned a job down).
+    pub connected: Vec<String>,
+}
+
+/// The worker is done with `job` (finished, rejected, or the offer failed); `rendered` says whether a render
+/// succeeded (`Some(true)`), failed (`Some(false)`) or never ran (`None`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Release {
+    pub name: String,
+    pub job: JobId,
+    pub rendered: Option<bool>,
+}
+
+/// A message arrived from this worker.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Touch(pub String);
+
+/// Sends one message to a worker; false when it is not connected or its outbox is full.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct SendTo {
+    pub name: String,
+    pub message: CoordinatorToWorker,
+}
+
+/// Whether `worker` holds that attempt of `job` right now.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct HoldsJob {
+    pub worker: String,
+    pub job: JobId,
+    pub attempt: u32,
+}
+
+/// Every known worker, for `worker list`.
+#[derive(Message)]
+#[rtype(result = "Vec<WorkerView>")]
+pub struct ListWorkers;
+
+/// What the registry tells the Coordinator.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub enum WorkerEvent {
+    /// Some worker became idle: dispatch.
+    Available,
+    /// `worker` is gone with that attempt of `job`.
+    Lost {
+        worker: String,
+        job: JobId,
+        attempt: u32,
+    },
+    /// `worker` (re)registered while rendering that attempt, which the registry did not know of.
+    Resumed {
+        worker: String,
+        job: JobId,
+        attempt: u32,
+    },
+    /// `worker` was reserved at once: take that attempt back from it and queue the job again.
+    Reclaimed {
+        worker: String,
+        job: JobId,
+        attempt: u32,
+    },
+}

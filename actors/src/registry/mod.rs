@@ -1,0 +1,339 @@
+//! WorkerRegistry: who is in the pool, how to reach each worker, and what each is doing.
+//!
+//! Each connected worker has an outbox (the sending end of a bounded channel drained by its connection task). The
+//! registry is the only place that decides which worker takes which job: [`Claim`] picks an idle worker and marks it
+//! busy in one step, so two dispatches can never pick the same worker. When a worker disconnects, its job stays with
+//! it for a grace period (it may be reconnecting and still rendering); after that it is lost and the Coordinator is
+//! told, so the job goes back to the queue.
+
+mod messages;
+mod reservations;
+mod state;
+
+pub use messages::*;
+pub use reservations::{Drain, Reserve, Unreserve};
+pub use state::WorkerState;
+
+use crate::store::JobStore;
+use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
+use distencode_wire::job::now_ms;
+use distencode_wire::message::{CoordinatorToWorker, Registration, Reservation, WorkerView};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// One worker as the registry knows it.
+struct WorkerEntry {
+    /// Identifies the connection; a message about an older connection of the same name is ignored.
+    connection: u64,
+    /// The way to the worker's connection task; `None` while it is disconnected.
+    outbox: Option<mpsc::Sender<CoordinatorToWorker>>,
+    state: WorkerState,
+    registration: Registration,
+    last_seen: u64,
+    /// Failed renders in a row; reset by a success.
+    recent_failures: u32,
+}
+
+/// Failed renders in a row after which a worker is shown as suspect.
+pub const SUSPECT_AFTER_FAILURES: u32 = 3;
+
+/// The actor.
+pub struct WorkerRegistry {
+    workers: BTreeMap<String, WorkerEntry>,
+    /// Workers held for a person (durable through the JobStore), whether connected or not.
+    reservations: BTreeMap<String, Reservation>,
+    /// Workers that finish what they have and take nothing more.
+    draining: BTreeSet<String>,
+    /// Told when a worker becomes available or is lost.
+    events: Recipient<WorkerEvent>,
+    /// Where reservations are kept.
+    store: Addr<JobStore>,
+    /// How long a disconnected worker keeps its job before it is declared lost.
+    grace: Duration,
+    next_connection: u64,
+}
+
+impl WorkerRegistry {
+    pub fn new(events: Recipient<WorkerEvent>, store: Addr<JobStore>, grace: Duration) -> Self {
+        Self {
+            workers: BTreeMap::new(),
+            reservations: BTreeMap::new(),
+            draining: BTreeSet::new(),
+            events,
+            store,
+            grace,
+            next_connection: 1,
+        }
+    }
+
+    /// Whether the worker is in the pool (not reserved, not draining).
+    fn in_pool(&self, name: &str) -> bool {
+        !self.reservations.contains_key(name) && !self.draining.contains(name)
+    }
+
+    fn declare_lost(&mut self, name: &str) {
+        let Some(entry) = self.workers.get_mut(name) else {
+            return;
+        };
+        let job = entry.state.job();
+        entry.state = WorkerState::Lost;
+        entry.outbox = None;
+        tracing::warn!(worker = name, ?job, "worker lost");
+        if let Some((job, attempt)) = job {
+            self.events.do_send(WorkerEvent::Lost {
+                worker: name.to_string(),
+                job,
+                attempt,
+            });
+        }
+    }
+}
+
+impl Actor for WorkerRegistry {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.load_reservations(ctx);
+        ctx.run_interval(Duration::from_secs(1), |act, ctx| {
+            act.expire_reservations(ctx)
+        });
+    }
+}
+
+impl Handler<Connect> for WorkerRegistry {
+    type Result = Result<u64, String>;
+
+    fn handle(&mut self, msg: Connect, _: &mut Self::Context) -> Self::Result {
+        let connection = self.next_connection;
+        self.next_connection += 1;
+        let now = now_ms();
+        let claimed = msg.registration.current;
+        let previous = self.workers.remove(&msg.name);
+        let mut state = WorkerState::Idle;
+        if let Some(previous) = previous {
+            let held = previous.state.job();
+            match (held, claimed) {
+                (Some(held), Some(claimed)) if held == claimed => {
+                    state = WorkerState::Busy {
+                        job: held.0,
+                        attempt: held.1,
+                    }
+                }
+                (Some((job, attempt)), _) => {
+                    // It came back without the job it had: that attempt is lost.
+                    self.events.do_send(WorkerEvent::Lost {
+                        worker: msg.name.clone(),
+                        job,
+                        attempt,
+                    });
+                }
+                (None, _) => {}
+            }
+            if previous.outbox.is_some() {
+                tracing::info!(worker = %msg.name, "worker reconnected; its older connection is dropped");
+            }
+        }
+        if let (WorkerState::Idle, Some((job, attempt))) = (state, claimed) {
+            // It still renders a job we do not hold it to (e.g. the coordinator restarted): the Coordinator decides.
+            state = WorkerState::Busy { job, attempt };
+            self.events.do_send(WorkerEvent::Resumed {
+                worker: msg.name.clone(),
+                job,
+                attempt,
+            });
+        }
+        tracing::info!(worker = %msg.name, melt = %msg.registration.melt_version, services = msg.registration.services.len(), "worker registered");
+        let idle = state == WorkerState::Idle && self.in_pool(&msg.name);
+        self.workers.insert(
+            msg.name,
+            WorkerEntry {
+                connection,
+                outbox: Some(msg.outbox),
+                state,
+                registration: msg.registration,
+                last_seen: now,
+                recent_failures: 0,
+            },
+        );
+        if idle {
+            self.events.do_send(WorkerEvent::Available);
+        }
+        Ok(connection)
+    }
+}
+
+impl Handler<Disconnect> for WorkerRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Disconnect, ctx: &mut Self::Context) {
+        let Some(entry) = self.workers.get_mut(&msg.name) else {
+            return;
+        };
+        if entry.connection != msg.connection {
+            return;
+        }
+        entry.outbox = None;
+        if entry.state.job().is_none() {
+            entry.state = WorkerState::Lost;
+            return;
+        }
+        tracing::warn!(worker = %msg.name, grace = ?self.grace, "busy worker disconnected; waiting for it to come back");
+        let connection = msg.connection;
+        ctx.run_later(self.grace, move |act, _| {
+            let still_gone = act
+                .workers
+                .get(&msg.name)
+                .is_some_and(|e| e.connection == connection);
+            if still_gone {
+                act.declare_lost(&msg.name);
+            }
+        });
+    }
+}
+
+impl Handler<Claim> for WorkerRegistry {
+    type Result = ClaimResult;
+
+    fn handle(&mut self, msg: Claim, _: &mut Self::Context) -> ClaimResult {
+        let connected: Vec<String> = self
+            .workers
+            .iter()
+            .filter(|(_, e)| e.outbox.is_some())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for candidate in msg.candidates {
+            let (reservations, draining) = (&self.reservations, &self.draining);
+            let pick = self.workers.iter_mut().find(|(name, entry)| {
+                entry.state == WorkerState::Idle
+                    && entry.outbox.is_some()
+                    && !candidate.excluded.contains(*name)
+                    && !reservations.contains_key(*name)
+                    && !draining.contains(*name)
+            });
+            if let Some((name, entry)) = pick {
+                entry.state = WorkerState::Busy {
+                    job: candidate.job,
+                    attempt: candidate.attempt,
+                };
+                let outbox = entry.outbox.clone().expect("checked above");
+                return ClaimResult {
+                    claimed: Some((candidate.job, name.clone(), outbox)),
+                    connected,
+                };
+            }
+        }
+        ClaimResult {
+            claimed: None,
+            connected,
+        }
+    }
+}
+
+impl Handler<Release> for WorkerRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Release, _: &mut Self::Context) {
+        let Some(entry) = self.workers.get_mut(&msg.name) else {
+            return;
+        };
+        if entry.state.job().map(|(job, _)| job) != Some(msg.job) {
+            return;
+        }
+        match msg.rendered {
+            Some(true) => entry.recent_failures = 0,
+            Some(false) => entry.recent_failures += 1,
+            None => {}
+        }
+        entry.state = if entry.outbox.is_some() {
+            WorkerState::Idle
+        } else {
+            WorkerState::Lost
+        };
+        if entry.state == WorkerState::Idle && self.in_pool(&msg.name) {
+            self.events.do_send(WorkerEvent::Available);
+        }
+    }
+}
+
+impl Handler<Touch> for WorkerRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Touch, _: &mut Self::Context) {
+        if let Some(entry) = self.workers.get_mut(&msg.0) {
+            entry.last_seen = now_ms();
+        }
+    }
+}
+
+impl Handler<SendTo> for WorkerRegistry {
+    type Result = bool;
+
+    fn handle(&mut self, msg: SendTo, _: &mut Self::Context) -> bool {
+        let Some(outbox) = self.workers.get(&msg.name).and_then(|e| e.outbox.as_ref()) else {
+            return false;
+        };
+        outbox.try_send(msg.message).is_ok()
+    }
+}
+
+impl Handler<HoldsJob> for WorkerRegistry {
+    type Result = bool;
+
+    fn handle(&mut self, msg: HoldsJob, _: &mut Self::Context) -> bool {
+        self.workers
+            .get(&msg.worker)
+            .is_some_and(|e| e.state.job() == Some((msg.job, msg.attempt)))
+    }
+}
+
+impl Handler<ListWorkers> for WorkerRegistry {
+    type Result = Vec<WorkerView>;
+
+    fn handle(&mut self, _: ListWorkers, _: &mut Self::Context) -> Vec<WorkerView> {
+        self.views()
+    }
+}
+
+impl WorkerRegistry {
+    /// Every worker known since this coordinator started, and every reserved one.
+    pub(crate) fn views(&self) -> Vec<WorkerView> {
+        let mut names: BTreeSet<&String> = self.workers.keys().collect();
+        names.extend(self.reservations.keys());
+        names.into_iter().map(|name| self.view(name)).collect()
+    }
+
+    fn view(&self, name: &str) -> WorkerView {
+        let entry = self.workers.get(name);
+        let reservation = self.reservations.get(name);
+        let draining = self.draining.contains(name);
+        let state = match entry {
+            None => "lost",
+            Some(e) if e.outbox.is_none() => "lost",
+            Some(e) if draining => {
+                let _ = e;
+                "draining"
+            }
+            Some(e) if e.state.job().is_some() => "busy",
+            Some(_) if reservation.is_some() => "reserved",
+            Some(_) => "idle",
+        };
+        let failures = entry.map_or(0, |e| e.recent_failures);
+        WorkerView {
+            name: name.to_string(),
+            state: state.to_string(),
+            current_job: entry.and_then(|e| e.state.job()).map(|(job, _)| job),
+            melt_version: entry
+                .map(|e| e.registration.melt_version.clone())
+                .unwrap_or_default(),
+            services: entry.map_or(0, |e| e.registration.services.len()),
+            cpus: entry.map_or(0, |e| e.registration.cpus),
+            last_seen: entry.map_or(0, |e| e.last_seen),
+            recent_failures: failures,
+            suspect: failures >= SUSPECT_AFTER_FAILURES,
+            reserved_by: reservation.map(|r| r.person.clone()),
+            reserved_until: reservation.and_then(|r| r.until),
+            draining,
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Taking workers out of the pool and putting them back: reservations for a person (durable, with an optional end)
+//! and drains (until released).
+
+use super::{WorkerEvent, WorkerRegistry};
+use crate::store::{LoadReservations, SaveReservation};
+use actix::prelude::*;
+use distencode_wire::identity::validate_node_name;
+use distencode_wire::job::now_ms;
+use distencode_wire::message::{Reservation, WorkerView};
+
+/// Reserve `worker` for `person`; with `now`, its current job is taken back at once.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<WorkerView>, String>")]
+pub struct Reserve {
+    pub worker: String,
+    pub person: String,
+    pub until: Option<u64>,
+    pub now: bool,
+}
+
+/// End a worker's reservation or drain.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<WorkerView>, String>")]
+pub struct Unreserve {
+    pub worker: String,
+}
+
+/// Let a worker finish its job and take nothing more.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<WorkerView>, String>")]
+pub struct Drain {
+    pub worker: String,
+}
+
+impl WorkerRegistry {
+    pub(super) fn load_reservations(&mut self, ctx: &mut Context<Self>) {
+        self.store
+            .send(LoadReservations)
+            .into_actor(self)
+            .map(|result, act, _| match result {
+                Ok(Ok(reservations)) => {
+                    tracing::info!(count = reservations.len(), "reservations loaded");
+                    act.reservations.extend(reservations);
+                }
+                Ok(Err(e)) => tracing::error!("cannot load reservations: {e}"),
+                Err(e) => tracing::error!("cannot load reservations: {e}"),
+            })
+            .wait(ctx);
+    }
+
+    /// Ends reservations whose time has come.
+    pub(super) fn expire_reservations(&mut self, ctx: &mut Context<Self>) {
+        let now = now_ms();
+        let expired: Vec<String> = self
+            .reservations
+            .iter()
+            .filter(|(_, r)| r.until.is_some_and(|until| until <= now))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for worker in expired {
+            tracing::info!(%worker, "reservation ended");
+            self.reservations.remove(&worker);
+            self.persist(worker, None, ctx);
+            self.events.do_send(WorkerEvent::Available);
+        }
+    }
+
+    fn persist(
+        &mut self,
+        worker: String,
+        reservation: Option<Reservation>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.store
+            .send(SaveReservation {
+                worker,
+                reservation,
+            })
+            .into_actor(self)
+            .map(|result, _, _| {
+                if let Ok(Err(e)) = result {
+                    tracing::error!("reservation not saved: {e}");
+                }
+            })
+            .spawn(ctx);
+    }
+}
+
+impl Handler<Reserve> for WorkerRegistry {
+    type Result = ResponseActFuture<Self, Result<Vec<WorkerView>, String>>;
+
+    fn handle(&mut self, msg: Reserve, _: &mut Self::Context) -> Self::Result {
+        let checked = validate_node_name(&msg.worker)
+            .map_err(|e| e.to_string())
+            .and_then(|_| match msg.until {
+                Some(until) if until <= now_ms() => {
+                    Err("the reservation would end in the past".to_string())
+                }
+                _ => Ok(()),
+            })
+            .and_then(|_| {
+                if msg.person.trim().is_empty() {
+                    Err("a reservation needs a person (--for NAME)".to_string())
+                } else {
+                    Ok(())
+                }
+            });
+        if let Err(e) = checked {
+            return Box::pin(async move { Err(e) }.into_actor(self));
+        }
+        let reservation = Reservation {
+            person: msg.person,
+            until: msg.until,
+        };
+        let save = self.store.send(SaveReservation {
+            worker: msg.worker.clone(),
+            reservation: Some(reservation.clone()),
+        });
+        let (worker, now) = (msg.worker, msg.now);
+        Box::pin(save.into_actor(self).map(move |result, act, _| {
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e.to_string()),
+                Err(e) => return Err(e.to_string()),
+            }
+            tracing::info!(%worker, person = %reservation.person, now, "worker reserved");
+            act.reservations.insert(worker.clone(), reservation);
+            if now {
+                if let Some((job, attempt)) = act.workers.get(&worker).and_then(|e| e.state.job()) {
+                    act.events.do_send(WorkerEvent::Reclaimed {
+                        worker: worker.clone(),
+                        job,
+                        attempt,
+                    });
+                }
+            }
+            Ok(act.views())
+        }))
+    }
+}
+
+impl Handler<Unreserve> for WorkerRegistry {
+    type Result = Result<Vec<WorkerView>, String>;
+
+    fn handle(&mut self, msg: Unreserve, ctx: &mut Self::Context) -> Self::Result {
+        let reserved = self.reservations.remove(&msg.worker).is_some();
+        let drained = self.draining.remove(&msg.worker);
+        if !reserved && !drained {
+            return Err(format!(
+                "worker {} is neither reserved nor draining",
+                msg.worker
+            ));
+        }
+        if reserved {
+            self.persist(msg.worker.clone(), None, ctx);
+        }
+        tracing::info!(worker = %msg.worker, "worker back in the pool");
+        self.events.do_send(WorkerEvent::Available);
+        Ok(self.views())
+    }
+}
+
+impl Handler<Drain> for WorkerRegistry {
+    type Result = Result<Vec<WorkerView>, String>;
+
+    fn handle(&mut self, msg: Drain, _: &mut Self::Context) -> Self::Result {
+        if !self.workers.contains_key(&msg.worker) {
+            return Err(format!("no worker {} has registered", msg.worker));
+        }
+        self.draining.insert(msg.worker.clone());
+        tracing::info!(worker = %msg.worker, "worker draining");
+        Ok(self.views())
+    }
+}

@@ -1,0 +1,263 @@
+//! MeltRunner: the worker's actor that turns an offer into a verified MP4.
+//!
+//! An offer is validated on this machine first (the project parses, every file it references is visible here,
+//! every service it uses is in this melt) and answered Accepted or Rejected; an accepted job is rendered by
+//! [`render`] as a future on this actor's context while the actor stays free to answer a cancellation. A worker
+//! renders one job at a time.
+
+mod log_sink;
+mod process;
+pub mod progress;
+pub mod render;
+pub mod verify;
+
+use crate::mlt::{self, ServiceSet};
+use actix::prelude::*;
+use distencode_wire::job::{JobId, MeltJob};
+use distencode_wire::message::{RejectionCause, WorkerToCoordinator};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// What a runner needs to know about this machine.
+pub struct RunnerConfig {
+    pub melt: PathBuf,
+    pub ffprobe: PathBuf,
+    /// What this melt provides (from `melt -query`).
+    pub services: ServiceSet,
+    /// A render with no output for this long is killed as stalled.
+    pub stall_timeout: Duration,
+}
+
+/// The actor.
+pub struct MeltRunner {
+    config: Arc<RunnerConfig>,
+    /// Where progress, log lines and outcomes go (the worker's link to the coordinator).
+    events: mpsc::Sender<WorkerToCoordinator>,
+    /// The render in progress: its job and attempt, and the ways to stop it and to let it commit.
+    current: Option<Current>,
+}
+
+/// The one render a worker runs at a time.
+struct Current {
+    job: JobId,
+    attempt: u32,
+    /// Stops the render (kills melt, removes the partial file).
+    stop: Option<oneshot::Sender<()>>,
+    /// The coordinator's answer to `Verified`: rename into place, or throw away.
+    commit: Option<oneshot::Sender<bool>>,
+}
+
+impl Current {
+    fn is(&self, job: JobId, attempt: u32) -> bool {
+        self.job == job && self.attempt == attempt
+    }
+}
+
+impl MeltRunner {
+    pub fn new(config: RunnerConfig, events: mpsc::Sender<WorkerToCoordinator>) -> Self {
+        Self {
+            config: Arc::new(config),
+            events,
+            current: None,
+        }
+    }
+}
+
+impl Actor for MeltRunner {
+    type Context = Context<Self>;
+}
+
+/// An offer from the coordinator; answered with `Accepted` or `Rejected` (the render then goes on by itself).
+#[derive(Message)]
+#[rtype(result = "WorkerToCoordinator")]
+pub struct Offer(pub MeltJob);
+
+/// Stop that attempt's render, if it is the one running.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CancelRender {
+    pub job: JobId,
+    pub attempt: u32,
+}
+
+/// The attempt being rendered, if any.
+#[derive(Message)]
+#[rtype(result = "Option<(JobId, u32)>")]
+pub struct CurrentRender;
+
+impl Handler<Offer> for MeltRunner {
+    type Result = ResponseActFuture<Self, WorkerToCoordinator>;
+
+    fn handle(&mut self, Offer(job): Offer, _: &mut Self::Context) -> Self::Result {
+        let (id, attempt) = (job.id, job.attempt);
+        if let Some(busy) = &self.current {
+            let reason = format!("busy with job {} (attempt {})", busy.job, busy.attempt);
+            return Box::pin(
+                async move {
+                    WorkerToCoordinator::Rejected {
+                        job: id,
+                        attempt,
+                        cause: RejectionCause::Worker,
+                        reason,
+                    }
+                }
+                .into_actor(self),
+            );
+        }
+        // Held while validating, so a second offer in the meantime is refused.
+        self.current = Some(Current {
+            job: id,
+            attempt,
+            stop: None,
+            commit: None,
+        });
+        let config = self.config.clone();
+        let project_path = PathBuf::from(&job.spec.project);
+        let output = PathBuf::from(&job.spec.output);
+        let validate = async move {
+            tokio::task::spawn_blocking(move || validate(&config, &project_path, &output))
+                .await
+                .unwrap_or_else(|e| {
+                    Err((RejectionCause::Worker, format!("validation failed: {e}")))
+                })
+        };
+        Box::pin(
+            validate
+                .into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Err((cause, reason)) => {
+                        act.current = None;
+                        tracing::info!(job = %id, attempt, "rejected: {reason}");
+                        WorkerToCoordinator::Rejected {
+                            job: id,
+                            attempt,
+                            cause,
+                            reason,
+                        }
+                    }
+                    Ok(project) => {
+                        let (stop, cancel) = oneshot::channel();
+                        let (commit, decision) = oneshot::channel();
+                        act.current = Some(Current {
+                            job: id,
+                            attempt,
+                            stop: Some(stop),
+                            commit: Some(commit),
+                        });
+                        let events = act.events.clone();
+                        let controls = render::Controls {
+                            cancel,
+                            commit: decision,
+                        };
+                        render::render(act.config.clone(), job, project, events.clone(), controls)
+                            .into_actor(act)
+                            .map(move |outcome, act, _| {
+                                if act.current.as_ref().is_some_and(|c| c.is(id, attempt)) {
+                                    act.current = None;
+                                }
+                                let events = events.clone();
+                                actix_rt::spawn(async move {
+                                    let _ = events
+                                        .send(WorkerToCoordinator::Finished {
+                                            job: id,
+                                            attempt,
+                                            outcome,
+                                        })
+                                        .await;
+                                });
+                            })
+                            .spawn(ctx);
+                        WorkerToCoordinator::Accepted { job: id, attempt }
+                    }
+                }),
+        )
+    }
+}
+
+impl Handler<CancelRender> for MeltRunner {
+    type Result = ();
+
+    fn handle(&mut self, msg: CancelRender, _: &mut Self::Context) {
+        if let Some(current) = self.current.as_mut().filter(|c| c.is(msg.job, msg.attempt)) {
+            if let Some(stop) = current.stop.take() {
+                let _ = stop.send(());
+            }
+        }
+    }
+}
+
+/// The coordinator's answer to a verified render.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CommitDecision {
+    pub job: JobId,
+    pub attempt: u32,
+    pub go: bool,
+}
+
+impl Handler<CommitDecision> for MeltRunner {
+    type Result = ();
+
+    fn handle(&mut self, msg: CommitDecision, _: &mut Self::Context) {
+        if let Some(current) = self.current.as_mut().filter(|c| c.is(msg.job, msg.attempt)) {
+            if let Some(commit) = current.commit.take() {
+                let _ = commit.send(msg.go);
+            }
+        }
+    }
+}
+
+impl Handler<CurrentRender> for MeltRunner {
+    type Result = Option<(JobId, u32)>;
+
+    fn handle(&mut self, _: CurrentRender, _: &mut Self::Context) -> Self::Result {
+        self.current.as_ref().map(|c| (c.job, c.attempt))
+    }
+}
+
+/// Everything that must hold on this machine before melt starts; blocking file access, run off the actor thread.
+fn validate(
+    config: &RunnerConfig,
+    project: &Path,
+    output: &Path,
+) -> Result<mlt::Project, (RejectionCause, String)> {
+    let parsed = match mlt::read_project(project) {
+        Ok(parsed) => parsed,
+        // A file this worker cannot see may be visible to another (different mounts).
+        Err(e @ (mlt::ProjectError::NotFound(..) | mlt::ProjectError::Unreadable(..))) => {
+            return Err((RejectionCause::Worker, e.to_string()))
+        }
+        Err(e) => return Err((RejectionCause::Project, e.to_string())),
+    };
+    if config.services.is_empty() {
+        return Err((
+            RejectionCause::Worker,
+            format!("no usable melt at {}", config.melt.display()),
+        ));
+    }
+    mlt::check_on_this_machine(&parsed, &config.services)
+        .map_err(|r| (RejectionCause::Worker, r.to_string()))?;
+    check_output_folder(output).map_err(|reason| (RejectionCause::Worker, reason))?;
+    Ok(parsed)
+}
+
+/// The output's folder exists and we may create files in it.
+pub fn check_output_folder(output: &Path) -> Result<(), String> {
+    let folder = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let probe = folder.join(format!(".distencode-write-test-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "output folder {} cannot be written: {e}",
+            folder.display()
+        )),
+    }
+}

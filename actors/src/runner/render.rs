@@ -1,0 +1,327 @@
+//! One render, start to end: melt as a child process, its output read as log and progress, the file verified and
+//! renamed into place. Runs as a future on the MeltRunner's context; nothing here blocks a thread.
+
+use super::log_sink::{LogSink, LOG_BATCH_DELAY};
+use super::{process, progress, verify, RunnerConfig};
+use crate::mlt::Project;
+use distencode_wire::job::{JobId, MeltJob, RenderFacts};
+use distencode_wire::message::{Outcome, WorkerToCoordinator};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::{mpsc, oneshot};
+
+/// Progress is reported at most this often.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+/// Lines of melt's output kept for a failure report.
+const TAIL_LINES: usize = 20;
+
+/// Where a render writes until it is verified: a hidden file beside the final one, same extension.
+pub fn partial_path(output: &Path, job: JobId, attempt: u32) -> PathBuf {
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".into());
+    let ext = output
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "mp4".into());
+    output.with_file_name(format!(".{name}.job{job}-{attempt}.partial.{ext}"))
+}
+
+/// Where a job's log ends up: `OUTPUT.log`, beside the output.
+pub fn log_path(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".log");
+    PathBuf::from(name)
+}
+
+/// The reason given for a verified render the coordinator no longer wanted.
+const DISCARDED: &str = "result discarded: the job had moved on";
+
+/// Everything melt said that matters once it has exited.
+#[derive(Default)]
+struct Transcript {
+    tail: std::collections::VecDeque<String>,
+    fatal: Option<String>,
+}
+
+impl Transcript {
+    fn note(&mut self, line: &str) {
+        if self.fatal.is_none() && verify::fatal_message(line).is_some() {
+            self.fatal = Some(line.trim().to_string());
+        }
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line.to_string());
+    }
+
+    fn tail(&self) -> String {
+        self.tail.iter().map(|l| format!("{l}\n")).collect()
+    }
+}
+
+/// How the MeltRunner steers a render in progress.
+pub struct Controls {
+    /// Fires to stop the render.
+    pub cancel: oneshot::Receiver<()>,
+    /// The coordinator's answer to `Verified`.
+    pub commit: oneshot::Receiver<bool>,
+}
+
+/// Renders `job` (already validated into `project`) and says how it ended.
+pub async fn render(
+    config: Arc<RunnerConfig>,
+    job: MeltJob,
+    project: Project,
+    events: mpsc::Sender<WorkerToCoordinator>,
+    controls: Controls,
+) -> Outcome {
+    let Controls { mut cancel, commit } = controls;
+    let output = PathBuf::from(&job.spec.output);
+    let partial = partial_path(&output, job.id, job.attempt);
+    let mut log = LogSink::new(
+        events.clone(),
+        job.id,
+        job.attempt,
+        partial.with_extension("log"),
+    )
+    .await;
+    let outcome = match run_melt(
+        &config,
+        &job,
+        &project,
+        &partial,
+        &events,
+        &mut log,
+        &mut cancel,
+    )
+    .await
+    {
+        Ok(()) => match verify(&config, &job, &project, &partial).await {
+            Ok(facts) => {
+                commit_or_discard(&job, facts, &partial, &output, &events, cancel, commit).await
+            }
+            Err(outcome) => outcome,
+        },
+        Err(outcome) => outcome,
+    };
+    if !matches!(outcome, Outcome::Succeeded(_)) {
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
+    // The log goes beside the output when the job ended here; a discarded (stale) attempt leaves nothing behind.
+    let keep_log = !matches!(&outcome, Outcome::Failed { reason, .. } if reason == DISCARDED);
+    log.close(keep_log.then(|| log_path(&output)).as_deref())
+        .await;
+    outcome
+}
+
+fn melt_command(
+    config: &RunnerConfig,
+    job: &MeltJob,
+    project: &Project,
+    partial: &Path,
+) -> Command {
+    let mut command = Command::new(&config.melt);
+    // Resources named after a service prefix (`avformat:media/x.mp4`) resolve against melt's working folder.
+    command.current_dir(&project.root);
+    command
+        .arg("-progress2")
+        .arg(&job.spec.project)
+        .arg("-consumer");
+    command.arg(format!("avformat:{}", partial.display()));
+    command.arg(format!("vcodec={}", job.spec.encoding.vcodec));
+    command.arg(format!("acodec={}", job.spec.encoding.acodec));
+    for (key, value) in &job.spec.encoding.extra {
+        command.arg(format!("{key}={value}"));
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    // Qt-based services need a platform even on a worker without a screen.
+    command.env("QT_QPA_PLATFORM", "offscreen");
+    if std::env::var_os("DISPLAY").is_none() {
+        command.env("DISPLAY", ":0");
+    }
+    process::tie_to_parent(&mut command);
+    command
+}
+
+/// Runs melt to its end; `Err` carries the outcome when the render cannot count.
+async fn run_melt(
+    config: &RunnerConfig,
+    job: &MeltJob,
+    project: &Project,
+    partial: &Path,
+    events: &mpsc::Sender<WorkerToCoordinator>,
+    log: &mut LogSink,
+    cancel: &mut oneshot::Receiver<()>,
+) -> Result<(), Outcome> {
+    let mut child = melt_command(config, job, project, partial)
+        .spawn()
+        .map_err(|e| Outcome::Failed {
+            reason: format!("cannot start {}: {e}", config.melt.display()),
+            log_tail: String::new(),
+        })?;
+    let pid = child.id().unwrap_or(0);
+    tracing::info!(job = %job.id, attempt = job.attempt, pid, "melt started");
+    let (lines_tx, mut lines) = mpsc::channel::<String>(1024);
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(read_lines(stdout, lines_tx.clone()));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(read_lines(stderr, lines_tx));
+    }
+    let meter = progress::ProgressMeter::new(project.length_frames);
+    let mut transcript = Transcript::default();
+    let mut last_output = Instant::now();
+    let mut last_progress: Option<Instant> = None;
+    let mut flush_tick = tokio::time::interval(LOG_BATCH_DELAY);
+    let (id, attempt) = (job.id, job.attempt);
+    loop {
+        tokio::select! {
+            line = lines.recv() => {
+                let Some(line) = line else { break };
+                last_output = Instant::now();
+                if let Some((frame, percent)) = progress::parse_line(&line) {
+                    if last_progress.is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL) {
+                        last_progress = Some(Instant::now());
+                        let progress = meter.measure(frame, percent);
+                        let _ = events.try_send(WorkerToCoordinator::Progress { job: id, attempt, progress });
+                    }
+                    continue;
+                }
+                transcript.note(&line);
+                log.line(&line).await;
+            }
+            _ = flush_tick.tick() => {
+                log.flush().await;
+                if last_output.elapsed() > config.stall_timeout {
+                    process::kill_group(pid);
+                    let _ = child.wait().await;
+                    return Err(Outcome::Failed {
+                        reason: format!("melt stalled: no output for {:?}", config.stall_timeout),
+                        log_tail: transcript.tail(),
+                    });
+                }
+            }
+            _ = &mut *cancel => {
+                process::kill_group(pid);
+                let _ = child.wait().await;
+                tracing::info!(job = %id, attempt, "render cancelled");
+                return Err(Outcome::Cancelled);
+            }
+        }
+    }
+    log.flush().await;
+    let status = child.wait().await.map_err(|e| Outcome::Failed {
+        reason: format!("melt could not be waited for: {e}"),
+        log_tail: transcript.tail(),
+    })?;
+    if !status.success() {
+        return Err(Outcome::Failed {
+            reason: format!("melt exited with {status}"),
+            log_tail: transcript.tail(),
+        });
+    }
+    if let Some(fatal) = transcript.fatal.take() {
+        return Err(Outcome::Failed {
+            reason: format!("melt reported: {fatal}"),
+            log_tail: transcript.tail(),
+        });
+    }
+    Ok(())
+}
+
+/// The longest line kept whole; a longer one is cut into pieces of this size.
+const MAX_LINE_BYTES: u64 = 64 * 1024;
+
+/// Reads lines split at `\n` or `\r` (melt rewrites its progress line with `\r` on a terminal).
+async fn read_lines(stream: impl AsyncRead + Unpin, lines: mpsc::Sender<String>) {
+    let mut reader = BufReader::new(stream);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match (&mut reader)
+            .take(MAX_LINE_BYTES)
+            .read_until(b'\n', &mut buf)
+            .await
+        {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&buf);
+                for line in text.split(['\r', '\n']).filter(|l| !l.trim().is_empty()) {
+                    if lines.send(line.to_string()).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Probes the partial file against the project.
+async fn verify(
+    config: &RunnerConfig,
+    job: &MeltJob,
+    project: &Project,
+    partial: &Path,
+) -> Result<RenderFacts, Outcome> {
+    let expect_audio = project.has_audio && job.spec.encoding.acodec != "none";
+    verify::verify_output(
+        &config.ffprobe,
+        partial,
+        project.length_frames,
+        expect_audio,
+    )
+    .await
+    .map_err(|reason| Outcome::Failed {
+        reason,
+        log_tail: String::new(),
+    })
+}
+
+/// Asks the coordinator whether this attempt still counts, and renames the file into place only if it does.
+async fn commit_or_discard(
+    job: &MeltJob,
+    facts: RenderFacts,
+    partial: &Path,
+    output: &Path,
+    events: &mpsc::Sender<WorkerToCoordinator>,
+    cancel: oneshot::Receiver<()>,
+    commit: oneshot::Receiver<bool>,
+) -> Outcome {
+    let (id, attempt) = (job.id, job.attempt);
+    let _ = events
+        .send(WorkerToCoordinator::Verified {
+            job: id,
+            attempt,
+            facts: facts.clone(),
+        })
+        .await;
+    let go = tokio::select! {
+        decision = commit => decision.unwrap_or(false),
+        _ = cancel => return Outcome::Cancelled,
+    };
+    if !go {
+        tracing::warn!(job = %id, attempt, "the coordinator gave this job to another worker; result discarded");
+        return Outcome::Failed {
+            reason: DISCARDED.into(),
+            log_tail: String::new(),
+        };
+    }
+    if let Err(e) = tokio::fs::rename(partial, output).await {
+        return Outcome::Failed {
+            reason: format!("cannot move the result to {}: {e}", output.display()),
+            log_tail: String::new(),
+        };
+    }
+    tracing::info!(job = %id, attempt, frames = facts.frames, output = %output.display(), "render in place");
+    Outcome::Succeeded(facts)
+}

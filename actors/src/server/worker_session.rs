@@ -1,0 +1,118 @@
+//! One worker's connection on the coordinator: registration, then messages both ways until it ends.
+//!
+//! The writer half drains the worker's outbox (offers, cancellations, acknowledgements) and sends a heartbeat when
+//! idle; the reader half relays every message to the Coordinator and awaits it, so a flood of log lines slows the
+//! worker instead of filling memory. A worker silent for longer than the heartbeat timeout is disconnected.
+
+use super::ServerContext;
+use crate::coordinator::FromWorker;
+use crate::registry::{Connect, Disconnect};
+use distencode_wire::connection::{Connection, ServerStream};
+use distencode_wire::message::{CoordinatorToWorker, WorkerToCoordinator};
+use tokio::sync::mpsc;
+
+/// Messages waiting for one worker's connection; the registry's `try_send` fails past this.
+const OUTBOX_CAPACITY: usize = 256;
+
+pub(super) async fn run(
+    mut conn: Connection<ServerStream>,
+    worker: String,
+    context: ServerContext,
+) {
+    let registration = match tokio::time::timeout(context.heartbeat_timeout, conn.recv()).await {
+        Ok(Ok(Some(WorkerToCoordinator::Register(registration)))) => registration,
+        Ok(Ok(Some(other))) => {
+            tracing::warn!(%worker, "refused worker: expected Register first, got {other:?}");
+            return;
+        }
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => {
+            tracing::warn!(%worker, "worker connection ended before registering: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(%worker, "worker did not register within {:?}", context.heartbeat_timeout);
+            return;
+        }
+    };
+    let (outbox, mut inbox) = mpsc::channel::<CoordinatorToWorker>(OUTBOX_CAPACITY);
+    let replies = outbox.clone();
+    let connection = match context
+        .registry
+        .send(Connect {
+            name: worker.clone(),
+            registration,
+            outbox,
+        })
+        .await
+    {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(reason)) => {
+            let _ = conn.send(&CoordinatorToWorker::Refused(reason)).await;
+            return;
+        }
+        Err(_) => return,
+    };
+    if conn.send(&CoordinatorToWorker::Registered).await.is_err() {
+        context.registry.do_send(Disconnect {
+            name: worker,
+            connection,
+        });
+        return;
+    }
+    let (mut reader, mut writer) = conn.split();
+    let interval = context.heartbeat_interval;
+    let write = async move {
+        loop {
+            let message = match tokio::time::timeout(interval, inbox.recv()).await {
+                Ok(Some(message)) => message,
+                Ok(None) => return, // the registry dropped our outbox: replaced by a newer connection
+                Err(_) => CoordinatorToWorker::Heartbeat,
+            };
+            if writer.send(&message).await.is_err() {
+                return;
+            }
+        }
+    };
+    let coordinator = context.coordinator.clone();
+    let timeout = context.heartbeat_timeout;
+    let name = worker.clone();
+    let read = async move {
+        loop {
+            match tokio::time::timeout(timeout, reader.recv::<WorkerToCoordinator>()).await {
+                Ok(Ok(Some(message))) => match coordinator
+                    .send(FromWorker {
+                        worker: name.clone(),
+                        message,
+                    })
+                    .await
+                {
+                    Ok(Some(reply)) => {
+                        if replies.send(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(_) => return,
+                },
+                Ok(Ok(None)) => {
+                    return tracing::info!(worker = %name, "worker closed its connection")
+                }
+                Ok(Err(e)) => {
+                    return tracing::warn!(worker = %name, "worker connection failed: {e}")
+                }
+                Err(_) => {
+                    return tracing::warn!(worker = %name, "no word from the worker for {timeout:?}")
+                }
+            }
+        }
+    };
+    tokio::select! {
+        _ = write => {},
+        _ = read => {},
+    }
+    context.registry.do_send(Disconnect {
+        name: worker,
+        connection,
+    });
+}

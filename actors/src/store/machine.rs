@@ -1,0 +1,236 @@
+//! The job state machine: which changes are allowed from which state, and what each does to the record.
+//!
+//! ```text
+//!            submit
+//!              │
+//!              ▼         offer           accepted
+//!   ┌────▶  queued ──────────────▶ offered ────────▶ running ──succeed──▶ succeeded
+//!   │         │  ▲   declined/lost    │   │              │
+//!   │         │  └────────────────────┘   │              ├──fail/lost (attempts left)──▶ queued
+//!   │         │  abandon                  │              └──fail (no attempts left)────▶ failed
+//!   │         ▼                           ▼
+//!   │   failed / cancelled ◀──cancel── (queued, offered, running)
+//!   └──retry──┘
+//! ```
+//!
+//! Every change names the attempt it is about; a change for an attempt that is no longer the live one (a late
+//! result from a worker the job was taken from) is refused as stale and changes nothing.
+
+use distencode_wire::job::{Attempt, JobRecord, JobState, RenderFacts};
+
+/// A requested change to one job.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// Queued → offered: opens a new attempt on `worker`.
+    Offer { worker: String },
+    /// Offered → running: the worker accepted.
+    Start { attempt: u32 },
+    /// Offered → queued (`requeue`) or failed: the worker turned it down.
+    Decline {
+        attempt: u32,
+        reason: String,
+        requeue: bool,
+    },
+    /// Running → succeeded, with the verified facts.
+    Succeed { attempt: u32, facts: RenderFacts },
+    /// Offered or running → queued (`requeue`) or failed.
+    Fail {
+        attempt: u32,
+        reason: String,
+        requeue: bool,
+        blames_worker: bool,
+    },
+    /// Queued → failed: no worker can take it; the reason lists why.
+    Abandon { reason: String },
+    /// Queued, offered or running → cancelled.
+    Cancel { reason: String },
+    /// Failed or cancelled → queued, keeping the history of attempts.
+    Retry,
+}
+
+/// Why a change was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("job is {state}: cannot {action}")]
+    NotAllowed {
+        state: JobState,
+        action: &'static str,
+    },
+    #[error("stale report for attempt {attempt}: the job's live attempt is {live}")]
+    Stale { attempt: u32, live: String },
+}
+
+impl Change {
+    fn action(&self) -> &'static str {
+        match self {
+            Change::Offer { .. } => "offer it to a worker",
+            Change::Start { .. } => "start it",
+            Change::Decline { .. } => "decline it",
+            Change::Succeed { .. } => "record a success",
+            Change::Fail { .. } => "record a failure",
+            Change::Abandon { .. } => "abandon it",
+            Change::Cancel { .. } => "cancel it",
+            Change::Retry => "retry it",
+        }
+    }
+
+    fn allowed_from(&self, state: JobState) -> bool {
+        use JobState::*;
+        match self {
+            Change::Offer { .. } | Change::Abandon { .. } => state == Queued,
+            Change::Start { .. } | Change::Decline { .. } => state == Offered,
+            Change::Succeed { .. } => state == Running,
+            Change::Fail { .. } => matches!(state, Offered | Running),
+            Change::Cancel { .. } => matches!(state, Queued | Offered | Running),
+            Change::Retry => matches!(state, Failed | Cancelled),
+        }
+    }
+
+    fn attempt(&self) -> Option<u32> {
+        match self {
+            Change::Start { attempt }
+            | Change::Decline { attempt, .. }
+            | Change::Succeed { attempt, .. }
+            | Change::Fail { attempt, .. } => Some(*attempt),
+            _ => None,
+        }
+    }
+}
+
+/// Applies `change` to `record` at time `now` (unix ms), or refuses it and leaves the record as it was.
+pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), TransitionError> {
+    if !change.allowed_from(record.state) {
+        return Err(TransitionError::NotAllowed {
+            state: record.state,
+            action: change.action(),
+        });
+    }
+    if let Some(attempt) = change.attempt() {
+        let live = record.current_attempt().map(|a| a.number);
+        if live != Some(attempt) {
+            let live = live.map_or_else(|| "none".to_string(), |n| n.to_string());
+            return Err(TransitionError::Stale { attempt, live });
+        }
+    }
+    match change {
+        Change::Offer { worker } => {
+            let number = record.attempts.last().map_or(1, |a| a.number + 1);
+            record.attempts.push(Attempt {
+                number,
+                worker: worker.clone(),
+                offered_at: now,
+                started_at: None,
+                ended_at: None,
+                outcome: None,
+                blames_worker: false,
+            });
+            record.worker = Some(worker);
+            record.state = JobState::Offered;
+        }
+        Change::Start { .. } => {
+            live_attempt(record).started_at = Some(now);
+            record.state = JobState::Running;
+        }
+        Change::Decline {
+            reason, requeue, ..
+        } => {
+            end_attempt(record, now, format!("rejected: {reason}"), true);
+            finish_or_requeue(record, requeue, reason, now);
+        }
+        Change::Succeed { facts, .. } => {
+            end_attempt(record, now, "succeeded".into(), false);
+            record.facts = Some(facts);
+            record.error = None;
+            record.progress = None;
+            record.state = JobState::Succeeded;
+            record.finished_at = Some(now);
+        }
+        Change::Fail {
+            reason,
+            requeue,
+            blames_worker,
+            ..
+        } => {
+            end_attempt(record, now, reason.clone(), blames_worker);
+            finish_or_requeue(record, requeue, reason, now);
+        }
+        Change::Abandon { reason } => {
+            record.error = Some(reason);
+            record.state = JobState::Failed;
+            record.finished_at = Some(now);
+        }
+        Change::Cancel { reason } => {
+            if record.current_attempt().is_some() {
+                end_attempt(record, now, format!("cancelled: {reason}"), false);
+            }
+            record.error = Some(reason);
+            record.progress = None;
+            record.state = JobState::Cancelled;
+            record.finished_at = Some(now);
+        }
+        Change::Retry => {
+            record.error = None;
+            record.finished_at = None;
+            record.facts = None;
+            // A retry is a fresh start: workers that failed it before may take it again.
+            for attempt in &mut record.attempts {
+                attempt.blames_worker = false;
+            }
+            record.state = JobState::Queued;
+        }
+    }
+    Ok(())
+}
+
+fn live_attempt(record: &mut JobRecord) -> &mut Attempt {
+    record
+        .attempts
+        .last_mut()
+        .expect("a live attempt was checked before")
+}
+
+fn end_attempt(record: &mut JobRecord, now: u64, outcome: String, blames_worker: bool) {
+    let attempt = live_attempt(record);
+    attempt.ended_at = Some(now);
+    attempt.outcome = Some(outcome);
+    attempt.blames_worker = blames_worker;
+    record.progress = None;
+}
+
+fn finish_or_requeue(record: &mut JobRecord, requeue: bool, reason: String, now: u64) {
+    if requeue {
+        record.state = JobState::Queued;
+    } else {
+        record.error = Some(if record.attempts.len() > 1 {
+            every_attempt(record)
+        } else {
+            reason
+        });
+        record.state = JobState::Failed;
+        record.finished_at = Some(now);
+    }
+}
+
+/// `failed after 3 attempts: #1 on w1: ...; #2 on w2: ...`: the final error of a job tried more than once.
+fn every_attempt(record: &JobRecord) -> String {
+    let attempts: Vec<String> = record
+        .attempts
+        .iter()
+        .map(|a| {
+            format!(
+                "#{} on {}: {}",
+                a.number,
+                a.worker,
+                a.outcome.as_deref().unwrap_or("no outcome")
+            )
+        })
+        .collect();
+    format!(
+        "failed after {} attempts: {}",
+        record.attempts.len(),
+        attempts.join("; ")
+    )
+}
+
+#[cfg(test)]
+mod tests;

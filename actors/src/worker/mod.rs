@@ -1,0 +1,246 @@
+//! The worker node's link to its coordinator: dial, register, then relay offers to the MeltRunner and its reports
+//! back, for as long as the worker runs.
+//!
+//! The link outlives connections. When the coordinator goes away, the render goes on; the link dials again with
+//! backoff, registers with the job it still holds, and sends what waited meanwhile. A `Verified` or `Finished`
+//! report is kept until the coordinator answers it, and sent again after a reconnection.
+
+use crate::runner::{CancelRender, CommitDecision, CurrentRender, MeltRunner, Offer};
+use actix::Addr;
+use distencode_wire::connection::{self, ConnectionError};
+use distencode_wire::job::JobId;
+use distencode_wire::message::{CoordinatorToWorker, Registration, WorkerToCoordinator};
+use distencode_wire::Role;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How a worker reaches its coordinator.
+#[derive(Clone)]
+pub struct LinkConfig {
+    /// `HOST:PORT`.
+    pub coordinator: String,
+    pub tls: Arc<rustls::ClientConfig>,
+    pub heartbeat_interval: Duration,
+    pub heartbeat_timeout: Duration,
+    pub melt_version: String,
+    pub services: Vec<String>,
+}
+
+/// The longest wait between two dials.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Log text kept for the coordinator until it is acknowledged; past this the render waits (back-pressure).
+const MAX_UNACKNOWLEDGED_LOG_BYTES: usize = 64 * 1024 * 1024;
+
+/// What the coordinator has not confirmed yet, sent again after each reconnection.
+#[derive(Default)]
+struct Unconfirmed {
+    /// Log batches in the order they were made.
+    logs: std::collections::VecDeque<WorkerToCoordinator>,
+    log_bytes: usize,
+    /// The last `Verified` or `Finished` report, until answered.
+    report: Option<WorkerToCoordinator>,
+}
+
+impl Unconfirmed {
+    /// Remembers an outgoing message that needs an answer.
+    fn keep(&mut self, message: &WorkerToCoordinator) {
+        match message {
+            WorkerToCoordinator::Log { text, .. } => {
+                self.log_bytes += text.len();
+                self.logs.push_back(message.clone());
+            }
+            WorkerToCoordinator::Verified { .. } | WorkerToCoordinator::Finished { .. } => {
+                self.report = Some(message.clone())
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets log batches up to `seq` of that attempt.
+    fn log_acknowledged(&mut self, job: JobId, attempt: u32, seq: u64) {
+        self.logs.retain(|m| match m {
+            WorkerToCoordinator::Log {
+                job: j,
+                attempt: a,
+                seq: s,
+                text,
+            } if *j == job && *a == attempt && *s <= seq => {
+                self.log_bytes -= text.len();
+                false
+            }
+            _ => true,
+        });
+    }
+
+    /// Forgets the report about that attempt once answered.
+    fn report_answered(&mut self, job: JobId, attempt: u32) {
+        let matches = match &self.report {
+            Some(WorkerToCoordinator::Verified {
+                job: j, attempt: a, ..
+            })
+            | Some(WorkerToCoordinator::Finished {
+                job: j, attempt: a, ..
+            }) => *j == job && *a == attempt,
+            _ => false,
+        };
+        if matches {
+            self.report = None;
+        }
+    }
+
+    /// The attempt a pending report is about.
+    fn reported_attempt(&self) -> Option<(JobId, u32)> {
+        match &self.report {
+            Some(
+                WorkerToCoordinator::Verified { job, attempt, .. }
+                | WorkerToCoordinator::Finished { job, attempt, .. },
+            ) => Some((*job, *attempt)),
+            _ => None,
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.log_bytes < MAX_UNACKNOWLEDGED_LOG_BYTES
+    }
+}
+
+/// Runs the link forever (until the process ends). Fails only if the coordinator refuses this worker for good.
+pub async fn run_link(
+    config: LinkConfig,
+    runner: Addr<MeltRunner>,
+    mut events: mpsc::Receiver<WorkerToCoordinator>,
+) -> Result<(), String> {
+    let mut backoff = Duration::from_millis(200);
+    let mut unacknowledged = Unconfirmed::default();
+    let mut registered_once = false;
+    loop {
+        match session(
+            &config,
+            &runner,
+            &mut events,
+            &mut unacknowledged,
+            &mut registered_once,
+        )
+        .await
+        {
+            Ok(()) => backoff = Duration::from_millis(200),
+            // Before the first registration a refusal is a configuration error: say so and stop. Later it may be
+            // a coordinator restarting mid-handshake: keep trying.
+            Err(SessionEnd::Refused(reason)) if !registered_once => return Err(reason),
+            Err(SessionEnd::Refused(reason)) => {
+                tracing::error!(coordinator = %config.coordinator, "{reason}; dialling again in {backoff:?}");
+            }
+            Err(SessionEnd::Failed(e)) => {
+                tracing::warn!(coordinator = %config.coordinator, "{e}; dialling again in {backoff:?}");
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+enum SessionEnd {
+    /// The coordinator will not have this worker (a certificate or version problem): stop.
+    Refused(String),
+    /// The connection failed or ended: dial again.
+    Failed(String),
+}
+
+async fn session(
+    config: &LinkConfig,
+    runner: &Addr<MeltRunner>,
+    events: &mut mpsc::Receiver<WorkerToCoordinator>,
+    unacknowledged: &mut Unconfirmed,
+    registered_once: &mut bool,
+) -> Result<(), SessionEnd> {
+    let (mut conn, _) = connection::dial(&config.coordinator, config.tls.clone(), Role::Worker)
+        .await
+        .map_err(|e| match e {
+            ConnectionError::Handshake { .. } | ConnectionError::Refused(_) => {
+                SessionEnd::Refused(e.to_string())
+            }
+            e => SessionEnd::Failed(e.to_string()),
+        })?;
+    let reported = unacknowledged.reported_attempt();
+    let current = runner.send(CurrentRender).await.ok().flatten().or(reported);
+    let registration = Registration {
+        melt_version: config.melt_version.clone(),
+        services: config.services.clone(),
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        current,
+    };
+    let failed = |e: ConnectionError| SessionEnd::Failed(e.to_string());
+    conn.send(&WorkerToCoordinator::Register(registration))
+        .await
+        .map_err(failed)?;
+    match conn.expect::<CoordinatorToWorker>().await.map_err(failed)? {
+        CoordinatorToWorker::Registered => {}
+        CoordinatorToWorker::Refused(reason) => return Err(SessionEnd::Refused(reason)),
+        other => {
+            return Err(SessionEnd::Failed(format!(
+                "unexpected answer to Register: {other:?}"
+            )))
+        }
+    }
+    tracing::info!(coordinator = %config.coordinator, "registered");
+    *registered_once = true;
+    for message in unacknowledged
+        .logs
+        .iter()
+        .chain(unacknowledged.report.iter())
+    {
+        conn.send(message).await.map_err(failed)?;
+    }
+    let (mut reader, mut writer) = conn.split();
+    let mut heartbeat = tokio::time::interval(config.heartbeat_interval);
+    let mut replies = mpsc::channel::<WorkerToCoordinator>(16);
+    loop {
+        tokio::select! {
+            event = events.recv(), if unacknowledged.has_room() => {
+                let Some(event) = event else { return Ok(()) };
+                unacknowledged.keep(&event);
+                writer.send(&event).await.map_err(failed)?;
+            }
+            reply = replies.1.recv() => {
+                if let Some(reply) = reply {
+                    writer.send(&reply).await.map_err(failed)?;
+                }
+            }
+            _ = heartbeat.tick() => writer.send(&WorkerToCoordinator::Heartbeat).await.map_err(failed)?,
+            message = tokio::time::timeout(config.heartbeat_timeout, reader.recv::<CoordinatorToWorker>()) => {
+                let message = match message {
+                    Err(_) => return Err(SessionEnd::Failed(format!("no word from the coordinator for {:?}", config.heartbeat_timeout))),
+                    Ok(Err(e)) => return Err(failed(e)),
+                    Ok(Ok(None)) => return Err(SessionEnd::Failed("the coordinator closed the connection".into())),
+                    Ok(Ok(Some(message))) => message,
+                };
+                match message {
+                    CoordinatorToWorker::Offer(job) => {
+                        // Validation takes a moment (files, services); answer when it is done, without blocking this loop.
+                        let (runner, reply) = (runner.clone(), replies.0.clone());
+                        actix_rt::spawn(async move {
+                            if let Ok(answer) = runner.send(Offer(job)).await {
+                                let _ = reply.send(answer).await;
+                            }
+                        });
+                    }
+                    CoordinatorToWorker::Cancel { job, attempt } => runner.do_send(CancelRender { job, attempt }),
+                    CoordinatorToWorker::Commit { job, attempt, go } => {
+                        unacknowledged.report_answered(job, attempt);
+                        runner.do_send(CommitDecision { job, attempt, go });
+                    }
+                    CoordinatorToWorker::FinishedAck { job, attempt, accepted } => {
+                        if !accepted {
+                            tracing::warn!(%job, attempt, "the coordinator refused this worker's result (the job had moved on)");
+                        }
+                        unacknowledged.report_answered(job, attempt);
+                    }
+                    CoordinatorToWorker::LogAck { job, attempt, seq } => unacknowledged.log_acknowledged(job, attempt, seq),
+                    CoordinatorToWorker::Heartbeat | CoordinatorToWorker::Registered => {}
+                    CoordinatorToWorker::Refused(reason) => return Err(SessionEnd::Refused(reason)),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! `distencode certs`: the cluster's CA and one certificate per node, via `distencode_wire::pki`.
+
+use crate::cli::CertsCommand;
+use anyhow::{bail, Result};
+use distencode_wire::pki::{self, IssueOptions};
+use distencode_wire::Role;
+
+pub fn run(command: CertsCommand) -> Result<()> {
+    match command {
+        CertsCommand::Init { dir } => {
+            let paths = pki::init_ca(&dir)?;
+            println!(
+                "created CA {} (key {})",
+                paths.cert.display(),
+                paths.key.display()
+            );
+        }
+        CertsCommand::Issue {
+            dir,
+            role,
+            name,
+            sans,
+            days,
+            start_days,
+        } => {
+            if days < 1 {
+                bail!("--days must be at least 1, not {days}");
+            }
+            let role: Role = role.parse()?;
+            let mut options = IssueOptions::new(role, name).with_sans(sans);
+            let start = time::OffsetDateTime::now_utc() + time::Duration::days(start_days)
+                - time::Duration::hours(1);
+            options.not_before = start;
+            options.not_after = start + time::Duration::days(days);
+            let paths = pki::issue(&dir, &options)?;
+            println!(
+                "issued {} certificate {} (key {})",
+                role,
+                paths.cert.display(),
+                paths.key.display()
+            );
+        }
+    }
+    Ok(())
+}

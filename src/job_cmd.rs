@@ -1,0 +1,226 @@
+//! `distencode job ...`: submit a project (refusing at once what cannot render), and look at jobs.
+
+use crate::cli::JobCommand;
+use crate::client::{Client, Endpoint};
+use crate::output;
+use crate::progress_view::ProgressView;
+use anyhow::{anyhow, bail, Context, Result};
+use distencode_actors::{mlt, runner};
+use distencode_wire::job::{Encoding, JobId, JobRecord, JobSpec, JobState};
+use distencode_wire::message::{ClientReply, ClientRequest};
+use std::path::{Path, PathBuf};
+
+pub async fn run(command: JobCommand) -> Result<()> {
+    match command {
+        JobCommand::Submit {
+            project,
+            output,
+            wait,
+            json,
+            priority,
+            vcodec,
+            acodec,
+            consumer_args,
+            connect,
+        } => {
+            let spec = prepare(
+                &project,
+                output.as_deref(),
+                priority,
+                vcodec,
+                acodec,
+                consumer_args,
+            )?;
+            let endpoint = Endpoint::from_flags(&connect)?;
+            let mut client = Client::connect(&endpoint).await?;
+            let record = expect_job(client.call(ClientRequest::Submit(spec)).await?)?;
+            if !wait {
+                print_job(&record, json);
+                return Ok(());
+            }
+            follow(&mut client, &record, json).await
+        }
+        JobCommand::Status { id, json, connect } => {
+            let record = call_job(&connect, ClientRequest::Status(parse_id(&id)?)).await?;
+            print_job(&record, json);
+            Ok(())
+        }
+        JobCommand::Cancel { id, connect } => {
+            let record = call_job(&connect, ClientRequest::Cancel(parse_id(&id)?)).await?;
+            println!("{}", output::describe(&record));
+            Ok(())
+        }
+        JobCommand::Retry { id, connect } => {
+            let record = call_job(&connect, ClientRequest::Retry(parse_id(&id)?)).await?;
+            println!("{}", output::describe(&record));
+            Ok(())
+        }
+        JobCommand::List { json, connect } => {
+            let mut client = Client::connect(&Endpoint::from_flags(&connect)?).await?;
+            let ClientReply::Jobs(jobs) = client.call(ClientRequest::List).await? else {
+                bail!("unexpected answer from the coordinator")
+            };
+            if json {
+                let list: Vec<_> = jobs.iter().map(output::job_json).collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                println!("{}", output::job_header());
+                jobs.iter()
+                    .for_each(|job| println!("{}", output::job_row(job)));
+            }
+            Ok(())
+        }
+        JobCommand::Logs {
+            id,
+            follow,
+            connect,
+        } => {
+            let mut client = Client::connect(&Endpoint::from_flags(&connect)?).await?;
+            client
+                .send(&ClientRequest::Logs {
+                    id: parse_id(&id)?,
+                    follow,
+                })
+                .await?;
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            loop {
+                match client.reply().await? {
+                    ClientReply::Log(text) => {
+                        stdout.write_all(text.as_bytes())?;
+                        stdout.flush()?;
+                    }
+                    ClientReply::LogEnd => return Ok(stdout.flush()?),
+                    _ => bail!("unexpected answer from the coordinator"),
+                }
+            }
+        }
+        JobCommand::Watch { id, json, connect } => {
+            let mut client = Client::connect(&Endpoint::from_flags(&connect)?).await?;
+            let record = expect_job(client.call(ClientRequest::Status(parse_id(&id)?)).await?)?;
+            follow(&mut client, &record, json).await
+        }
+    }
+}
+
+fn parse_id(id: &str) -> Result<JobId> {
+    id.parse().map_err(|e: String| anyhow!(e))
+}
+
+async fn call_job(connect: &crate::cli::Connect, request: ClientRequest) -> Result<JobRecord> {
+    let mut client = Client::connect(&Endpoint::from_flags(connect)?).await?;
+    expect_job(client.call(request).await?)
+}
+
+fn expect_job(reply: ClientReply) -> Result<JobRecord> {
+    match reply {
+        ClientReply::Job(record) => Ok(record),
+        _ => bail!("unexpected answer from the coordinator"),
+    }
+}
+
+fn print_job(record: &JobRecord, json: bool) {
+    if json {
+        println!("{}", output::job_json(record));
+    } else {
+        println!("{}", output::describe(record));
+    }
+}
+
+/// Prints each change of the job (from `first`, as last seen) until it ends; fails unless it succeeded with its
+/// file in place.
+async fn follow(client: &mut Client, first: &JobRecord, json: bool) -> Result<()> {
+    let id = first.id;
+    let mut view = ProgressView::new(json);
+    view.show(first);
+    client.send(&ClientRequest::Watch(id)).await?;
+    loop {
+        let ClientReply::JobUpdate(record) = client.reply().await? else {
+            bail!("unexpected answer from the coordinator")
+        };
+        view.show(&record);
+        if !record.state.is_final() {
+            continue;
+        }
+        if json {
+            println!("{}", output::job_json(&record));
+        }
+        return match record.state {
+            JobState::Succeeded if Path::new(&record.output).is_file() => Ok(()),
+            JobState::Succeeded => bail!("job {id} succeeded but {} is not there", record.output),
+            JobState::Failed => bail!(
+                "job {id} failed: {}",
+                record.error.as_deref().unwrap_or("no reason recorded")
+            ),
+            _ => bail!(
+                "job {id} {}: {}",
+                record.state,
+                record.error.as_deref().unwrap_or("")
+            ),
+        };
+    }
+}
+
+/// Reads and checks the project here, and builds what the coordinator is sent.
+fn prepare(
+    project: &Path,
+    output: Option<&Path>,
+    priority: i32,
+    vcodec: String,
+    acodec: String,
+    consumer_args: Vec<String>,
+) -> Result<JobSpec> {
+    let project = absolute(project)?;
+    let parsed = mlt::read_project(&project)?;
+    mlt::check_files(&parsed).map_err(|refusal| anyhow!("{}: {refusal}", project.display()))?;
+    let output = match output {
+        Some(output) => absolute(output)?,
+        None => project.with_extension("mp4"),
+    };
+    if output == project {
+        bail!(
+            "the output {} would overwrite the project",
+            output.display()
+        );
+    }
+    runner::check_output_folder(&output).map_err(|e| anyhow!(e))?;
+    let extra = consumer_args
+        .iter()
+        .map(|arg| {
+            arg.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| anyhow!("--consumer-arg {arg:?} is not KEY=VALUE"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(JobSpec {
+        project: project.display().to_string(),
+        output: output.display().to_string(),
+        encoding: Encoding {
+            vcodec,
+            acodec,
+            extra,
+        },
+        priority,
+    })
+}
+
+/// `path` made absolute against the current folder (without resolving links: workers see the same mounts).
+fn absolute(path: &Path) -> Result<PathBuf> {
+    let cwd = std::env::current_dir().context("reading the current folder")?;
+    Ok(normalize(&cwd.join(path)))
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}

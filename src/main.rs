@@ -1,0 +1,76 @@
+//! The `distencode` command: parses the command line and starts what it names. The work lives in the `wire` and
+//! `actors` crates; this binary only wires them to flags, files and the terminal.
+#![forbid(unsafe_code)]
+
+mod certs_cmd;
+mod cli;
+mod client;
+mod job_cmd;
+mod node_cmd;
+mod output;
+mod progress_view;
+mod worker_cmd;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Nodes log what they do; client commands speak through their output and one-line errors only.
+    init_logging(if matches!(cli.command, Command::Node(_)) {
+        "info,sled=warn"
+    } else {
+        "off"
+    });
+    let result = match cli.command {
+        Command::Certs(command) => certs_cmd::run(command),
+        Command::Node(args) => node_cmd::run(args),
+        Command::Job(command) => client_runtime().and_then(|rt| rt.block_on(job_cmd::run(command))),
+        Command::Worker(command) => {
+            client_runtime().and_then(|rt| rt.block_on(worker_cmd::run(command)))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line: the chain of causes joined, as the user should read it.
+            let text: Vec<String> = error.chain().map(|e| e.to_string()).collect();
+            eprintln!("distencode: {}", dedup_chain(&text));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Joins an error chain, skipping causes already quoted by the message before them.
+fn dedup_chain(chain: &[String]) -> String {
+    let mut line = String::new();
+    for part in chain {
+        if line.contains(part.as_str()) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(part);
+    }
+    line.replace('\n', " ")
+}
+
+fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Logs go to stderr; `DISTENCODE_LOG` (or `RUST_LOG`) filters them.
+fn init_logging(default: &str) {
+    let filter = std::env::var("DISTENCODE_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| default.to_string());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,113 @@
+//! `distencode node --role coordinator|worker`: loads certificates, starts the actors, and serves until killed.
+
+use crate::cli::{NodeArgs, NodeRole};
+use actix::{Actor, SyncArbiter};
+use anyhow::{anyhow, bail, Context, Result};
+use distencode_actors::coordinator::{Coordinator, CoordinatorConfig};
+use distencode_actors::mlt;
+use distencode_actors::runner::{MeltRunner, RunnerConfig};
+use distencode_actors::server::{self, ServerContext};
+use distencode_actors::store::JobStore;
+use distencode_actors::worker::{self, LinkConfig};
+use distencode_wire::tls;
+use std::io::Write;
+use std::time::Duration;
+
+pub fn run(args: NodeArgs) -> Result<()> {
+    let name = args
+        .connect
+        .name
+        .clone()
+        .ok_or_else(|| anyhow!("no --name NAME given (or set DISTENCODE_NAME)"))?;
+    let certs = args
+        .connect
+        .certs
+        .clone()
+        .ok_or_else(|| anyhow!("no --certs DIR given (or set DISTENCODE_CERTS)"))?;
+    let seconds = |value: f64, flag: &str| {
+        Duration::try_from_secs_f64(value)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| anyhow!("{flag} must be a positive number of seconds"))
+    };
+    let heartbeat_interval = seconds(args.heartbeat_interval, "--heartbeat-interval")?;
+    let heartbeat_timeout = seconds(args.heartbeat_timeout, "--heartbeat-timeout")?;
+    if heartbeat_timeout <= heartbeat_interval {
+        bail!("--heartbeat-timeout must be longer than --heartbeat-interval");
+    }
+    match args.role {
+        NodeRole::Coordinator => {
+            let data_dir = args
+                .data_dir
+                .clone()
+                .ok_or_else(|| anyhow!("a coordinator needs --data-dir DIR"))?;
+            std::fs::create_dir_all(&data_dir)
+                .with_context(|| format!("cannot create {}", data_dir.display()))?;
+            let tls = tls::server_config(&certs, &name)?;
+            let store = JobStore::open(&data_dir)?;
+            let config = CoordinatorConfig {
+                max_attempts: args.max_attempts.max(1),
+                grace: seconds(args.grace, "--grace")?,
+            };
+            let listen = args.listen.clone();
+            actix_rt::System::new().block_on(async move {
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
+                let local = listener.local_addr()?;
+                let store = SyncArbiter::start(1, move || store.clone());
+                let (coordinator, registry) = Coordinator::start(store, config);
+                let context = ServerContext {
+                    coordinator,
+                    registry,
+                    heartbeat_interval,
+                    heartbeat_timeout,
+                };
+                tracing::info!(%local, %name, "coordinator listening");
+                println!("distencode coordinator {name} listening on {local}");
+                std::io::stdout().flush()?;
+                server::serve(listener, tls, context).await?;
+                Ok(())
+            })
+        }
+        NodeRole::Worker => {
+            let coordinator = args.connect.coordinator.clone().ok_or_else(|| {
+                anyhow!("a worker needs --coordinator HOST:PORT (or set DISTENCODE_COORDINATOR)")
+            })?;
+            let work_dir = args
+                .work_dir
+                .clone()
+                .ok_or_else(|| anyhow!("a worker needs --work-dir DIR"))?;
+            std::fs::create_dir_all(&work_dir)
+                .with_context(|| format!("cannot create {}", work_dir.display()))?;
+            let tls = tls::client_config(&certs, &name)?;
+            actix_rt::System::new().block_on(async move {
+                let services = mlt::query_services(&args.melt).await?;
+                let melt_version = mlt::melt_version(&args.melt).await?;
+                tracing::info!(melt = %args.melt.display(), version = %melt_version, services = services.len(), "melt found");
+                let link = LinkConfig {
+                    coordinator,
+                    tls,
+                    heartbeat_interval,
+                    heartbeat_timeout,
+                    melt_version,
+                    services: services.names(),
+                };
+                let (events_tx, events_rx) = tokio::sync::mpsc::channel(4096);
+                let runner = MeltRunner::new(
+                    RunnerConfig {
+                        melt: args.melt.clone(),
+                        ffprobe: args.ffprobe.clone(),
+                        services,
+                        stall_timeout: seconds(args.stall_timeout, "--stall-timeout")?,
+                    },
+                    events_tx,
+                )
+                .start();
+                println!("distencode worker {name} started");
+                std::io::stdout().flush()?;
+                worker::run_link(link, runner, events_rx).await.map_err(|reason| anyhow!("{reason}"))
+            })
+        }
+    }
+}

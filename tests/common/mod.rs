@@ -1,0 +1,369 @@
+//! The integration tests' harness: a real cluster of `distencode` processes on 127.0.0.1 with certificates made by
+//! `distencode certs`, projects generated from MLT's built-in producers, and ffprobe to look at what came out.
+#![allow(dead_code)]
+
+pub mod projects;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_distencode");
+
+/// Runs `distencode` with `args` and waits for it.
+pub fn distencode(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run distencode")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A coordinator and workers, each a real process, killed when dropped.
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub certs: PathBuf,
+    pub addr: String,
+    coordinator: Option<Child>,
+    workers: Vec<(String, Option<Child>)>,
+    /// Extra flags for every node (e.g. shorter heartbeats).
+    node_flags: Vec<String>,
+}
+
+impl Cluster {
+    /// A CA, certificates for a coordinator, `workers` workers and a client `alice`, and the nodes running.
+    pub fn start(workers: usize) -> Self {
+        Self::start_with(workers, &[])
+    }
+
+    pub fn start_with(workers: usize, node_flags: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let certs = dir.path().join("certs");
+        let certs_s = certs.to_str().unwrap();
+        ok(&distencode(&["certs", "init", "--dir", certs_s]));
+        ok(&distencode(&[
+            "certs",
+            "issue",
+            "--dir",
+            certs_s,
+            "--role",
+            "coordinator",
+            "--name",
+            "coord",
+        ]));
+        ok(&distencode(&[
+            "certs", "issue", "--dir", certs_s, "--role", "client", "--name", "alice",
+        ]));
+        let mut cluster = Cluster {
+            dir,
+            certs,
+            addr: String::new(),
+            coordinator: None,
+            workers: Vec::new(),
+            node_flags: node_flags.iter().map(|s| s.to_string()).collect(),
+        };
+        cluster.start_coordinator("127.0.0.1:0");
+        for i in 1..=workers {
+            let name = format!("w{i}");
+            cluster.issue("worker", &name);
+            cluster.start_worker(&name);
+        }
+        cluster.wait_for_workers(workers);
+        cluster
+    }
+
+    pub fn issue(&self, role: &str, name: &str) {
+        ok(&distencode(&[
+            "certs",
+            "issue",
+            "--dir",
+            self.certs.to_str().unwrap(),
+            "--role",
+            role,
+            "--name",
+            name,
+        ]));
+    }
+
+    /// Starts (or restarts) the coordinator on `listen` and waits for it to listen.
+    pub fn start_coordinator(&mut self, listen: &str) {
+        let data = self.dir.path().join("coordinator-data");
+        let log = std::fs::File::create(self.dir.path().join("coordinator.log")).unwrap();
+        let mut child = Command::new(BIN)
+            .args([
+                "node",
+                "--role",
+                "coordinator",
+                "--listen",
+                listen,
+                "--name",
+                "coord",
+            ])
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--certs")
+            .arg(&self.certs)
+            .args(&self.node_flags)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start coordinator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            addr.starts_with("127.0.0.1:"),
+            "coordinator did not start: {line:?}\n{}",
+            self.coordinator_log()
+        );
+        self.addr = addr;
+        self.coordinator = Some(child);
+    }
+
+    pub fn start_worker(&mut self, name: &str) {
+        self.start_worker_with(name, &[]);
+    }
+
+    pub fn start_worker_with(&mut self, name: &str, extra: &[&str]) {
+        let work = self.dir.path().join(format!("work-{name}"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.worker_log_path(name))
+            .unwrap();
+        let child = Command::new(BIN)
+            .args([
+                "node",
+                "--role",
+                "worker",
+                "--coordinator",
+                &self.addr,
+                "--name",
+                name,
+            ])
+            .arg("--work-dir")
+            .arg(&work)
+            .arg("--certs")
+            .arg(&self.certs)
+            .args(&self.node_flags)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start worker");
+        self.workers.retain(|(n, _)| n != name);
+        self.workers.push((name.to_string(), Some(child)));
+    }
+
+    pub fn worker_log_path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("worker-{name}.log"))
+    }
+
+    pub fn coordinator_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("coordinator.log")).unwrap_or_default()
+    }
+
+    pub fn worker_log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.worker_log_path(name)).unwrap_or_default()
+    }
+
+    /// kill -9 the coordinator.
+    pub fn kill_coordinator(&mut self) {
+        if let Some(mut child) = self.coordinator.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// kill -9 a worker.
+    pub fn kill_worker(&mut self, name: &str) {
+        for (n, child) in &mut self.workers {
+            if n == name {
+                if let Some(mut c) = child.take() {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                }
+            }
+        }
+    }
+
+    /// Runs a client command as `alice` against this cluster.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_as("alice", args)
+    }
+
+    pub fn cli_as(&self, name: &str, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env("DISTENCODE_COORDINATOR", &self.addr)
+            .env("DISTENCODE_CERTS", &self.certs)
+            .env("DISTENCODE_NAME", name)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run distencode")
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let output = self.cli(args);
+        ok(&output);
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", stdout(&output)))
+    }
+
+    pub fn job(&self, id: u64) -> Value {
+        self.json(&["job", "status", &id.to_string(), "--json"])
+    }
+
+    /// Waits (at most 60 s) until `count` workers are registered and idle.
+    pub fn wait_for_workers(&self, count: usize) {
+        self.wait_until(Duration::from_secs(60), "workers to register", || {
+            let workers = self.json(&["worker", "list", "--json"]);
+            workers
+                .as_array()
+                .map_or(0, |w| w.iter().filter(|w| w["state"] == "idle").count())
+                >= count
+        });
+    }
+
+    /// Polls `check` every 100 ms until it holds or `limit` passes (then panics with both logs).
+    pub fn wait_until(&self, limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if check() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "timed out after {limit:?} waiting for {what}\ncoordinator log:\n{}",
+            self.coordinator_log()
+        );
+    }
+
+    /// Submits a project without waiting; returns the job id.
+    pub fn submit(&self, project: &Path, extra: &[&str]) -> u64 {
+        let mut args = vec!["job", "submit", project.to_str().unwrap(), "--json"];
+        args.extend_from_slice(extra);
+        let output = self.cli(&args);
+        ok(&output);
+        let job: Value = serde_json::from_slice(&output.stdout).unwrap();
+        job["id"].as_u64().unwrap()
+    }
+
+    /// Waits (at most `limit`) until the job is in a final state; returns it.
+    pub fn wait_final(&self, id: u64, limit: Duration) -> Value {
+        let mut last = Value::Null;
+        self.wait_until(limit, &format!("job {id} to end"), || {
+            last = self.job(id);
+            matches!(
+                last["state"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            )
+        });
+        last
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.workers {
+            if let Some(mut c) = child.take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        self.kill_coordinator();
+    }
+}
+
+/// Asserts the command succeeded, showing its output otherwise.
+pub fn ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "command failed ({}):\nstdout: {}\nstderr: {}",
+        output.status,
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// What ffprobe says of a file: video frames, whether there is audio, duration.
+#[derive(Debug, PartialEq)]
+pub struct Probe {
+    pub video_frames: u64,
+    pub video_codec: String,
+    pub audio_codec: Option<String>,
+    pub duration: f64,
+}
+
+pub fn probe(file: &Path) -> Probe {
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name,nb_frames:format=duration",
+            "-of",
+            "json",
+        ])
+        .arg(file)
+        .output()
+        .expect("ffprobe");
+    assert!(
+        output.status.success(),
+        "ffprobe {}: {}",
+        file.display(),
+        stderr(&output)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let streams = json["streams"].as_array().cloned().unwrap_or_default();
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .expect("a video stream");
+    let audio = streams.iter().find(|s| s["codec_type"] == "audio");
+    Probe {
+        video_frames: video["nb_frames"].as_str().unwrap().parse().unwrap(),
+        video_codec: video["codec_name"].as_str().unwrap().to_string(),
+        audio_codec: audio.map(|a| a["codec_name"].as_str().unwrap().to_string()),
+        duration: json["format"]["duration"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    }
+}
+
+/// Renders `project` with melt directly, exactly as a worker does, into `out`.
+pub fn bare_melt(project: &Path, out: &Path) {
+    let status = Command::new("melt")
+        .arg(project)
+        .arg("-consumer")
+        .arg(format!("avformat:{}", out.display()))
+        .args(["vcodec=libx264", "acodec=aac"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("melt");
+    assert!(status.success());
+}

@@ -1,0 +1,100 @@
+//! Projects the tests render, written from MLT's built-in producers, and media made with ffmpeg's lavfi sources.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A small 25 fps profile: renders fast on two cores.
+pub const PROFILE: &str = r#"<profile description="test" width="320" height="240" progressive="1" sample_aspect_num="1" sample_aspect_den="1" display_aspect_num="4" display_aspect_den="3" frame_rate_num="25" frame_rate_den="1" colorspace="709"/>"#;
+
+pub fn write(dir: &Path, name: &str, xml: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, xml).unwrap();
+    path
+}
+
+/// `frames` frames of a colour with a tone under it.
+pub fn color_and_tone(dir: &Path, name: &str, frames: u64) -> PathBuf {
+    let out = frames - 1;
+    write(
+        dir,
+        name,
+        &format!(
+            r#"<?xml version="1.0" encoding="utf-8"?>
+<mlt LC_NUMERIC="C" version="7.12.0">
+  {PROFILE}
+  <producer id="colour" in="0" out="{out}"><property name="mlt_service">color</property><property name="resource">#ff336699</property></producer>
+  <producer id="tone" in="0" out="{out}"><property name="mlt_service">tone</property><property name="frequency">440</property></producer>
+  <tractor id="main" in="0" out="{out}">
+    <multitrack>
+      <track producer="colour"/>
+      <track producer="tone"/>
+    </multitrack>
+    <transition id="mix" in="0" out="{out}"><property name="mlt_service">mix</property><property name="a_track">0</property><property name="b_track">1</property><property name="always_active">1</property><property name="sum">1</property></transition>
+  </tractor>
+</mlt>
+"#
+        ),
+    )
+}
+
+/// A `noise` then `count` playlist: a render that takes a few seconds.
+pub fn noise_and_count(dir: &Path, name: &str, frames_each: u64) -> PathBuf {
+    let out = frames_each - 1;
+    write(
+        dir,
+        name,
+        &format!(
+            r#"<mlt>
+  {PROFILE}
+  <producer id="noise" in="0" out="{out}"><property name="mlt_service">noise</property></producer>
+  <producer id="count" in="0" out="{out}"><property name="mlt_service">count</property></producer>
+  <playlist id="main">
+    <entry producer="noise" in="0" out="{out}"/>
+    <entry producer="count" in="0" out="{out}"/>
+  </playlist>
+</mlt>
+"#
+        ),
+    )
+}
+
+/// Makes a media file with ffmpeg's lavfi sources: `seconds` of testsrc video and a sine tone.
+pub fn lavfi_media(path: &Path, seconds: u32) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc=size=320x240:rate=25:duration={seconds}"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency=330:sample_rate=48000:duration={seconds}"
+        ))
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
+        .arg(path)
+        .stdin(Stdio::null())
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success(), "ffmpeg could not make {}", path.display());
+}
+
+/// Makes a WAV file of a sine tone.
+pub fn lavfi_audio(path: &Path, seconds: u32) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency=550:sample_rate=48000:duration={seconds}"
+        ))
+        .arg(path)
+        .stdin(Stdio::null())
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+}

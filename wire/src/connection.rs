@@ -1,0 +1,278 @@
+//! A mutual-TLS stream turned into a channel of typed messages, and the two ends of the opening handshake.
+//!
+//! [`dial`] is what workers and clients do: TCP, TLS with our certificate, a check that the peer really is a
+//! coordinator, then [`Hello`]. [`accept`] is the coordinator's side: TLS, the peer's role checked against the roles
+//! this listener serves *before any frame is read*, then the version handshake.
+
+use crate::frame::{self, FrameError};
+use crate::identity::{PeerIdentity, Role};
+use crate::message::{Hello, HelloReply, PROTOCOL_VERSION};
+use crate::tls;
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use serde::{de::DeserializeOwned, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tokio_util::codec::{Framed, FramedRead, FramedWrite, LengthDelimitedCodec};
+
+/// How long the TCP connect, the TLS handshake and the version handshake may take together.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a connection failed or ended.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("cannot reach the coordinator at {addr}: {reason}")]
+    Unreachable { addr: String, reason: String },
+    #[error("TLS handshake with {peer} failed: {reason}")]
+    Handshake { peer: String, reason: String },
+    #[error("{0}")]
+    Refused(String),
+    #[error("the connection closed")]
+    Closed,
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("connection error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls_error::TlsError),
+}
+
+/// A framed, typed message stream over any byte stream (a TLS stream in practice).
+pub struct Connection<S> {
+    framed: Framed<S, LengthDelimitedCodec>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    pub fn new(stream: S) -> Self {
+        Self {
+            framed: Framed::new(stream, frame::codec()),
+        }
+    }
+
+    /// Sends one message and flushes it.
+    pub async fn send<T: Serialize>(&mut self, message: &T) -> Result<(), ConnectionError> {
+        self.framed.send(frame::encode(message)?).await?;
+        Ok(())
+    }
+
+    /// The next message, or `None` when the peer closed the connection cleanly.
+    pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ConnectionError> {
+        match self.framed.next().await {
+            None => Ok(None),
+            Some(frame) => Ok(Some(frame::decode(&frame?)?)),
+        }
+    }
+
+    /// The next message; a closed connection is an error.
+    pub async fn expect<T: DeserializeOwned>(&mut self) -> Result<T, ConnectionError> {
+        self.recv().await?.ok_or(ConnectionError::Closed)
+    }
+
+    /// Splits into a reading and a writing half, for peers that send and receive at the same time.
+    pub fn split(
+        self,
+    ) -> (
+        MessageReader<tokio::io::ReadHalf<S>>,
+        MessageWriter<tokio::io::WriteHalf<S>>,
+    ) {
+        let parts = self.framed.into_parts();
+        let (read, write) = tokio::io::split(parts.io);
+        let mut reader = FramedRead::new(read, frame::codec());
+        reader.read_buffer_mut().extend_from_slice(&parts.read_buf);
+        (
+            MessageReader { inner: reader },
+            MessageWriter {
+                inner: FramedWrite::new(write, frame::codec()),
+            },
+        )
+    }
+}
+
+/// The reading half of a split [`Connection`].
+pub struct MessageReader<R> {
+    inner: FramedRead<R, LengthDelimitedCodec>,
+}
+
+impl<R: AsyncRead + Unpin> MessageReader<R> {
+    /// The next message, or `None` when the peer closed the connection cleanly.
+    pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ConnectionError> {
+        match self.inner.next().await {
+            None => Ok(None),
+            Some(frame) => Ok(Some(frame::decode(&frame?)?)),
+        }
+    }
+}
+
+/// The writing half of a split [`Connection`].
+pub struct MessageWriter<W> {
+    inner: FramedWrite<W, LengthDelimitedCodec>,
+}
+
+impl<W: AsyncWrite + Unpin> MessageWriter<W> {
+    pub async fn send<T: Serialize>(&mut self, message: &T) -> Result<(), ConnectionError> {
+        self.inner.send(frame::encode(message)?).await?;
+        Ok(())
+    }
+
+    /// Sends an already encoded payload.
+    pub async fn send_encoded(&mut self, payload: Bytes) -> Result<(), ConnectionError> {
+        self.inner.send(payload).await?;
+        Ok(())
+    }
+}
+
+/// The dialer's TLS stream.
+pub type ClientStream = tokio_rustls::client::TlsStream<TcpStream>;
+/// The coordinator's TLS stream.
+pub type ServerStream = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// Connects to a coordinator at `addr` (`HOST:PORT`) as the node whose TLS client configuration is `config`,
+/// checks that the peer's certificate carries the coordinator role, and exchanges [`Hello`] saying we act as `role`.
+pub async fn dial(
+    addr: &str,
+    config: Arc<rustls::ClientConfig>,
+    role: Role,
+) -> Result<(Connection<ClientStream>, PeerIdentity), ConnectionError> {
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, dial_inner(addr, config, role))
+        .await
+        .map_err(|_| ConnectionError::Unreachable {
+            addr: addr.to_string(),
+            reason: format!("no answer within {HANDSHAKE_TIMEOUT:?}"),
+        })?
+}
+
+async fn dial_inner(
+    addr: &str,
+    config: Arc<rustls::ClientConfig>,
+    role: Role,
+) -> Result<(Connection<ClientStream>, PeerIdentity), ConnectionError> {
+    let host = host_of(addr);
+    let server_name = tls::server_name(host)?;
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| ConnectionError::Unreachable {
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        })?;
+    tcp.set_nodelay(true)?;
+    let stream = TlsConnector::from(config)
+        .connect(server_name, tcp)
+        .await
+        .map_err(|e| ConnectionError::Handshake {
+            peer: addr.to_string(),
+            reason: tls::describe_handshake_error(&e),
+        })?;
+    let peer = tls::peer_identity(stream.get_ref().1)
+        .map_err(|e| ConnectionError::Refused(format!("{addr}: {e}")))?;
+    tls::require_role(&peer, &[Role::Coordinator])
+        .map_err(|e| ConnectionError::Refused(format!("{addr}: {e}")))?;
+    let mut connection = Connection::new(stream);
+    connection.send(&Hello::new(role)).await?;
+    match connection.recv::<HelloReply>().await {
+        Ok(Some(HelloReply::Welcome { .. })) => Ok((connection, peer)),
+        Ok(Some(HelloReply::Refused(text))) => Err(ConnectionError::Refused(text)),
+        // With TLS 1.3 the coordinator's refusal of our certificate arrives here, on the first read.
+        Err(ConnectionError::Io(e)) => {
+            Err(ConnectionError::Handshake { peer: addr.to_string(), reason: tls::describe_handshake_error(&e) })
+        }
+        Ok(None) => Err(ConnectionError::Refused(format!(
+            "the coordinator at {addr} closed the connection during the handshake (check its log for the reason)"
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The coordinator's side: TLS (which verifies the client's chain), the role check, then the version handshake.
+pub async fn accept(
+    tcp: TcpStream,
+    acceptor: TlsAcceptor,
+    allowed: &[Role],
+) -> Result<(Connection<ServerStream>, PeerIdentity), ConnectionError> {
+    let peer_addr = tcp
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "unknown peer".into());
+    tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        accept_inner(tcp, acceptor, allowed, &peer_addr),
+    )
+    .await
+    .map_err(|_| ConnectionError::Timeout(HANDSHAKE_TIMEOUT))?
+}
+
+async fn accept_inner(
+    tcp: TcpStream,
+    acceptor: TlsAcceptor,
+    allowed: &[Role],
+    peer_addr: &str,
+) -> Result<(Connection<ServerStream>, PeerIdentity), ConnectionError> {
+    tcp.set_nodelay(true)?;
+    let stream = acceptor
+        .accept(tcp)
+        .await
+        .map_err(|e| ConnectionError::Handshake {
+            peer: peer_addr.to_string(),
+            reason: tls::describe_handshake_error(&e),
+        })?;
+    let peer = tls::peer_identity(stream.get_ref().1)
+        .map_err(|e| ConnectionError::Refused(format!("{peer_addr}: {e}")))?;
+    tls::require_role(&peer, allowed)
+        .map_err(|e| ConnectionError::Refused(format!("{peer_addr}: {e}")))?;
+    let mut connection = Connection::new(stream);
+    let hello: Hello = connection.expect().await?;
+    if hello.protocol != PROTOCOL_VERSION {
+        let text = format!(
+            "protocol mismatch: {} {:?} speaks protocol {} (distencode {}), this coordinator speaks {} (distencode {})",
+            peer.role,
+            peer.name,
+            hello.protocol,
+            hello.software,
+            PROTOCOL_VERSION,
+            env!("CARGO_PKG_VERSION")
+        );
+        let _ = connection.send(&HelloReply::Refused(text.clone())).await;
+        return Err(ConnectionError::Refused(text));
+    }
+    if hello.role != peer.role {
+        let text = format!(
+            "refused: certificate of {} {:?} may not act as a {}",
+            peer.role, peer.name, hello.role
+        );
+        let _ = connection.send(&HelloReply::Refused(text.clone())).await;
+        return Err(ConnectionError::Refused(format!("{peer_addr}: {text}")));
+    }
+    connection
+        .send(&HelloReply::Welcome {
+            protocol: PROTOCOL_VERSION,
+            software: env!("CARGO_PKG_VERSION").into(),
+        })
+        .await?;
+    Ok((connection, peer))
+}
+
+/// The host part of `HOST:PORT` (`[::1]:7000` gives `::1`).
+pub fn host_of(addr: &str) -> &str {
+    let host = match addr.rfind(':') {
+        Some(i) if !addr[..i].is_empty() => &addr[..i],
+        _ => addr,
+    };
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn host_of_strips_port_and_brackets() {
+        assert_eq!(host_of("127.0.0.1:7000"), "127.0.0.1");
+        assert_eq!(host_of("coord.example:7000"), "coord.example");
+        assert_eq!(host_of("[::1]:7000"), "::1");
+        assert_eq!(host_of("localhost"), "localhost");
+    }
+}

@@ -1,0 +1,197 @@
+//! What a job is, as the coordinator records it and as clients see it.
+//!
+//! These types cross the wire (bincode) and are printed by the CLI (JSON), so their field names are the public
+//! vocabulary of `job status --json`: `id`, `state`, `worker`, `output`, `error`, and the rest.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A job's number, unique for the life of a coordinator's data directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub u64);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for JobId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse::<u64>()
+            .map(JobId)
+            .map_err(|_| format!("{s:?} is not a job id (job ids are whole numbers)"))
+    }
+}
+
+/// Where a job is in its life. See docs/jobs.md for the allowed transitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Recorded and waiting for a worker.
+    Queued,
+    /// Handed to a worker that has not yet answered.
+    Offered,
+    /// A worker accepted it and runs melt.
+    Running,
+    /// Rendered, verified and renamed into place.
+    Succeeded,
+    /// Ended without a usable file; `error` says why.
+    Failed,
+    /// Stopped by a person.
+    Cancelled,
+}
+
+impl JobState {
+    /// A final state: nothing happens to the job any more unless someone retries it.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Offered => "offered",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How melt's avformat consumer encodes the result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encoding {
+    /// Video encoder, e.g. `libx264`.
+    pub vcodec: String,
+    /// Audio encoder, e.g. `aac`.
+    pub acodec: String,
+    /// Further `key=value` consumer properties, passed to melt as they are (e.g. `crf=20`).
+    pub extra: Vec<(String, String)>,
+}
+
+impl Default for Encoding {
+    fn default() -> Self {
+        Self {
+            vcodec: "libx264".into(),
+            acodec: "aac".into(),
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// What a client asks to have rendered: the paths are absolute and must mean the same file on the workers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSpec {
+    /// The `.mlt` project.
+    pub project: String,
+    /// Where the finished MP4 goes.
+    pub output: String,
+    pub encoding: Encoding,
+    /// Higher runs first; equal priorities run oldest first.
+    pub priority: i32,
+}
+
+/// One render of a job as offered to one worker; the attempt number guards against stale results.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeltJob {
+    pub id: JobId,
+    /// 1 for the first offer, then one more for each new offer.
+    pub attempt: u32,
+    pub spec: JobSpec,
+}
+
+/// One offer of a job to a worker and how it ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub number: u32,
+    pub worker: String,
+    /// Unix milliseconds.
+    pub offered_at: u64,
+    pub started_at: Option<u64>,
+    pub ended_at: Option<u64>,
+    /// `None` while the attempt is live; afterwards why it ended (`succeeded`, or the reason).
+    pub outcome: Option<String>,
+    /// The attempt ended in a way that speaks against this worker (it rejected or failed the job), so the job is
+    /// not offered to it again; a worker that was merely lost is not blamed.
+    pub blames_worker: bool,
+}
+
+/// What ffprobe found in a verified output; stored with the job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RenderFacts {
+    pub frames: u64,
+    pub duration_seconds: f64,
+    pub video_codec: String,
+    pub audio_codec: Option<String>,
+    pub size_bytes: u64,
+}
+
+/// How far a running render is, as the worker last reported it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub frame: u64,
+    /// 0 to 100.
+    pub percent: f64,
+    pub fps: f64,
+    pub eta_seconds: Option<f64>,
+}
+
+/// A job as the coordinator records it and reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub state: JobState,
+    pub project: String,
+    pub output: String,
+    pub encoding: Encoding,
+    pub priority: i32,
+    /// The client identity that submitted it.
+    pub submitted_by: String,
+    /// Unix milliseconds.
+    pub submitted_at: u64,
+    pub finished_at: Option<u64>,
+    /// The worker of the current (or last) attempt.
+    pub worker: Option<String>,
+    pub attempts: Vec<Attempt>,
+    /// Why it failed or was cancelled.
+    pub error: Option<String>,
+    /// The verified facts of a succeeded render.
+    pub facts: Option<RenderFacts>,
+    /// Live progress while running; not persisted.
+    #[serde(default)]
+    pub progress: Option<Progress>,
+}
+
+impl JobRecord {
+    pub fn spec(&self) -> JobSpec {
+        JobSpec {
+            project: self.project.clone(),
+            output: self.output.clone(),
+            encoding: self.encoding.clone(),
+            priority: self.priority,
+        }
+    }
+
+    /// The number of the live attempt, if one is live.
+    pub fn current_attempt(&self) -> Option<&Attempt> {
+        self.attempts.last().filter(|a| a.outcome.is_none())
+    }
+}
+
+/// Now, in unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

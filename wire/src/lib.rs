@@ -1,0 +1,21 @@
+//! distencode's wire layer: everything two nodes must agree on to talk, and nothing about what they do with it.
+//!
+//! - [`frame`]: length-prefixed frames, capped before allocation, carrying bincode payloads decoded with a limit.
+//! - [`message`]: the typed messages of the protocol and its version handshake.
+//! - [`job`]: the job records that travel between client, coordinator and worker, and that the CLI prints as JSON.
+//! - [`identity`], [`pki`], [`tls`]: who a peer is (its role and name, read from its certificate's SAN), how the
+//!   cluster's certificates are made, and the mutual-TLS configurations every connection uses.
+//! - [`connection`]: a TLS stream wrapped into a typed message channel, and the dial/accept handshakes.
+#![forbid(unsafe_code)]
+
+pub mod connection;
+pub mod frame;
+pub mod identity;
+pub mod job;
+pub mod message;
+pub mod pki;
+pub mod tls;
+pub mod tls_error;
+
+pub use identity::{PeerIdentity, Role};
+pub use job::{JobId, JobState};

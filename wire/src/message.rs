@@ -1,0 +1,233 @@
+//! The protocol's messages, one enum per direction and kind of peer.
+//!
+//! Every connection starts with [`Hello`] from the dialer and [`HelloReply`] from the coordinator, so that nodes of
+//! different protocol versions stop with a clear message instead of misreading each other. After that:
+//! - a client sends [`ClientRequest`]s and reads one [`ClientReply`] each (a `Watch` is answered by a stream of
+//!   `JobUpdate`s that ends with the job's final state);
+//! - a worker sends [`WorkerToCoordinator::Register`] first, then both sides send freely: the coordinator pushes
+//!   offers and cancellations, the worker answers offers and reports progress, log lines and outcomes.
+
+use crate::identity::Role;
+use crate::job::{JobId, JobRecord, JobSpec, MeltJob, Progress, RenderFacts};
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a message changes shape.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The dialer's first message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol: u32,
+    /// What the dialer means to be; it must be the role its certificate carries.
+    pub role: Role,
+    /// The dialer's software version, for the coordinator's log and the refusal message.
+    pub software: String,
+}
+
+/// The coordinator's answer to [`Hello`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum HelloReply {
+    Welcome {
+        protocol: u32,
+        software: String,
+    },
+    /// The versions differ, or the certificate does not allow the role asked for: the text says why, and the
+    /// connection closes.
+    Refused(String),
+}
+
+impl Hello {
+    pub fn new(role: Role) -> Self {
+        Self {
+            protocol: PROTOCOL_VERSION,
+            role,
+            software: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// A client's request. Each gets one [`ClientReply`], except `Watch`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ClientRequest {
+    /// Record a new job. Answered with `Job` once it is durable.
+    Submit(JobSpec),
+    /// Answered with `Job`.
+    Status(JobId),
+    /// Answered with `Jobs`, newest last.
+    List,
+    /// Answered with `Log` chunks (at most a frame each) then `LogEnd`; with `follow`, `LogEnd` comes only once
+    /// the job has ended and every line of it was sent.
+    Logs { id: JobId, follow: bool },
+    /// Answered with a `JobUpdate` now and at each change, ending with the final state.
+    Watch(JobId),
+    /// Answered with `Job`.
+    Cancel(JobId),
+    /// Answered with `Job`.
+    Retry(JobId),
+    /// Answered with `Workers`.
+    WorkerList,
+    /// Take a worker out of the pool for a person: after its current job, or at once (`now`, requeuing that job).
+    /// `until` (unix ms) ends the reservation by itself. Answered with `Workers`.
+    Reserve {
+        worker: String,
+        person: String,
+        until: Option<u64>,
+        now: bool,
+    },
+    /// End a reservation or a drain. Answered with `Workers`.
+    Release { worker: String },
+    /// Let a worker finish its job and take nothing more. Answered with `Workers`.
+    Drain { worker: String },
+}
+
+/// The coordinator's answer to a [`ClientRequest`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ClientReply {
+    Job(JobRecord),
+    Jobs(Vec<JobRecord>),
+    JobUpdate(JobRecord),
+    Log(String),
+    LogEnd,
+    Workers(Vec<WorkerView>),
+    /// The request could not be served; the text is one line for the user.
+    Error(String),
+}
+
+/// A worker as `worker list` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerView {
+    pub name: String,
+    /// `idle`, `busy`, `lost`, `reserved` or `draining`.
+    pub state: String,
+    pub current_job: Option<JobId>,
+    pub melt_version: String,
+    pub services: usize,
+    pub cpus: u32,
+    /// Unix milliseconds of the last message from it.
+    pub last_seen: u64,
+    /// Renders failed in a row; reset by a success.
+    pub recent_failures: u32,
+    /// It failed several different jobs in a row: look at it.
+    pub suspect: bool,
+    /// Who holds it for manual work, and until when (unix ms).
+    pub reserved_by: Option<String>,
+    pub reserved_until: Option<u64>,
+    pub draining: bool,
+}
+
+/// A worker held out of the pool for a person; kept durably by the coordinator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub person: String,
+    /// Unix ms at which it ends by itself.
+    pub until: Option<u64>,
+}
+
+/// Why a worker turned an offer down: the project itself, or something about this worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectionCause {
+    /// No worker could render it (not XML, not MLT, bad lengths): the job fails.
+    Project,
+    /// Another worker may (a file this worker cannot see, a service its melt lacks, no melt): try elsewhere.
+    Worker,
+}
+
+/// How a render ended, as the worker saw it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    Succeeded(RenderFacts),
+    /// The reason in one line, and the tail of melt's output.
+    Failed {
+        reason: String,
+        log_tail: String,
+    },
+    /// Stopped because the coordinator cancelled it.
+    Cancelled,
+}
+
+/// Worker → coordinator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum WorkerToCoordinator {
+    /// The first message after the handshake.
+    Register(Registration),
+    Accepted {
+        job: JobId,
+        attempt: u32,
+    },
+    Rejected {
+        job: JobId,
+        attempt: u32,
+        cause: RejectionCause,
+        reason: String,
+    },
+    Progress {
+        job: JobId,
+        attempt: u32,
+        progress: Progress,
+    },
+    /// A batch of melt's output lines (progress lines excluded), numbered from 0 within the attempt. Kept by the
+    /// worker until a `LogAck` covers it, and sent again after a reconnection (storing it twice is harmless).
+    Log {
+        job: JobId,
+        attempt: u32,
+        seq: u64,
+        text: String,
+    },
+    /// The render is verified and waits beside the output: may it be renamed into place? Answered by `Commit`.
+    Verified {
+        job: JobId,
+        attempt: u32,
+        facts: RenderFacts,
+    },
+    Finished {
+        job: JobId,
+        attempt: u32,
+        outcome: Outcome,
+    },
+    Heartbeat,
+}
+
+/// What a worker announces about itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Registration {
+    pub melt_version: String,
+    /// Every MLT service its melt provides.
+    pub services: Vec<String>,
+    pub cpus: u32,
+    /// The job it is still rendering from before a reconnection, if any.
+    pub current: Option<(JobId, u32)>,
+}
+
+/// Coordinator → worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CoordinatorToWorker {
+    /// The answer to `Register`.
+    Registered,
+    /// Registration refused (e.g. a worker of that name is already connected); the connection closes.
+    Refused(String),
+    Offer(MeltJob),
+    Cancel {
+        job: JobId,
+        attempt: u32,
+    },
+    /// Every log batch of that attempt up to `seq` is stored durably.
+    LogAck {
+        job: JobId,
+        attempt: u32,
+        seq: u64,
+    },
+    /// The answer to `Verified`: `go` when the attempt is still the job's live one; otherwise the worker deletes
+    /// its file, so a stale render never overwrites anything.
+    Commit {
+        job: JobId,
+        attempt: u32,
+        go: bool,
+    },
+    /// The coordinator took (or refused, `accepted == false`) a `Finished` report; the worker may forget the job.
+    FinishedAck {
+        job: JobId,
+        attempt: u32,
+        accepted: bool,
+    },
+    Heartbeat,
+}
