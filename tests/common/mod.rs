@@ -360,6 +360,12 @@ pub fn bare_melt(project: &Path, out: &Path) {
         .arg("-consumer")
         .arg(format!("avformat:{}", out.display()))
         .args(["vcodec=libx264", "acodec=aac"])
+        .env("QT_QPA_PLATFORM", "offscreen")
+        .env(
+            "DISPLAY",
+            std::env::var("DISPLAY").unwrap_or_else(|_| ":0".into()),
+        )
+        .current_dir(project.parent().unwrap())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

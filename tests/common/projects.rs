@@ -58,43 +58,71 @@ pub fn noise_and_count(dir: &Path, name: &str, frames_each: u64) -> PathBuf {
     )
 }
 
-/// Makes a media file with ffmpeg's lavfi sources: `seconds` of testsrc video and a sine tone.
-pub fn lavfi_media(path: &Path, seconds: u32) {
+/// Runs ffmpeg with lavfi inputs to make a stand-in media file.
+pub fn ffmpeg(args: &[&str], out: &Path) {
     let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc=size=320x240:rate=25:duration={seconds}"))
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!(
-            "sine=frequency=330:sample_rate=48000:duration={seconds}"
-        ))
-        .args([
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .arg(out)
+        .stdin(Stdio::null())
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success(), "ffmpeg could not make {}", out.display());
+}
+
+/// A clip: `seconds` of testsrc video at `rate` (e.g. `25`, `30000/1001`) with a sine tone.
+pub fn lavfi_clip(path: &Path, size: &str, rate: &str, seconds: u32) {
+    let video = format!("testsrc=size={size}:rate={rate}:duration={seconds}");
+    let audio = format!("sine=frequency=330:sample_rate=48000:duration={seconds}");
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &video,
+            "-f",
+            "lavfi",
+            "-i",
+            &audio,
             "-c:v",
             "libx264",
             "-preset",
             "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-        ])
-        .arg(path)
-        .stdin(Stdio::null())
-        .status()
-        .expect("ffmpeg");
-    assert!(status.success(), "ffmpeg could not make {}", path.display());
+        ]
+        .iter()
+        .chain(&["-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"])
+        .copied()
+        .collect::<Vec<_>>(),
+        path,
+    );
 }
 
-/// Makes a WAV file of a sine tone.
+/// A WAV file of a sine tone.
 pub fn lavfi_audio(path: &Path, seconds: u32) {
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!(
-            "sine=frequency=550:sample_rate=48000:duration={seconds}"
-        ))
-        .arg(path)
-        .stdin(Stdio::null())
-        .status()
-        .expect("ffmpeg");
-    assert!(status.success());
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("sine=frequency=550:sample_rate=48000:duration={seconds}"),
+        ],
+        path,
+    );
+}
+
+/// A grey-scale luma picture (a gradient), as transitions use for wipes.
+pub fn lavfi_luma(path: &Path, size: &str) {
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("gradients=s={size}"),
+            "-frames:v",
+            "1",
+            "-pix_fmt",
+            "gray",
+        ],
+        path,
+    );
 }

@@ -64,6 +64,9 @@ pub struct Project {
     pub services: BTreeSet<String>,
     /// The same services by the kind of element that uses them.
     pub services_by_kind: BTreeMap<ServiceKind, BTreeSet<String>>,
+    /// Services named only by disabled filters and transitions: not needed, and melt's complaint that it could
+    /// not load them is not fatal.
+    pub disabled_services: BTreeSet<String>,
 }
 
 /// A local file a project needs.
@@ -174,6 +177,7 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
     let references = references::collect(&doc, &root);
     let services_by_kind = services::used(&doc);
     let services = services_by_kind.values().flatten().cloned().collect();
+    let disabled_services = services::disabled_only(&doc, &services_by_kind);
     Ok(Project {
         has_audio: audio::has_audio(&doc),
         path,
@@ -185,6 +189,7 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
         references,
         services,
         services_by_kind,
+        disabled_services,
     })
 }
 
@@ -217,6 +222,7 @@ impl Project {
             references: Vec::new(),
             services: BTreeSet::new(),
             services_by_kind: BTreeMap::new(),
+            disabled_services: BTreeSet::new(),
         }
     }
 }

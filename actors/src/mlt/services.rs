@@ -216,6 +216,21 @@ pub fn used(doc: &Doc<'_, '_>) -> BTreeMap<ServiceKind, BTreeSet<String>> {
     used
 }
 
+/// The services only disabled filters and transitions use: melt skips them, though it still reports that it
+/// could not load them when they are not installed.
+pub fn disabled_only(
+    doc: &Doc<'_, '_>,
+    used: &BTreeMap<ServiceKind, BTreeSet<String>>,
+) -> BTreeSet<String> {
+    let in_use: BTreeSet<&String> = used.values().flatten().collect();
+    doc.mlt
+        .descendants()
+        .filter(|node| node.is_element() && disabled(*node))
+        .filter_map(service)
+        .filter(|name| !in_use.contains(name))
+        .collect()
+}
+
 fn disabled(node: Node<'_, '_>) -> bool {
     matches!(node.tag_name().name(), "filter" | "transition")
         && prop(node, "disable").is_some_and(|v| c_strtol(&v, 10).0 != 0)

@@ -43,15 +43,29 @@ pub fn log_path(output: &Path) -> PathBuf {
 const DISCARDED: &str = "result discarded: the job had moved on";
 
 /// Everything melt said that matters once it has exited.
-#[derive(Default)]
-struct Transcript {
+struct Transcript<'a> {
     tail: std::collections::VecDeque<String>,
     fatal: Option<String>,
+    /// Services the project only disables: melt failing to load them is not fatal.
+    disabled: &'a std::collections::BTreeSet<String>,
 }
 
-impl Transcript {
+impl<'a> Transcript<'a> {
+    fn new(disabled: &'a std::collections::BTreeSet<String>) -> Self {
+        Self {
+            tail: Default::default(),
+            fatal: None,
+            disabled,
+        }
+    }
+
     fn note(&mut self, line: &str) {
-        if self.fatal.is_none() && verify::fatal_message(line).is_some() {
+        let about_disabled = || {
+            self.disabled
+                .iter()
+                .any(|name| line.contains(&format!("\"{name}\"")))
+        };
+        if self.fatal.is_none() && verify::fatal_message(line).is_some() && !about_disabled() {
             self.fatal = Some(line.trim().to_string());
         }
         if self.tail.len() == TAIL_LINES {
@@ -179,7 +193,7 @@ async fn run_melt(
         tokio::spawn(read_lines(stderr, lines_tx));
     }
     let meter = progress::ProgressMeter::new(project.length_frames);
-    let mut transcript = Transcript::default();
+    let mut transcript = Transcript::new(&project.disabled_services);
     let mut last_output = Instant::now();
     let mut last_progress: Option<Instant> = None;
     let mut flush_tick = tokio::time::interval(LOG_BATCH_DELAY);
