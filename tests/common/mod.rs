@@ -295,6 +295,67 @@ impl Drop for Cluster {
     }
 }
 
+/// Short heartbeats and grace, so fault tests do not wait long.
+pub const FAST_FAILURE_DETECTION: &[&str] = &[
+    "--heartbeat-interval",
+    "0.5",
+    "--heartbeat-timeout",
+    "3",
+    "--grace",
+    "2",
+];
+
+impl Cluster {
+    /// The coordinator's address stays; the process is started again over the same data (after a kill).
+    pub fn restart_coordinator(&mut self) {
+        let addr = self.addr.clone();
+        self.start_coordinator(&addr);
+    }
+
+    /// Waits until the job runs and melt has reported progress; returns the job.
+    pub fn wait_running(&self, id: u64) -> Value {
+        let mut job = Value::Null;
+        self.wait_until(
+            Duration::from_secs(60),
+            &format!("job {id} to render"),
+            || {
+                job = self.job(id);
+                job["state"] == "running" && job["progress"].as_f64().is_some_and(|p| p > 0.0)
+            },
+        );
+        job
+    }
+
+    pub fn workers(&self) -> Vec<Value> {
+        self.json(&["worker", "list", "--json"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn worker(&self, name: &str) -> Value {
+        self.workers()
+            .into_iter()
+            .find(|w| w["name"] == name)
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// Command lines of running melt processes that mention `needle`.
+pub fn melt_processes(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if (cmdline.starts_with("melt ") || cmdline.contains("/melt ")) && cmdline.contains(needle) {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
 /// Asserts the command succeeded, showing its output otherwise.
 pub fn ok(output: &Output) {
     assert!(

@@ -126,3 +126,38 @@ pub fn lavfi_luma(path: &Path, size: &str) {
         path,
     );
 }
+
+/// A render of `frames` frames of 640x360 noise: about 30 frames a second on two cores, long enough to act on
+/// while it runs.
+pub fn slow(dir: &Path, name: &str, frames: u64) -> PathBuf {
+    let out = frames - 1;
+    write(
+        dir,
+        name,
+        &format!(
+            r#"<mlt>
+  <profile width="640" height="360" progressive="1" sample_aspect_num="1" sample_aspect_den="1" display_aspect_num="16" display_aspect_den="9" frame_rate_num="25" frame_rate_den="1"/>
+  <producer id="noise" in="0" out="{out}"><property name="mlt_service">noise</property></producer>
+</mlt>
+"#
+        ),
+    )
+}
+
+/// A render of `frames` frames at 64x48: well under a second.
+pub fn tiny(dir: &Path, name: &str, frames: u64) -> PathBuf {
+    let out = frames - 1;
+    write(
+        dir,
+        name,
+        &format!(
+            r#"<mlt>
+  <profile width="64" height="48" progressive="1" sample_aspect_num="1" sample_aspect_den="1" display_aspect_num="4" display_aspect_den="3" frame_rate_num="25" frame_rate_den="1"/>
+  <producer id="c" in="0" out="{out}"><property name="mlt_service">color</property><property name="resource">green</property></producer>
+  <producer id="t" in="0" out="{out}"><property name="mlt_service">tone</property></producer>
+  <tractor id="main"><multitrack><track producer="c"/><track producer="t"/></multitrack></tractor>
+</mlt>
+"#
+        ),
+    )
+}

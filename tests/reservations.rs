@@ -1,0 +1,110 @@
+//! Taking workers out of the pool: reservations for a person, drains, and the queue's order.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+#[test]
+fn no_job_goes_to_a_reserved_or_draining_worker() {
+    let cluster = Cluster::start_with(2, FAST_FAILURE_DETECTION);
+    let dir = cluster.dir.path().to_path_buf();
+    let reserved = cluster.cli(&["worker", "reserve", "w1", "--for", "bob"]);
+    ok(&reserved);
+    assert_eq!(
+        stdout(&reserved).trim(),
+        "worker w1 reserved (reserved for bob)"
+    );
+    ok(&cluster.cli(&["worker", "drain", "w2"]));
+    let w1 = cluster.worker("w1");
+    assert_eq!(w1["state"], "reserved");
+    assert_eq!(w1["reserved_by"], "bob");
+    assert_eq!(cluster.worker("w2")["state"], "draining");
+
+    let id = cluster.submit(&projects::tiny(&dir, "waits.mlt", 5), &[]);
+    // Give a dispatch every chance to happen: the job must still be queued.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(cluster.job(id)["state"], "queued");
+
+    ok(&cluster.cli(&["worker", "release", "w2"]));
+    let job = cluster.wait_final(id, LIMIT);
+    assert_eq!(job["state"], "succeeded");
+    assert_eq!(job["worker"], "w2", "the reserved worker took nothing");
+    let err = cluster.cli(&["worker", "release", "w2"]);
+    assert!(!err.status.success());
+    assert_eq!(
+        stderr(&err).trim(),
+        "distencode: worker w2 is neither reserved nor draining"
+    );
+}
+
+#[test]
+fn reserving_now_sends_the_current_job_elsewhere() {
+    let cluster = Cluster::start_with(2, FAST_FAILURE_DETECTION);
+    let dir = cluster.dir.path().to_path_buf();
+    let id = cluster.submit(&projects::slow(&dir, "moved.mlt", 200), &[]);
+    let running = cluster.wait_running(id);
+    let first = running["worker"].as_str().unwrap().to_string();
+    ok(&cluster.cli(&["worker", "reserve", &first, "--for", "carol", "--now"]));
+    let job = cluster.wait_final(id, LIMIT);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_ne!(job["worker"], first.as_str());
+    assert_eq!(
+        job["attempts"][0]["outcome"],
+        format!("worker {first} was reserved")
+    );
+    cluster.wait_until(
+        Duration::from_secs(20),
+        "the reserved worker to stop",
+        || cluster.worker(&first)["state"] == "reserved",
+    );
+    assert!(melt_processes(&format!("job{id}-1.partial")).is_empty());
+}
+
+#[test]
+fn a_reservation_survives_a_coordinator_restart_and_ends_by_itself() {
+    let mut cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
+    ok(&cluster.cli(&["worker", "reserve", "w1", "--for", "dave", "--until", "6s"]));
+    cluster.kill_coordinator();
+    cluster.restart_coordinator();
+    cluster.wait_until(Duration::from_secs(5), "the reservation to be back", || {
+        let w1 = cluster.worker("w1");
+        w1["reserved_by"] == "dave" && w1["state"] == "reserved"
+    });
+    let id = cluster.submit(&projects::tiny(cluster.dir.path(), "later.mlt", 5), &[]);
+    assert_eq!(cluster.job(id)["state"], "queued");
+    cluster.wait_until(Duration::from_secs(20), "the reservation to end", || {
+        cluster.worker("w1")["state"] != "reserved"
+    });
+    assert_eq!(cluster.wait_final(id, LIMIT)["state"], "succeeded");
+    assert!(cluster.worker("w1")["reserved_by"].is_null());
+}
+
+#[test]
+fn higher_priority_first_then_oldest_first() {
+    let cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
+    let dir = cluster.dir.path().to_path_buf();
+    ok(&cluster.cli(&["worker", "reserve", "w1", "--for", "eve"]));
+    let low = cluster.submit(&projects::tiny(&dir, "low.mlt", 5), &["--priority", "-1"]);
+    let normal_old = cluster.submit(&projects::tiny(&dir, "normal1.mlt", 5), &[]);
+    let normal_new = cluster.submit(&projects::tiny(&dir, "normal2.mlt", 5), &[]);
+    let high = cluster.submit(&projects::tiny(&dir, "high.mlt", 5), &["--priority", "5"]);
+    ok(&cluster.cli(&["worker", "release", "w1"]));
+    let started = |id: u64| {
+        cluster.wait_final(id, LIMIT)["attempts"][0]["offered_at"]
+            .as_u64()
+            .unwrap()
+    };
+    let order = [
+        started(high),
+        started(normal_old),
+        started(normal_new),
+        started(low),
+    ];
+    assert!(
+        order.windows(2).all(|w| w[0] <= w[1]),
+        "offered in priority order: {order:?}"
+    );
+}
