@@ -9,11 +9,7 @@ pub fn run(command: CertsCommand) -> Result<()> {
     match command {
         CertsCommand::Init { dir } => {
             let paths = pki::init_ca(&dir)?;
-            println!(
-                "created CA {} (key {})",
-                paths.cert.display(),
-                paths.key.display()
-            );
+            println!("created CA {} (key {})", paths.cert.display(), paths.key.display());
         }
         CertsCommand::Issue {
             dir,
@@ -28,8 +24,7 @@ pub fn run(command: CertsCommand) -> Result<()> {
             }
             let role: Role = role.parse()?;
             let mut options = IssueOptions::new(role, name).with_sans(sans);
-            let start = time::OffsetDateTime::now_utc() + time::Duration::days(start_days)
-                - time::Duration::hours(1);
+            let start = time::OffsetDateTime::now_utc() + time::Duration::days(start_days) - time::Duration::hours(1);
             options.not_before = start;
             options.not_after = start + time::Duration::days(days);
             let paths = pki::issue(&dir, &options)?;

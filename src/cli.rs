@@ -1,6 +1,7 @@
 //! The command line: every subcommand and flag, as clap reads them. Nothing here does any work.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -29,7 +30,8 @@ pub enum Command {
     Certs(CertsCommand),
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum NodeRole {
     Coordinator,
     Worker,
@@ -49,39 +51,45 @@ pub struct Connect {
     pub name: Option<String>,
 }
 
+/// Every flag here can also be set in the `--config` file (key = the flag's name with `_`) and in the environment
+/// (`DISTENCODE_` + the key in capitals). Flags win over the environment, which wins over the file.
 #[derive(Args, Debug)]
 pub struct NodeArgs {
-    #[arg(long, value_enum)]
-    pub role: NodeRole,
+    /// A TOML file with any of these settings (see config/coordinator.toml and config/worker.toml).
+    #[arg(long, env = "DISTENCODE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// coordinator or worker.
+    #[arg(long, value_enum, env = "DISTENCODE_ROLE")]
+    pub role: Option<NodeRole>,
     /// Coordinator: the HOST:PORT to listen on.
-    #[arg(long, default_value = "127.0.0.1:7878")]
+    #[arg(long, env = "DISTENCODE_LISTEN", default_value = "127.0.0.1:7878")]
     pub listen: String,
     /// Coordinator: where the job store lives.
-    #[arg(long)]
+    #[arg(long, env = "DISTENCODE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Worker: a folder for its own files.
-    #[arg(long)]
+    #[arg(long, env = "DISTENCODE_WORK_DIR")]
     pub work_dir: Option<PathBuf>,
     /// Worker: the melt to run.
-    #[arg(long, default_value = "melt")]
+    #[arg(long, env = "DISTENCODE_MELT", default_value = "melt")]
     pub melt: PathBuf,
     /// Worker: the ffprobe that verifies results.
-    #[arg(long, default_value = "ffprobe")]
+    #[arg(long, env = "DISTENCODE_FFPROBE", default_value = "ffprobe")]
     pub ffprobe: PathBuf,
     /// Seconds between heartbeats.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, env = "DISTENCODE_HEARTBEAT_INTERVAL", default_value_t = 2.0)]
     pub heartbeat_interval: f64,
     /// Seconds of silence after which a peer counts as gone.
-    #[arg(long, default_value_t = 6.0)]
+    #[arg(long, env = "DISTENCODE_HEARTBEAT_TIMEOUT", default_value_t = 6.0)]
     pub heartbeat_timeout: f64,
     /// Coordinator: seconds a disconnected busy worker has to come back before its job is requeued.
-    #[arg(long, default_value_t = 8.0)]
+    #[arg(long, env = "DISTENCODE_GRACE", default_value_t = 8.0)]
     pub grace: f64,
     /// Coordinator: renders a job may start before it fails for good.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, env = "DISTENCODE_MAX_ATTEMPTS", default_value_t = 3)]
     pub max_attempts: u32,
     /// Worker: seconds without any output from melt before the render is killed as stalled.
-    #[arg(long, default_value_t = 120.0)]
+    #[arg(long, env = "DISTENCODE_STALL_TIMEOUT", default_value_t = 120.0)]
     pub stall_timeout: f64,
     #[command(flatten)]
     pub connect: Connect,
@@ -93,27 +101,8 @@ pub enum JobCommand {
     Submit {
         /// The .mlt project.
         project: PathBuf,
-        /// Where the MP4 goes (default: beside the project, same name, .mp4).
-        #[arg(long)]
-        output: Option<PathBuf>,
-        /// Wait for the end; exit 0 only if the file is in place.
-        #[arg(long)]
-        wait: bool,
-        /// Print the job as one JSON object.
-        #[arg(long)]
-        json: bool,
-        /// Higher runs first.
-        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
-        priority: i32,
-        /// Video encoder.
-        #[arg(long, default_value = "libx264")]
-        vcodec: String,
-        /// Audio encoder.
-        #[arg(long, default_value = "aac")]
-        acodec: String,
-        /// A further melt consumer property KEY=VALUE (repeatable), e.g. crf=20.
-        #[arg(long = "consumer-arg", value_name = "KEY=VALUE")]
-        consumer_args: Vec<String>,
+        #[command(flatten)]
+        options: SubmitOptions,
         #[command(flatten)]
         connect: Connect,
     },
@@ -161,6 +150,42 @@ pub enum JobCommand {
         #[command(flatten)]
         connect: Connect,
     },
+}
+
+/// How a submitted job is to be rendered, and how `submit` reports it.
+#[derive(Args, Debug)]
+pub struct SubmitOptions {
+    /// Where the MP4 goes (default: beside the project, same name, .mp4).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Wait for the end; exit 0 only if the file is in place.
+    #[arg(long)]
+    pub wait: bool,
+    /// Print the job as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Higher runs first.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i32,
+    /// Video encoder.
+    #[arg(long, default_value = "libx264")]
+    pub vcodec: String,
+    /// Audio encoder.
+    #[arg(long, default_value = "aac")]
+    pub acodec: String,
+    /// A further melt consumer property KEY=VALUE (repeatable), e.g. crf=20.
+    #[arg(long = "consumer-arg", value_name = "KEY=VALUE")]
+    pub consumer_args: Vec<String>,
+    /// How much melt writes to the job's log.
+    #[arg(long, value_enum, default_value = "normal")]
+    pub melt_log: MeltLogArg,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MeltLogArg {
+    Normal,
+    Verbose,
+    Debug,
 }
 
 #[derive(Subcommand, Debug)]

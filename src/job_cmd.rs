@@ -1,12 +1,12 @@
 //! `distencode job ...`: submit a project (refusing at once what cannot render), and look at jobs.
 
-use crate::cli::JobCommand;
+use crate::cli::{JobCommand, MeltLogArg, SubmitOptions};
 use crate::client::{Client, Endpoint};
 use crate::output;
 use crate::progress_view::ProgressView;
 use anyhow::{anyhow, bail, Context, Result};
 use distencode_actors::{mlt, runner};
-use distencode_wire::job::{Encoding, JobId, JobRecord, JobSpec, JobState};
+use distencode_wire::job::{Encoding, JobId, JobRecord, JobSpec, JobState, MeltLog};
 use distencode_wire::message::{ClientReply, ClientRequest};
 use std::path::{Path, PathBuf};
 
@@ -14,23 +14,11 @@ pub async fn run(command: JobCommand) -> Result<()> {
     match command {
         JobCommand::Submit {
             project,
-            output,
-            wait,
-            json,
-            priority,
-            vcodec,
-            acodec,
-            consumer_args,
+            options,
             connect,
         } => {
-            let spec = prepare(
-                &project,
-                output.as_deref(),
-                priority,
-                vcodec,
-                acodec,
-                consumer_args,
-            )?;
+            let (wait, json) = (options.wait, options.json);
+            let spec = prepare(&project, options)?;
             let endpoint = Endpoint::from_flags(&connect)?;
             let mut client = Client::connect(&endpoint).await?;
             let record = expect_job(client.call(ClientRequest::Submit(spec)).await?)?;
@@ -65,16 +53,11 @@ pub async fn run(command: JobCommand) -> Result<()> {
                 println!("{}", serde_json::Value::Array(list));
             } else {
                 println!("{}", output::job_header());
-                jobs.iter()
-                    .for_each(|job| println!("{}", output::job_row(job)));
+                jobs.iter().for_each(|job| println!("{}", output::job_row(job)));
             }
             Ok(())
         }
-        JobCommand::Logs {
-            id,
-            follow,
-            connect,
-        } => {
+        JobCommand::Logs { id, follow, connect } => {
             let mut client = Client::connect(&Endpoint::from_flags(&connect)?).await?;
             client
                 .send(&ClientRequest::Logs {
@@ -152,39 +135,26 @@ async fn follow(client: &mut Client, first: &JobRecord, json: bool) -> Result<()
                 "job {id} failed: {}",
                 record.error.as_deref().unwrap_or("no reason recorded")
             ),
-            _ => bail!(
-                "job {id} {}: {}",
-                record.state,
-                record.error.as_deref().unwrap_or("")
-            ),
+            _ => bail!("job {id} {}: {}", record.state, record.error.as_deref().unwrap_or("")),
         };
     }
 }
 
 /// Reads and checks the project here, and builds what the coordinator is sent.
-fn prepare(
-    project: &Path,
-    output: Option<&Path>,
-    priority: i32,
-    vcodec: String,
-    acodec: String,
-    consumer_args: Vec<String>,
-) -> Result<JobSpec> {
+fn prepare(project: &Path, options: SubmitOptions) -> Result<JobSpec> {
     let project = absolute(project)?;
     let parsed = mlt::read_project(&project)?;
     mlt::check_files(&parsed).map_err(|refusal| anyhow!("{}: {refusal}", project.display()))?;
-    let output = match output {
+    let output = match options.output.as_deref() {
         Some(output) => absolute(output)?,
         None => project.with_extension("mp4"),
     };
     if output == project {
-        bail!(
-            "the output {} would overwrite the project",
-            output.display()
-        );
+        bail!("the output {} would overwrite the project", output.display());
     }
     runner::check_output_folder(&output).map_err(|e| anyhow!(e))?;
-    let extra = consumer_args
+    let extra = options
+        .consumer_args
         .iter()
         .map(|arg| {
             arg.split_once('=')
@@ -197,11 +167,16 @@ fn prepare(
         project: project.display().to_string(),
         output: output.display().to_string(),
         encoding: Encoding {
-            vcodec,
-            acodec,
+            vcodec: options.vcodec,
+            acodec: options.acodec,
             extra,
         },
-        priority,
+        priority: options.priority,
+        melt_log: match options.melt_log {
+            MeltLogArg::Normal => MeltLog::Normal,
+            MeltLogArg::Verbose => MeltLog::Verbose,
+            MeltLogArg::Debug => MeltLog::Debug,
+        },
     })
 }
 

@@ -5,18 +5,20 @@
 mod certs_cmd;
 mod cli;
 mod client;
+mod config_file;
 mod job_cmd;
 mod node_cmd;
 mod output;
 mod progress_view;
 mod worker_cmd;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // Nodes log what they do; client commands speak through their output and one-line errors only.
     init_logging(if matches!(cli.command, Command::Node(_)) {
         "info,sled=warn"
@@ -25,11 +27,12 @@ fn main() -> ExitCode {
     });
     let result = match cli.command {
         Command::Certs(command) => certs_cmd::run(command),
-        Command::Node(args) => node_cmd::run(args),
+        Command::Node(args) => match matches.subcommand_matches("node") {
+            Some(node_matches) => config_file::resolve(args, node_matches).and_then(node_cmd::run),
+            None => Err(anyhow::anyhow!("the node command was not parsed as one")),
+        },
         Command::Job(command) => client_runtime().and_then(|rt| rt.block_on(job_cmd::run(command))),
-        Command::Worker(command) => {
-            client_runtime().and_then(|rt| rt.block_on(worker_cmd::run(command)))
-        }
+        Command::Worker(command) => client_runtime().and_then(|rt| rt.block_on(worker_cmd::run(command))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,9 +61,7 @@ fn dedup_chain(chain: &[String]) -> String {
 }
 
 fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
 /// Logs go to stderr; `DISTENCODE_LOG` (or `RUST_LOG`) filters them.

@@ -14,16 +14,19 @@ use std::io::Write;
 use std::time::Duration;
 
 pub fn run(args: NodeArgs) -> Result<()> {
+    let role = args.role.ok_or_else(|| {
+        anyhow!("no --role coordinator|worker given (or set DISTENCODE_ROLE, or role in the --config file)")
+    })?;
     let name = args
         .connect
         .name
         .clone()
-        .ok_or_else(|| anyhow!("no --name NAME given (or set DISTENCODE_NAME)"))?;
+        .ok_or_else(|| anyhow!("no --name NAME given (or set DISTENCODE_NAME, or name in the --config file)"))?;
     let certs = args
         .connect
         .certs
         .clone()
-        .ok_or_else(|| anyhow!("no --certs DIR given (or set DISTENCODE_CERTS)"))?;
+        .ok_or_else(|| anyhow!("no --certs DIR given (or set DISTENCODE_CERTS, or certs in the --config file)"))?;
     let seconds = |value: f64, flag: &str| {
         Duration::try_from_secs_f64(value)
             .ok()
@@ -35,14 +38,13 @@ pub fn run(args: NodeArgs) -> Result<()> {
     if heartbeat_timeout <= heartbeat_interval {
         bail!("--heartbeat-timeout must be longer than --heartbeat-interval");
     }
-    match args.role {
+    match role {
         NodeRole::Coordinator => {
             let data_dir = args
                 .data_dir
                 .clone()
-                .ok_or_else(|| anyhow!("a coordinator needs --data-dir DIR"))?;
-            std::fs::create_dir_all(&data_dir)
-                .with_context(|| format!("cannot create {}", data_dir.display()))?;
+                .ok_or_else(|| anyhow!("a coordinator needs --data-dir DIR (or data_dir in the --config file)"))?;
+            std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             let tls = tls::server_config(&certs, &name)?;
             let store = JobStore::open(&data_dir)?;
             let config = CoordinatorConfig {
@@ -72,14 +74,13 @@ pub fn run(args: NodeArgs) -> Result<()> {
         }
         NodeRole::Worker => {
             let coordinator = args.connect.coordinator.clone().ok_or_else(|| {
-                anyhow!("a worker needs --coordinator HOST:PORT (or set DISTENCODE_COORDINATOR)")
+                anyhow!("a worker needs --coordinator HOST:PORT (or set DISTENCODE_COORDINATOR, or coordinator in the --config file)")
             })?;
             let work_dir = args
                 .work_dir
                 .clone()
-                .ok_or_else(|| anyhow!("a worker needs --work-dir DIR"))?;
-            std::fs::create_dir_all(&work_dir)
-                .with_context(|| format!("cannot create {}", work_dir.display()))?;
+                .ok_or_else(|| anyhow!("a worker needs --work-dir DIR (or work_dir in the --config file)"))?;
+            std::fs::create_dir_all(&work_dir).with_context(|| format!("cannot create {}", work_dir.display()))?;
             let tls = tls::client_config(&certs, &name)?;
             actix_rt::System::new().block_on(async move {
                 let services = mlt::query_services(&args.melt).await?;

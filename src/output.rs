@@ -12,9 +12,7 @@ pub fn describe(job: &JobRecord) -> String {
             job.worker.as_deref().unwrap_or("-"),
             p.percent,
             p.fps,
-            p.eta_seconds
-                .map(|s| format!("{s:.0} s"))
-                .unwrap_or_else(|| "?".into())
+            p.eta_seconds.map(|s| format!("{s:.0} s")).unwrap_or_else(|| "?".into())
         ),
         _ => describe_state(job),
     }
@@ -35,10 +33,7 @@ pub fn describe_state(job: &JobRecord) -> String {
                 f.frames,
                 f.duration_seconds,
                 f.video_codec,
-                f.audio_codec
-                    .as_deref()
-                    .map(|a| format!("+{a}"))
-                    .unwrap_or_default()
+                f.audio_codec.as_deref().map(|a| format!("+{a}")).unwrap_or_default()
             ),
             None => format!("job {} succeeded: {}", job.id, job.output),
         },
@@ -47,11 +42,7 @@ pub fn describe_state(job: &JobRecord) -> String {
             job.id,
             job.error.as_deref().unwrap_or("no reason recorded")
         ),
-        JobState::Cancelled => format!(
-            "job {} cancelled: {}",
-            job.id,
-            job.error.as_deref().unwrap_or("")
-        ),
+        JobState::Cancelled => format!("job {} cancelled: {}", job.id, job.error.as_deref().unwrap_or("")),
     }
 }
 
@@ -82,25 +73,16 @@ pub fn job_header() -> String {
 pub fn worker_row(worker: &WorkerView) -> String {
     let mut notes = Vec::new();
     if let Some(person) = &worker.reserved_by {
-        notes.push(format!(
-            "reserved for {person}{}",
-            until(worker.reserved_until)
-        ));
+        notes.push(format!("reserved for {person}{}", until(worker.reserved_until)));
     }
     if worker.suspect {
-        notes.push(format!(
-            "suspect: {} failures in a row",
-            worker.recent_failures
-        ));
+        notes.push(format!("suspect: {} failures in a row", worker.recent_failures));
     }
     format!(
         "{:<16}  {:<8}  {:>6}  {:<8}  {:>4}  {:>8}  {:>8}  {}",
         worker.name,
         worker.state,
-        worker
-            .current_job
-            .map(|j| j.to_string())
-            .unwrap_or_else(|| "-".into()),
+        worker.current_job.map(|j| j.to_string()).unwrap_or_else(|| "-".into()),
         worker.melt_version,
         worker.cpus,
         worker.services,
@@ -132,12 +114,9 @@ pub fn describe_worker(worker: &WorkerView) -> String {
 fn until(ms: Option<u64>) -> String {
     let Some(ms) = ms else { return String::new() };
     let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok();
-    time.and_then(|t| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    })
-    .map(|t| format!(" until {t}"))
-    .unwrap_or_default()
+    time.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .map(|t| format!(" until {t}"))
+        .unwrap_or_default()
 }
 
 fn seen(ms: u64) -> String {
@@ -158,10 +137,7 @@ pub fn job_json(job: &JobRecord) -> serde_json::Value {
             _ => None,
         };
         object.insert("progress".into(), serde_json::json!(progress));
-        object.insert(
-            "fps".into(),
-            serde_json::json!(job.progress.as_ref().map(|p| p.fps)),
-        );
+        object.insert("fps".into(), serde_json::json!(job.progress.as_ref().map(|p| p.fps)));
         object.insert(
             "eta_seconds".into(),
             serde_json::json!(job.progress.as_ref().and_then(|p| p.eta_seconds)),

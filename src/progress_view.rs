@@ -40,11 +40,7 @@ impl ProgressView {
             self.last = Some(now);
             self.state_changed(job);
         }
-        let Some(progress) = job
-            .progress
-            .as_ref()
-            .filter(|_| job.state == JobState::Running)
-        else {
+        let Some(progress) = job.progress.as_ref().filter(|_| job.state == JobState::Running) else {
             return;
         };
         match &mut self.style {

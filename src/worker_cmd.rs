@@ -15,9 +15,7 @@ pub async fn run(command: WorkerCommand) -> Result<()> {
                 println!("{}", serde_json::to_string(&workers)?);
             } else {
                 println!("{}", output::worker_header());
-                workers
-                    .iter()
-                    .for_each(|w| println!("{}", output::worker_row(w)));
+                workers.iter().for_each(|w| println!("{}", output::worker_row(w)));
             }
         }
         WorkerCommand::Reserve {
@@ -41,23 +39,11 @@ pub async fn run(command: WorkerCommand) -> Result<()> {
             print_one(&workers, &worker);
         }
         WorkerCommand::Release { worker, connect } => {
-            let workers = call(
-                &connect,
-                ClientRequest::Release {
-                    worker: worker.clone(),
-                },
-            )
-            .await?;
+            let workers = call(&connect, ClientRequest::Release { worker: worker.clone() }).await?;
             print_one(&workers, &worker);
         }
         WorkerCommand::Drain { worker, connect } => {
-            let workers = call(
-                &connect,
-                ClientRequest::Drain {
-                    worker: worker.clone(),
-                },
-            )
-            .await?;
+            let workers = call(&connect, ClientRequest::Drain { worker: worker.clone() }).await?;
             print_one(&workers, &worker);
         }
     }
@@ -80,19 +66,15 @@ fn print_one(workers: &[WorkerView], name: &str) {
 
 /// An RFC 3339 time, or a span from now such as `45s`, `90m`, `2h`, `1d`; in unix milliseconds.
 pub fn parse_until(text: &str) -> Result<u64> {
-    if let Ok(time) =
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-    {
+    if let Ok(time) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
         let ms = time.unix_timestamp_nanos() / 1_000_000;
         return u64::try_from(ms).map_err(|_| anyhow!("--until {text}: before 1970"));
     }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| {
-        anyhow!("--until {text:?}: not a time (2026-11-25T18:00:00Z) or a span (90m)")
-    })?;
+    let number: u64 = number
+        .parse()
+        .map_err(|_| anyhow!("--until {text:?}: not a time (2026-11-25T18:00:00Z) or a span (90m)"))?;
     let seconds = match unit {
         "s" => 1,
         "m" => 60,
@@ -109,16 +91,10 @@ mod tests {
 
     #[test]
     fn until_accepts_times_and_spans() {
-        assert_eq!(
-            parse_until("2026-11-25T18:00:00Z").unwrap(),
-            1_795_629_600_000
-        );
+        assert_eq!(parse_until("2026-11-25T18:00:00Z").unwrap(), 1_795_629_600_000);
         let in_two_hours = parse_until("2h").unwrap();
         assert!(in_two_hours.abs_diff(now_ms() + 7_200_000) < 5_000);
-        assert!(parse_until("soon")
-            .unwrap_err()
-            .to_string()
-            .contains("not a time"));
+        assert!(parse_until("soon").unwrap_err().to_string().contains("not a time"));
         assert!(parse_until("5y").unwrap_err().to_string().contains("unit"));
     }
 }

@@ -10,12 +10,8 @@ use std::time::Duration;
 
 /// Writes a fixture from tests/fixtures with its root pointing at `root`.
 fn fixture(name: &str, root: &Path) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap();
     projects::write(root, name, &text.replace("@ROOT@", root.to_str().unwrap()))
 }
 
@@ -27,16 +23,10 @@ fn render_and_compare(cluster: &Cluster, project: &Path, expected_frames: u64) {
     let bare = project.with_extension("bare.mp4");
     bare_melt(project, &bare);
     let theirs = probe(&bare);
-    assert_eq!(
-        ours.video_frames, theirs.video_frames,
-        "farm and bare melt differ"
-    );
+    assert_eq!(ours.video_frames, theirs.video_frames, "farm and bare melt differ");
     assert_eq!(ours.video_frames, expected_frames);
     assert_eq!(ours.audio_codec.as_deref(), Some("aac"));
-    assert!(
-        (ours.duration - theirs.duration).abs() < 0.05,
-        "{ours:?} vs {theirs:?}"
-    );
+    assert!((ours.duration - theirs.duration).abs() < 0.05, "{ours:?} vs {theirs:?}");
 }
 
 #[test]
@@ -72,18 +62,9 @@ fn missing_media_fail_with_every_file_named_instead_of_rendering_black() {
     let run = cluster.cli(&["job", "submit", project.to_str().unwrap(), "--wait"]);
     assert!(!run.status.success());
     let err = stderr(&run);
-    assert!(
-        err.contains(root.join("clip.mp4").to_str().unwrap()),
-        "{err}"
-    );
-    assert!(
-        err.contains(root.join("lumas/luma01.pgm").to_str().unwrap()),
-        "{err}"
-    );
-    assert!(
-        !err.contains("music.wav"),
-        "present files are not listed: {err}"
-    );
+    assert!(err.contains(root.join("clip.mp4").to_str().unwrap()), "{err}");
+    assert!(err.contains(root.join("lumas/luma01.pgm").to_str().unwrap()), "{err}");
+    assert!(!err.contains("music.wav"), "present files are not listed: {err}");
     assert!(!project.with_extension("mp4").exists());
 }
 
@@ -103,8 +84,5 @@ fn media_that_vanish_after_submitting_fail_the_job_on_the_worker() {
     let job = cluster.wait_final(id, Duration::from_secs(60));
     assert_eq!(job["state"], "failed", "{job}");
     let error = job["error"].as_str().unwrap();
-    assert!(
-        error.contains("w1") && error.contains("my clip.mp4"),
-        "{error}"
-    );
+    assert!(error.contains("w1") && error.contains("my clip.mp4"), "{error}");
 }

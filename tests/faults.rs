@@ -14,10 +14,7 @@ fn attempts(job: &Value) -> Vec<Value> {
 }
 
 fn successes(job: &Value) -> usize {
-    attempts(job)
-        .iter()
-        .filter(|a| a["outcome"] == "succeeded")
-        .count()
+    attempts(job).iter().filter(|a| a["outcome"] == "succeeded").count()
 }
 
 #[test]
@@ -79,10 +76,7 @@ fn cancelling_a_running_job_kills_melt_and_leaves_no_file() {
     let id = cluster.submit(&projects::slow(&dir, "cancel me.mlt", 400), &[]);
     cluster.wait_running(id);
     let partial = format!("job{id}-1.partial");
-    assert!(
-        !melt_processes(&partial).is_empty(),
-        "melt runs before the cancel"
-    );
+    assert!(!melt_processes(&partial).is_empty(), "melt runs before the cancel");
     let output = cluster.cli(&["job", "cancel", &id.to_string()]);
     ok(&output);
     assert_eq!(
@@ -94,11 +88,9 @@ fn cancelling_a_running_job_kills_melt_and_leaves_no_file() {
     });
     let job = cluster.job(id);
     assert_eq!(job["state"], "cancelled");
-    cluster.wait_until(
-        Duration::from_secs(20),
-        "the worker to be idle again",
-        || cluster.worker("w1")["state"] == "idle",
-    );
+    cluster.wait_until(Duration::from_secs(20), "the worker to be idle again", || {
+        cluster.worker("w1")["state"] == "idle"
+    });
     let left: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
@@ -124,21 +116,13 @@ fn a_render_that_always_fails_is_tried_on_each_worker_then_fails_with_every_reas
     let job = cluster.wait_final(id, LIMIT);
     assert_eq!(job["state"], "failed", "{job}");
     let error = job["error"].as_str().unwrap();
-    assert!(
-        error.starts_with("failed after 3 attempts: #1 on w"),
-        "{error}"
-    );
+    assert!(error.starts_with("failed after 3 attempts: #1 on w"), "{error}");
     assert_eq!(
-        error
-            .matches("no_such_encoder unrecognised - ignoring")
-            .count(),
+        error.matches("no_such_encoder unrecognised - ignoring").count(),
         3,
         "{error}"
     );
-    let workers: std::collections::BTreeSet<_> = attempts(&job)
-        .iter()
-        .map(|a| a["worker"].to_string())
-        .collect();
+    let workers: std::collections::BTreeSet<_> = attempts(&job).iter().map(|a| a["worker"].to_string()).collect();
     assert_eq!(workers.len(), 3, "each attempt on another worker: {job}");
     assert!(!dir.join("bad codec.mp4").exists());
 }
@@ -159,9 +143,5 @@ fn a_worker_that_fails_job_after_job_is_marked_suspect() {
     assert_eq!(worker["suspect"], true, "{worker}");
     let id = cluster.submit(&projects::tiny(&dir, "good.mlt", 5), &[]);
     assert_eq!(cluster.wait_final(id, LIMIT)["state"], "succeeded");
-    assert_eq!(
-        cluster.worker("w1")["suspect"],
-        false,
-        "a success clears it"
-    );
+    assert_eq!(cluster.worker("w1")["suspect"], false, "a success clears it");
 }

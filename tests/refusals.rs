@@ -14,11 +14,7 @@ fn refused(output: &Output, needles: &[&str]) -> String {
         stdout(output)
     );
     let err = stderr(output);
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "one line expected, got:\n{err}"
-    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected, got:\n{err}");
     for needle in needles {
         assert!(err.contains(needle), "{needle:?} not in: {err}");
     }
@@ -27,11 +23,7 @@ fn refused(output: &Output, needles: &[&str]) -> String {
 
 fn no_jobs(cluster: &Cluster) {
     let list = cluster.json(&["job", "list", "--json"]);
-    assert_eq!(
-        list.as_array().unwrap().len(),
-        0,
-        "nothing was submitted: {list}"
-    );
+    assert_eq!(list.as_array().unwrap().len(), 0, "nothing was submitted: {list}");
 }
 
 #[test]
@@ -113,14 +105,8 @@ fn an_unknown_service_fails_the_job_with_the_workers_reason() {
     assert!(!err.contains("Current Frame"), "{err}");
     let job = cluster.job(1);
     assert_eq!(job["state"], "failed");
-    assert!(
-        job["error"].as_str().unwrap().contains("no_such_filter"),
-        "{job}"
-    );
-    assert!(
-        !cluster.dir.path().join("service.mp4").exists(),
-        "nothing rendered"
-    );
+    assert!(job["error"].as_str().unwrap().contains("no_such_filter"), "{job}");
+    assert!(!cluster.dir.path().join("service.mp4").exists(), "nothing rendered");
 }
 
 #[test]
@@ -166,18 +152,12 @@ fn an_unreachable_coordinator_is_named() {
         "--name",
         "alice",
     ]);
-    refused(
-        &output,
-        &[&format!("cannot reach the coordinator at {addr}")],
-    );
+    refused(&output, &[&format!("cannot reach the coordinator at {addr}")]);
 }
 
 #[test]
 fn certificates_that_do_not_fit_are_refused() {
-    let cluster = Cluster::start_with(
-        1,
-        &["--heartbeat-interval", "0.5", "--heartbeat-timeout", "3"],
-    );
+    let cluster = Cluster::start_with(1, &["--heartbeat-interval", "0.5", "--heartbeat-timeout", "3"]);
 
     // A worker's certificate may not act as a client.
     let output = cluster.cli_as("w1", &["job", "list"]);
@@ -190,20 +170,9 @@ fn certificates_that_do_not_fit_are_refused() {
     ok(&distencode(&[
         "certs", "issue", "--dir", other_s, "--role", "client", "--name", "mallory",
     ]));
-    std::fs::copy(
-        other.path().join("mallory.pem"),
-        cluster.certs.join("mallory.pem"),
-    )
-    .unwrap();
-    std::fs::copy(
-        other.path().join("mallory.key"),
-        cluster.certs.join("mallory.key"),
-    )
-    .unwrap();
-    refused(
-        &cluster.cli_as("mallory", &["job", "list"]),
-        &["mallory.pem", "CA"],
-    );
+    std::fs::copy(other.path().join("mallory.pem"), cluster.certs.join("mallory.pem")).unwrap();
+    std::fs::copy(other.path().join("mallory.key"), cluster.certs.join("mallory.key")).unwrap();
+    refused(&cluster.cli_as("mallory", &["job", "list"]), &["mallory.pem", "CA"]);
 
     // An expired certificate.
     let certs = cluster.certs.to_str().unwrap();
@@ -246,19 +215,10 @@ fn certificates_that_do_not_fit_are_refused() {
         .unwrap();
     assert!(!output.status.success());
     let err = stderr(&output);
-    assert!(
-        err.lines().last().unwrap_or("").contains("distencode:"),
-        "{err}"
-    );
-    cluster.wait_until(
-        Duration::from_secs(10),
-        "the refusal in the coordinator's log",
-        || cluster.coordinator_log().contains("refused connection"),
-    );
+    assert!(err.lines().last().unwrap_or("").contains("distencode:"), "{err}");
+    cluster.wait_until(Duration::from_secs(10), "the refusal in the coordinator's log", || {
+        cluster.coordinator_log().contains("refused connection")
+    });
     let workers = cluster.json(&["worker", "list", "--json"]);
-    assert_eq!(
-        workers.as_array().unwrap().len(),
-        1,
-        "only w1 is registered: {workers}"
-    );
+    assert_eq!(workers.as_array().unwrap().len(), 1, "only w1 is registered: {workers}");
 }

@@ -29,11 +29,7 @@ fn submit_wait_renders_the_same_frames_as_bare_melt() {
     assert_eq!(ours.video_frames, probe(&bare).video_frames);
     assert_eq!(ours.video_codec, "h264");
     assert_eq!(ours.audio_codec.as_deref(), Some("aac"));
-    assert!(
-        (ours.duration - 2.0).abs() < 0.1,
-        "duration {}",
-        ours.duration
-    );
+    assert!((ours.duration - 2.0).abs() < 0.1, "duration {}", ours.duration);
     // No partial file is left beside the output.
     let leftovers: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -96,22 +92,14 @@ fn two_workers_share_a_batch() {
     let cluster = Cluster::start(2);
     let dir = cluster.dir.path();
     let ids: Vec<u64> = (0..4)
-        .map(|i| {
-            cluster.submit(
-                &projects::noise_and_count(dir, &format!("b{i}.mlt"), 40),
-                &[],
-            )
-        })
+        .map(|i| cluster.submit(&projects::noise_and_count(dir, &format!("b{i}.mlt"), 40), &[]))
         .collect();
     let mut workers = std::collections::BTreeSet::new();
     for id in ids {
         let job = cluster.wait_final(id, Duration::from_secs(120));
         assert_eq!(job["state"], "succeeded", "{job}");
         workers.insert(job["worker"].as_str().unwrap().to_string());
-        assert_eq!(
-            probe(&dir.join(format!("b{}.mp4", id - 1))).video_frames,
-            80
-        );
+        assert_eq!(probe(&dir.join(format!("b{}.mp4", id - 1))).video_frames, 80);
     }
     assert_eq!(workers.len(), 2, "both workers rendered: {workers:?}");
 }

@@ -13,10 +13,7 @@ fn no_job_goes_to_a_reserved_or_draining_worker() {
     let dir = cluster.dir.path().to_path_buf();
     let reserved = cluster.cli(&["worker", "reserve", "w1", "--for", "bob"]);
     ok(&reserved);
-    assert_eq!(
-        stdout(&reserved).trim(),
-        "worker w1 reserved (reserved for bob)"
-    );
+    assert_eq!(stdout(&reserved).trim(), "worker w1 reserved (reserved for bob)");
     ok(&cluster.cli(&["worker", "drain", "w2"]));
     let w1 = cluster.worker("w1");
     assert_eq!(w1["state"], "reserved");
@@ -51,15 +48,10 @@ fn reserving_now_sends_the_current_job_elsewhere() {
     let job = cluster.wait_final(id, LIMIT);
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_ne!(job["worker"], first.as_str());
-    assert_eq!(
-        job["attempts"][0]["outcome"],
-        format!("worker {first} was reserved")
-    );
-    cluster.wait_until(
-        Duration::from_secs(20),
-        "the reserved worker to stop",
-        || cluster.worker(&first)["state"] == "reserved",
-    );
+    assert_eq!(job["attempts"][0]["outcome"], format!("worker {first} was reserved"));
+    cluster.wait_until(Duration::from_secs(20), "the reserved worker to stop", || {
+        cluster.worker(&first)["state"] == "reserved"
+    });
     assert!(melt_processes(&format!("job{id}-1.partial")).is_empty());
 }
 
@@ -97,12 +89,7 @@ fn higher_priority_first_then_oldest_first() {
             .as_u64()
             .unwrap()
     };
-    let order = [
-        started(high),
-        started(normal_old),
-        started(normal_new),
-        started(low),
-    ];
+    let order = [started(high), started(normal_old), started(normal_new), started(low)];
     assert!(
         order.windows(2).all(|w| w[0] <= w[1]),
         "offered in priority order: {order:?}"

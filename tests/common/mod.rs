@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod projects;
+pub mod proxy;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -100,15 +101,7 @@ impl Cluster {
         let data = self.dir.path().join("coordinator-data");
         let log = std::fs::File::create(self.dir.path().join("coordinator.log")).unwrap();
         let mut child = Command::new(BIN)
-            .args([
-                "node",
-                "--role",
-                "coordinator",
-                "--listen",
-                listen,
-                "--name",
-                "coord",
-            ])
+            .args(["node", "--role", "coordinator", "--listen", listen, "--name", "coord"])
             .arg("--data-dir")
             .arg(&data)
             .arg("--certs")
@@ -123,12 +116,7 @@ impl Cluster {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let addr = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let addr = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
         assert!(
             addr.starts_with("127.0.0.1:"),
             "coordinator did not start: {line:?}\n{}",
@@ -143,6 +131,12 @@ impl Cluster {
     }
 
     pub fn start_worker_with(&mut self, name: &str, extra: &[&str]) {
+        let addr = self.addr.clone();
+        self.start_worker_via(name, &addr, extra);
+    }
+
+    /// Starts a worker that dials `coordinator` (e.g. a [`proxy::Proxy`] in front of the real one).
+    pub fn start_worker_via(&mut self, name: &str, coordinator: &str, extra: &[&str]) {
         let work = self.dir.path().join(format!("work-{name}"));
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -150,15 +144,7 @@ impl Cluster {
             .open(self.worker_log_path(name))
             .unwrap();
         let child = Command::new(BIN)
-            .args([
-                "node",
-                "--role",
-                "worker",
-                "--coordinator",
-                &self.addr,
-                "--name",
-                name,
-            ])
+            .args(["node", "--role", "worker", "--coordinator", coordinator, "--name", name])
             .arg("--work-dir")
             .arg(&work)
             .arg("--certs")
@@ -274,10 +260,7 @@ impl Cluster {
         let mut last = Value::Null;
         self.wait_until(limit, &format!("job {id} to end"), || {
             last = self.job(id);
-            matches!(
-                last["state"].as_str(),
-                Some("succeeded" | "failed" | "cancelled")
-            )
+            matches!(last["state"].as_str(), Some("succeeded" | "failed" | "cancelled"))
         });
         last
     }
@@ -315,14 +298,10 @@ impl Cluster {
     /// Waits until the job runs and melt has reported progress; returns the job.
     pub fn wait_running(&self, id: u64) -> Value {
         let mut job = Value::Null;
-        self.wait_until(
-            Duration::from_secs(60),
-            &format!("job {id} to render"),
-            || {
-                job = self.job(id);
-                job["state"] == "running" && job["progress"].as_f64().is_some_and(|p| p > 0.0)
-            },
-        );
+        self.wait_until(Duration::from_secs(60), &format!("job {id} to render"), || {
+            job = self.job(id);
+            job["state"] == "running" && job["progress"].as_f64().is_some_and(|p| p > 0.0)
+        });
         job
     }
 
@@ -406,11 +385,7 @@ pub fn probe(file: &Path) -> Probe {
         video_frames: video["nb_frames"].as_str().unwrap().parse().unwrap(),
         video_codec: video["codec_name"].as_str().unwrap().to_string(),
         audio_codec: audio.map(|a| a["codec_name"].as_str().unwrap().to_string()),
-        duration: json["format"]["duration"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap(),
+        duration: json["format"]["duration"].as_str().unwrap().parse().unwrap(),
     }
 }
 
@@ -422,10 +397,7 @@ pub fn bare_melt(project: &Path, out: &Path) {
         .arg(format!("avformat:{}", out.display()))
         .args(["vcodec=libx264", "acodec=aac"])
         .env("QT_QPA_PLATFORM", "offscreen")
-        .env(
-            "DISPLAY",
-            std::env::var("DISPLAY").unwrap_or_else(|_| ":0".into()),
-        )
+        .env("DISPLAY", std::env::var("DISPLAY").unwrap_or_else(|_| ":0".into()))
         .current_dir(project.parent().unwrap())
         .stdin(Stdio::null())
         .stdout(Stdio::null())

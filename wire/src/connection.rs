@@ -167,19 +167,18 @@ async fn dial_inner(
             peer: addr.to_string(),
             reason: tls::describe_handshake_error(&e),
         })?;
-    let peer = tls::peer_identity(stream.get_ref().1)
-        .map_err(|e| ConnectionError::Refused(format!("{addr}: {e}")))?;
-    tls::require_role(&peer, &[Role::Coordinator])
-        .map_err(|e| ConnectionError::Refused(format!("{addr}: {e}")))?;
+    let peer = tls::peer_identity(stream.get_ref().1).map_err(|e| ConnectionError::Refused(format!("{addr}: {e}")))?;
+    tls::require_role(&peer, &[Role::Coordinator]).map_err(|e| ConnectionError::Refused(format!("{addr}: {e}")))?;
     let mut connection = Connection::new(stream);
     connection.send(&Hello::new(role)).await?;
     match connection.recv::<HelloReply>().await {
         Ok(Some(HelloReply::Welcome { .. })) => Ok((connection, peer)),
         Ok(Some(HelloReply::Refused(text))) => Err(ConnectionError::Refused(text)),
         // With TLS 1.3 the coordinator's refusal of our certificate arrives here, on the first read.
-        Err(ConnectionError::Io(e)) => {
-            Err(ConnectionError::Handshake { peer: addr.to_string(), reason: tls::describe_handshake_error(&e) })
-        }
+        Err(ConnectionError::Io(e)) => Err(ConnectionError::Handshake {
+            peer: addr.to_string(),
+            reason: tls::describe_handshake_error(&e),
+        }),
         Ok(None) => Err(ConnectionError::Refused(format!(
             "the coordinator at {addr} closed the connection during the handshake (check its log for the reason)"
         ))),
@@ -197,12 +196,9 @@ pub async fn accept(
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| "unknown peer".into());
-    tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        accept_inner(tcp, acceptor, allowed, &peer_addr),
-    )
-    .await
-    .map_err(|_| ConnectionError::Timeout(HANDSHAKE_TIMEOUT))?
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, accept_inner(tcp, acceptor, allowed, &peer_addr))
+        .await
+        .map_err(|_| ConnectionError::Timeout(HANDSHAKE_TIMEOUT))?
 }
 
 async fn accept_inner(
@@ -212,17 +208,13 @@ async fn accept_inner(
     peer_addr: &str,
 ) -> Result<(Connection<ServerStream>, PeerIdentity), ConnectionError> {
     tcp.set_nodelay(true)?;
-    let stream = acceptor
-        .accept(tcp)
-        .await
-        .map_err(|e| ConnectionError::Handshake {
-            peer: peer_addr.to_string(),
-            reason: tls::describe_handshake_error(&e),
-        })?;
-    let peer = tls::peer_identity(stream.get_ref().1)
-        .map_err(|e| ConnectionError::Refused(format!("{peer_addr}: {e}")))?;
-    tls::require_role(&peer, allowed)
-        .map_err(|e| ConnectionError::Refused(format!("{peer_addr}: {e}")))?;
+    let stream = acceptor.accept(tcp).await.map_err(|e| ConnectionError::Handshake {
+        peer: peer_addr.to_string(),
+        reason: tls::describe_handshake_error(&e),
+    })?;
+    let peer =
+        tls::peer_identity(stream.get_ref().1).map_err(|e| ConnectionError::Refused(format!("{peer_addr}: {e}")))?;
+    tls::require_role(&peer, allowed).map_err(|e| ConnectionError::Refused(format!("{peer_addr}: {e}")))?;
     let mut connection = Connection::new(stream);
     let hello: Hello = connection.expect().await?;
     if hello.protocol != PROTOCOL_VERSION {

@@ -46,8 +46,7 @@ pub fn codec() -> LengthDelimitedCodec {
 
 /// Encodes one message into a frame payload.
 pub fn encode<T: Serialize>(message: &T) -> Result<Bytes, FrameError> {
-    let bytes = bincode::serde::encode_to_vec(message, config())
-        .map_err(|e| FrameError::Encode(e.to_string()))?;
+    let bytes = bincode::serde::encode_to_vec(message, config()).map_err(|e| FrameError::Encode(e.to_string()))?;
     if bytes.len() > MAX_FRAME_BYTES {
         return Err(FrameError::TooLarge(bytes.len()));
     }
@@ -56,8 +55,8 @@ pub fn encode<T: Serialize>(message: &T) -> Result<Bytes, FrameError> {
 
 /// Decodes one frame payload; the whole payload must be consumed.
 pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, FrameError> {
-    let (message, used) = bincode::serde::decode_from_slice(payload, config())
-        .map_err(|e| FrameError::Decode(e.to_string()))?;
+    let (message, used) =
+        bincode::serde::decode_from_slice(payload, config()).map_err(|e| FrameError::Decode(e.to_string()))?;
     if used != payload.len() {
         return Err(FrameError::Trailing(payload.len() - used));
     }

@@ -141,8 +141,7 @@ pub fn validate_node_name(name: &str) -> Result<(), IdentityError> {
 /// This does not verify the certificate: call it on certificates rustls has
 /// already verified against the cluster CA (see `crate::tls::peer_identity`).
 pub fn identity_from_cert(der: &[u8]) -> Result<PeerIdentity, IdentityError> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|e| IdentityError::Parse(e.to_string()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| IdentityError::Parse(e.to_string()))?;
     let san = cert
         .subject_alternative_name()
         .map_err(|e| IdentityError::Parse(format!("bad SubjectAltName extension: {e}")))?;
@@ -226,10 +225,7 @@ mod tests {
             assert_eq!(role.to_string().parse::<Role>().unwrap(), role);
         }
         let err = "admin".parse::<Role>().unwrap_err().to_string();
-        assert_eq!(
-            err,
-            r#"unknown role "admin" (expected coordinator, worker or client)"#
-        );
+        assert_eq!(err, r#"unknown role "admin" (expected coordinator, worker or client)"#);
     }
 
     #[test]
@@ -250,15 +246,8 @@ mod tests {
         let no_role = cert_with_uris(&[node_san_uri("w1")]);
         assert_eq!(identity_from_cert(&no_role), Err(IdentityError::NoRole));
 
-        let two = cert_with_uris(&[
-            Role::Worker.san_uri(),
-            Role::Coordinator.san_uri(),
-            node_san_uri("w1"),
-        ]);
-        assert!(matches!(
-            identity_from_cert(&two),
-            Err(IdentityError::MultipleRoles(_))
-        ));
+        let two = cert_with_uris(&[Role::Worker.san_uri(), Role::Coordinator.san_uri(), node_san_uri("w1")]);
+        assert!(matches!(identity_from_cert(&two), Err(IdentityError::MultipleRoles(_))));
 
         let unknown = cert_with_uris(&[format!("{ROLE_URN_PREFIX}root"), node_san_uri("w1")]);
         assert_eq!(
@@ -270,10 +259,7 @@ mod tests {
         assert_eq!(identity_from_cert(&no_name), Err(IdentityError::NoName));
 
         let bad_name = cert_with_uris(&[Role::Client.san_uri(), node_san_uri("a/b")]);
-        assert!(matches!(
-            identity_from_cert(&bad_name),
-            Err(IdentityError::BadName(_))
-        ));
+        assert!(matches!(identity_from_cert(&bad_name), Err(IdentityError::BadName(_))));
         assert!(matches!(
             identity_from_cert(b"not a certificate"),
             Err(IdentityError::Parse(_))

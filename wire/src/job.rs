@@ -89,6 +89,27 @@ impl Default for Encoding {
     }
 }
 
+/// How much melt says in its log: `verbose` and `debug` help when a render goes wrong.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MeltLog {
+    #[default]
+    Normal,
+    Verbose,
+    Debug,
+}
+
+impl MeltLog {
+    /// melt's own flag for it, if any.
+    pub fn flag(self) -> Option<&'static str> {
+        match self {
+            Self::Normal => None,
+            Self::Verbose => Some("-verbose"),
+            Self::Debug => Some("-debug"),
+        }
+    }
+}
+
 /// What a client asks to have rendered: the paths are absolute and must mean the same file on the workers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobSpec {
@@ -99,6 +120,7 @@ pub struct JobSpec {
     pub encoding: Encoding,
     /// Higher runs first; equal priorities run oldest first.
     pub priority: i32,
+    pub melt_log: MeltLog,
 }
 
 /// One render of a job as offered to one worker; the attempt number guards against stale results.
@@ -155,6 +177,7 @@ pub struct JobRecord {
     pub output: String,
     pub encoding: Encoding,
     pub priority: i32,
+    pub melt_log: MeltLog,
     /// The client identity that submitted it.
     pub submitted_by: String,
     /// Unix milliseconds.
@@ -179,6 +202,7 @@ impl JobRecord {
             output: self.output.clone(),
             encoding: self.encoding.clone(),
             priority: self.priority,
+            melt_log: self.melt_log,
         }
     }
 

@@ -13,9 +13,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, PublicKeyData,
-    SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyIdMethod, KeyPair, KeyUsagePurpose, PublicKeyData, SanType,
 };
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
@@ -120,13 +119,11 @@ pub fn init_ca(dir: &Path) -> Result<CaPaths, PkiError> {
     let key = KeyPair::generate()?;
     let cert = params.self_signed(&key)?;
 
-    write_pair(
-        (&paths.key, &key.serialize_pem()),
-        (&paths.cert, &cert.pem()),
-        || PkiError::CaExists {
+    write_pair((&paths.key, &key.serialize_pem()), (&paths.cert, &cert.pem()), || {
+        PkiError::CaExists {
             path: paths.key.clone(),
-        },
-    )?;
+        }
+    })?;
     tracing::info!(cert = %paths.cert.display(), "created cluster CA");
     Ok(paths)
 }
@@ -166,10 +163,7 @@ pub fn issue(dir: &Path, opts: &IssueOptions) -> Result<IssuedPaths, PkiError> {
     params.subject_alt_names = sans;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = match opts.role {
-        Role::Coordinator => vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ],
+        Role::Coordinator => vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
         Role::Worker | Role::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
     };
     params.not_before = opts.not_before;
@@ -233,10 +227,7 @@ enum HostName {
 
 /// Parses a `--san` value as an IP address (`[::1]` allowed) or a DNS name.
 fn parse_host(host: &str) -> Result<HostName, PkiError> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(HostName::Ip(ip));
     }
@@ -278,17 +269,13 @@ fn load_ca(dir: &Path) -> Result<LoadedCa, PkiError> {
         reason,
     };
 
-    let key = KeyPair::from_pem(&key_pem)
-        .map_err(|e| bad(&key_path, format!("not a PEM private key ({e})")))?;
+    let key = KeyPair::from_pem(&key_pem).map_err(|e| bad(&key_path, format!("not a PEM private key ({e})")))?;
     let der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
         .map_err(|e| bad(&cert_path, format!("no PEM certificate in it ({e})")))?;
     let (_, cert) = x509_parser::parse_x509_certificate(&der)
         .map_err(|e| bad(&cert_path, format!("certificate cannot be parsed ({e})")))?;
     if !cert.is_ca() {
-        return Err(bad(
-            &cert_path,
-            "the certificate is not a CA certificate".into(),
-        ));
+        return Err(bad(&cert_path, "the certificate is not a CA certificate".into()));
     }
     if cert.public_key().raw != key.subject_public_key_info().as_slice() {
         return Err(bad(
@@ -298,16 +285,13 @@ fn load_ca(dir: &Path) -> Result<LoadedCa, PkiError> {
     }
 
     let mut params = CertificateParams::default();
-    params.distinguished_name =
-        distinguished_name_of(cert.subject()).map_err(|reason| bad(&cert_path, reason))?;
+    params.distinguished_name = distinguished_name_of(cert.subject()).map_err(|reason| bad(&cert_path, reason))?;
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.key_identifier_method = cert
         .extensions()
         .iter()
         .find_map(|ext| match ext.parsed_extension() {
-            ParsedExtension::SubjectKeyIdentifier(id) => {
-                Some(KeyIdMethod::PreSpecified(id.0.to_vec()))
-            }
+            ParsedExtension::SubjectKeyIdentifier(id) => Some(KeyIdMethod::PreSpecified(id.0.to_vec())),
             _ => None,
         })
         .unwrap_or(KeyIdMethod::Sha256);
@@ -320,9 +304,7 @@ fn load_ca(dir: &Path) -> Result<LoadedCa, PkiError> {
 
 /// Rebuilds an rcgen DN from a parsed certificate subject, keeping string types
 /// so that issued certificates' issuer field matches the CA subject byte for byte.
-fn distinguished_name_of(
-    name: &x509_parser::x509::X509Name<'_>,
-) -> Result<DistinguishedName, String> {
+fn distinguished_name_of(name: &x509_parser::x509::X509Name<'_>) -> Result<DistinguishedName, String> {
     let mut dn = DistinguishedName::new();
     for rdn in name.iter() {
         for attr in rdn.iter() {
@@ -335,9 +317,7 @@ fn distinguished_name_of(
             let text = std::str::from_utf8(value.data).map_err(|_| "subject is not UTF-8")?;
             let value = match value.header.tag() {
                 Tag::Utf8String => DnValue::Utf8String(text.to_string()),
-                Tag::PrintableString => {
-                    DnValue::PrintableString(text.try_into().map_err(|e| format!("{e}"))?)
-                }
+                Tag::PrintableString => DnValue::PrintableString(text.try_into().map_err(|e| format!("{e}"))?),
                 Tag::Ia5String => DnValue::Ia5String(text.try_into().map_err(|e| format!("{e}"))?),
                 other => return Err(format!("subject uses an unsupported string type ({other})")),
             };
@@ -377,11 +357,7 @@ fn ensure_dir(dir: &Path) -> Result<(), PkiError> {
 /// Writes the key exclusively, mode 0600 from creation (never readable by
 /// others, not even briefly), then the certificate; removes the key again if
 /// the certificate cannot be written.
-fn write_pair(
-    key: (&Path, &str),
-    cert: (&Path, &str),
-    exists: impl FnOnce() -> PkiError,
-) -> Result<(), PkiError> {
+fn write_pair(key: (&Path, &str), cert: (&Path, &str), exists: impl FnOnce() -> PkiError) -> Result<(), PkiError> {
     let write = |path: &Path, contents: &str, secret: bool| -> io::Result<()> {
         let mut options = OpenOptions::new();
         options.write(true);
@@ -430,8 +406,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("certs");
         let ca = init_ca(&dir).unwrap();
-        let opts =
-            IssueOptions::new(Role::Coordinator, "coord").with_sans(["10.0.0.7", "render.example"]);
+        let opts = IssueOptions::new(Role::Coordinator, "coord").with_sans(["10.0.0.7", "render.example"]);
         let issued = issue(&dir, &opts).unwrap();
         assert_eq!(issued.cert, dir.join("coord.pem"));
 
@@ -440,12 +415,7 @@ mod tests {
         assert_eq!((id.role, id.name.as_str()), (Role::Coordinator, "coord"));
         let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
         use x509_parser::extensions::GeneralName::{DNSName, IPAddress};
-        let sans = &cert
-            .subject_alternative_name()
-            .unwrap()
-            .unwrap()
-            .value
-            .general_names;
+        let sans = &cert.subject_alternative_name().unwrap().unwrap().value.general_names;
         let loopback6 = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
         for want in [
             DNSName("localhost"),
@@ -481,9 +451,7 @@ mod tests {
         let before = fs::read(ca_key_path(dir)).unwrap();
         let err = init_ca(dir).unwrap_err();
         assert!(matches!(err, PkiError::CaExists { .. }), "{err}");
-        assert!(err
-            .to_string()
-            .contains("refusing to overwrite the existing CA key"));
+        assert!(err.to_string().contains("refusing to overwrite the existing CA key"));
         assert_eq!(fs::read(ca_key_path(dir)).unwrap(), before);
 
         issue(dir, &IssueOptions::new(Role::Worker, "w1")).unwrap();

@@ -54,10 +54,7 @@ impl NodeIdentity {
             certs_dir.display()
         );
 
-        let ca_certs = read_certs(
-            &ca_path,
-            "copy ca.pem from the machine that ran distencode certs init",
-        )?;
+        let ca_certs = read_certs(&ca_path, "copy ca.pem from the machine that ran distencode certs init")?;
         let cert_chain = read_certs(&cert_path, &issue_hint)?;
         let key_bytes = read_file(&key_path, &issue_hint)?;
         let key = PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| TlsError::BadFile {
@@ -103,10 +100,7 @@ impl NodeIdentity {
         for ca in &self.ca_certs {
             roots.add(ca.clone()).map_err(|e| TlsError::BadFile {
                 path: self.ca_path(),
-                reason: format!(
-                    "not a usable CA certificate ({})",
-                    describe_rustls_error(&e)
-                ),
+                reason: format!("not a usable CA certificate ({})", describe_rustls_error(&e)),
             })?;
         }
         Ok(Arc::new(roots))
@@ -120,41 +114,28 @@ impl NodeIdentity {
         let (leaf, rest) = (&self.cert_chain[0], &self.cert_chain[1..]);
         let now = UnixTime::now();
         let result = if self.role() == Role::Coordinator {
-            let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
-                roots,
-                crypto_provider(),
-            )
-            .build()
-            .map_err(|e| TlsError::Config(e.to_string()))?;
+            let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, crypto_provider())
+                .build()
+                .map_err(|e| TlsError::Config(e.to_string()))?;
             let localhost = ServerName::try_from("localhost").expect("valid DNS name");
-            verifier
-                .verify_server_cert(leaf, rest, &localhost, &[], now)
-                .map(drop)
+            verifier.verify_server_cert(leaf, rest, &localhost, &[], now).map(drop)
         } else {
-            client_verifier(roots)?
-                .verify_client_cert(leaf, rest, now)
-                .map(drop)
+            client_verifier(roots)?.verify_client_cert(leaf, rest, now).map(drop)
         };
         result.map_err(|e| TlsError::OwnCertRejected {
             cert: self.cert_path(),
             ca: self.ca_path(),
             reason: match &e {
-                rustls::Error::InvalidCertificate(ce) => {
-                    crate::tls_error::describe_certificate_error(ce)
-                }
+                rustls::Error::InvalidCertificate(ce) => crate::tls_error::describe_certificate_error(ce),
                 other => describe_rustls_error(other),
             },
         })?;
-        rustls::sign::CertifiedKey::from_der(
-            self.cert_chain.clone(),
-            self.key.clone_key(),
-            &crypto_provider(),
-        )
-        .map(drop)
-        .map_err(|e| TlsError::BadFile {
-            path: node_key_path(&self.certs_dir, &self.name),
-            reason: format!("it does not match {} ({e})", self.cert_path().display()),
-        })
+        rustls::sign::CertifiedKey::from_der(self.cert_chain.clone(), self.key.clone_key(), &crypto_provider())
+            .map(drop)
+            .map_err(|e| TlsError::BadFile {
+                path: node_key_path(&self.certs_dir, &self.name),
+                reason: format!("it does not match {} ({e})", self.cert_path().display()),
+            })
     }
 
     /// Server config requiring client certificates signed by the cluster CA.
@@ -224,9 +205,7 @@ pub fn client_config(certs_dir: &Path, name: &str) -> Result<Arc<ClientConfig>, 
 /// The verified identity of the peer of a finished handshake (works for both
 /// `ServerConnection` and `ClientConnection`, which deref to `CommonState`).
 pub fn peer_identity(conn: &CommonState) -> Result<PeerIdentity, IdentityError> {
-    let certs = conn
-        .peer_certificates()
-        .ok_or(IdentityError::NoPeerCertificate)?;
+    let certs = conn.peer_certificates().ok_or(IdentityError::NoPeerCertificate)?;
     let leaf = certs.first().ok_or(IdentityError::NoPeerCertificate)?;
     identity_from_cert(leaf)
 }
@@ -237,10 +216,7 @@ pub use crate::identity::require_role;
 /// The name to dial and verify the coordinator's certificate against: an IP
 /// address (`[::1]` allowed) or a DNS name.
 pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
         return Ok(ServerName::IpAddress(ip.into()));
     }
@@ -355,15 +331,10 @@ pub(crate) mod tests {
         let worker = at_server.unwrap();
         assert_eq!((worker.role, worker.name.as_str()), (Role::Worker, "w1"));
         let coord = at_client.unwrap();
-        assert_eq!(
-            (coord.role, coord.name.as_str()),
-            (Role::Coordinator, "coord")
-        );
+        assert_eq!((coord.role, coord.name.as_str()), (Role::Coordinator, "coord"));
         require_role(&worker, &[Role::Worker]).unwrap();
         assert_eq!(
-            require_role(&worker, &[Role::Client])
-                .unwrap_err()
-                .to_string(),
+            require_role(&worker, &[Role::Client]).unwrap_err().to_string(),
             r#"refused: certificate of worker "w1" may not act as a client"#
         );
         // localhost and ::1 are always in a coordinator certificate.
@@ -381,10 +352,7 @@ pub(crate) mod tests {
         let tmp = cluster();
         let dir = tmp.path();
         let err = server_config(dir, "w1").unwrap_err().to_string();
-        assert!(
-            err.contains("only a coordinator certificate may accept"),
-            "{err}"
-        );
+        assert!(err.contains("only a coordinator certificate may accept"), "{err}");
 
         let err = client_config(dir, "nobody").unwrap_err().to_string();
         assert!(
@@ -416,15 +384,9 @@ pub(crate) mod tests {
 
     #[test]
     fn server_names() {
-        assert!(matches!(
-            server_name("10.1.2.3"),
-            Ok(ServerName::IpAddress(_))
-        ));
+        assert!(matches!(server_name("10.1.2.3"), Ok(ServerName::IpAddress(_))));
         assert!(matches!(server_name("[::1]"), Ok(ServerName::IpAddress(_))));
-        assert!(matches!(
-            server_name("render.example"),
-            Ok(ServerName::DnsName(_))
-        ));
+        assert!(matches!(server_name("render.example"), Ok(ServerName::DnsName(_))));
         assert!(server_name("not a host").is_err());
     }
 }

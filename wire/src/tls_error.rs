@@ -26,11 +26,7 @@ pub enum PkiError {
     #[error("refusing to overwrite the existing CA key {} (a new CA would orphan every certificate it issued; remove it by hand if you really mean it)", .path.display())]
     CaExists { path: PathBuf },
     #[error("refusing to overwrite the existing key {} of node {name:?} (remove {} and {} first to reissue)", .path.display(), .path.display(), .cert.display())]
-    KeyExists {
-        name: String,
-        path: PathBuf,
-        cert: PathBuf,
-    },
+    KeyExists { name: String, path: PathBuf, cert: PathBuf },
     #[error("no CA in {}: {} not found (run distencode certs init --dir {})", .dir.display(), .path.display(), .dir.display())]
     NoCa { dir: PathBuf, path: PathBuf },
     #[error("cannot read {}: {source}", .path.display())]
@@ -45,9 +41,7 @@ pub enum PkiError {
     BadName(#[from] IdentityError),
     #[error("the node name {0:?} is reserved for the cluster CA's files")]
     ReservedName(String),
-    #[error(
-        "invalid validity period: not_after {not_after} is not later than not_before {not_before}"
-    )]
+    #[error("invalid validity period: not_after {not_after} is not later than not_before {not_before}")]
     BadValidity {
         not_before: OffsetDateTime,
         not_after: OffsetDateTime,
@@ -66,10 +60,7 @@ pub enum TlsError {
     #[error("{} is not usable: {reason}", .path.display())]
     BadFile { path: PathBuf, reason: String },
     #[error("{}: {source}", .path.display())]
-    Identity {
-        path: PathBuf,
-        source: IdentityError,
-    },
+    Identity { path: PathBuf, source: IdentityError },
     #[error("{} is the certificate of {found}, not of node {expected:?}", .path.display())]
     WrongName {
         path: PathBuf,
@@ -79,11 +70,7 @@ pub enum TlsError {
     #[error("{} is the certificate of {found}; only a coordinator certificate may accept connections (issue one with --role coordinator)", .path.display())]
     NotCoordinator { path: PathBuf, found: PeerIdentity },
     #[error("{} cannot be used with {}: {reason}", .cert.display(), .ca.display())]
-    OwnCertRejected {
-        cert: PathBuf,
-        ca: PathBuf,
-        reason: String,
-    },
+    OwnCertRejected { cert: PathBuf, ca: PathBuf, reason: String },
     #[error("invalid host name {0:?}: not an IP address or a DNS name")]
     BadServerName(String),
     #[error("cannot build the TLS configuration: {0}")]
@@ -95,15 +82,11 @@ pub enum TlsError {
 /// Works on the `io::Error`s of tokio-rustls `connect`/`accept` and of reads
 /// on the resulting stream; other I/O errors are described plainly.
 pub fn describe_handshake_error(err: &io::Error) -> String {
-    let rustls_err = err
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    let rustls_err = err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
     match rustls_err {
         Some(e) => describe_rustls_error(e),
         None => match err.kind() {
-            io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::BrokenPipe => {
+            io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => {
                 format!("the peer closed the connection during the TLS handshake ({err}); it may have refused our certificate (see its log) or not be a distencode node")
             }
             io::ErrorKind::TimedOut => format!("the TLS handshake timed out ({err})"),
@@ -116,7 +99,9 @@ pub fn describe_handshake_error(err: &io::Error) -> String {
 pub fn describe_rustls_error(err: &rustls::Error) -> String {
     use rustls::Error as E;
     match err {
-        E::NoCertificatesPresented => "the peer presented no certificate (every distencode node must present one issued by the cluster CA)".into(),
+        E::NoCertificatesPresented => {
+            "the peer presented no certificate (every distencode node must present one issued by the cluster CA)".into()
+        }
         E::InvalidCertificate(ce) => {
             format!("refused the peer's certificate: {}", describe_certificate_error(ce))
         }
@@ -207,10 +192,7 @@ fn fmt_time(t: &UnixTime) -> String {
     let secs = i64::try_from(t.as_secs()).unwrap_or(i64::MAX);
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
-        .and_then(|dt| {
-            dt.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|dt| dt.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| format!("{secs} (Unix time)"))
 }
 
@@ -238,16 +220,10 @@ mod tests {
             format!("no CA in {d}: {d}/ca.key not found (run distencode certs init --dir {d})")
         );
         crate::pki::init_ca(dir).unwrap();
-        let err = issue(
-            dir,
-            &IssueOptions::new(Role::Client, "c").with_sans(["bad host!"]),
-        )
-        .unwrap_err()
-        .to_string();
-        assert_eq!(
-            err,
-            r#"invalid --san "bad host!": not an IP address or a DNS name"#
-        );
+        let err = issue(dir, &IssueOptions::new(Role::Client, "c").with_sans(["bad host!"]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, r#"invalid --san "bad host!": not an IP address or a DNS name"#);
         assert!(crate::pki::issue(dir, &IssueOptions::new(Role::Client, "a/b")).is_err());
         assert!(!dir.join("c.key").exists());
     }
@@ -341,9 +317,7 @@ mod tests {
         };
         let msg = describe_handshake_error(&wrap(expired.into()));
         assert!(msg.contains("expired on 2020-09-13T12:26:40Z"), "{msg}");
-        let msg = describe_handshake_error(&wrap(rustls::Error::AlertReceived(
-            AlertDescription::UnknownCA,
-        )));
+        let msg = describe_handshake_error(&wrap(rustls::Error::AlertReceived(AlertDescription::UnknownCA)));
         assert!(msg.contains("does not trust the CA"), "{msg}");
         let msg = describe_handshake_error(&io::Error::from(io::ErrorKind::UnexpectedEof));
         assert!(msg.contains("closed the connection"), "{msg}");
@@ -360,13 +334,7 @@ mod tests {
             clean_presented_name("IpAddress(127.0.0.1)").as_deref(),
             Some("127.0.0.1")
         );
-        assert_eq!(
-            clean_presented_name("IpAddress(0::1)").as_deref(),
-            Some("::1")
-        );
-        assert_eq!(
-            clean_presented_name("UniformResourceIdentifier(\"urn:x\")"),
-            None
-        );
+        assert_eq!(clean_presented_name("IpAddress(0::1)").as_deref(), Some("::1"));
+        assert_eq!(clean_presented_name("UniformResourceIdentifier(\"urn:x\")"), None);
     }
 }

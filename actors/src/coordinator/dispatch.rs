@@ -63,9 +63,7 @@ impl Coordinator {
         };
         self.change(
             id,
-            Change::Offer {
-                worker: worker.clone(),
-            },
+            Change::Offer { worker: worker.clone() },
             ctx,
             move |result, act, ctx| {
                 act.dispatching = false;
@@ -115,12 +113,7 @@ impl Coordinator {
     }
 
     /// Fails queued jobs that every connected worker has turned down (each worker's reason listed).
-    fn abandon_unwanted(
-        &mut self,
-        connected: &[String],
-        claimed: Option<JobId>,
-        ctx: &mut Context<Self>,
-    ) {
+    fn abandon_unwanted(&mut self, connected: &[String], claimed: Option<JobId>, ctx: &mut Context<Self>) {
         if connected.is_empty() {
             return;
         }
@@ -157,13 +150,7 @@ pub(super) fn no_worker_can_take(record: &JobRecord) -> String {
         .attempts
         .iter()
         .filter(|a| a.blames_worker)
-        .map(|a| {
-            format!(
-                "{}: {}",
-                a.worker,
-                a.outcome.as_deref().unwrap_or("no reason given")
-            )
-        })
+        .map(|a| format!("{}: {}", a.worker, a.outcome.as_deref().unwrap_or("no reason given")))
         .collect();
     format!("no worker can render it: {}", reasons.join("; "))
 }

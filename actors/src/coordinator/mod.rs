@@ -65,14 +65,10 @@ pub struct Coordinator {
 
 impl Coordinator {
     /// Starts the Coordinator and its WorkerRegistry around an already started JobStore.
-    pub fn start(
-        store: Addr<JobStore>,
-        config: CoordinatorConfig,
-    ) -> (Addr<Coordinator>, Addr<WorkerRegistry>) {
+    pub fn start(store: Addr<JobStore>, config: CoordinatorConfig) -> (Addr<Coordinator>, Addr<WorkerRegistry>) {
         let mut registry_addr = None;
         let coordinator = Coordinator::create(|ctx| {
-            let registry =
-                WorkerRegistry::new(ctx.address().recipient(), store.clone(), config.grace).start();
+            let registry = WorkerRegistry::new(ctx.address().recipient(), store.clone(), config.grace).start();
             registry_addr = Some(registry.clone());
             Coordinator {
                 store,
@@ -86,8 +82,7 @@ impl Coordinator {
                 dispatch_again: false,
             }
         });
-        let registry =
-            registry_addr.expect("Coordinator::create runs its closure before returning");
+        let registry = registry_addr.expect("Coordinator::create runs its closure before returning");
         (coordinator, registry)
     }
 
@@ -132,18 +127,17 @@ impl Coordinator {
 
     /// Whether the job may be rendered again after this attempt ended.
     fn may_requeue(&self, id: JobId) -> bool {
-        let started = self.active.get(&id).map_or(0, |r| {
-            r.attempts.iter().filter(|a| a.started_at.is_some()).count()
-        });
+        let started = self
+            .active
+            .get(&id)
+            .map_or(0, |r| r.attempts.iter().filter(|a| a.started_at.is_some()).count());
         (started as u32) < self.config.max_attempts
     }
 
     /// After a restart: reload unfinished jobs, requeue those whose workers do not come back in time.
     fn recover(&mut self, ctx: &mut Context<Self>) {
         self.store
-            .send(ListJobs {
-                unfinished_only: true,
-            })
+            .send(ListJobs { unfinished_only: true })
             .into_actor(self)
             .map(|result, act, ctx| {
                 let jobs = match result.unwrap_or(Err(StoreError::Gone)) {
@@ -166,13 +160,7 @@ impl Coordinator {
             .wait(ctx);
     }
 
-    fn await_worker_after_restart(
-        &mut self,
-        id: JobId,
-        worker: String,
-        attempt: u32,
-        ctx: &mut Context<Self>,
-    ) {
+    fn await_worker_after_restart(&mut self, id: JobId, worker: String, attempt: u32, ctx: &mut Context<Self>) {
         ctx.run_later(self.config.grace, move |act, ctx| {
             let registry = act.registry.clone();
             registry
@@ -187,9 +175,7 @@ impl Coordinator {
                         return;
                     }
                     let requeue = act.may_requeue(id);
-                    let reason = format!(
-                        "worker {worker} did not come back after the coordinator restarted"
-                    );
+                    let reason = format!("worker {worker} did not come back after the coordinator restarted");
                     act.change(
                         id,
                         Change::Fail {
@@ -221,21 +207,9 @@ impl Handler<WorkerEvent> for Coordinator {
     fn handle(&mut self, event: WorkerEvent, ctx: &mut Self::Context) {
         match event {
             WorkerEvent::Available => self.dispatch(ctx),
-            WorkerEvent::Lost {
-                worker,
-                job,
-                attempt,
-            } => self.worker_lost(worker, job, attempt, ctx),
-            WorkerEvent::Resumed {
-                worker,
-                job,
-                attempt,
-            } => self.worker_resumed(worker, job, attempt, ctx),
-            WorkerEvent::Reclaimed {
-                worker,
-                job,
-                attempt,
-            } => self.worker_reclaimed(worker, job, attempt, ctx),
+            WorkerEvent::Lost { worker, job, attempt } => self.worker_lost(worker, job, attempt, ctx),
+            WorkerEvent::Resumed { worker, job, attempt } => self.worker_resumed(worker, job, attempt, ctx),
+            WorkerEvent::Reclaimed { worker, job, attempt } => self.worker_reclaimed(worker, job, attempt, ctx),
         }
     }
 }

@@ -28,38 +28,28 @@ impl Handler<FromWorker> for Coordinator {
                     seq,
                     text,
                 });
-                return Box::pin(
-                    append
-                        .into_actor(self)
-                        .map(move |result, act, _| match result {
-                            Ok(Ok(())) => {
-                                if let Some(signal) = act.log_signals.get(&job) {
-                                    signal.send_modify(|n| *n += 1);
-                                }
-                                Some(CoordinatorToWorker::LogAck { job, attempt, seq })
-                            }
-                            Ok(Err(e)) => {
-                                tracing::warn!(job = %job, "log not stored: {e}");
-                                None
-                            }
-                            Err(_) => None,
-                        }),
-                );
+                return Box::pin(append.into_actor(self).map(move |result, act, _| match result {
+                    Ok(Ok(())) => {
+                        if let Some(signal) = act.log_signals.get(&job) {
+                            signal.send_modify(|n| *n += 1);
+                        }
+                        Some(CoordinatorToWorker::LogAck { job, attempt, seq })
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(job = %job, "log not stored: {e}");
+                        None
+                    }
+                    Err(_) => None,
+                }));
             }
-            WorkerToCoordinator::Accepted { job, attempt } => {
-                self.accepted(worker, job, attempt, ctx)
-            }
+            WorkerToCoordinator::Accepted { job, attempt } => self.accepted(worker, job, attempt, ctx),
             WorkerToCoordinator::Rejected {
                 job,
                 attempt,
                 cause,
                 reason,
             } => self.rejected(worker, job, attempt, cause, reason, ctx),
-            WorkerToCoordinator::Progress {
-                job,
-                attempt,
-                progress,
-            } => {
+            WorkerToCoordinator::Progress { job, attempt, progress } => {
                 if let Some(record) = self.active.get_mut(&job) {
                     if record
                         .current_attempt()
@@ -72,11 +62,7 @@ impl Handler<FromWorker> for Coordinator {
                     }
                 }
             }
-            WorkerToCoordinator::Verified {
-                job,
-                attempt,
-                facts,
-            } => {
+            WorkerToCoordinator::Verified { job, attempt, facts } => {
                 let go = self.active.get(&job).is_some_and(|r| {
                     r.state == JobState::Running
                         && r.current_attempt()
@@ -88,11 +74,9 @@ impl Handler<FromWorker> for Coordinator {
                     message: CoordinatorToWorker::Commit { job, attempt, go },
                 });
             }
-            WorkerToCoordinator::Finished {
-                job,
-                attempt,
-                outcome,
-            } => self.finished(worker, job, attempt, outcome, ctx),
+            WorkerToCoordinator::Finished { job, attempt, outcome } => {
+                self.finished(worker, job, attempt, outcome, ctx)
+            }
             WorkerToCoordinator::Heartbeat | WorkerToCoordinator::Register(_) => {}
         }
         Box::pin(async { None }.into_actor(self))
@@ -102,20 +86,15 @@ impl Handler<FromWorker> for Coordinator {
 impl Coordinator {
     fn accepted(&mut self, worker: String, job: JobId, attempt: u32, ctx: &mut Context<Self>) {
         tracing::info!(job = %job, attempt, worker = %worker, "accepted");
-        self.change(
-            job,
-            Change::Start { attempt },
-            ctx,
-            move |result, act, _| {
-                if result.is_err() {
-                    // Not this worker's job any more (cancelled, or given to another): stop its render.
-                    act.registry.do_send(SendTo {
-                        name: worker,
-                        message: CoordinatorToWorker::Cancel { job, attempt },
-                    });
-                }
-            },
-        );
+        self.change(job, Change::Start { attempt }, ctx, move |result, act, _| {
+            if result.is_err() {
+                // Not this worker's job any more (cancelled, or given to another): stop its render.
+                act.registry.do_send(SendTo {
+                    name: worker,
+                    message: CoordinatorToWorker::Cancel { job, attempt },
+                });
+            }
+        });
     }
 
     fn rejected(
@@ -148,14 +127,7 @@ impl Coordinator {
         );
     }
 
-    fn finished(
-        &mut self,
-        worker: String,
-        job: JobId,
-        attempt: u32,
-        outcome: Outcome,
-        ctx: &mut Context<Self>,
-    ) {
+    fn finished(&mut self, worker: String, job: JobId, attempt: u32, outcome: Outcome, ctx: &mut Context<Self>) {
         let (change, rendered) = match outcome {
             Outcome::Succeeded(facts) => (Change::Succeed { attempt, facts }, Some(true)),
             Outcome::Failed { reason, log_tail } => {
@@ -190,19 +162,20 @@ impl Coordinator {
             if let Ok(record) = &result {
                 tracing::info!(job = %job, attempt, worker = %worker, state = %record.state, "finished");
             }
-            act.registry.do_send(SendTo { name: worker.clone(), message: CoordinatorToWorker::FinishedAck { job, attempt, accepted } });
-            act.registry.do_send(Release { name: worker, job, rendered });
+            act.registry.do_send(SendTo {
+                name: worker.clone(),
+                message: CoordinatorToWorker::FinishedAck { job, attempt, accepted },
+            });
+            act.registry.do_send(Release {
+                name: worker,
+                job,
+                rendered,
+            });
             act.dispatch(ctx);
         });
     }
 
-    pub(super) fn worker_lost(
-        &mut self,
-        worker: String,
-        job: JobId,
-        attempt: u32,
-        ctx: &mut Context<Self>,
-    ) {
+    pub(super) fn worker_lost(&mut self, worker: String, job: JobId, attempt: u32, ctx: &mut Context<Self>) {
         let requeue = self.may_requeue(job);
         let reason = format!("worker {worker} was lost");
         self.change(
@@ -219,13 +192,7 @@ impl Coordinator {
     }
 
     /// A worker was reserved at once: its job goes back to the queue and its render is stopped.
-    pub(super) fn worker_reclaimed(
-        &mut self,
-        worker: String,
-        job: JobId,
-        attempt: u32,
-        ctx: &mut Context<Self>,
-    ) {
+    pub(super) fn worker_reclaimed(&mut self, worker: String, job: JobId, attempt: u32, ctx: &mut Context<Self>) {
         let reason = format!("worker {worker} was reserved");
         self.change(
             job,
@@ -247,13 +214,7 @@ impl Coordinator {
     }
 
     /// A worker registered while rendering an attempt: keep it if that attempt is still the job's live one.
-    pub(super) fn worker_resumed(
-        &mut self,
-        worker: String,
-        job: JobId,
-        attempt: u32,
-        ctx: &mut Context<Self>,
-    ) {
+    pub(super) fn worker_resumed(&mut self, worker: String, job: JobId, attempt: u32, ctx: &mut Context<Self>) {
         let live = self
             .active
             .get(&job)

@@ -7,9 +7,7 @@ use distencode_wire::message::{CoordinatorToWorker, WorkerView};
 
 /// Turns an actor-mailbox failure and a store error into the one line a client sees.
 fn answer<T>(result: Result<Result<T, StoreError>, MailboxError>) -> Answer<T> {
-    result
-        .unwrap_or(Err(StoreError::Gone))
-        .map_err(|e| e.to_string())
+    result.unwrap_or(Err(StoreError::Gone)).map_err(|e| e.to_string())
 }
 
 impl Handler<Submit> for Coordinator {
@@ -38,12 +36,7 @@ impl Handler<Status> for Coordinator {
             let record = record.clone();
             return Box::pin(async move { Ok(record) }.into_actor(self));
         }
-        Box::pin(
-            self.store
-                .send(GetJob(msg.0))
-                .into_actor(self)
-                .map(|r, _, _| answer(r)),
-        )
+        Box::pin(self.store.send(GetJob(msg.0)).into_actor(self).map(|r, _, _| answer(r)))
     }
 }
 
@@ -51,9 +44,7 @@ impl Handler<List> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<Vec<JobRecord>>>;
 
     fn handle(&mut self, _: List, _: &mut Self::Context) -> Self::Result {
-        let list = self.store.send(ListJobs {
-            unfinished_only: false,
-        });
+        let list = self.store.send(ListJobs { unfinished_only: false });
         Box::pin(list.into_actor(self).map(|result, act, _| {
             let mut jobs = answer(result)?;
             for job in &mut jobs {

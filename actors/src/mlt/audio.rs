@@ -109,9 +109,7 @@ mod tests {
             r#"<producer><property name="mlt_service">count</property></producer>"#
         ));
         assert!(audio(r#"<producer mlt_service="noise"/>"#));
-        assert!(audio(
-            r#"<chain mlt_service="avformat-novalidate" resource="a.mp4"/>"#
-        ));
+        assert!(audio(r#"<chain mlt_service="avformat-novalidate" resource="a.mp4"/>"#));
         assert!(audio(r#"<producer resource="music.wav"/>"#));
         assert!(audio(r#"<producer resource="clip.MP4"/>"#));
         assert!(audio(r#"<producer resource="tone:"/>"#));

@@ -30,9 +30,7 @@ impl Refusal {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.missing_files.is_empty()
-            && self.unreadable_files.is_empty()
-            && self.missing_services.is_empty()
+        self.missing_files.is_empty() && self.unreadable_files.is_empty() && self.missing_services.is_empty()
     }
 }
 
@@ -63,10 +61,7 @@ impl fmt::Display for Refusal {
             parts.push(format!("unreadable media: {}", list.join(", ")));
         }
         if !self.missing_services.is_empty() {
-            parts.push(format!(
-                "unknown services: {}",
-                self.missing_services.join(", ")
-            ));
+            parts.push(format!("unknown services: {}", self.missing_services.join(", ")));
         }
         f.write_str(&parts.join("; "))
     }
@@ -84,12 +79,7 @@ pub fn check_on_this_machine(project: &Project, available: &ServiceSet) -> Resul
     let mut missing: Vec<String> = project
         .services_by_kind
         .iter()
-        .flat_map(|(kind, names)| {
-            names
-                .iter()
-                .filter(|n| !available.contains_kind(*kind, n))
-                .cloned()
-        })
+        .flat_map(|(kind, names)| names.iter().filter(|n| !available.contains_kind(*kind, n)).cloned())
         .collect();
     missing.sort();
     missing.dedup();
@@ -109,21 +99,17 @@ fn file_problems(project: &Project) -> Refusal {
         let opened = if r.folder {
             std::fs::read_dir(&r.path).map(|_| ())
         } else {
-            File::open(&r.path)
-                .and_then(|f| f.metadata())
-                .and_then(|m| {
-                    if m.is_dir() {
-                        Err(std::io::Error::other("is a folder, not a file"))
-                    } else {
-                        Ok(())
-                    }
-                })
+            File::open(&r.path).and_then(|f| f.metadata()).and_then(|m| {
+                if m.is_dir() {
+                    Err(std::io::Error::other("is a folder, not a file"))
+                } else {
+                    Ok(())
+                }
+            })
         };
         match opened {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                refusal.missing_files.push(r.clone())
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => refusal.missing_files.push(r.clone()),
             Err(e) => refusal.unreadable_files.push((r.clone(), e.to_string())),
         }
     }
@@ -220,11 +206,7 @@ mod tests {
         let mut available = ServiceSet::new();
         available.insert(ServiceKind::Producer, "color");
         let refusal = check_on_this_machine(&project, &available).unwrap_err();
-        let missing: Vec<&str> = refusal
-            .missing_files
-            .iter()
-            .map(|r| r.origin.as_str())
-            .collect();
+        let missing: Vec<&str> = refusal.missing_files.iter().map(|r| r.origin.as_str()).collect();
         assert_eq!(missing, ["p2", "p3", "p5"]);
         assert_eq!(refusal.unreadable_files.len(), 1);
         assert_eq!(refusal.unreadable_files[0].0.origin, "p6");

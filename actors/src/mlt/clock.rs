@@ -336,10 +336,7 @@ mod tests {
         assert_eq!(to_frames("00:00:00.0166", b), Ok(0));
         // C locale: the comma ends the number, 1 s -> 30 (melt 7.12 agrees).
         assert_eq!(to_frames("00:00:01,500", b), Ok(30));
-        let comma = TimeBase {
-            c_numeric: false,
-            ..b
-        };
+        let comma = TimeBase { c_numeric: false, ..b };
         assert!(to_frames("00:00:01,500", comma).is_err());
         assert_eq!(to_frames("00:00:01.500", comma), Ok(45));
     }

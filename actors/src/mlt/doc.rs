@@ -35,10 +35,7 @@ impl<'a, 'input> Doc<'a, 'input> {
     /// The element `id` names as seen from `at`: the last one defined before it.
     pub fn resolve(&self, id: &str, at: Node<'a, 'input>) -> Option<Node<'a, 'input>> {
         let defs = self.ids.get(id)?;
-        defs.iter()
-            .rev()
-            .find(|n| n.id().get() < at.id().get())
-            .copied()
+        defs.iter().rev().find(|n| n.id().get() < at.id().get()).copied()
     }
 
     /// Whether some producer, chain, playlist, tractor or multitrack has this id.
@@ -131,11 +128,7 @@ mod tests {
         </mlt>"#;
         let doc = Document::parse(xml).unwrap();
         let d = Doc::new(&doc, TimeBase::new(25, 1));
-        let entries: Vec<_> = d
-            .mlt
-            .descendants()
-            .filter(|n| n.has_tag_name("entry"))
-            .collect();
+        let entries: Vec<_> = d.mlt.descendants().filter(|n| n.has_tag_name("entry")).collect();
         let first = d.resolve("a", entries[0]).unwrap();
         assert_eq!(first.attribute("out"), Some("1"));
         assert!(d.resolve("later", entries[1]).is_none());

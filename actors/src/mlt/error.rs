@@ -10,11 +10,7 @@ pub enum ProjectError {
     #[error("{}: project file not found", .0.display())]
     NotFound(PathBuf),
     #[error("{}: project file is {size} bytes, more than the {limit}-byte limit", path.display())]
-    TooLarge {
-        path: PathBuf,
-        size: u64,
-        limit: u64,
-    },
+    TooLarge { path: PathBuf, size: u64, limit: u64 },
     #[error("{}: cannot read: {}", .0.display(), .1)]
     Unreadable(PathBuf, #[source] std::io::Error),
     #[error("{}: not XML: {}", .0.display(), .1)]
@@ -43,10 +39,7 @@ mod tests {
                 size: 40_000_000,
                 limit: 33_554_432,
             },
-            ProjectError::Unreadable(
-                p(),
-                std::io::Error::from(std::io::ErrorKind::PermissionDenied),
-            ),
+            ProjectError::Unreadable(p(), std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
             ProjectError::NotXml(p(), "unexpected end of stream at 3:1".into()),
             ProjectError::NotMlt {
                 path: p(),
@@ -64,10 +57,7 @@ mod tests {
             all[4].to_string(),
             "/x/p.mlt: not an MLT project: the root element is <html>, expected <mlt>"
         );
-        assert_eq!(
-            all[3].to_string(),
-            "/x/p.mlt: not XML: unexpected end of stream at 3:1"
-        );
+        assert_eq!(all[3].to_string(), "/x/p.mlt: not XML: unexpected end of stream at 3:1");
         assert_eq!(ProjectError::Melt("x".into()).to_string(), "melt: x");
     }
 }

@@ -34,19 +34,12 @@ fn names(set: &BTreeSet<String>) -> Vec<&str> {
 }
 
 fn paths(p: &Project) -> Vec<String> {
-    p.references
-        .iter()
-        .map(|r| r.path.display().to_string())
-        .collect()
+    p.references.iter().map(|r| r.path.display().to_string()).collect()
 }
 
 #[test]
 fn kdenlive_project() {
-    let p = parse_project(
-        &kdenlive(),
-        Path::new("/tmp/mltx/kdenlive/project.kdenlive"),
-    )
-    .unwrap();
+    let p = parse_project(&kdenlive(), Path::new("/tmp/mltx/kdenlive/project.kdenlive")).unwrap();
     assert_eq!(p.length_frames, 135); // melt 7.12: 135
     assert_eq!((p.fps_num, p.fps_den, p.profile_explicit), (25, 1, true));
     assert!(p.has_audio);
@@ -59,10 +52,7 @@ fn kdenlive_project() {
             "/tmp/mltx/kdenlive/lumas/luma01.pgm"
         ]
     );
-    assert_eq!(
-        p.references[2].origin,
-        r#"transition "transition0" property resource"#
-    );
+    assert_eq!(p.references[2].origin, r#"transition "transition0" property resource"#);
     // volume is disabled, so not needed
     assert_eq!(
         names(&p.services),
@@ -103,10 +93,7 @@ fn shotcut_project() {
             "/tmp/mltx/shotcut/media/music.wav"
         ]
     );
-    assert_eq!(
-        p.references[0].origin,
-        r#"chain "chain0" property resource"#
-    );
+    assert_eq!(p.references[0].origin, r#"chain "chain0" property resource"#);
     // frei0r.cairoblend is disabled, so not needed
     assert_eq!(
         names(&p.services),
@@ -118,12 +105,7 @@ fn shotcut_project() {
     );
     assert_ne!(short, shotcut());
     // melt 7.12: still 136 with a 30-frame background
-    assert_eq!(
-        parse_project(&short, Path::new("/s/p.mlt"))
-            .unwrap()
-            .length_frames,
-        136
-    );
+    assert_eq!(parse_project(&short, Path::new("/s/p.mlt")).unwrap().length_frames, 136);
 }
 
 #[test]
@@ -132,10 +114,7 @@ fn kdenlive_project_checked_on_disk() {
     let root = dir.path().join("my project");
     std::fs::create_dir(&root).unwrap();
     std::fs::write(root.join("clip.mp4"), b"stand-in").unwrap();
-    let xml = KDENLIVE_FILE.replace(
-        r#"root="@ROOT@""#,
-        &format!("root={:?}", root.display().to_string()),
-    );
+    let xml = KDENLIVE_FILE.replace(r#"root="@ROOT@""#, &format!("root={:?}", root.display().to_string()));
     let file = root.join("project.kdenlive");
     std::fs::write(&file, xml).unwrap();
     let p = read_project(&file).unwrap();
@@ -147,23 +126,13 @@ fn kdenlive_project_checked_on_disk() {
     available.insert(ServiceKind::Filter, "brightness");
     available.insert(ServiceKind::Transition, "mix");
     let refusal = check_on_this_machine(&p, &available).unwrap_err();
-    let missing: Vec<_> = refusal
-        .missing_files
-        .iter()
-        .map(|r| r.path.clone())
-        .collect();
-    assert_eq!(
-        missing,
-        [root.join("music.wav"), root.join("lumas/luma01.pgm")]
-    );
+    let missing: Vec<_> = refusal.missing_files.iter().map(|r| r.path.clone()).collect();
+    assert_eq!(missing, [root.join("music.wav"), root.join("lumas/luma01.pgm")]);
     assert_eq!(refusal.missing_services, ["luma", "panner", "qtblend"]);
     let line = refusal.to_string();
     assert!(
         line.contains("music.wav (producer \"producer1\" property resource)"),
         "{line}"
     );
-    assert!(
-        line.ends_with("unknown services: luma, panner, qtblend"),
-        "{line}"
-    );
+    assert!(line.ends_with("unknown services: luma, panner, qtblend"), "{line}");
 }

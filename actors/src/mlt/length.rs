@@ -48,9 +48,11 @@ const MAX_FRAMES: i64 = i32::MAX as i64;
 
 /// Frames melt renders for the document.
 pub fn project_length(doc: &Doc<'_, '_>) -> Result<u64, String> {
-    let top = doc.mlt.children().rfind(is_service).ok_or(
-        "nothing to render: no <producer>, <chain>, <playlist> or <tractor> at the top level",
-    )?;
+    let top = doc
+        .mlt
+        .children()
+        .rfind(is_service)
+        .ok_or("nothing to render: no <producer>, <chain>, <playlist> or <tractor> at the top level")?;
     let mut walker = Walker {
         doc,
         active: Vec::new(),
@@ -85,8 +87,7 @@ struct Walker<'d, 'a, 'input> {
 
 impl<'a, 'input> Walker<'_, 'a, 'input> {
     fn frames_of(&self, node: Node<'a, 'input>, name: &str, value: &str) -> Result<i64, String> {
-        let v = to_frames(value, self.doc.time)
-            .map_err(|e| format!("{} {name}: {e}", describe(node)))?;
+        let v = to_frames(value, self.doc.time).map_err(|e| format!("{} {name}: {e}", describe(node)))?;
         if v < 0 {
             return Err(format!("{} {name}={value:?} is negative", describe(node)));
         }
@@ -106,10 +107,7 @@ impl<'a, 'input> Walker<'_, 'a, 'input> {
             return Err(format!("{} contains itself", describe(node)));
         }
         if self.active.len() >= MAX_DEPTH {
-            return Err(format!(
-                "{} is nested more than {MAX_DEPTH} deep",
-                describe(node)
-            ));
+            return Err(format!("{} is nested more than {MAX_DEPTH} deep", describe(node)));
         }
         self.active.push(key);
         Ok(())
@@ -168,13 +166,7 @@ impl<'a, 'input> Walker<'_, 'a, 'input> {
 
     /// Frames of `in..=out` of a service of the given length, clamped and
     /// swapped as `mlt_producer_set_in_and_out` does.
-    fn cut(
-        &self,
-        node: Node<'a, 'input>,
-        length: Option<i64>,
-        start: i64,
-        end: Option<i64>,
-    ) -> Result<i64, String> {
+    fn cut(&self, node: Node<'a, 'input>, length: Option<i64>, start: i64, end: Option<i64>) -> Result<i64, String> {
         let (mut start, mut end) = match (length, end) {
             (Some(0), _) => return Ok(0),
             (Some(l), Some(e)) => (start.min(l - 1), e.min(l - 1)),
@@ -200,16 +192,14 @@ impl<'a, 'input> Walker<'_, 'a, 'input> {
         let id = item
             .attribute("producer")
             .ok_or_else(|| format!("{} has no producer attribute", describe(item)))?;
-        let target = self.doc.resolve(id, item).ok_or_else(|| {
-            format!(
-                "{} refers to {id:?}, which is not defined before it",
-                describe(item)
-            )
-        })?;
+        let target = self
+            .doc
+            .resolve(id, item)
+            .ok_or_else(|| format!("{} refers to {id:?}, which is not defined before it", describe(item)))?;
         let start = self.opt_frames(item, "in")?;
         let end = self.opt_frames(item, "out")?;
-        let inline = matches!(target.tag_name().name(), "producer" | "chain")
-            && target.parent_element() != Some(self.doc.mlt);
+        let inline =
+            matches!(target.tag_name().name(), "producer" | "chain") && target.parent_element() != Some(self.doc.mlt);
         if start.is_none() && end.is_none() && inline {
             // melt 7.12 plays a producer defined inside a playlist whole when
             // an entry refers to it again.
@@ -235,9 +225,7 @@ impl<'a, 'input> Walker<'_, 'a, 'input> {
                     Some(v) => self.frames_of(child, "length", v)?,
                     None => return Err(format!("{} has no length", describe(child))),
                 },
-                "producer" | "chain" | "playlist" | "tractor" | "multitrack" => {
-                    self.own_count(child)?
-                }
+                "producer" | "chain" | "playlist" | "tractor" | "multitrack" => self.own_count(child)?,
                 _ => 0,
             };
             total = add(node, total, frames)?;

@@ -26,10 +26,7 @@ fn producers() {
         length(r#"<producer><property name="mlt_service">color</property></producer>"#),
         Ok(15000)
     );
-    assert_eq!(
-        length(r#"<producer in="0" out="29" mlt_service="color"/>"#),
-        Ok(30)
-    );
+    assert_eq!(length(r#"<producer in="0" out="29" mlt_service="color"/>"#), Ok(30));
     assert_eq!(length(RED_10_29), Ok(20));
     // length property only: 40; out property only: 20.
     assert_eq!(
@@ -52,15 +49,9 @@ fn producers() {
         Ok(10)
     );
     // out past the default length is clamped (out="19999" -> 15000).
-    assert_eq!(
-        length(r#"<producer out="19999" mlt_service="noise"/>"#),
-        Ok(15000)
-    );
+    assert_eq!(length(r#"<producer out="19999" mlt_service="noise"/>"#), Ok(15000));
     // reversed in/out are swapped: 20.
-    assert_eq!(
-        length(r#"<producer in="29" out="10" mlt_service="color"/>"#),
-        Ok(20)
-    );
+    assert_eq!(length(r#"<producer in="29" out="10" mlt_service="color"/>"#), Ok(20));
     // media with an explicit length longer than the file: 100 (melt pads).
     assert_eq!(
         length(
@@ -76,19 +67,18 @@ fn producers() {
         Ok(40)
     );
     // "1.5" is not a time (no colon): frame 1, 2 frames.
-    assert_eq!(
-        length(r#"<producer out="1.5" mlt_service="color"/>"#),
-        Ok(2)
-    );
+    assert_eq!(length(r#"<producer out="1.5" mlt_service="color"/>"#), Ok(2));
 }
 
 #[test]
 fn media_without_out_is_refused() {
     // melt plays the file's length (50) or, for a chain with only a length, 1 frame.
-    let e = length(r#"<producer id="m"><property name="resource">v50.mp4</property></producer>"#)
-        .unwrap_err();
+    let e = length(r#"<producer id="m"><property name="resource">v50.mp4</property></producer>"#).unwrap_err();
     assert!(e.contains("producer \"m\" has no out point"), "{e}");
-    assert!(length(r#"<chain><property name="length">40</property><property name="resource">v.mp4</property></chain>"#).is_err());
+    assert!(length(
+        r#"<chain><property name="length">40</property><property name="resource">v.mp4</property></chain>"#
+    )
+    .is_err());
     assert!(length(r#"<producer mlt_service="qimage" resource="a.png"/>"#).is_err());
     // avformat-novalidate without a length: melt plays 1 frame whatever the out.
     let e = length(r#"<chain id="ch" in="0" out="29"><property name="resource">v50.mp4</property><property name="mlt_service">avformat-novalidate</property></chain>"#).unwrap_err();
@@ -113,10 +103,7 @@ fn clock_and_smpte_in_out() {
         length(r#"<producer in="0" out="00:00:01.460" mlt_service="color"/>"#),
         Ok(37)
     );
-    assert_eq!(
-        length(r#"<producer out="00:00:01:05" mlt_service="color"/>"#),
-        Ok(31)
-    );
+    assert_eq!(length(r#"<producer out="00:00:01:05" mlt_service="color"/>"#), Ok(31));
     // 29.97: out=00:00:20:00 is frame 600.
     assert_eq!(
         length_at(
@@ -137,9 +124,7 @@ fn playlists() {
     assert_eq!(length(&body), Ok(117));
     // entry without in/out plays the producer's in..out: 20.
     assert_eq!(
-        length(&format!(
-            r#"{RED_10_29}<playlist><entry producer="c"/></playlist>"#
-        )),
+        length(&format!(r#"{RED_10_29}<playlist><entry producer="c"/></playlist>"#)),
         Ok(20)
     );
     // entry with only in: out is length-1 of the producer (15000 - 15 = 14985).
@@ -200,9 +185,7 @@ fn playlists() {
         Ok(15015)
     );
     assert_eq!(
-        length(&format!(
-            r#"<playlist>{inline}<entry producer="c"/></playlist>"#
-        )),
+        length(&format!(r#"<playlist>{inline}<entry producer="c"/></playlist>"#)),
         Ok(15010)
     );
     // inline producer in a playlist plays its own in/out: 10.
@@ -311,19 +294,13 @@ fn references_are_resolved_like_melt() {
 fn broken_structures_are_errors() {
     assert!(length("").is_err());
     assert!(length("<playlist/>").unwrap_err().contains("no frames"));
-    assert!(
-        length(r#"<playlist id="p"><entry producer="p"/></playlist>"#)
-            .unwrap_err()
-            .contains("itself")
-    );
+    assert!(length(r#"<playlist id="p"><entry producer="p"/></playlist>"#)
+        .unwrap_err()
+        .contains("itself"));
     assert!(length(r#"<playlist><entry/></playlist>"#).is_err());
     assert!(length(r#"<playlist><blank/></playlist>"#).is_err());
-    assert!(
-        length(r#"<playlist><entry><producer mlt_service="color"/></entry></playlist>"#).is_err()
-    );
-    assert!(
-        length(r#"<tractor><track><producer mlt_service="color"/></track></tractor>"#).is_err()
-    );
+    assert!(length(r#"<playlist><entry><producer mlt_service="color"/></entry></playlist>"#).is_err());
+    assert!(length(r#"<tractor><track><producer mlt_service="color"/></track></tractor>"#).is_err());
     assert!(length(r#"<producer out="-1" mlt_service="color"/>"#)
         .unwrap_err()
         .contains("negative"));

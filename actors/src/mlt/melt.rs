@@ -25,25 +25,13 @@ async fn run(melt: &Path, args: &[&str]) -> Result<String, ProjectError> {
         .output();
     let output = tokio::time::timeout(QUERY_TIMEOUT, child)
         .await
-        .map_err(|_| {
-            ProjectError::Melt(format!(
-                "{shown}: no answer within {}s",
-                QUERY_TIMEOUT.as_secs()
-            ))
-        })?
+        .map_err(|_| ProjectError::Melt(format!("{shown}: no answer within {}s", QUERY_TIMEOUT.as_secs())))?
         .map_err(|e| ProjectError::Melt(format!("{shown}: cannot run: {e}")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim();
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
         return Err(ProjectError::Melt(
-            format!("{shown}: {} {last}", output.status)
-                .trim_end()
-                .to_string(),
+            format!("{shown}: {} {last}", output.status).trim_end().to_string(),
         ));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
@@ -78,10 +66,7 @@ pub async fn melt_version(melt: &Path) -> Result<String, ProjectError> {
     let output = run(melt, &["--version"]).await?;
     parse_version(&output).ok_or_else(|| {
         let first = output.lines().next().unwrap_or("").trim();
-        ProjectError::Melt(format!(
-            "{} --version: no version in {first:?}",
-            melt.display()
-        ))
+        ProjectError::Melt(format!("{} --version: no version in {first:?}", melt.display()))
     })
 }
 
@@ -104,19 +89,14 @@ mod tests {
             parse_version("melt 7.12.0\nCopyright (C) 2002-2022 Meltytech, LLC\n").as_deref(),
             Some("7.12.0")
         );
-        assert_eq!(
-            parse_version("\nmelt version 6.26.1\n").as_deref(),
-            Some("6.26.1")
-        );
+        assert_eq!(parse_version("\nmelt version 6.26.1\n").as_deref(), Some("6.26.1"));
         assert_eq!(parse_version("melt\n"), None);
         assert_eq!(parse_version(""), None);
     }
 
     #[tokio::test]
     async fn missing_binary_is_a_melt_error() {
-        let e = query_services(Path::new("/nonexistent/melt"))
-            .await
-            .unwrap_err();
+        let e = query_services(Path::new("/nonexistent/melt")).await.unwrap_err();
         assert!(matches!(e, ProjectError::Melt(_)), "{e}");
         assert!(e.to_string().contains("cannot run"), "{e}");
         assert!(melt_version(Path::new("/nonexistent/melt")).await.is_err());

@@ -144,9 +144,7 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
         }
         Err(roxmltree::Error::UnclosedRootNode) => {
             let (row, col) = end_position(xml);
-            let detail = format!(
-                "unexpected end of document, the root element is not closed, at {row}:{col}"
-            );
+            let detail = format!("unexpected end of document, the root element is not closed, at {row}:{col}");
             return Err(ProjectError::NotXml(path, detail));
         }
         Err(e) => return Err(ProjectError::NotXml(path, e.to_string())),

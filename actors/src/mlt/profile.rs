@@ -137,12 +137,7 @@ const PRESETS: &[(&[&str], u32, u32)] = &[
         1001,
     ),
     (
-        &[
-            "atsc_1080p_24",
-            "atsc_720p_24",
-            "qhd_1440p_24",
-            "uhd_2160p_24",
-        ],
+        &["atsc_1080p_24", "atsc_720p_24", "qhd_1440p_24", "uhd_2160p_24"],
         24,
         1,
     ),
@@ -157,8 +152,7 @@ fn preset(name: &str) -> Option<(u32, u32)> {
 }
 
 fn named(rate: &mut FrameRate, name: &str) -> Result<(), String> {
-    let (num, den) =
-        preset(name.trim()).ok_or_else(|| format!("unknown MLT profile name {name:?}"))?;
+    let (num, den) = preset(name.trim()).ok_or_else(|| format!("unknown MLT profile name {name:?}"))?;
     *rate = FrameRate {
         num,
         den,
@@ -170,9 +164,7 @@ fn named(rate: &mut FrameRate, name: &str) -> Result<(), String> {
 fn rate_attr(value: &str, what: &str) -> Result<u32, String> {
     let (v, digits, overflow) = c_strtol(value, 0);
     if digits == 0 || overflow || v <= 0 || v > i64::from(i32::MAX) {
-        return Err(format!(
-            "<profile> {what}={value:?} is not a positive whole number"
-        ));
+        return Err(format!("<profile> {what}={value:?} is not a positive whole number"));
     }
     Ok(v as u32)
 }
@@ -248,10 +240,7 @@ mod tests {
             rate(r#"<mlt><profile name="atsc_720p_30"/></mlt>"#).map(|r| r.num),
             Ok(30)
         );
-        assert_eq!(
-            rate(r#"<mlt profile="atsc_720p_30"/>"#).map(|r| r.num),
-            Ok(30)
-        );
+        assert_eq!(rate(r#"<mlt profile="atsc_720p_30"/>"#).map(|r| r.num), Ok(30));
         let r = rate(r#"<mlt profile="atsc_720p_30"><profile name="atsc_1080p_25"/></mlt>"#);
         assert_eq!(r.map(|r| r.num), Ok(25));
         let r = rate(r#"<mlt><profile name="atsc_720p_30" frame_rate_num="50"/></mlt>"#);
@@ -266,8 +255,7 @@ mod tests {
         assert!(rate(r#"<mlt><profile frame_rate_num="0" frame_rate_den="1"/></mlt>"#).is_err());
         assert!(rate(r#"<mlt><profile frame_rate_num="25" frame_rate_den="-1"/></mlt>"#).is_err());
         assert!(rate(r#"<mlt><profile frame_rate_num="x" frame_rate_den="1"/></mlt>"#).is_err());
-        let huge =
-            r#"<mlt><profile frame_rate_num="99999999999999999999" frame_rate_den="1"/></mlt>"#;
+        let huge = r#"<mlt><profile frame_rate_num="99999999999999999999" frame_rate_den="1"/></mlt>"#;
         assert!(rate(huge).is_err());
     }
 }

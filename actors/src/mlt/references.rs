@@ -117,11 +117,7 @@ pub fn collect(doc: &Doc<'_, '_>, root: &Path) -> Vec<FileRef> {
                 continue;
             }
             let origin = format!("{} property {name}", describe(node));
-            refs.push(FileRef {
-                path,
-                origin,
-                folder,
-            });
+            refs.push(FileRef { path, origin, folder });
         }
     }
     refs
@@ -177,11 +173,7 @@ fn file_need(v: &str) -> Option<Need> {
         } else {
             folder
         };
-        return Some(Need::Folder(if folder.is_empty() {
-            ".".into()
-        } else {
-            folder.into()
-        }));
+        return Some(Need::Folder(if folder.is_empty() { ".".into() } else { folder.into() }));
     }
     Some(Need::File(v.to_string()))
 }
@@ -233,9 +225,7 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
         match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -254,9 +244,7 @@ fn percent_decode(s: &str) -> String {
 pub fn resolve(root: &Path, text: &str) -> PathBuf {
     let p = Path::new(text);
     let windows_absolute = text.starts_with('\\')
-        || (text.len() >= 3
-            && text.as_bytes()[1] == b':'
-            && matches!(text.as_bytes()[2], b'/' | b'\\'));
+        || (text.len() >= 3 && text.as_bytes()[1] == b':' && matches!(text.as_bytes()[2], b'/' | b'\\'));
     let joined = if p.is_absolute() || windows_absolute {
         p.to_path_buf()
     } else {

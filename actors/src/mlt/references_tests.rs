@@ -19,9 +19,7 @@ fn paths(body: &str) -> Vec<String> {
 
 #[test]
 fn producer_resources_resolve_against_root() {
-    let r = refs(
-        r#"<producer id="clip1"><property name="resource">media/clip.mp4</property></producer>"#,
-    );
+    let r = refs(r#"<producer id="clip1"><property name="resource">media/clip.mp4</property></producer>"#);
     assert_eq!(
         r,
         vec![(
@@ -30,10 +28,7 @@ fn producer_resources_resolve_against_root() {
             false
         )]
     );
-    assert_eq!(
-        paths(r#"<producer resource="/abs/a.mp4"/>"#),
-        ["/abs/a.mp4"]
-    );
+    assert_eq!(paths(r#"<producer resource="/abs/a.mp4"/>"#), ["/abs/a.mp4"]);
     assert_eq!(
         paths(r#"<producer resource="./media/../x.mp4"/>"#),
         ["/proj/media/../x.mp4"]
@@ -59,24 +54,13 @@ fn prefixes_are_stripped() {
         ["/proj/media/clip.mp4"]
     );
     // melt 7.12 loaded "avformat:/tmp/mltx/v50.mp4" without mlt_service.
+    assert_eq!(paths(r#"<producer resource="avformat:/m/v.mp4"/>"#), ["/m/v.mp4"]);
+    assert_eq!(paths(r#"<producer resource="xml:nested.mlt"/>"#), ["/proj/nested.mlt"]);
     assert_eq!(
-        paths(r#"<producer resource="avformat:/m/v.mp4"/>"#),
+        paths(r#"<producer mlt_service="timewarp" resource="2.5:/m/v.mp4" warp_resource="/m/v.mp4"/>"#),
         ["/m/v.mp4"]
     );
-    assert_eq!(
-        paths(r#"<producer resource="xml:nested.mlt"/>"#),
-        ["/proj/nested.mlt"]
-    );
-    assert_eq!(
-        paths(
-            r#"<producer mlt_service="timewarp" resource="2.5:/m/v.mp4" warp_resource="/m/v.mp4"/>"#
-        ),
-        ["/m/v.mp4"]
-    );
-    assert_eq!(
-        paths(r#"<producer resource="file:///m/a%20b.mp4"/>"#),
-        ["/m/a b.mp4"]
-    );
+    assert_eq!(paths(r#"<producer resource="file:///m/a%20b.mp4"/>"#), ["/m/a b.mp4"]);
     // nested .mlt files count
     assert_eq!(
         paths(r#"<producer mlt_service="xml" resource="sub/other.mlt"/>"#),
@@ -128,21 +112,9 @@ fn sequences_need_only_their_folder() {
     assert_eq!(
         r,
         vec![
-            (
-                "/proj/frames".into(),
-                r#"producer "s" property resource"#.into(),
-                true
-            ),
-            (
-                "/abs/shots".into(),
-                "producer at line 1 property resource".into(),
-                true
-            ),
-            (
-                "/proj".into(),
-                "producer at line 1 property resource".into(),
-                true
-            ),
+            ("/proj/frames".into(), r#"producer "s" property resource"#.into(), true),
+            ("/abs/shots".into(), "producer at line 1 property resource".into(), true),
+            ("/proj".into(), "producer at line 1 property resource".into(), true),
         ]
     );
 }
@@ -162,47 +134,23 @@ fn effect_files() {
         <filter mlt_service="avfilter.subtitles" av.filename="subs.srt"/>
     "#;
     assert_eq!(
-        refs(body)
-            .into_iter()
-            .map(|r| (r.0, r.1))
-            .collect::<Vec<_>>(),
+        refs(body).into_iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
         vec![
             (
                 "/proj/lumas/wipe.pgm".into(),
                 r#"transition "t1" property resource"#.into()
             ),
-            (
-                "/l/luma02.pgm".into(),
-                "transition at line 3 property luma".into()
-            ),
-            (
-                "/l/c.pgm".into(),
-                "transition at line 4 property luma.resource".into()
-            ),
-            (
-                "/proj/grade.cube".into(),
-                r#"filter "lut" property av.file"#.into()
-            ),
-            (
-                "/proj/stab.trf".into(),
-                "filter at line 6 property filename".into()
-            ),
-            (
-                "/proj/logo.png".into(),
-                "filter at line 7 property resource".into()
-            ),
-            (
-                "/l/p.png".into(),
-                "filter at line 10 property producer.resource".into()
-            ),
+            ("/l/luma02.pgm".into(), "transition at line 3 property luma".into()),
+            ("/l/c.pgm".into(), "transition at line 4 property luma.resource".into()),
+            ("/proj/grade.cube".into(), r#"filter "lut" property av.file"#.into()),
+            ("/proj/stab.trf".into(), "filter at line 6 property filename".into()),
+            ("/proj/logo.png".into(), "filter at line 7 property resource".into()),
+            ("/l/p.png".into(), "filter at line 10 property producer.resource".into()),
             (
                 "/l/mask.png".into(),
                 "filter at line 10 property filter.resource".into()
             ),
-            (
-                "/proj/subs.srt".into(),
-                "filter at line 11 property av.filename".into()
-            ),
+            ("/proj/subs.srt".into(), "filter at line 11 property av.filename".into()),
         ]
     );
 }

@@ -167,10 +167,7 @@ impl ServiceSet {
 
     /// Whether melt provides `name` as any kind of service (or resolves it itself).
     pub fn contains(&self, name: &str) -> bool {
-        LOADER_RESOLVED.contains(&name)
-            || ServiceKind::ALL
-                .iter()
-                .any(|k| self.kind_set(*k).contains(name))
+        LOADER_RESOLVED.contains(&name) || ServiceKind::ALL.iter().any(|k| self.kind_set(*k).contains(name))
     }
 
     /// Whether melt provides `name` as a service of this kind.
@@ -180,19 +177,13 @@ impl ServiceSet {
 
     /// Every name, over all kinds, sorted and without repeats.
     pub fn names(&self) -> Vec<String> {
-        let all: BTreeSet<&String> = ServiceKind::ALL
-            .iter()
-            .flat_map(|k| self.kind_set(*k))
-            .collect();
+        let all: BTreeSet<&String> = ServiceKind::ALL.iter().flat_map(|k| self.kind_set(*k)).collect();
         all.into_iter().cloned().collect()
     }
 
     /// Number of services listed, over all kinds.
     pub fn len(&self) -> usize {
-        ServiceKind::ALL
-            .iter()
-            .map(|k| self.kind_set(*k).len())
-            .sum()
+        ServiceKind::ALL.iter().map(|k| self.kind_set(*k).len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -218,10 +209,7 @@ pub fn used(doc: &Doc<'_, '_>) -> BTreeMap<ServiceKind, BTreeSet<String>> {
 
 /// The services only disabled filters and transitions use: melt skips them, though it still reports that it
 /// could not load them when they are not installed.
-pub fn disabled_only(
-    doc: &Doc<'_, '_>,
-    used: &BTreeMap<ServiceKind, BTreeSet<String>>,
-) -> BTreeSet<String> {
+pub fn disabled_only(doc: &Doc<'_, '_>, used: &BTreeMap<ServiceKind, BTreeSet<String>>) -> BTreeSet<String> {
     let in_use: BTreeSet<&String> = used.values().flatten().collect();
     doc.mlt
         .descendants()
@@ -241,8 +229,7 @@ mod tests {
     use super::*;
     use crate::mlt::clock::TimeBase;
 
-    const PRODUCERS: &str =
-        "---\nproducers:\n  - xml\n  - color\n  - avformat\n  - \"frei0r.plasma\"\n...\n";
+    const PRODUCERS: &str = "---\nproducers:\n  - xml\n  - color\n  - avformat\n  - \"frei0r.plasma\"\n...\n";
     // What melt 7.12 prints for `-query links`: every list but links.
     const NO_LINKS: &str = "---\nconsumers:\n  - sdl2\n---\nfilters:\n  - greyscale\n...\n";
 
@@ -261,10 +248,7 @@ mod tests {
         let mut both = set.clone();
         both.insert(ServiceKind::Filter, "color");
         both.insert(ServiceKind::Filter, "greyscale");
-        assert_eq!(
-            both.names(),
-            ["avformat", "color", "frei0r.plasma", "greyscale", "xml"]
-        );
+        assert_eq!(both.names(), ["avformat", "color", "frei0r.plasma", "greyscale", "xml"]);
     }
 
     #[test]
@@ -276,8 +260,7 @@ mod tests {
         assert!(!set.links_listed);
         assert!(set.contains_kind(ServiceKind::Link, "timeremap"));
         assert!(!set.contains("greyscale"));
-        let listed =
-            ServiceSet::from_query_output(ServiceKind::Link, "links:\n  - avfilter.hflip\n");
+        let listed = ServiceSet::from_query_output(ServiceKind::Link, "links:\n  - avfilter.hflip\n");
         assert!(listed.links_listed);
         assert!(!listed.contains("timeremap"));
     }
@@ -307,10 +290,7 @@ mod tests {
                 .into_iter()
                 .collect::<Vec<_>>()
         };
-        assert_eq!(
-            names(ServiceKind::Producer),
-            ["avformat-novalidate", "color"]
-        );
+        assert_eq!(names(ServiceKind::Producer), ["avformat-novalidate", "color"]);
         assert_eq!(names(ServiceKind::Link), ["timeremap"]);
         assert_eq!(names(ServiceKind::Filter), ["brightness", "volume"]);
         assert_eq!(names(ServiceKind::Transition), ["mix"]);

@@ -48,8 +48,7 @@ fn root_attribute() {
 
 #[test]
 fn colour_only_project_has_no_audio() {
-    let p = parse(r##"<mlt><producer out="49" mlt_service="color" resource="#000000"/></mlt>"##)
-        .unwrap();
+    let p = parse(r##"<mlt><producer out="49" mlt_service="color" resource="#000000"/></mlt>"##).unwrap();
     assert!(!p.has_audio);
     assert!(p.references.is_empty());
     assert!(!p.profile_explicit);
@@ -71,10 +70,7 @@ fn not_xml() {
     let e = parse("<mlt>\n<producer>\n").unwrap_err();
     assert!(matches!(e, ProjectError::NotXml(..)), "{e}");
     let s = e.to_string();
-    assert!(
-        s.starts_with("/x/p.mlt: not XML: ") && s.contains("3:1"),
-        "{s}"
-    );
+    assert!(s.starts_with("/x/p.mlt: not XML: ") && s.contains("3:1"), "{s}");
     for garbage in [
         "",
         "   ",
@@ -95,12 +91,8 @@ fn not_xml() {
 #[test]
 fn doctype_is_refused() {
     let with_subset = r#"<?xml version="1.0"?><!DOCTYPE mlt [<!ENTITY a "aaaa">]><mlt>&a;</mlt>"#;
-    assert!(matches!(
-        parse(with_subset).unwrap_err(),
-        ProjectError::DtdRefused(_)
-    ));
-    let bare =
-        r#"<?xml version="1.0"?><!DOCTYPE mlt><mlt><producer out="1" mlt_service="color"/></mlt>"#;
+    assert!(matches!(parse(with_subset).unwrap_err(), ProjectError::DtdRefused(_)));
+    let bare = r#"<?xml version="1.0"?><!DOCTYPE mlt><mlt><producer out="1" mlt_service="color"/></mlt>"#;
     let e = parse(bare).unwrap_err();
     assert!(matches!(e, ProjectError::DtdRefused(_)), "{e}");
     assert!(e.to_string().starts_with("/x/p.mlt: refused: "), "{e}");
@@ -116,23 +108,16 @@ fn invalid_projects_name_the_problem() {
         "{e}"
     );
     let e = parse(r#"<mlt><producer id="m" resource="a.mp4"/></mlt>"#).unwrap_err();
-    assert!(
-        e.to_string().contains(r#"producer "m" has no out point"#),
-        "{e}"
-    );
-    let e = parse(r#"<mlt><profile frame_rate_num="25" frame_rate_den="0"/><producer out="1" mlt_service="color"/></mlt>"#).unwrap_err();
+    assert!(e.to_string().contains(r#"producer "m" has no out point"#), "{e}");
+    let e =
+        parse(r#"<mlt><profile frame_rate_num="25" frame_rate_den="0"/><producer out="1" mlt_service="color"/></mlt>"#)
+            .unwrap_err();
     assert!(e.to_string().contains("frame_rate_den"), "{e}");
-    let huge = r#"<mlt><producer in="99999999999999999999999999" out="184467440737095516150" mlt_service="color"/></mlt>"#;
-    assert!(matches!(
-        parse(huge).unwrap_err(),
-        ProjectError::Invalid(..)
-    ));
-    let comma =
-        r#"<mlt LC_NUMERIC="fr_FR.UTF-8"><producer out="00:00:01,500" mlt_service="color"/></mlt>"#;
-    assert!(parse(comma)
-        .unwrap_err()
-        .to_string()
-        .contains("decimal comma"));
+    let huge =
+        r#"<mlt><producer in="99999999999999999999999999" out="184467440737095516150" mlt_service="color"/></mlt>"#;
+    assert!(matches!(parse(huge).unwrap_err(), ProjectError::Invalid(..)));
+    let comma = r#"<mlt LC_NUMERIC="fr_FR.UTF-8"><producer out="00:00:01,500" mlt_service="color"/></mlt>"#;
+    assert!(parse(comma).unwrap_err().to_string().contains("decimal comma"));
     let c = r#"<mlt LC_NUMERIC="C"><producer out="00:00:01,500" mlt_service="color"/></mlt>"#;
     assert_eq!(parse(c).unwrap().length_frames, 26);
 }
@@ -160,8 +145,7 @@ fn deeply_nested_xml_does_not_overflow() {
 fn bom_and_odd_but_valid_xml() {
     let p = parse(&format!("\u{feff}{SMALL}")).unwrap();
     assert_eq!(p.length_frames, 41);
-    let ns =
-        r#"<mlt xmlns:k="urn:x"><k:meta/><producer out="4" mlt_service="tone"/><!-- c --></mlt>"#;
+    let ns = r#"<mlt xmlns:k="urn:x"><k:meta/><producer out="4" mlt_service="tone"/><!-- c --></mlt>"#;
     assert_eq!(parse(ns).unwrap().length_frames, 5);
 }
 
@@ -177,10 +161,7 @@ fn read_project_from_disk() {
     let missing = dir.path().join("nope.mlt");
     let e = read_project(&missing).unwrap_err();
     assert!(matches!(e, ProjectError::NotFound(_)));
-    assert_eq!(
-        e.to_string(),
-        format!("{}: project file not found", missing.display())
-    );
+    assert_eq!(e.to_string(), format!("{}: project file not found", missing.display()));
 
     assert!(matches!(
         read_project(dir.path()).unwrap_err(),
@@ -194,10 +175,7 @@ fn read_project_from_disk() {
 
     let empty = dir.path().join("e.mlt");
     std::fs::write(&empty, b"").unwrap();
-    assert!(matches!(
-        read_project(&empty).unwrap_err(),
-        ProjectError::NotXml(..)
-    ));
+    assert!(matches!(read_project(&empty).unwrap_err(), ProjectError::NotXml(..)));
 
     let big = dir.path().join("big.mlt");
     let f = std::fs::File::create(&big).unwrap();
@@ -206,19 +184,15 @@ fn read_project_from_disk() {
     assert!(
         matches!(e, ProjectError::TooLarge { size, limit, .. } if size == MAX_PROJECT_BYTES + 1 && limit == MAX_PROJECT_BYTES)
     );
-    assert!(
-        e.to_string().contains("more than the 33554432-byte limit"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("more than the 33554432-byte limit"), "{e}");
 }
 
 #[test]
 fn pseudo_random_garbage_never_panics() {
     // A fixed xorshift stream over characters that matter to XML and MLT.
-    let alphabet: Vec<char> =
-        "<>/=\"' mltproducerplaylisttractorentryblanktrackinoutlength:.;0123456789-#%&\n"
-            .chars()
-            .collect();
+    let alphabet: Vec<char> = "<>/=\"' mltproducerplaylisttractorentryblanktrackinoutlength:.;0123456789-#%&\n"
+        .chars()
+        .collect();
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     for _ in 0..2000 {
         let mut s = String::from("<mlt>");

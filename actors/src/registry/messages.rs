@@ -91,21 +91,9 @@ pub enum WorkerEvent {
     /// Some worker became idle: dispatch.
     Available,
     /// `worker` is gone with that attempt of `job`.
-    Lost {
-        worker: String,
-        job: JobId,
-        attempt: u32,
-    },
+    Lost { worker: String, job: JobId, attempt: u32 },
     /// `worker` (re)registered while rendering that attempt, which the registry did not know of.
-    Resumed {
-        worker: String,
-        job: JobId,
-        attempt: u32,
-    },
+    Resumed { worker: String, job: JobId, attempt: u32 },
     /// `worker` was reserved at once: take that attempt back from it and queue the job again.
-    Reclaimed {
-        worker: String,
-        job: JobId,
-        attempt: u32,
-    },
+    Reclaimed { worker: String, job: JobId, attempt: u32 },
 }

@@ -95,9 +95,7 @@ impl Actor for WorkerRegistry {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.load_reservations(ctx);
-        ctx.run_interval(Duration::from_secs(1), |act, ctx| {
-            act.expire_reservations(ctx)
-        });
+        ctx.run_interval(Duration::from_secs(1), |act, ctx| act.expire_reservations(ctx));
     }
 }
 
@@ -181,10 +179,7 @@ impl Handler<Disconnect> for WorkerRegistry {
         tracing::warn!(worker = %msg.name, grace = ?self.grace, "busy worker disconnected; waiting for it to come back");
         let connection = msg.connection;
         ctx.run_later(self.grace, move |act, _| {
-            let still_gone = act
-                .workers
-                .get(&msg.name)
-                .is_some_and(|e| e.connection == connection);
+            let still_gone = act.workers.get(&msg.name).is_some_and(|e| e.connection == connection);
             if still_gone {
                 act.declare_lost(&msg.name);
             }
@@ -323,9 +318,7 @@ impl WorkerRegistry {
             name: name.to_string(),
             state: state.to_string(),
             current_job: entry.and_then(|e| e.state.job()).map(|(job, _)| job),
-            melt_version: entry
-                .map(|e| e.registration.melt_version.clone())
-                .unwrap_or_default(),
+            melt_version: entry.map(|e| e.registration.melt_version.clone()).unwrap_or_default(),
             services: entry.map_or(0, |e| e.registration.services.len()),
             cpus: entry.map_or(0, |e| e.registration.cpus),
             last_seen: entry.map_or(0, |e| e.last_seen),

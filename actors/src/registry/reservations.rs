@@ -65,17 +65,9 @@ impl WorkerRegistry {
         }
     }
 
-    fn persist(
-        &mut self,
-        worker: String,
-        reservation: Option<Reservation>,
-        ctx: &mut Context<Self>,
-    ) {
+    fn persist(&mut self, worker: String, reservation: Option<Reservation>, ctx: &mut Context<Self>) {
         self.store
-            .send(SaveReservation {
-                worker,
-                reservation,
-            })
+            .send(SaveReservation { worker, reservation })
             .into_actor(self)
             .map(|result, _, _| {
                 if let Ok(Err(e)) = result {
@@ -93,9 +85,7 @@ impl Handler<Reserve> for WorkerRegistry {
         let checked = validate_node_name(&msg.worker)
             .map_err(|e| e.to_string())
             .and_then(|_| match msg.until {
-                Some(until) if until <= now_ms() => {
-                    Err("the reservation would end in the past".to_string())
-                }
+                Some(until) if until <= now_ms() => Err("the reservation would end in the past".to_string()),
                 _ => Ok(()),
             })
             .and_then(|_| {
@@ -146,10 +136,7 @@ impl Handler<Unreserve> for WorkerRegistry {
         let reserved = self.reservations.remove(&msg.worker).is_some();
         let drained = self.draining.remove(&msg.worker);
         if !reserved && !drained {
-            return Err(format!(
-                "worker {} is neither reserved nor draining",
-                msg.worker
-            ));
+            return Err(format!("worker {} is neither reserved nor draining", msg.worker));
         }
         if reserved {
             self.persist(msg.worker.clone(), None, ctx);

@@ -119,60 +119,54 @@ impl Handler<Offer> for MeltRunner {
         let validate = async move {
             tokio::task::spawn_blocking(move || validate(&config, &project_path, &output))
                 .await
-                .unwrap_or_else(|e| {
-                    Err((RejectionCause::Worker, format!("validation failed: {e}")))
-                })
+                .unwrap_or_else(|e| Err((RejectionCause::Worker, format!("validation failed: {e}"))))
         };
-        Box::pin(
-            validate
-                .into_actor(self)
-                .map(move |result, act, ctx| match result {
-                    Err((cause, reason)) => {
-                        act.current = None;
-                        tracing::info!(job = %id, attempt, "rejected: {reason}");
-                        WorkerToCoordinator::Rejected {
-                            job: id,
-                            attempt,
-                            cause,
-                            reason,
+        Box::pin(validate.into_actor(self).map(move |result, act, ctx| match result {
+            Err((cause, reason)) => {
+                act.current = None;
+                tracing::info!(job = %id, attempt, "rejected: {reason}");
+                WorkerToCoordinator::Rejected {
+                    job: id,
+                    attempt,
+                    cause,
+                    reason,
+                }
+            }
+            Ok(project) => {
+                let (stop, cancel) = oneshot::channel();
+                let (commit, decision) = oneshot::channel();
+                act.current = Some(Current {
+                    job: id,
+                    attempt,
+                    stop: Some(stop),
+                    commit: Some(commit),
+                });
+                let events = act.events.clone();
+                let controls = render::Controls {
+                    cancel,
+                    commit: decision,
+                };
+                render::render(act.config.clone(), job, project, events.clone(), controls)
+                    .into_actor(act)
+                    .map(move |outcome, act, _| {
+                        if act.current.as_ref().is_some_and(|c| c.is(id, attempt)) {
+                            act.current = None;
                         }
-                    }
-                    Ok(project) => {
-                        let (stop, cancel) = oneshot::channel();
-                        let (commit, decision) = oneshot::channel();
-                        act.current = Some(Current {
-                            job: id,
-                            attempt,
-                            stop: Some(stop),
-                            commit: Some(commit),
+                        let events = events.clone();
+                        actix_rt::spawn(async move {
+                            let _ = events
+                                .send(WorkerToCoordinator::Finished {
+                                    job: id,
+                                    attempt,
+                                    outcome,
+                                })
+                                .await;
                         });
-                        let events = act.events.clone();
-                        let controls = render::Controls {
-                            cancel,
-                            commit: decision,
-                        };
-                        render::render(act.config.clone(), job, project, events.clone(), controls)
-                            .into_actor(act)
-                            .map(move |outcome, act, _| {
-                                if act.current.as_ref().is_some_and(|c| c.is(id, attempt)) {
-                                    act.current = None;
-                                }
-                                let events = events.clone();
-                                actix_rt::spawn(async move {
-                                    let _ = events
-                                        .send(WorkerToCoordinator::Finished {
-                                            job: id,
-                                            attempt,
-                                            outcome,
-                                        })
-                                        .await;
-                                });
-                            })
-                            .spawn(ctx);
-                        WorkerToCoordinator::Accepted { job: id, attempt }
-                    }
-                }),
-        )
+                    })
+                    .spawn(ctx);
+                WorkerToCoordinator::Accepted { job: id, attempt }
+            }
+        }))
     }
 }
 
@@ -218,11 +212,7 @@ impl Handler<CurrentRender> for MeltRunner {
 }
 
 /// Everything that must hold on this machine before melt starts; blocking file access, run off the actor thread.
-fn validate(
-    config: &RunnerConfig,
-    project: &Path,
-    output: &Path,
-) -> Result<mlt::Project, (RejectionCause, String)> {
+fn validate(config: &RunnerConfig, project: &Path, output: &Path) -> Result<mlt::Project, (RejectionCause, String)> {
     let parsed = match mlt::read_project(project) {
         Ok(parsed) => parsed,
         // A file this worker cannot see may be visible to another (different mounts).
@@ -237,8 +227,7 @@ fn validate(
             format!("no usable melt at {}", config.melt.display()),
         ));
     }
-    mlt::check_on_this_machine(&parsed, &config.services)
-        .map_err(|r| (RejectionCause::Worker, r.to_string()))?;
+    mlt::check_on_this_machine(&parsed, &config.services).map_err(|r| (RejectionCause::Worker, r.to_string()))?;
     check_output_folder(output).map_err(|reason| (RejectionCause::Worker, reason))?;
     Ok(parsed)
 }
@@ -255,9 +244,6 @@ pub fn check_output_folder(output: &Path) -> Result<(), String> {
             let _ = std::fs::remove_file(&probe);
             Ok(())
         }
-        Err(e) => Err(format!(
-            "output folder {} cannot be written: {e}",
-            folder.display()
-        )),
+        Err(e) => Err(format!("output folder {} cannot be written: {e}", folder.display())),
     }
 }

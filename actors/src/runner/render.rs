@@ -60,11 +60,7 @@ impl<'a> Transcript<'a> {
     }
 
     fn note(&mut self, line: &str) {
-        let about_disabled = || {
-            self.disabled
-                .iter()
-                .any(|name| line.contains(&format!("\"{name}\"")))
-        };
+        let about_disabled = || self.disabled.iter().any(|name| line.contains(&format!("\"{name}\"")));
         if self.fatal.is_none() && verify::fatal_message(line).is_some() && !about_disabled() {
             self.fatal = Some(line.trim().to_string());
         }
@@ -98,28 +94,10 @@ pub async fn render(
     let Controls { mut cancel, commit } = controls;
     let output = PathBuf::from(&job.spec.output);
     let partial = partial_path(&output, job.id, job.attempt);
-    let mut log = LogSink::new(
-        events.clone(),
-        job.id,
-        job.attempt,
-        partial.with_extension("log"),
-    )
-    .await;
-    let outcome = match run_melt(
-        &config,
-        &job,
-        &project,
-        &partial,
-        &events,
-        &mut log,
-        &mut cancel,
-    )
-    .await
-    {
+    let mut log = LogSink::new(events.clone(), job.id, job.attempt, partial.with_extension("log")).await;
+    let outcome = match run_melt(&config, &job, &project, &partial, &events, &mut log, &mut cancel).await {
         Ok(()) => match verify(&config, &job, &project, &partial).await {
-            Ok(facts) => {
-                commit_or_discard(&job, facts, &partial, &output, &events, cancel, commit).await
-            }
+            Ok(facts) => commit_or_discard(&job, facts, &partial, &output, &events, cancel, commit).await,
             Err(outcome) => outcome,
         },
         Err(outcome) => outcome,
@@ -129,24 +107,16 @@ pub async fn render(
     }
     // The log goes beside the output when the job ended here; a discarded (stale) attempt leaves nothing behind.
     let keep_log = !matches!(&outcome, Outcome::Failed { reason, .. } if reason == DISCARDED);
-    log.close(keep_log.then(|| log_path(&output)).as_deref())
-        .await;
+    log.close(keep_log.then(|| log_path(&output)).as_deref()).await;
     outcome
 }
 
-fn melt_command(
-    config: &RunnerConfig,
-    job: &MeltJob,
-    project: &Project,
-    partial: &Path,
-) -> Command {
+fn melt_command(config: &RunnerConfig, job: &MeltJob, project: &Project, partial: &Path) -> Command {
     let mut command = Command::new(&config.melt);
     // Resources named after a service prefix (`avformat:media/x.mp4`) resolve against melt's working folder.
     command.current_dir(&project.root);
-    command
-        .arg("-progress2")
-        .arg(&job.spec.project)
-        .arg("-consumer");
+    command.args(job.spec.melt_log.flag());
+    command.arg("-progress2").arg(&job.spec.project).arg("-consumer");
     command.arg(format!("avformat:{}", partial.display()));
     command.arg(format!("vcodec={}", job.spec.encoding.vcodec));
     command.arg(format!("acodec={}", job.spec.encoding.acodec));
@@ -203,16 +173,18 @@ async fn run_melt(
             line = lines.recv() => {
                 let Some(line) = line else { break };
                 last_output = Instant::now();
-                if let Some((frame, percent)) = progress::parse_line(&line) {
+                let (text, progress) = progress::split_line(&line);
+                if let Some((frame, percent)) = progress {
                     if last_progress.is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL) {
                         last_progress = Some(Instant::now());
                         let progress = meter.measure(frame, percent);
                         let _ = events.try_send(WorkerToCoordinator::Progress { job: id, attempt, progress });
                     }
-                    continue;
                 }
-                transcript.note(&line);
-                log.line(&line).await;
+                if let Some(text) = text {
+                    transcript.note(text);
+                    log.line(text).await;
+                }
             }
             _ = flush_tick.tick() => {
                 log.flush().await;
@@ -262,11 +234,7 @@ async fn read_lines(stream: impl AsyncRead + Unpin, lines: mpsc::Sender<String>)
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        match (&mut reader)
-            .take(MAX_LINE_BYTES)
-            .read_until(b'\n', &mut buf)
-            .await
-        {
+        match (&mut reader).take(MAX_LINE_BYTES).read_until(b'\n', &mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {
                 let text = String::from_utf8_lossy(&buf);
@@ -288,17 +256,12 @@ async fn verify(
     partial: &Path,
 ) -> Result<RenderFacts, Outcome> {
     let expect_audio = project.has_audio && job.spec.encoding.acodec != "none";
-    verify::verify_output(
-        &config.ffprobe,
-        partial,
-        project.length_frames,
-        expect_audio,
-    )
-    .await
-    .map_err(|reason| Outcome::Failed {
-        reason,
-        log_tail: String::new(),
-    })
+    verify::verify_output(&config.ffprobe, partial, project.length_frames, expect_audio)
+        .await
+        .map_err(|reason| Outcome::Failed {
+            reason,
+            log_tail: String::new(),
+        })
 }
 
 /// Asks the coordinator whether this attempt still counts, and renames the file into place only if it does.

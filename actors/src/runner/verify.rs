@@ -70,29 +70,16 @@ pub async fn verify_output(
             text.lines().next().unwrap_or("ffprobe failed")
         ));
     }
-    let probe: Probe = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("unreadable ffprobe output: {e}"))?;
+    let probe: Probe = serde_json::from_slice(&output.stdout).map_err(|e| format!("unreadable ffprobe output: {e}"))?;
     facts_from_probe(probe, expected_frames, expect_audio)
 }
 
-fn facts_from_probe(
-    probe: Probe,
-    expected_frames: u64,
-    expect_audio: bool,
-) -> Result<RenderFacts, String> {
-    let stream = |kind: &str| {
-        probe
-            .streams
-            .iter()
-            .find(|s| s.codec_type.as_deref() == Some(kind))
-    };
+fn facts_from_probe(probe: Probe, expected_frames: u64, expect_audio: bool) -> Result<RenderFacts, String> {
+    let stream = |kind: &str| probe.streams.iter().find(|s| s.codec_type.as_deref() == Some(kind));
     let video = stream("video").ok_or("the output has no video stream")?;
     let audio = stream("audio");
     if expect_audio && audio.is_none() {
-        return Err(
-            "the output has no audio stream, but the project has audio (unknown audio codec?)"
-                .into(),
-        );
+        return Err("the output has no audio stream, but the project has audio (unknown audio codec?)".into());
     }
     let frames: u64 = video
         .nb_frames
@@ -107,14 +94,10 @@ fn facts_from_probe(
     let format = probe.format.as_ref();
     Ok(RenderFacts {
         frames,
-        duration_seconds: format
-            .and_then(|f| f.duration.as_deref()?.parse().ok())
-            .unwrap_or(0.0),
+        duration_seconds: format.and_then(|f| f.duration.as_deref()?.parse().ok()).unwrap_or(0.0),
         video_codec: video.codec_name.clone().unwrap_or_default(),
         audio_codec: audio.and_then(|a| a.codec_name.clone()),
-        size_bytes: format
-            .and_then(|f| f.size.as_deref()?.parse().ok())
-            .unwrap_or(0),
+        size_bytes: format.and_then(|f| f.size.as_deref()?.parse().ok()).unwrap_or(0),
     })
 }
 

@@ -7,11 +7,7 @@ use distencode_wire::connection::{Connection, ConnectionError, ServerStream};
 use distencode_wire::job::{JobId, JobRecord};
 use distencode_wire::message::{ClientReply, ClientRequest};
 
-pub(super) async fn run(
-    mut conn: Connection<ServerStream>,
-    client: String,
-    context: ServerContext,
-) {
+pub(super) async fn run(mut conn: Connection<ServerStream>, client: String, context: ServerContext) {
     loop {
         let request = match conn.recv::<ClientRequest>().await {
             Ok(Some(request)) => request,
@@ -74,9 +70,7 @@ async fn serve(
                 })
                 .await,
         ),
-        ClientRequest::Release { worker } => {
-            workers(context.registry.send(Unreserve { worker }).await)
-        }
+        ClientRequest::Release { worker } => workers(context.registry.send(Unreserve { worker }).await),
         ClientRequest::Drain { worker } => workers(context.registry.send(Drain { worker }).await),
         ClientRequest::Logs { id, follow } => return send_log(conn, context, id, follow).await,
         ClientRequest::Watch(id) => match flatten(coordinator.send(coord::Watch(id)).await) {
@@ -91,9 +85,7 @@ fn flatten<T>(result: Result<Answer<T>, actix::MailboxError>) -> Answer<T> {
     result.unwrap_or_else(|e| Err(format!("coordinator unavailable: {e}")))
 }
 
-fn workers(
-    result: Result<Answer<Vec<distencode_wire::message::WorkerView>>, actix::MailboxError>,
-) -> ClientReply {
+fn workers(result: Result<Answer<Vec<distencode_wire::message::WorkerView>>, actix::MailboxError>) -> ClientReply {
     match flatten(result) {
         Ok(workers) => ClientReply::Workers(workers),
         Err(e) => ClientReply::Error(e),
@@ -125,11 +117,10 @@ async fn send_log(
     let mut cursor = None;
     loop {
         loop {
-            let (text, next) =
-                match flatten(coordinator.send(coord::Logs { id, after: cursor }).await) {
-                    Ok(piece) => piece,
-                    Err(e) => return conn.send(&ClientReply::Error(e)).await,
-                };
+            let (text, next) = match flatten(coordinator.send(coord::Logs { id, after: cursor }).await) {
+                Ok(piece) => piece,
+                Err(e) => return conn.send(&ClientReply::Error(e)).await,
+            };
             if text.is_empty() {
                 break;
             }
@@ -166,9 +157,7 @@ async fn follow(
                 return conn.send(&ClientReply::JobUpdate(record)).await;
             }
             return conn
-                .send(&ClientReply::Error(
-                    "the coordinator stopped following this job".into(),
-                ))
+                .send(&ClientReply::Error("the coordinator stopped following this job".into()))
                 .await;
         }
     }

@@ -14,11 +14,7 @@ use tokio::sync::mpsc;
 /// Messages waiting for one worker's connection; the registry's `try_send` fails past this.
 const OUTBOX_CAPACITY: usize = 256;
 
-pub(super) async fn run(
-    mut conn: Connection<ServerStream>,
-    worker: String,
-    context: ServerContext,
-) {
+pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, context: ServerContext) {
     let registration = match tokio::time::timeout(context.heartbeat_timeout, conn.recv()).await {
         Ok(Ok(Some(WorkerToCoordinator::Register(registration)))) => registration,
         Ok(Ok(Some(other))) => {
@@ -95,15 +91,9 @@ pub(super) async fn run(
                     Ok(None) => {}
                     Err(_) => return,
                 },
-                Ok(Ok(None)) => {
-                    return tracing::info!(worker = %name, "worker closed its connection")
-                }
-                Ok(Err(e)) => {
-                    return tracing::warn!(worker = %name, "worker connection failed: {e}")
-                }
-                Err(_) => {
-                    return tracing::warn!(worker = %name, "no word from the worker for {timeout:?}")
-                }
+                Ok(Ok(None)) => return tracing::info!(worker = %name, "worker closed its connection"),
+                Ok(Err(e)) => return tracing::warn!(worker = %name, "worker connection failed: {e}"),
+                Err(_) => return tracing::warn!(worker = %name, "no word from the worker for {timeout:?}"),
             }
         }
     };

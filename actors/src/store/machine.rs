@@ -52,10 +52,7 @@ pub enum Change {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("job is {state}: cannot {action}")]
-    NotAllowed {
-        state: JobState,
-        action: &'static str,
-    },
+    NotAllowed { state: JobState, action: &'static str },
     #[error("stale report for attempt {attempt}: the job's live attempt is {live}")]
     Stale { attempt: u32, live: String },
 }
@@ -131,9 +128,7 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
             live_attempt(record).started_at = Some(now);
             record.state = JobState::Running;
         }
-        Change::Decline {
-            reason, requeue, ..
-        } => {
+        Change::Decline { reason, requeue, .. } => {
             end_attempt(record, now, format!("rejected: {reason}"), true);
             finish_or_requeue(record, requeue, reason, now);
         }
@@ -183,10 +178,7 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
 }
 
 fn live_attempt(record: &mut JobRecord) -> &mut Attempt {
-    record
-        .attempts
-        .last_mut()
-        .expect("a live attempt was checked before")
+    record.attempts.last_mut().expect("a live attempt was checked before")
 }
 
 fn end_attempt(record: &mut JobRecord, now: u64, outcome: String, blames_worker: bool) {

@@ -63,17 +63,13 @@ impl JobStore {
 
     /// One job's record.
     pub fn get(&self, id: JobId) -> Result<JobRecord, StoreError> {
-        let bytes = self
-            .jobs
-            .get(id.0.to_be_bytes())?
-            .ok_or(StoreError::NoSuchJob(id))?;
+        let bytes = self.jobs.get(id.0.to_be_bytes())?.ok_or(StoreError::NoSuchJob(id))?;
         frame::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("job {id}: {e}")))
     }
 
     fn put(&self, record: &JobRecord) -> Result<(), StoreError> {
         let bytes = frame::encode(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.jobs
-            .insert(record.id.0.to_be_bytes(), bytes.as_ref())?;
+        self.jobs.insert(record.id.0.to_be_bytes(), bytes.as_ref())?;
         self.db.flush()?;
         Ok(())
     }
@@ -115,6 +111,7 @@ impl JobStore {
             output: spec.output,
             encoding: spec.encoding,
             priority: spec.priority,
+            melt_log: spec.melt_log,
             submitted_by,
             submitted_at: now_ms(),
             finished_at: None,
@@ -131,8 +128,7 @@ impl JobStore {
     /// Applies one change through the state machine and flushes it.
     pub fn change(&mut self, id: JobId, change: Change) -> Result<JobRecord, StoreError> {
         let mut record = self.get(id)?;
-        machine::apply(&mut record, change, now_ms())
-            .map_err(|error| StoreError::Refused { id, error })?;
+        machine::apply(&mut record, change, now_ms()).map_err(|error| StoreError::Refused { id, error })?;
         self.put(&record)?;
         Ok(record)
     }
@@ -147,15 +143,8 @@ impl JobStore {
     }
 
     /// Stores one log batch under its attempt and number, flushed.
-    pub fn append_log(
-        &mut self,
-        id: JobId,
-        attempt: u32,
-        seq: u64,
-        text: &str,
-    ) -> Result<(), StoreError> {
-        self.logs
-            .insert(Self::log_key(id, attempt, seq), text.as_bytes())?;
+    pub fn append_log(&mut self, id: JobId, attempt: u32, seq: u64, text: &str) -> Result<(), StoreError> {
+        self.logs.insert(Self::log_key(id, attempt, seq), text.as_bytes())?;
         self.db.flush()?;
         Ok(())
     }
@@ -198,16 +187,11 @@ impl JobStore {
 
 impl JobStore {
     /// Records (or, with `None`, removes) a worker's reservation, flushed.
-    pub fn save_reservation(
-        &mut self,
-        worker: &str,
-        reservation: Option<&Reservation>,
-    ) -> Result<(), StoreError> {
+    pub fn save_reservation(&mut self, worker: &str, reservation: Option<&Reservation>) -> Result<(), StoreError> {
         match reservation {
             Some(r) => {
                 let bytes = frame::encode(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                self.reservations
-                    .insert(worker.as_bytes(), bytes.as_ref())?;
+                self.reservations.insert(worker.as_bytes(), bytes.as_ref())?;
             }
             None => {
                 self.reservations.remove(worker.as_bytes())?;
@@ -223,8 +207,7 @@ impl JobStore {
             .iter()
             .map(|entry| {
                 let (name, bytes) = entry?;
-                let reservation =
-                    frame::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let reservation = frame::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 Ok((String::from_utf8_lossy(&name).into_owned(), reservation))
             })
             .collect()

@@ -10,6 +10,7 @@ fn spec() -> JobSpec {
         output: "/p.mp4".into(),
         encoding: Encoding::default(),
         priority: 0,
+        melt_log: Default::default(),
     }
 }
 
@@ -21,14 +22,7 @@ fn jobs_and_changes_survive_reopening() {
         let mut store = JobStore::open(dir.path()).unwrap();
         let record = store.create(spec(), "alice".into()).unwrap();
         id = record.id;
-        store
-            .change(
-                id,
-                Change::Offer {
-                    worker: "w1".into(),
-                },
-            )
-            .unwrap();
+        store.change(id, Change::Offer { worker: "w1".into() }).unwrap();
         store.append_log(id, 1, 0, "line one\n").unwrap();
         store.append_log(id, 1, 1, "line two\n").unwrap();
         store.append_log(id, 1, 1, "line two\n").unwrap();
@@ -46,10 +40,7 @@ fn jobs_and_changes_survive_reopening() {
     assert_eq!(first, "line one\n");
     let (rest, cursor) = store.read_log(id, cursor, 1 << 20).unwrap();
     assert_eq!(rest, "line two\nsecond attempt\n");
-    assert_eq!(
-        store.read_log(id, cursor, 1 << 20).unwrap(),
-        (String::new(), cursor)
-    );
+    assert_eq!(store.read_log(id, cursor, 1 << 20).unwrap(), (String::new(), cursor));
 }
 
 #[test]
@@ -60,15 +51,9 @@ fn ids_grow_and_refusals_change_nothing() {
     let b = store.create(spec(), "alice".into()).unwrap().id;
     assert!(b > a);
     let err = store.change(a, Change::Start { attempt: 1 }).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!("job {a}: job is queued: cannot start it")
-    );
+    assert_eq!(err.to_string(), format!("job {a}: job is queued: cannot start it"));
     assert_eq!(store.get(a).unwrap().state, JobState::Queued);
-    assert!(matches!(
-        store.get(JobId(999_999)),
-        Err(StoreError::NoSuchJob(_))
-    ));
+    assert!(matches!(store.get(JobId(999_999)), Err(StoreError::NoSuchJob(_))));
 }
 
 #[test]

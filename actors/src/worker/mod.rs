@@ -76,12 +76,8 @@ impl Unconfirmed {
     /// Forgets the report about that attempt once answered.
     fn report_answered(&mut self, job: JobId, attempt: u32) {
         let matches = match &self.report {
-            Some(WorkerToCoordinator::Verified {
-                job: j, attempt: a, ..
-            })
-            | Some(WorkerToCoordinator::Finished {
-                job: j, attempt: a, ..
-            }) => *j == job && *a == attempt,
+            Some(WorkerToCoordinator::Verified { job: j, attempt: a, .. })
+            | Some(WorkerToCoordinator::Finished { job: j, attempt: a, .. }) => *j == job && *a == attempt,
             _ => false,
         };
         if matches {
@@ -93,8 +89,7 @@ impl Unconfirmed {
     fn reported_attempt(&self) -> Option<(JobId, u32)> {
         match &self.report {
             Some(
-                WorkerToCoordinator::Verified { job, attempt, .. }
-                | WorkerToCoordinator::Finished { job, attempt, .. },
+                WorkerToCoordinator::Verified { job, attempt, .. } | WorkerToCoordinator::Finished { job, attempt, .. },
             ) => Some((*job, *attempt)),
             _ => None,
         }
@@ -115,15 +110,7 @@ pub async fn run_link(
     let mut unacknowledged = Unconfirmed::default();
     let mut registered_once = false;
     loop {
-        match session(
-            &config,
-            &runner,
-            &mut events,
-            &mut unacknowledged,
-            &mut registered_once,
-        )
-        .await
-        {
+        match session(&config, &runner, &mut events, &mut unacknowledged, &mut registered_once).await {
             Ok(()) => backoff = Duration::from_millis(200),
             // Before the first registration a refusal is a configuration error: say so and stop. Later it may be
             // a coordinator restarting mid-handshake: keep trying.
@@ -157,9 +144,7 @@ async fn session(
     let (mut conn, _) = connection::dial(&config.coordinator, config.tls.clone(), Role::Worker)
         .await
         .map_err(|e| match e {
-            ConnectionError::Handshake { .. } | ConnectionError::Refused(_) => {
-                SessionEnd::Refused(e.to_string())
-            }
+            ConnectionError::Handshake { .. } | ConnectionError::Refused(_) => SessionEnd::Refused(e.to_string()),
             e => SessionEnd::Failed(e.to_string()),
         })?;
     let reported = unacknowledged.reported_attempt();
@@ -177,19 +162,11 @@ async fn session(
     match conn.expect::<CoordinatorToWorker>().await.map_err(failed)? {
         CoordinatorToWorker::Registered => {}
         CoordinatorToWorker::Refused(reason) => return Err(SessionEnd::Refused(reason)),
-        other => {
-            return Err(SessionEnd::Failed(format!(
-                "unexpected answer to Register: {other:?}"
-            )))
-        }
+        other => return Err(SessionEnd::Failed(format!("unexpected answer to Register: {other:?}"))),
     }
     tracing::info!(coordinator = %config.coordinator, "registered");
     *registered_once = true;
-    for message in unacknowledged
-        .logs
-        .iter()
-        .chain(unacknowledged.report.iter())
-    {
+    for message in unacknowledged.logs.iter().chain(unacknowledged.report.iter()) {
         conn.send(message).await.map_err(failed)?;
     }
     let (mut reader, mut writer) = conn.split();

@@ -57,10 +57,7 @@ fn refuses_a_hostile_string_length() {
 fn refuses_trailing_bytes() {
     let mut bytes = encode(&5u32).unwrap().to_vec();
     bytes.push(0);
-    assert!(matches!(
-        decode::<u32>(&bytes),
-        Err(FrameError::Trailing(1))
-    ));
+    assert!(matches!(decode::<u32>(&bytes), Err(FrameError::Trailing(1))));
 }
 
 #[test]

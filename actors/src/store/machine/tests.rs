@@ -11,6 +11,7 @@ fn job(state: JobState, live_attempt: bool) -> JobRecord {
         output: "/p.mp4".into(),
         encoding: Encoding::default(),
         priority: 0,
+        melt_log: Default::default(),
         submitted_by: "alice".into(),
         submitted_at: 0,
         finished_at: None,
@@ -46,9 +47,7 @@ fn facts() -> RenderFacts {
 
 fn every_change() -> Vec<Change> {
     vec![
-        Change::Offer {
-            worker: "w2".into(),
-        },
+        Change::Offer { worker: "w2".into() },
         Change::Start { attempt: 1 },
         Change::Decline {
             attempt: 1,
@@ -81,30 +80,12 @@ fn transition_table() {
     use JobState::*;
     let table: &[(JobState, [bool; 8])] = &[
         //         offer  start  decline succeed fail  abandon cancel retry
-        (
-            Queued,
-            [true, false, false, false, false, true, true, false],
-        ),
-        (
-            Offered,
-            [false, true, true, false, true, false, true, false],
-        ),
-        (
-            Running,
-            [false, false, false, true, true, false, true, false],
-        ),
-        (
-            Succeeded,
-            [false, false, false, false, false, false, false, false],
-        ),
-        (
-            Failed,
-            [false, false, false, false, false, false, false, true],
-        ),
-        (
-            Cancelled,
-            [false, false, false, false, false, false, false, true],
-        ),
+        (Queued, [true, false, false, false, false, true, true, false]),
+        (Offered, [false, true, true, false, true, false, true, false]),
+        (Running, [false, false, false, true, true, false, true, false]),
+        (Succeeded, [false, false, false, false, false, false, false, false]),
+        (Failed, [false, false, false, false, false, false, false, true]),
+        (Cancelled, [false, false, false, false, false, false, false, true]),
     ];
     for (state, allowed) in table {
         for (change, allowed) in every_change().into_iter().zip(allowed) {
@@ -114,10 +95,7 @@ fn transition_table() {
             let result = apply(&mut record, change.clone(), 10);
             assert_eq!(result.is_ok(), *allowed, "{state} + {change:?}: {result:?}");
             if !allowed {
-                assert_eq!(
-                    record, before,
-                    "a refused change leaves the record as it was"
-                );
+                assert_eq!(record, before, "a refused change leaves the record as it was");
                 assert_eq!(
                     result.unwrap_err().to_string(),
                     format!("job is {state}: cannot {}", change.action())
@@ -130,14 +108,7 @@ fn transition_table() {
 #[test]
 fn offer_opens_numbered_attempts() {
     let mut record = job(JobState::Queued, false);
-    apply(
-        &mut record,
-        Change::Offer {
-            worker: "w1".into(),
-        },
-        5,
-    )
-    .unwrap();
+    apply(&mut record, Change::Offer { worker: "w1".into() }, 5).unwrap();
     apply(
         &mut record,
         Change::Decline {
@@ -149,35 +120,18 @@ fn offer_opens_numbered_attempts() {
     )
     .unwrap();
     assert_eq!(record.state, JobState::Queued);
-    apply(
-        &mut record,
-        Change::Offer {
-            worker: "w2".into(),
-        },
-        7,
-    )
-    .unwrap();
+    apply(&mut record, Change::Offer { worker: "w2".into() }, 7).unwrap();
     assert_eq!(record.attempts.len(), 2);
     assert_eq!(record.attempts[1].number, 2);
     assert_eq!(record.worker.as_deref(), Some("w2"));
     assert!(record.attempts[0].blames_worker);
-    assert_eq!(
-        record.attempts[0].outcome.as_deref(),
-        Some("rejected: no file")
-    );
+    assert_eq!(record.attempts[0].outcome.as_deref(), Some("rejected: no file"));
 }
 
 #[test]
 fn stale_attempts_are_refused() {
     let mut record = job(JobState::Queued, false);
-    apply(
-        &mut record,
-        Change::Offer {
-            worker: "w1".into(),
-        },
-        1,
-    )
-    .unwrap();
+    apply(&mut record, Change::Offer { worker: "w1".into() }, 1).unwrap();
     apply(&mut record, Change::Start { attempt: 1 }, 2).unwrap();
     apply(
         &mut record,
@@ -190,14 +144,7 @@ fn stale_attempts_are_refused() {
         3,
     )
     .unwrap();
-    apply(
-        &mut record,
-        Change::Offer {
-            worker: "w2".into(),
-        },
-        4,
-    )
-    .unwrap();
+    apply(&mut record, Change::Offer { worker: "w2".into() }, 4).unwrap();
     apply(&mut record, Change::Start { attempt: 2 }, 5).unwrap();
     let before = record.clone();
     let err = apply(
@@ -281,14 +228,7 @@ fn a_final_failure_lists_every_attempt() {
             1,
         )
         .unwrap();
-        apply(
-            &mut record,
-            Change::Start {
-                attempt: n as u32 + 1,
-            },
-            2,
-        )
-        .unwrap();
+        apply(&mut record, Change::Start { attempt: n as u32 + 1 }, 2).unwrap();
         let requeue = n < 2;
         let reason = format!("melt exited with code {n}");
         apply(
