@@ -19,6 +19,7 @@ fn successes(job: &Value) -> usize {
 
 #[test]
 fn killing_the_rendering_worker_moves_the_job_to_another() {
+    let _one_at_a_time = serial();
     let mut cluster = Cluster::start_with(2, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
     let project = projects::slow(&dir, "slow.mlt", 200);
@@ -36,13 +37,14 @@ fn killing_the_rendering_worker_moves_the_job_to_another() {
     assert_eq!(first_attempt["outcome"], format!("worker {first} was lost"));
     assert_eq!(probe(&dir.join("slow.mp4")).video_frames, 200);
     assert!(
-        melt_processes(&format!("job{id}-1.partial")).is_empty(),
+        melt_processes(&partial_of(&dir.join("slow.mp4"), id, 1)).is_empty(),
         "the dead worker's melt died with it"
     );
 }
 
 #[test]
 fn killing_the_coordinator_mid_render_loses_nothing() {
+    let _one_at_a_time = serial();
     let mut cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
     let running_id = cluster.submit(&projects::slow(&dir, "first.mlt", 150), &[]);
@@ -71,11 +73,12 @@ fn killing_the_coordinator_mid_render_loses_nothing() {
 
 #[test]
 fn cancelling_a_running_job_kills_melt_and_leaves_no_file() {
+    let _one_at_a_time = serial();
     let cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
     let id = cluster.submit(&projects::slow(&dir, "cancel me.mlt", 400), &[]);
     cluster.wait_running(id);
-    let partial = format!("job{id}-1.partial");
+    let partial = partial_of(&dir.join("cancel me.mp4"), id, 1);
     assert!(!melt_processes(&partial).is_empty(), "melt runs before the cancel");
     let output = cluster.cli(&["job", "cancel", &id.to_string()]);
     ok(&output);
@@ -109,6 +112,7 @@ fn cancelling_a_running_job_kills_melt_and_leaves_no_file() {
 
 #[test]
 fn a_render_that_always_fails_is_tried_on_each_worker_then_fails_with_every_reason() {
+    let _one_at_a_time = serial();
     let cluster = Cluster::start_with(3, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
     let project = projects::tiny(&dir, "bad codec.mlt", 10);
@@ -129,6 +133,7 @@ fn a_render_that_always_fails_is_tried_on_each_worker_then_fails_with_every_reas
 
 #[test]
 fn a_worker_that_fails_job_after_job_is_marked_suspect() {
+    let _one_at_a_time = serial();
     let cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
     for i in 0..3 {
@@ -144,4 +149,92 @@ fn a_worker_that_fails_job_after_job_is_marked_suspect() {
     let id = cluster.submit(&projects::tiny(&dir, "good.mlt", 5), &[]);
     assert_eq!(cluster.wait_final(id, LIMIT)["state"], "succeeded");
     assert_eq!(cluster.worker("w1")["suspect"], false, "a success clears it");
+}
+
+/// Sends a signal to a process (SIGSTOP freezes it like a machine that stopped answering; SIGCONT wakes it).
+fn signal(pid: u32, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The pid of the melt rendering that attempt.
+fn melt_pid(output: &std::path::Path, id: u64, attempt: u32) -> u32 {
+    let needle = partial_of(output, id, attempt);
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.starts_with("melt ") && cmdline.contains(&needle) {
+            return pid;
+        }
+    }
+    panic!("no melt renders {needle}");
+}
+
+#[test]
+fn a_hanging_melt_is_killed_as_stalled_and_the_job_goes_elsewhere() {
+    let _one_at_a_time = serial();
+    let mut flags = FAST_FAILURE_DETECTION.to_vec();
+    flags.extend(["--stall-timeout", "3"]);
+    let cluster = Cluster::start_with(2, &flags);
+    let dir = cluster.dir.path().to_path_buf();
+    let id = cluster.submit(&projects::slow(&dir, "hang.mlt", 150), &[]);
+    let first = cluster.wait_running(id)["worker"].as_str().unwrap().to_string();
+    let pid = melt_pid(&dir.join("hang.mp4"), id, 1);
+    signal(pid, "STOP");
+    let job = cluster.wait_final(id, LIMIT);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let first_attempt = &attempts(&job)[0];
+    assert_eq!(first_attempt["worker"], first.as_str());
+    assert_eq!(
+        first_attempt["outcome"],
+        format!("worker {first}: melt stalled: no output for 3s")
+    );
+    assert_ne!(job["worker"], first.as_str(), "retried on the other worker");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the stalled melt was killed"
+    );
+    assert_eq!(probe(&dir.join("hang.mp4")).video_frames, 150);
+}
+
+#[test]
+fn a_worker_that_stops_answering_loses_its_job_and_its_late_result_is_thrown_away() {
+    let _one_at_a_time = serial();
+    let mut cluster = Cluster::start_with(2, FAST_FAILURE_DETECTION);
+    let dir = cluster.dir.path().to_path_buf();
+    let id = cluster.submit(&projects::slow(&dir, "frozen.mlt", 150), &[]);
+    let first = cluster.wait_running(id)["worker"].as_str().unwrap().to_string();
+    let pid = cluster.worker_pid(&first);
+    // Frozen like a machine that went silent: no FIN, no heartbeats; its melt goes on rendering meanwhile.
+    signal(pid, "STOP");
+    cluster.wait_until(Duration::from_secs(30), "the frozen worker to be lost", || {
+        cluster.worker(&first)["state"] == "lost"
+    });
+    let job = cluster.wait_final(id, LIMIT);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_ne!(job["worker"], first.as_str());
+    assert_eq!(attempts(&job)[0]["outcome"], format!("worker {first} was lost"));
+    signal(pid, "CONT");
+    // Back, it reports its old attempt: refused, and its file is deleted, never renamed over the good one.
+    cluster.wait_until(Duration::from_secs(60), "the late result to be refused", || {
+        cluster.worker_log(&first).contains("result discarded")
+            || cluster.worker_log(&first).contains("refused this worker's result")
+    });
+    let job = cluster.job(id);
+    assert_eq!(successes(&job), 1, "still exactly one success: {job}");
+    assert_eq!(job["worker"], attempts(&job)[1]["worker"]);
+    cluster.wait_until(Duration::from_secs(20), "the stale partial file to go", || {
+        !std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().contains("job1-1.partial.mp4"))
+    });
+    assert_eq!(probe(&dir.join("frozen.mp4")).video_frames, 150);
+    cluster.kill_worker(&first);
 }

@@ -24,6 +24,7 @@ fn log_beside(output: &Path) -> String {
 
 #[test]
 fn a_followed_log_arrives_while_the_job_runs_and_ends_with_it() {
+    let _one_at_a_time = serial();
     let cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
     let id = cluster.submit(&projects::slow(&dir, "live.mlt", 250), &["--melt-log", "debug"]);
@@ -66,6 +67,7 @@ fn a_followed_log_arrives_while_the_job_runs_and_ends_with_it() {
 
 #[test]
 fn progress_rises_while_it_runs_and_is_100_after_success() {
+    let _one_at_a_time = serial();
     let cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
     let id = cluster.submit(&projects::slow(cluster.dir.path(), "progress.mlt", 200), &[]);
     let mut seen = Vec::new();
@@ -103,6 +105,7 @@ fn progress_rises_while_it_runs_and_is_100_after_success() {
 
 #[test]
 fn a_log_of_several_megabytes_is_kept_whole() {
+    let _one_at_a_time = serial();
     let cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
     let id = cluster.submit(&projects::tiny(&dir, "chatty.mlt", 4000), &["--melt-log", "debug"]);
@@ -118,6 +121,7 @@ fn a_log_of_several_megabytes_is_kept_whole() {
 
 #[test]
 fn a_worker_whose_link_is_cut_mid_render_delivers_the_rest_of_its_log() {
+    let _one_at_a_time = serial();
     let flags = [
         "--heartbeat-interval",
         "0.5",
@@ -153,6 +157,9 @@ fn a_worker_whose_link_is_cut_mid_render_delivers_the_rest_of_its_log() {
         "nothing lost, nothing doubled"
     );
     let worker_log = cluster.worker_log("w1");
-    assert!(worker_log.matches("registered").count() >= 2, "the worker reconnected:\n{worker_log}");
+    assert!(
+        worker_log.matches("registered").count() >= 2,
+        "the worker reconnected:\n{worker_log}"
+    );
     assert_eq!(probe(&dir.join("cut.mp4")).video_frames, 300);
 }

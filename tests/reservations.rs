@@ -9,6 +9,7 @@ const LIMIT: Duration = Duration::from_secs(90);
 
 #[test]
 fn no_job_goes_to_a_reserved_or_draining_worker() {
+    let _one_at_a_time = serial();
     let cluster = Cluster::start_with(2, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
     let reserved = cluster.cli(&["worker", "reserve", "w1", "--for", "bob"]);
@@ -39,6 +40,7 @@ fn no_job_goes_to_a_reserved_or_draining_worker() {
 
 #[test]
 fn reserving_now_sends_the_current_job_elsewhere() {
+    let _one_at_a_time = serial();
     let cluster = Cluster::start_with(2, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
     let id = cluster.submit(&projects::slow(&dir, "moved.mlt", 200), &[]);
@@ -52,11 +54,12 @@ fn reserving_now_sends_the_current_job_elsewhere() {
     cluster.wait_until(Duration::from_secs(20), "the reserved worker to stop", || {
         cluster.worker(&first)["state"] == "reserved"
     });
-    assert!(melt_processes(&format!("job{id}-1.partial")).is_empty());
+    assert!(melt_processes(&partial_of(&dir.join("moved.mp4"), id, 1)).is_empty());
 }
 
 #[test]
 fn a_reservation_survives_a_coordinator_restart_and_ends_by_itself() {
+    let _one_at_a_time = serial();
     let mut cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
     ok(&cluster.cli(&["worker", "reserve", "w1", "--for", "dave", "--until", "6s"]));
     cluster.kill_coordinator();
@@ -76,6 +79,7 @@ fn a_reservation_survives_a_coordinator_restart_and_ends_by_itself() {
 
 #[test]
 fn higher_priority_first_then_oldest_first() {
+    let _one_at_a_time = serial();
     let cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
     ok(&cluster.cli(&["worker", "reserve", "w1", "--for", "eve"]));

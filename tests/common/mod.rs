@@ -278,6 +278,13 @@ impl Drop for Cluster {
     }
 }
 
+/// Held by tests that time their actions against a running render: one such test at a time per test binary, so
+/// that a render's speed does not depend on what the other tests do. A failed test does not poison it.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Short heartbeats and grace, so fault tests do not wait long.
 pub const FAST_FAILURE_DETECTION: &[&str] = &[
     "--heartbeat-interval",
@@ -305,6 +312,16 @@ impl Cluster {
         job
     }
 
+    /// The process id of a running worker.
+    pub fn worker_pid(&self, name: &str) -> u32 {
+        self.workers
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, c)| c.as_ref())
+            .map(|c| c.id())
+            .expect("a running worker")
+    }
+
     pub fn workers(&self) -> Vec<Value> {
         self.json(&["worker", "list", "--json"])
             .as_array()
@@ -318,6 +335,15 @@ impl Cluster {
             .find(|w| w["name"] == name)
             .unwrap_or(Value::Null)
     }
+}
+
+/// What identifies one attempt's melt among every test's: the path of its partial file.
+pub fn partial_of(output: &Path, id: u64, attempt: u32) -> String {
+    let name = output.file_name().unwrap().to_string_lossy();
+    output
+        .with_file_name(format!(".{name}.job{id}-{attempt}.partial"))
+        .display()
+        .to_string()
 }
 
 /// Command lines of running melt processes that mention `needle`.

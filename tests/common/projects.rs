@@ -128,7 +128,7 @@ pub fn lavfi_luma(path: &Path, size: &str) {
 }
 
 /// A render of `frames` frames of 640x360 noise: about 30 frames a second on two cores, long enough to act on
-/// while it runs.
+/// while it runs. Tests that use it take [`crate::common::serial`], so that renders do not share the cores.
 pub fn slow(dir: &Path, name: &str, frames: u64) -> PathBuf {
     let out = frames - 1;
     write(

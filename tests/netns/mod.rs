@@ -8,12 +8,13 @@
 
 pub mod nodes;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Labs made by this process, for unique names and subnets.
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -80,7 +81,9 @@ impl Lab {
             let ns = format!("{}-{name}", lab.id);
             lab.add_namespace(&ns);
             let port = format!("v-{name}");
-            ip(&["-n", &switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+            ip(&[
+                "-n", &switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+            ]);
             ip(&["-n", &switch, "link", "set", &port, "master", "br0", "up"]);
             let addr = Ipv4Addr::new(10, 211, lab.subnet, 10 + i as u8);
             ip(&["-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
@@ -116,7 +119,15 @@ impl Lab {
     /// Gives a host a further address `10.211.N.last` and returns it.
     pub fn add_address(&self, name: &str, last: u8) -> Ipv4Addr {
         let addr = Ipv4Addr::new(10, 211, self.subnet, last);
-        ip(&["-n", &self.host(name).ns, "addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
+        ip(&[
+            "-n",
+            &self.host(name).ns,
+            "addr",
+            "add",
+            &format!("{addr}/24"),
+            "dev",
+            "eth0",
+        ]);
         addr
     }
 
@@ -128,7 +139,11 @@ impl Lab {
         }
         let path = self.dir.path().join(format!("hosts-{name}"));
         std::fs::write(&path, text).expect("write a hosts file");
-        let host = self.hosts.iter_mut().find(|h| h.name == name).expect("a host of the lab");
+        let host = self
+            .hosts
+            .iter_mut()
+            .find(|h| h.name == name)
+            .expect("a host of the lab");
         host.hosts_file = Some(path);
     }
 
@@ -150,7 +165,9 @@ impl Lab {
 
     /// Runs a command on that host and waits for it.
     pub fn run(&self, name: &str, program: impl AsRef<Path>, args: &[&str]) -> Output {
-        self.command(name, program).args(args).output().expect("run a command in a namespace")
+        let mut command = self.command(name, program);
+        command.args(args);
+        output_within(command, Duration::from_secs(60))
     }
 
     /// Keeps a started process, to be killed when the lab is dropped.
@@ -183,7 +200,10 @@ impl Drop for Lab {
         }
         let _one = NETNS.lock().unwrap_or_else(|e| e.into_inner());
         for ns in self.made.iter().rev() {
-            let deleted = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
+            let deleted = Command::new("ip")
+                .args(["netns", "del", ns])
+                .stderr(Stdio::null())
+                .status();
             if !deleted.is_ok_and(|s| s.success()) {
                 let _ = writeln!(std::io::stderr(), "could not delete network namespace {ns}");
             }
@@ -193,13 +213,59 @@ impl Drop for Lab {
 
 /// Runs `ip ARGS`, panicking with its error if it fails.
 pub fn ip(args: &[&str]) {
-    let output = Command::new("ip").args(args).stdin(Stdio::null()).output().expect("run ip");
+    let output = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ip");
     assert!(
         output.status.success(),
         "ip {} failed: {}",
         args.join(" "),
         String::from_utf8_lossy(&output.stderr).trim()
     );
+}
+
+/// Waits (at most `limit`) for a child to exit; `None` if it is still running.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// Runs a command to its end and collects its output; kills it and fails the test if it takes longer than `limit`.
+pub fn output_within(mut command: Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a command");
+    let collect = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = collect(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = collect(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let Some(status) = wait_exit(&mut child, limit) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{command:?} did not end within {limit:?}");
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
 }
 
 /// Why network namespaces cannot be made here, if they cannot.

@@ -1,7 +1,7 @@
 //! `distencode` on the lab's hosts: certificates, a coordinator, workers and client commands, each run in its own
 //! host's namespace with `ip netns exec`, and bounded waits on what the client sees.
 
-use super::Lab;
+use super::{output_within, Lab};
 use crate::common::{distencode, ok, stdout, BIN};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -13,9 +13,18 @@ use std::time::{Duration, Instant};
 /// The port the coordinator listens on (every host has its own addresses, so it is always free).
 pub const PORT: u16 = 7878;
 /// Short heartbeats, so that a lost link is noticed in seconds.
-pub const FAST: &[&str] = &["--heartbeat-interval", "0.5", "--heartbeat-timeout", "3", "--grace", "3"];
+pub const FAST: &[&str] = &[
+    "--heartbeat-interval",
+    "0.5",
+    "--heartbeat-timeout",
+    "3",
+    "--grace",
+    "3",
+];
 /// The client's certificate name.
 pub const CLIENT: &str = "alice";
+/// The longest a client command may take (`job submit --wait` included).
+const CLIENT_LIMIT: Duration = Duration::from_secs(180);
 
 impl Lab {
     pub fn certs(&self) -> PathBuf {
@@ -32,7 +41,16 @@ impl Lab {
 
     pub fn issue(&self, role: &str, name: &str, sans: &[&str]) {
         let certs = self.certs();
-        let mut args = vec!["certs", "issue", "--dir", certs.to_str().unwrap(), "--role", role, "--name", name];
+        let mut args = vec![
+            "certs",
+            "issue",
+            "--dir",
+            certs.to_str().unwrap(),
+            "--role",
+            role,
+            "--name",
+            name,
+        ];
         for san in sans {
             args.extend(["--san", san]);
         }
@@ -43,7 +61,15 @@ impl Lab {
     pub fn start_coordinator(&mut self, host: &str) -> String {
         let mut command = self.command(host, BIN);
         command
-            .args(["node", "--role", "coordinator", "--name", host, "--listen", &format!("0.0.0.0:{PORT}")])
+            .args([
+                "node",
+                "--role",
+                "coordinator",
+                "--name",
+                host,
+                "--listen",
+                &format!("0.0.0.0:{PORT}"),
+            ])
             .arg("--data-dir")
             .arg(self.dir.path().join(format!("data-{host}")))
             .arg("--certs")
@@ -53,7 +79,11 @@ impl Lab {
             .stderr(self.log_file(host));
         let child = self.keep(host, command.spawn().expect("start the coordinator"));
         let line = first_line(child, Duration::from_secs(30));
-        assert!(line.contains("listening on"), "the coordinator did not start: {line:?}\n{}", self.log(host));
+        assert!(
+            line.contains("listening on"),
+            "the coordinator did not start: {line:?}\n{}",
+            self.log(host)
+        );
         line.trim().to_string()
     }
 
@@ -74,23 +104,31 @@ impl Lab {
         self.keep(host, command.spawn().expect("start a worker"));
     }
 
+    /// Where the nodes' logs go: LABEL.log in a folder of their own.
+    fn log_path(&self, label: &str) -> PathBuf {
+        self.dir.path().join("logs").join(format!("{label}.log"))
+    }
+
     fn log_file(&self, label: &str) -> std::fs::File {
+        let path = self.log_path(label);
+        let _ = std::fs::create_dir_all(path.parent().expect("a folder"));
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.path().join(format!("{label}.log")))
+            .open(path)
             .expect("open a log file")
     }
 
     /// What a node wrote to stderr.
     pub fn log(&self, label: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join(format!("{label}.log"))).unwrap_or_default()
+        std::fs::read_to_string(self.log_path(label)).unwrap_or_default()
     }
 
     /// Every node's log, for a failure message.
     pub fn logs(&self) -> String {
         let mut text = String::new();
-        let mut entries: Vec<_> = std::fs::read_dir(self.dir.path()).into_iter().flatten().flatten().collect();
+        let folder = self.dir.path().join("logs");
+        let mut entries: Vec<_> = std::fs::read_dir(folder).into_iter().flatten().flatten().collect();
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -103,13 +141,13 @@ impl Lab {
 
     /// A client command as `alice` on that host, dialling `coordinator`.
     pub fn client(&self, host: &str, coordinator: &str, args: &[&str]) -> Output {
-        self.command(host, BIN)
+        let mut command = self.command(host, BIN);
+        command
             .args(args)
             .env("DISTENCODE_COORDINATOR", coordinator)
             .env("DISTENCODE_CERTS", self.certs())
-            .env("DISTENCODE_NAME", CLIENT)
-            .output()
-            .expect("run a client command")
+            .env("DISTENCODE_NAME", CLIENT);
+        output_within(command, CLIENT_LIMIT)
     }
 
     /// A client command that prints JSON.
@@ -134,10 +172,14 @@ impl Lab {
 
     /// Waits (at most 60 s) until these workers are registered and idle.
     pub fn wait_for_idle(&self, client: &str, coordinator: &str, workers: &[&str]) {
-        self.wait_until(Duration::from_secs(60), &format!("workers {workers:?} to be idle"), || {
-            let listed = self.json(client, coordinator, &["worker", "list", "--json"]);
-            workers.iter().all(|name| state_of(&listed, name) == Some("idle"))
-        });
+        self.wait_until(
+            Duration::from_secs(60),
+            &format!("workers {workers:?} to be idle"),
+            || {
+                let listed = self.json(client, coordinator, &["worker", "list", "--json"]);
+                workers.iter().all(|name| state_of(&listed, name) == Some("idle"))
+            },
+        );
     }
 
     /// Waits (at most `limit`) until the job is in a final state; returns it.
@@ -165,17 +207,6 @@ pub fn first_line(child: &mut Child, limit: Duration) -> String {
         let _ = BufReader::new(out).read_line(&mut line);
         let _ = tx.send(line);
     });
-    rx.recv_timeout(limit).unwrap_or_else(|_| panic!("no line within {limit:?}"))
-}
-
-/// Waits (at most `limit`) for a child to exit; `None` if it is still running.
-pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    None
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("no line within {limit:?}"))
 }

@@ -6,8 +6,12 @@ use std::time::Instant;
 /// What a line of melt's output is: progress, log text, or both (with `-debug`, melt stamps its progress lines
 /// with `| date time |`, and another thread's message may share the line).
 pub fn split_line(line: &str) -> (Option<&str>, Option<(u64, f64)>) {
-    let Some(at) = line.find("Current Frame:") else { return (Some(line), None) };
-    let Some(progress) = parse_line(&line[at..]) else { return (Some(line), None) };
+    let Some(at) = line.find("Current Frame:") else {
+        return (Some(line), None);
+    };
+    let Some(progress) = parse_line(&line[at..]) else {
+        return (Some(line), None);
+    };
     let prefix = &line[..at];
     let only_stamps = prefix.chars().all(|c| c.is_ascii_digit() || " -:.|".contains(c));
     (if only_stamps { None } else { Some(prefix) }, Some(progress))
@@ -83,7 +87,10 @@ mod tests {
         let shared = "[filter x] hello Current Frame: 3, percentage: 1";
         assert_eq!(split_line(shared), (Some("[filter x] hello "), Some((3, 1.0))));
         assert_eq!(split_line("[consumer] plain"), (Some("[consumer] plain"), None));
-        assert_eq!(split_line("Current Frame: nonsense"), (Some("Current Frame: nonsense"), None));
+        assert_eq!(
+            split_line("Current Frame: nonsense"),
+            (Some("Current Frame: nonsense"), None)
+        );
     }
 
     #[test]
