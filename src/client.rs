@@ -59,6 +59,11 @@ impl Client {
         }
     }
 
+    /// Ends the connection cleanly, so the coordinator sees a client that left, not one that vanished.
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+
     /// One request, one reply.
     pub async fn call(&mut self, request: ClientRequest) -> Result<ClientReply> {
         self.send(&request).await?;

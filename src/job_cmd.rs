@@ -11,40 +11,91 @@ use distencode_wire::message::{ClientReply, ClientRequest};
 use std::path::{Path, PathBuf};
 
 pub async fn run(command: JobCommand) -> Result<()> {
-    match command {
+    // A project is read and checked here before anything is sent: what cannot render is refused at once.
+    let (connect, request) = match command {
         JobCommand::Submit {
             project,
             options,
             connect,
         } => {
             let (wait, json) = (options.wait, options.json);
-            let spec = prepare(&project, options)?;
-            let endpoint = Endpoint::from_flags(&connect)?;
-            let mut client = Client::connect(&endpoint).await?;
+            (
+                connect,
+                Request::Submit {
+                    spec: prepare(&project, options)?,
+                    wait,
+                    json,
+                },
+            )
+        }
+        JobCommand::Status { id, json, connect } => {
+            (connect, Request::Show(ClientRequest::Status(parse_id(&id)?), json))
+        }
+        JobCommand::Cancel { id, connect } => (connect, Request::Show(ClientRequest::Cancel(parse_id(&id)?), false)),
+        JobCommand::Retry { id, connect } => (connect, Request::Show(ClientRequest::Retry(parse_id(&id)?), false)),
+        JobCommand::List { json, connect } => (connect, Request::List { json }),
+        JobCommand::Logs { id, follow, connect } => (
+            connect,
+            Request::Logs {
+                id: parse_id(&id)?,
+                follow,
+            },
+        ),
+        JobCommand::Watch { id, json, connect } => (
+            connect,
+            Request::Watch {
+                id: parse_id(&id)?,
+                json,
+            },
+        ),
+    };
+    let mut client = Client::connect(&Endpoint::from_flags(&connect)?).await?;
+    let result = serve(&mut client, request).await;
+    client.close().await;
+    result
+}
+
+/// What a `job` command asks of the coordinator, once checked locally.
+enum Request {
+    Submit {
+        spec: JobSpec,
+        wait: bool,
+        json: bool,
+    },
+    /// A request answered with one job, printed (as JSON with `true`).
+    Show(ClientRequest, bool),
+    List {
+        json: bool,
+    },
+    Logs {
+        id: JobId,
+        follow: bool,
+    },
+    Watch {
+        id: JobId,
+        json: bool,
+    },
+}
+
+async fn serve(client: &mut Client, request: Request) -> Result<()> {
+    match request {
+        Request::Submit { spec, wait, json } => {
             let record = expect_job(client.call(ClientRequest::Submit(spec)).await?)?;
             if !wait {
                 print_job(&record, json);
                 return Ok(());
             }
-            follow(&mut client, &record, json).await
+            follow(client, &record, json).await
         }
-        JobCommand::Status { id, json, connect } => {
-            let record = call_job(&connect, ClientRequest::Status(parse_id(&id)?)).await?;
-            print_job(&record, json);
+        Request::Show(request, json) => {
+            let record = expect_job(client.call(request.clone()).await?)?;
+            match request {
+                ClientRequest::Status(_) => print_job(&record, json),
+                _ => println!("{}", output::describe(&record)),
+            }
             Ok(())
         }
-        JobCommand::Cancel { id, connect } => {
-            let record = call_job(&connect, ClientRequest::Cancel(parse_id(&id)?)).await?;
-            println!("{}", output::describe(&record));
-            Ok(())
-        }
-        JobCommand::Retry { id, connect } => {
-            let record = call_job(&connect, ClientRequest::Retry(parse_id(&id)?)).await?;
-            println!("{}", output::describe(&record));
-            Ok(())
-        }
-        JobCommand::List { json, connect } => {
-            let mut client = Client::connect(&Endpoint::from_flags(&connect)?).await?;
+        Request::List { json } => {
             let ClientReply::Jobs(jobs) = client.call(ClientRequest::List).await? else {
                 bail!("unexpected answer from the coordinator")
             };
@@ -57,14 +108,8 @@ pub async fn run(command: JobCommand) -> Result<()> {
             }
             Ok(())
         }
-        JobCommand::Logs { id, follow, connect } => {
-            let mut client = Client::connect(&Endpoint::from_flags(&connect)?).await?;
-            client
-                .send(&ClientRequest::Logs {
-                    id: parse_id(&id)?,
-                    follow,
-                })
-                .await?;
+        Request::Logs { id, follow } => {
+            client.send(&ClientRequest::Logs { id, follow }).await?;
             use std::io::Write;
             let mut stdout = std::io::stdout().lock();
             loop {
@@ -78,21 +123,15 @@ pub async fn run(command: JobCommand) -> Result<()> {
                 }
             }
         }
-        JobCommand::Watch { id, json, connect } => {
-            let mut client = Client::connect(&Endpoint::from_flags(&connect)?).await?;
-            let record = expect_job(client.call(ClientRequest::Status(parse_id(&id)?)).await?)?;
-            follow(&mut client, &record, json).await
+        Request::Watch { id, json } => {
+            let record = expect_job(client.call(ClientRequest::Status(id)).await?)?;
+            follow(client, &record, json).await
         }
     }
 }
 
 fn parse_id(id: &str) -> Result<JobId> {
     id.parse().map_err(|e: String| anyhow!(e))
-}
-
-async fn call_job(connect: &crate::cli::Connect, request: ClientRequest) -> Result<JobRecord> {
-    let mut client = Client::connect(&Endpoint::from_flags(connect)?).await?;
-    expect_job(client.call(request).await?)
 }
 
 fn expect_job(reply: ClientReply) -> Result<JobRecord> {
@@ -172,6 +211,7 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<JobSpec> {
             extra,
         },
         priority: options.priority,
+        services: parsed.services.iter().cloned().collect(),
         melt_log: match options.melt_log {
             MeltLogArg::Normal => MeltLog::Normal,
             MeltLogArg::Verbose => MeltLog::Verbose,

@@ -85,6 +85,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
             actix_rt::System::new().block_on(async move {
                 let services = mlt::query_services(&args.melt).await?;
                 let melt_version = mlt::melt_version(&args.melt).await?;
+                let encoders = mlt::query_encoders(&args.melt).await?;
                 tracing::info!(melt = %args.melt.display(), version = %melt_version, services = services.len(), "melt found");
                 let link = LinkConfig {
                     coordinator,
@@ -93,6 +94,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
                     heartbeat_timeout,
                     melt_version,
                     services: services.names(),
+                    encoders: encoders.clone(),
                 };
                 let (events_tx, events_rx) = tokio::sync::mpsc::channel(4096);
                 let runner = MeltRunner::new(
@@ -100,6 +102,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
                         melt: args.melt.clone(),
                         ffprobe: args.ffprobe.clone(),
                         services,
+                        encoders,
                         stall_timeout: seconds(args.stall_timeout, "--stall-timeout")?,
                     },
                     events_tx,

@@ -52,7 +52,9 @@ pub async fn run(command: WorkerCommand) -> Result<()> {
 
 async fn call(connect: &Connect, request: ClientRequest) -> Result<Vec<WorkerView>> {
     let mut client = Client::connect(&Endpoint::from_flags(connect)?).await?;
-    match client.call(request).await? {
+    let reply = client.call(request).await;
+    client.close().await;
+    match reply? {
         ClientReply::Workers(workers) => Ok(workers),
         _ => bail!("unexpected answer from the coordinator"),
     }

@@ -115,8 +115,8 @@ fn a_render_that_always_fails_is_tried_on_each_worker_then_fails_with_every_reas
     let _one_at_a_time = serial();
     let cluster = Cluster::start_with(3, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
-    let project = projects::tiny(&dir, "bad codec.mlt", 10);
-    let id = cluster.submit(&project, &["--vcodec", "no_such_encoder"]);
+    let project = projects::corrupt_media(&dir, "broken.mlt");
+    let id = cluster.submit(&project, &[]);
     let job = cluster.wait_final(id, LIMIT);
     assert_eq!(job["state"], "failed", "{job}");
     let error = job["error"].as_str().unwrap();
@@ -128,7 +128,7 @@ fn a_render_that_always_fails_is_tried_on_each_worker_then_fails_with_every_reas
     );
     let workers: std::collections::BTreeSet<_> = attempts(&job).iter().map(|a| a["worker"].to_string()).collect();
     assert_eq!(workers.len(), 3, "each attempt on another worker: {job}");
-    assert!(!dir.join("bad codec.mp4").exists());
+    assert!(!dir.join("broken.mp4").exists());
 }
 
 #[test]
@@ -137,10 +137,7 @@ fn a_worker_that_fails_job_after_job_is_marked_suspect() {
     let cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
     let dir = cluster.dir.path().to_path_buf();
     for i in 0..3 {
-        let id = cluster.submit(
-            &projects::tiny(&dir, &format!("f{i}.mlt"), 5),
-            &["--acodec", "no_such_audio"],
-        );
+        let id = cluster.submit(&projects::corrupt_media(&dir, &format!("f{i}.mlt")), &[]);
         assert_eq!(cluster.wait_final(id, LIMIT)["state"], "failed");
     }
     let worker = cluster.worker("w1");

@@ -87,8 +87,8 @@ fn missing_media_are_all_listed() {
 }
 
 #[test]
-fn an_unknown_service_fails_the_job_with_the_workers_reason() {
-    let cluster = Cluster::start(1);
+fn an_unknown_service_is_refused_at_submit_naming_what_each_worker_lacks() {
+    let cluster = Cluster::start(2);
     let project = projects::write(
         cluster.dir.path(),
         "service.mlt",
@@ -100,12 +100,21 @@ fn an_unknown_service_fails_the_job_with_the_workers_reason() {
             projects::PROFILE
         ),
     );
-    let output = cluster.cli(&["job", "submit", project.to_str().unwrap(), "--wait"]);
-    let err = refused(&output, &["job 1 failed", "w1", "no_such_filter"]);
-    assert!(!err.contains("Current Frame"), "{err}");
-    let job = cluster.job(1);
-    assert_eq!(job["state"], "failed");
-    assert!(job["error"].as_str().unwrap().contains("no_such_filter"), "{job}");
+    let output = cluster.cli(&[
+        "job",
+        "submit",
+        project.to_str().unwrap(),
+        "--wait",
+        "--vcodec",
+        "no_such_encoder",
+    ]);
+    let err = refused(&output, &[]);
+    assert_eq!(
+        err.trim(),
+        "distencode: no worker of the pool can render it: w1 lacks no_such_filter, encoder no_such_encoder; \
+         w2 lacks no_such_filter, encoder no_such_encoder"
+    );
+    no_jobs(&cluster);
     assert!(!cluster.dir.path().join("service.mp4").exists(), "nothing rendered");
 }
 

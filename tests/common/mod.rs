@@ -135,8 +135,18 @@ impl Cluster {
         self.start_worker_via(name, &addr, extra);
     }
 
+    /// Starts a worker with extra environment variables (e.g. another `MLT_REPOSITORY`).
+    pub fn start_worker_env(&mut self, name: &str, env: &[(&str, &str)]) {
+        let addr = self.addr.clone();
+        self.start_worker_full(name, &addr, &[], env);
+    }
+
     /// Starts a worker that dials `coordinator` (e.g. a [`proxy::Proxy`] in front of the real one).
     pub fn start_worker_via(&mut self, name: &str, coordinator: &str, extra: &[&str]) {
+        self.start_worker_full(name, coordinator, extra, &[]);
+    }
+
+    fn start_worker_full(&mut self, name: &str, coordinator: &str, extra: &[&str], env: &[(&str, &str)]) {
         let work = self.dir.path().join(format!("work-{name}"));
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -151,6 +161,7 @@ impl Cluster {
             .arg(&self.certs)
             .args(&self.node_flags)
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

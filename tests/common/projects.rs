@@ -161,3 +161,27 @@ pub fn tiny(dir: &Path, name: &str, frames: u64) -> PathBuf {
         ),
     )
 }
+
+/// A project whose one clip is a file of random bytes named `garbage.mp4`: it passes every check before the render
+/// (the file is there and readable) and melt then fails to load it, on every worker.
+pub fn corrupt_media(dir: &Path, name: &str) -> PathBuf {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let garbage: Vec<u8> = (0..20_000)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect();
+    std::fs::write(dir.join("garbage.mp4"), garbage).unwrap();
+    write(
+        dir,
+        name,
+        r#"<mlt>
+  <profile width="64" height="48" progressive="1" frame_rate_num="25" frame_rate_den="1"/>
+  <producer id="clip" in="0" out="9"><property name="resource">garbage.mp4</property></producer>
+</mlt>
+"#,
+    )
+}

@@ -73,6 +73,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.recv().await?.ok_or(ConnectionError::Closed)
     }
 
+    /// Ends the connection cleanly (TLS close_notify, then FIN).
+    pub async fn close(mut self) -> Result<(), ConnectionError> {
+        use tokio::io::AsyncWriteExt;
+        self.framed.get_mut().shutdown().await?;
+        Ok(())
+    }
+
     /// Splits into a reading and a writing half, for peers that send and receive at the same time.
     pub fn split(
         self,

@@ -121,6 +121,8 @@ pub struct JobSpec {
     /// Higher runs first; equal priorities run oldest first.
     pub priority: i32,
     pub melt_log: MeltLog,
+    /// Every MLT service the project uses: only a worker that has them all is offered the job.
+    pub services: Vec<String>,
 }
 
 /// One render of a job as offered to one worker; the attempt number guards against stale results.
@@ -178,6 +180,7 @@ pub struct JobRecord {
     pub encoding: Encoding,
     pub priority: i32,
     pub melt_log: MeltLog,
+    pub services: Vec<String>,
     /// The client identity that submitted it.
     pub submitted_by: String,
     /// Unix milliseconds.
@@ -203,6 +206,7 @@ impl JobRecord {
             encoding: self.encoding.clone(),
             priority: self.priority,
             melt_log: self.melt_log,
+            services: self.services.clone(),
         }
     }
 

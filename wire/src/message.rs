@@ -101,7 +101,11 @@ pub struct WorkerView {
     pub state: String,
     pub current_job: Option<JobId>,
     pub melt_version: String,
+    /// How many MLT services its melt provides, and all their names.
     pub services: usize,
+    pub service_names: Vec<String>,
+    pub video_encoders: Vec<String>,
+    pub audio_encoders: Vec<String>,
     pub cpus: u32,
     /// Unix milliseconds of the last message from it.
     pub last_seen: u64,
@@ -193,6 +197,9 @@ pub struct Registration {
     pub melt_version: String,
     /// Every MLT service its melt provides.
     pub services: Vec<String>,
+    /// The encoders its melt's avformat consumer offers.
+    pub video_encoders: Vec<String>,
+    pub audio_encoders: Vec<String>,
     pub cpus: u32,
     /// The job it is still rendering from before a reconnection, if any.
     pub current: Option<(JobId, u32)>,

@@ -5,7 +5,7 @@
 //! every connected worker has turned down fails with each worker's reason.
 
 use super::Coordinator;
-use crate::registry::{Candidate, Claim, ClaimResult, Release};
+use crate::registry::{Candidate, Claim, ClaimResult, Needs, Release};
 use crate::store::Change;
 use actix::prelude::*;
 use distencode_wire::job::{JobId, JobRecord, MeltJob};
@@ -35,6 +35,7 @@ impl Coordinator {
                 job: record.id,
                 attempt: record.attempts.last().map_or(1, |a| a.number + 1),
                 excluded: blamed_workers(record),
+                needs: needs(record),
             })
             .collect();
         self.dispatching = true;
@@ -131,6 +132,15 @@ impl Coordinator {
         for (id, reason) in unwanted {
             self.change(id, Change::Abandon { reason }, ctx, |_, _, _| {});
         }
+    }
+}
+
+/// What a worker must have to render the job.
+pub(super) fn needs(record: &JobRecord) -> Needs {
+    Needs {
+        services: record.services.clone(),
+        video_encoder: record.encoding.vcodec.clone(),
+        audio_encoder: record.encoding.acodec.clone(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! What clients ask of the Coordinator: submit, look, follow, cancel, retry.
 
 use super::*;
-use crate::registry::{ListWorkers, SendTo};
+use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo};
 use crate::store::{CreateJob, GetJob, LogCursor, ReadLog};
 use distencode_wire::message::{CoordinatorToWorker, WorkerView};
 
@@ -14,12 +14,26 @@ impl Handler<Submit> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<JobRecord>>;
 
     fn handle(&mut self, msg: Submit, _: &mut Self::Context) -> Self::Result {
-        let create = self.store.send(CreateJob {
-            spec: msg.spec,
-            submitted_by: msg.submitted_by,
-        });
+        let needs = Needs {
+            services: msg.spec.services.clone(),
+            video_encoder: msg.spec.encoding.vcodec.clone(),
+            audio_encoder: msg.spec.encoding.acodec.clone(),
+        };
+        let (registry, store) = (self.registry.clone(), self.store.clone());
+        let create = async move {
+            // A job no worker of the pool could render is refused now, with what each worker lacks.
+            registry.send(CheckNeeds(needs)).await.map_err(|e| e.to_string())??;
+            answer(
+                store
+                    .send(CreateJob {
+                        spec: msg.spec,
+                        submitted_by: msg.submitted_by,
+                    })
+                    .await,
+            )
+        };
         Box::pin(create.into_actor(self).map(|result, act, ctx| {
-            let record = answer(result)?;
+            let record = result?;
             tracing::info!(job = %record.id, project = %record.project, by = %record.submitted_by, "submitted");
             act.update(record.clone());
             act.dispatch(ctx);

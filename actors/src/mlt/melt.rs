@@ -61,6 +61,53 @@ pub async fn query_services(melt: &Path) -> Result<ServiceSet, ProjectError> {
     Ok(set)
 }
 
+/// The encoders melt's avformat consumer offers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Encoders {
+    pub video: Vec<String>,
+    pub audio: Vec<String>,
+}
+
+/// Asks the avformat consumer for its encoders (`vcodec=list acodec=list` on a one-frame render to /dev/null).
+pub async fn query_encoders(melt: &Path) -> Result<Encoders, ProjectError> {
+    let args = [
+        "color:black",
+        "out=0",
+        "-consumer",
+        "avformat:/dev/null",
+        "vcodec=list",
+        "acodec=list",
+    ];
+    let output = run(melt, &args).await?;
+    let encoders = parse_encoders(&output);
+    if encoders.video.is_empty() {
+        return Err(ProjectError::Melt(format!(
+            "{}: its avformat consumer lists no video encoders",
+            melt.display()
+        )));
+    }
+    Ok(encoders)
+}
+
+/// Reads the `video_codecs:` and `audio_codecs:` lists (`  - name` lines) of melt's output.
+pub fn parse_encoders(output: &str) -> Encoders {
+    let mut encoders = Encoders::default();
+    let mut list: Option<&mut Vec<String>> = None;
+    for line in output.lines() {
+        match line.trim_end() {
+            "video_codecs:" => list = Some(&mut encoders.video),
+            "audio_codecs:" => list = Some(&mut encoders.audio),
+            item if item.starts_with("  - ") => {
+                if let Some(list) = list.as_mut() {
+                    list.push(item[4..].trim().trim_matches('"').to_string());
+                }
+            }
+            _ => list = None,
+        }
+    }
+    encoders
+}
+
 /// The version melt reports, e.g. `7.12.0` from `melt 7.12.0`.
 pub async fn melt_version(melt: &Path) -> Result<String, ProjectError> {
     let output = run(melt, &["--version"]).await?;
@@ -125,5 +172,20 @@ mod tests {
         assert!(set.contains_kind(ServiceKind::Filter, "greyscale"));
         assert!(set.contains_kind(ServiceKind::Link, "timeremap"));
         assert!(!set.contains("no-such-service"));
+    }
+}
+
+#[cfg(test)]
+mod encoder_tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_encoder_lists() {
+        let output =
+            "---\naudio_codecs:\n  - aac\n  - libmp3lame\n...\n---\nvideo_codecs:\n  - libx264\n  - \"mpeg4\"\n...\n";
+        let encoders = parse_encoders(output);
+        assert_eq!(encoders.audio, ["aac", "libmp3lame"]);
+        assert_eq!(encoders.video, ["libx264", "mpeg4"]);
+        assert_eq!(parse_encoders("nothing here"), Encoders::default());
     }
 }

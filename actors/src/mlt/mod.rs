@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 pub use check::{check_files, check_on_this_machine, Refusal};
 pub use error::ProjectError;
 pub use length::GENERATOR_LENGTH;
-pub use melt::{melt_version, parse_version, query_services, QUERY_TIMEOUT};
+pub use melt::{melt_version, parse_encoders, parse_version, query_encoders, query_services, Encoders, QUERY_TIMEOUT};
 pub use services::{ServiceKind, ServiceSet, LINKS_WHEN_UNLISTED, LOADER_RESOLVED};
 
 /// Largest project file read; checked with the file's metadata before reading.

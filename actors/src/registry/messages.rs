@@ -23,13 +23,28 @@ pub struct Disconnect {
     pub connection: u64,
 }
 
+/// What a worker must have to render a job.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub services: Vec<String>,
+    pub video_encoder: String,
+    pub audio_encoder: String,
+}
+
 /// A job that could be dispatched now, and the workers it must not go to.
 pub struct Candidate {
     pub job: JobId,
     /// The number the attempt will have if a worker is found.
     pub attempt: u32,
     pub excluded: HashSet<String>,
+    pub needs: Needs,
 }
+
+/// Sent by the Coordinator before it records a job: `Err` says, for every connected worker, what it lacks, when
+/// none of them could render the job. With no worker connected, nobody can tell, and the answer is `Ok`.
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct CheckNeeds(pub Needs);
 
 /// Sent by the Coordinator: take the first candidate some idle worker may render, and mark that worker busy with it.
 #[derive(Message)]

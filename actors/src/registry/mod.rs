@@ -18,12 +18,14 @@ use crate::store::JobStore;
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
 use distencode_wire::job::now_ms;
 use distencode_wire::message::{CoordinatorToWorker, Registration, Reservation, WorkerView};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// One worker as the registry knows it.
 struct WorkerEntry {
+    /// What it can render with: its services and encoders, for quick look-ups.
+    has: HashSet<String>,
     /// Identifies the connection; a message about an older connection of the same name is ignored.
     connection: u64,
     /// The way to the worker's connection task; `None` while it is disconnected.
@@ -143,9 +145,11 @@ impl Handler<Connect> for WorkerRegistry {
         }
         tracing::info!(worker = %msg.name, melt = %msg.registration.melt_version, services = msg.registration.services.len(), "worker registered");
         let idle = state == WorkerState::Idle && self.in_pool(&msg.name);
+        let has = capabilities(&msg.registration);
         self.workers.insert(
             msg.name,
             WorkerEntry {
+                has,
                 connection,
                 outbox: Some(msg.outbox),
                 state,
@@ -200,7 +204,8 @@ impl Handler<Claim> for WorkerRegistry {
         for candidate in msg.candidates {
             let (reservations, draining) = (&self.reservations, &self.draining);
             let pick = self.workers.iter_mut().find(|(name, entry)| {
-                entry.state == WorkerState::Idle
+                lacks(&entry.has, &candidate.needs).is_empty()
+                    && entry.state == WorkerState::Idle
                     && entry.outbox.is_some()
                     && !candidate.excluded.contains(*name)
                     && !reservations.contains_key(*name)
@@ -249,6 +254,53 @@ impl Handler<Release> for WorkerRegistry {
             self.events.do_send(WorkerEvent::Available);
         }
     }
+}
+
+impl Handler<CheckNeeds> for WorkerRegistry {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, CheckNeeds(needs): CheckNeeds, _: &mut Self::Context) -> Self::Result {
+        let connected: Vec<(&String, Vec<String>)> = self
+            .workers
+            .iter()
+            .filter(|(_, e)| e.outbox.is_some())
+            .map(|(name, e)| (name, lacks(&e.has, &needs)))
+            .collect();
+        if connected.is_empty() || connected.iter().any(|(_, missing)| missing.is_empty()) {
+            return Ok(());
+        }
+        let each: Vec<String> = connected
+            .iter()
+            .map(|(name, missing)| format!("{name} lacks {}", missing.join(", ")))
+            .collect();
+        Err(format!("no worker of the pool can render it: {}", each.join("; ")))
+    }
+}
+
+/// Everything a registration says the worker has, as one set: service names, and encoders as `encoder NAME`.
+fn capabilities(registration: &Registration) -> HashSet<String> {
+    let encoders = registration.video_encoders.iter().chain(&registration.audio_encoders);
+    registration
+        .services
+        .iter()
+        .cloned()
+        .chain(encoders.map(|e| format!("encoder {e}")))
+        .collect()
+}
+
+/// What of `needs` a worker with `has` lacks, in a readable form (`frei0r.glow`, `encoder libx265`).
+pub fn lacks(has: &HashSet<String>, needs: &Needs) -> Vec<String> {
+    let encoders = [&needs.video_encoder, &needs.audio_encoder]
+        .into_iter()
+        .filter(|e| !e.is_empty() && e.as_str() != "none")
+        .map(|e| format!("encoder {e}"));
+    needs
+        .services
+        .iter()
+        .cloned()
+        .chain(encoders)
+        .filter(|need| !has.contains(need))
+        .collect()
 }
 
 impl Handler<Touch> for WorkerRegistry {
@@ -320,6 +372,9 @@ impl WorkerRegistry {
             current_job: entry.and_then(|e| e.state.job()).map(|(job, _)| job),
             melt_version: entry.map(|e| e.registration.melt_version.clone()).unwrap_or_default(),
             services: entry.map_or(0, |e| e.registration.services.len()),
+            service_names: entry.map(|e| e.registration.services.clone()).unwrap_or_default(),
+            video_encoders: entry.map(|e| e.registration.video_encoders.clone()).unwrap_or_default(),
+            audio_encoders: entry.map(|e| e.registration.audio_encoders.clone()).unwrap_or_default(),
             cpus: entry.map_or(0, |e| e.registration.cpus),
             last_seen: entry.map_or(0, |e| e.last_seen),
             recent_failures: failures,

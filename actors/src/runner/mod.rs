@@ -13,7 +13,7 @@ pub mod verify;
 
 use crate::mlt::{self, ServiceSet};
 use actix::prelude::*;
-use distencode_wire::job::{JobId, MeltJob};
+use distencode_wire::job::{JobId, JobSpec, MeltJob};
 use distencode_wire::message::{RejectionCause, WorkerToCoordinator};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +26,8 @@ pub struct RunnerConfig {
     pub ffprobe: PathBuf,
     /// What this melt provides (from `melt -query`).
     pub services: ServiceSet,
+    /// The encoders its avformat consumer offers.
+    pub encoders: mlt::Encoders,
     /// A render with no output for this long is killed as stalled.
     pub stall_timeout: Duration,
 }
@@ -114,10 +116,9 @@ impl Handler<Offer> for MeltRunner {
             commit: None,
         });
         let config = self.config.clone();
-        let project_path = PathBuf::from(&job.spec.project);
-        let output = PathBuf::from(&job.spec.output);
+        let spec = job.spec.clone();
         let validate = async move {
-            tokio::task::spawn_blocking(move || validate(&config, &project_path, &output))
+            tokio::task::spawn_blocking(move || validate(&config, &spec))
                 .await
                 .unwrap_or_else(|e| Err((RejectionCause::Worker, format!("validation failed: {e}"))))
         };
@@ -212,7 +213,8 @@ impl Handler<CurrentRender> for MeltRunner {
 }
 
 /// Everything that must hold on this machine before melt starts; blocking file access, run off the actor thread.
-fn validate(config: &RunnerConfig, project: &Path, output: &Path) -> Result<mlt::Project, (RejectionCause, String)> {
+fn validate(config: &RunnerConfig, spec: &JobSpec) -> Result<mlt::Project, (RejectionCause, String)> {
+    let (project, output) = (Path::new(&spec.project), Path::new(&spec.output));
     let parsed = match mlt::read_project(project) {
         Ok(parsed) => parsed,
         // A file this worker cannot see may be visible to another (different mounts).
@@ -228,6 +230,21 @@ fn validate(config: &RunnerConfig, project: &Path, output: &Path) -> Result<mlt:
         ));
     }
     mlt::check_on_this_machine(&parsed, &config.services).map_err(|r| (RejectionCause::Worker, r.to_string()))?;
+    let encoders = &config.encoders;
+    let missing: Vec<&str> = [
+        (&spec.encoding.vcodec, &encoders.video),
+        (&spec.encoding.acodec, &encoders.audio),
+    ]
+    .into_iter()
+    .filter(|(wanted, have)| wanted.as_str() != "none" && !have.contains(wanted))
+    .map(|(wanted, _)| wanted.as_str())
+    .collect();
+    if !missing.is_empty() {
+        return Err((
+            RejectionCause::Worker,
+            format!("this melt has no encoder {}", missing.join(", ")),
+        ));
+    }
     check_output_folder(output).map_err(|reason| (RejectionCause::Worker, reason))?;
     Ok(parsed)
 }

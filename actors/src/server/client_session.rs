@@ -12,6 +12,8 @@ pub(super) async fn run(mut conn: Connection<ServerStream>, client: String, cont
         let request = match conn.recv::<ClientRequest>().await {
             Ok(Some(request)) => request,
             Ok(None) => return,
+            // A client that exits without closing TLS has still said all it meant to.
+            Err(ConnectionError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return,
             Err(e) => {
                 tracing::info!(%client, "client connection ended: {e}");
                 return;

@@ -112,6 +112,7 @@ impl JobStore {
             encoding: spec.encoding,
             priority: spec.priority,
             melt_log: spec.melt_log,
+            services: spec.services,
             submitted_by,
             submitted_at: now_ms(),
             finished_at: None,

@@ -11,6 +11,7 @@ fn spec() -> JobSpec {
         encoding: Encoding::default(),
         priority: 0,
         melt_log: Default::default(),
+        services: Vec::new(),
     }
 }
 

@@ -25,6 +25,7 @@ pub struct LinkConfig {
     pub heartbeat_timeout: Duration,
     pub melt_version: String,
     pub services: Vec<String>,
+    pub encoders: crate::mlt::Encoders,
 }
 
 /// The longest wait between two dials.
@@ -152,6 +153,8 @@ async fn session(
     let registration = Registration {
         melt_version: config.melt_version.clone(),
         services: config.services.clone(),
+        video_encoders: config.encoders.video.clone(),
+        audio_encoders: config.encoders.audio.clone(),
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
         current,
     };

@@ -12,6 +12,7 @@ fn job(state: JobState, live_attempt: bool) -> JobRecord {
         encoding: Encoding::default(),
         priority: 0,
         melt_log: Default::default(),
+        services: Vec::new(),
         submitted_by: "alice".into(),
         submitted_at: 0,
         finished_at: None,
