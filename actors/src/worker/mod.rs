@@ -5,15 +5,17 @@
 //! backoff, registers with the job it still holds, and sends what waited meanwhile. A `Verified` or `Finished`
 //! report is kept until the coordinator answers it, and sent again after a reconnection.
 
+mod unconfirmed;
+
 use crate::runner::{CancelRender, CommitDecision, CurrentRender, MeltRunner, Offer};
 use actix::Addr;
 use distencode_wire::connection::{self, ConnectionError};
-use distencode_wire::job::JobId;
 use distencode_wire::message::{CoordinatorToWorker, Registration, WorkerToCoordinator};
 use distencode_wire::Role;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use unconfirmed::Unconfirmed;
 
 /// How a worker reaches its coordinator.
 #[derive(Clone)]
@@ -30,77 +32,6 @@ pub struct LinkConfig {
 
 /// The longest wait between two dials.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// Log text kept for the coordinator until it is acknowledged; past this the render waits (back-pressure).
-const MAX_UNACKNOWLEDGED_LOG_BYTES: usize = 64 * 1024 * 1024;
-
-/// What the coordinator has not confirmed yet, sent again after each reconnection.
-#[derive(Default)]
-struct Unconfirmed {
-    /// Log batches in the order they were made.
-    logs: std::collections::VecDeque<WorkerToCoordinator>,
-    log_bytes: usize,
-    /// The last `Verified` or `Finished` report, until answered.
-    report: Option<WorkerToCoordinator>,
-}
-
-impl Unconfirmed {
-    /// Remembers an outgoing message that needs an answer.
-    fn keep(&mut self, message: &WorkerToCoordinator) {
-        match message {
-            WorkerToCoordinator::Log { text, .. } => {
-                self.log_bytes += text.len();
-                self.logs.push_back(message.clone());
-            }
-            WorkerToCoordinator::Verified { .. } | WorkerToCoordinator::Finished { .. } => {
-                self.report = Some(message.clone())
-            }
-            _ => {}
-        }
-    }
-
-    /// Forgets log batches up to `seq` of that attempt.
-    fn log_acknowledged(&mut self, job: JobId, attempt: u32, seq: u64) {
-        self.logs.retain(|m| match m {
-            WorkerToCoordinator::Log {
-                job: j,
-                attempt: a,
-                seq: s,
-                text,
-            } if *j == job && *a == attempt && *s <= seq => {
-                self.log_bytes -= text.len();
-                false
-            }
-            _ => true,
-        });
-    }
-
-    /// Forgets the report about that attempt once answered.
-    fn report_answered(&mut self, job: JobId, attempt: u32) {
-        let matches = match &self.report {
-            Some(WorkerToCoordinator::Verified { job: j, attempt: a, .. })
-            | Some(WorkerToCoordinator::Finished { job: j, attempt: a, .. }) => *j == job && *a == attempt,
-            _ => false,
-        };
-        if matches {
-            self.report = None;
-        }
-    }
-
-    /// The attempt a pending report is about.
-    fn reported_attempt(&self) -> Option<(JobId, u32)> {
-        match &self.report {
-            Some(
-                WorkerToCoordinator::Verified { job, attempt, .. } | WorkerToCoordinator::Finished { job, attempt, .. },
-            ) => Some((*job, *attempt)),
-            _ => None,
-        }
-    }
-
-    fn has_room(&self) -> bool {
-        self.log_bytes < MAX_UNACKNOWLEDGED_LOG_BYTES
-    }
-}
-
 /// Runs the link forever (until the process ends). Fails only if the coordinator refuses this worker for good.
 pub async fn run_link(
     config: LinkConfig,

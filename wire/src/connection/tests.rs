@@ -1,0 +1,135 @@
+//! The opening handshake between real TLS endpoints on 127.0.0.1: versions and roles that do not fit are refused
+//! with a message saying so, and a hostile frame after the handshake is an error, not a crash.
+
+use super::*;
+use crate::message::{ClientRequest, Hello, HelloReply};
+use crate::pki::{issue, IssueOptions};
+use crate::tls::tests::cluster;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+#[test]
+fn host_of_strips_port_and_brackets() {
+    assert_eq!(host_of("127.0.0.1:7000"), "127.0.0.1");
+    assert_eq!(host_of("coord.example:7000"), "coord.example");
+    assert_eq!(host_of("[::1]:7000"), "::1");
+    assert_eq!(host_of("localhost"), "localhost");
+}
+
+/// A coordinator that accepts one connection for workers and clients and returns how `accept` ended.
+async fn coordinator(
+    certs: &std::path::Path,
+) -> (
+    String,
+    tokio::task::JoinHandle<Result<(Connection<ServerStream>, PeerIdentity), ConnectionError>>,
+) {
+    let acceptor = TlsAcceptor::from(tls::server_config(certs, "coord").unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        accept(tcp, acceptor, &[Role::Worker, Role::Client]).await
+    });
+    (addr, task)
+}
+
+/// TLS to `addr` as `name`, then `hello` sent by hand; the coordinator's answer.
+async fn hello_by_hand(certs: &std::path::Path, name: &str, addr: &str, hello: Hello) -> HelloReply {
+    let config = tls::client_config(certs, name).unwrap();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let stream = TlsConnector::from(config)
+        .connect(tls::server_name("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut connection = Connection::new(stream);
+    connection.send(&hello).await.unwrap();
+    connection.expect().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_matching_worker_is_welcome() {
+    let certs = cluster();
+    let (addr, server) = coordinator(certs.path()).await;
+    let (_conn, peer) = dial(&addr, tls::client_config(certs.path(), "w1").unwrap(), Role::Worker)
+        .await
+        .unwrap();
+    assert_eq!(
+        peer,
+        PeerIdentity {
+            role: Role::Coordinator,
+            name: "coord".into()
+        }
+    );
+    let (_, at_server) = server.await.unwrap().unwrap();
+    assert_eq!(
+        at_server,
+        PeerIdentity {
+            role: Role::Worker,
+            name: "w1".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn another_protocol_version_is_refused_with_both_versions() {
+    let certs = cluster();
+    let (addr, server) = coordinator(certs.path()).await;
+    let hello = Hello {
+        protocol: PROTOCOL_VERSION + 1,
+        role: Role::Worker,
+        software: "9.9.9".into(),
+    };
+    let HelloReply::Refused(text) = hello_by_hand(certs.path(), "w1", &addr, hello).await else {
+        panic!("welcomed")
+    };
+    assert!(
+        text.starts_with("protocol mismatch: worker \"w1\" speaks protocol"),
+        "{text}"
+    );
+    assert!(text.contains("(distencode 9.9.9)"), "{text}");
+    assert!(matches!(server.await.unwrap(), Err(ConnectionError::Refused(_))));
+}
+
+#[tokio::test]
+async fn a_worker_certificate_may_not_act_as_a_client() {
+    let certs = cluster();
+    let (addr, server) = coordinator(certs.path()).await;
+    let err = dial(&addr, tls::client_config(certs.path(), "w1").unwrap(), Role::Client)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"refused: certificate of worker "w1" may not act as a client"#
+    );
+    let at_server = server.await.unwrap().unwrap_err().to_string();
+    assert!(
+        at_server.ends_with(r#"refused: certificate of worker "w1" may not act as a client"#),
+        "{at_server}"
+    );
+}
+
+#[tokio::test]
+async fn a_coordinator_certificate_is_not_served_as_a_peer() {
+    let certs = cluster();
+    issue(certs.path(), &IssueOptions::new(Role::Coordinator, "rogue")).unwrap();
+    let (addr, server) = coordinator(certs.path()).await;
+    let _ = dial(&addr, tls::client_config(certs.path(), "rogue").unwrap(), Role::Client).await;
+    let err = server.await.unwrap().unwrap_err().to_string();
+    assert!(err.contains("coordinator") && err.contains("rogue"), "{err}");
+}
+
+#[tokio::test]
+async fn a_hostile_frame_after_the_handshake_is_an_error_not_a_crash() {
+    let certs = cluster();
+    issue(certs.path(), &IssueOptions::new(Role::Client, "alice")).unwrap();
+    let (addr, server) = coordinator(certs.path()).await;
+    let config = tls::client_config(certs.path(), "alice").unwrap();
+    let (conn, _) = dial(&addr, config, Role::Client).await.unwrap();
+    let (mut server_conn, _) = server.await.unwrap().unwrap();
+    // A frame announcing 4 GiB, then a frame with a Vec claiming u64::MAX elements.
+    let mut stream = conn.framed.into_inner();
+    stream.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+    stream.flush().await.unwrap();
+    let err = server_conn.recv::<ClientRequest>().await.unwrap_err();
+    assert!(err.to_string().contains("frame size too big"), "{err}");
+}
