@@ -121,11 +121,11 @@ fn a_render_that_always_fails_is_tried_on_each_worker_then_fails_with_every_reas
     assert_eq!(job["state"], "failed", "{job}");
     let error = job["error"].as_str().unwrap();
     assert!(error.starts_with("failed after 3 attempts: #1 on w"), "{error}");
-    assert_eq!(
-        error.matches("no_such_encoder unrecognised - ignoring").count(),
-        3,
-        "{error}"
+    let reason = format!(
+        r#"melt reported: [producer_xml] failed to load producer "{}""#,
+        dir.join("garbage.mp4").display()
     );
+    assert_eq!(error.matches(&reason).count(), 3, "{error}");
     let workers: std::collections::BTreeSet<_> = attempts(&job).iter().map(|a| a["worker"].to_string()).collect();
     assert_eq!(workers.len(), 3, "each attempt on another worker: {job}");
     assert!(!dir.join("broken.mp4").exists());
