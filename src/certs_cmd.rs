@@ -11,16 +11,13 @@ pub fn run(command: CertsCommand) -> Result<()> {
             let paths = pki::init_ca(&dir)?;
             println!("created CA {} (key {})", paths.cert.display(), paths.key.display());
         }
-        CertsCommand::Issue {
-            dir,
-            role,
-            name,
-            sans,
-            days,
-            start_days,
-        } => {
-            if days < 1 {
-                bail!("--days must be at least 1, not {days}");
+        CertsCommand::Issue { dir, role, name, sans, days, start_days } => {
+            // Bounded so the dates stay in what X.509 and the `time` crate represent (no overflow, no panic).
+            if !(1..=36_500).contains(&days) {
+                bail!("--days must be from 1 to 36500, not {days}");
+            }
+            if !(-36_500..=36_500).contains(&start_days) {
+                bail!("--start-days must be from -36500 to 36500, not {start_days}");
             }
             let role: Role = role.parse()?;
             let mut options = IssueOptions::new(role, name).with_sans(sans);
@@ -28,12 +25,7 @@ pub fn run(command: CertsCommand) -> Result<()> {
             options.not_before = start;
             options.not_after = start + time::Duration::days(days);
             let paths = pki::issue(&dir, &options)?;
-            println!(
-                "issued {} certificate {} (key {})",
-                role,
-                paths.cert.display(),
-                paths.key.display()
-            );
+            println!("issued {} certificate {} (key {})", role, paths.cert.display(), paths.key.display());
         }
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use crate::cli::Connect;
 use anyhow::{anyhow, bail, Context, Result};
-use distencode_wire::connection::{self, ClientStream, Connection};
+use distencode_wire::connection::{self, ClientStream, Connection, ConnectionError};
 use distencode_wire::message::{ClientReply, ClientRequest};
 use distencode_wire::{tls, Role};
 use std::path::PathBuf;
@@ -22,14 +22,8 @@ impl Endpoint {
                 .coordinator
                 .clone()
                 .ok_or_else(|| missing("--coordinator HOST:PORT", "DISTENCODE_COORDINATOR"))?,
-            certs: connect
-                .certs
-                .clone()
-                .ok_or_else(|| missing("--certs DIR", "DISTENCODE_CERTS"))?,
-            name: connect
-                .name
-                .clone()
-                .ok_or_else(|| missing("--name NAME", "DISTENCODE_NAME"))?,
+            certs: connect.certs.clone().ok_or_else(|| missing("--certs DIR", "DISTENCODE_CERTS"))?,
+            name: connect.name.clone().ok_or_else(|| missing("--name NAME", "DISTENCODE_NAME"))?,
         })
     }
 }
@@ -48,6 +42,11 @@ impl Client {
 
     pub async fn send(&mut self, request: &ClientRequest) -> Result<()> {
         self.conn.send(request).await.context("sending the request")
+    }
+
+    /// The next reply as it came, or why the connection failed.
+    pub async fn next(&mut self) -> Result<ClientReply, ConnectionError> {
+        self.conn.recv::<ClientReply>().await?.ok_or(ConnectionError::Closed)
     }
 
     /// The next reply; an `Error` reply becomes an error with its text.

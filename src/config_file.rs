@@ -55,12 +55,8 @@ pub fn resolve(mut args: NodeArgs, matches: &ArgMatches) -> Result<NodeArgs> {
         return Ok(args);
     };
     let file = load(&path)?;
-    let given = |id: &str| {
-        matches!(
-            matches.value_source(id),
-            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-        )
-    };
+    let given =
+        |id: &str| matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
     apply(&mut args, file, given);
     Ok(args)
 }
@@ -73,9 +69,8 @@ pub fn load(path: &Path) -> Result<NodeFile> {
 
 /// Parses the text of a config file; `origin` names it in errors.
 pub fn parse(origin: &str, text: &str) -> Result<NodeFile> {
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| anyhow!("{origin}: {}", syntax_error(text, &e)))?;
+    let table: toml::Table =
+        text.parse().map_err(|e: toml::de::Error| anyhow!("{origin}: {}", syntax_error(text, &e)))?;
     // Each key alone first, so that an error can name its key.
     for (key, value) in &table {
         let alone = toml::Table::from_iter([(key.clone(), value.clone())]);
@@ -83,9 +78,7 @@ pub fn parse(origin: &str, text: &str) -> Result<NodeFile> {
             return Err(anyhow!("{origin}: key {key}: {}", key_error(key, value)));
         }
     }
-    table
-        .try_into::<NodeFile>()
-        .map_err(|e| anyhow!("{origin}: {}", e.message().trim().replace('\n', "; ")))
+    table.try_into::<NodeFile>().map_err(|e| anyhow!("{origin}: {}", e.message().trim().replace('\n', "; ")))
 }
 
 /// Takes each file setting whose flag `given` says was not given on the command line or in the environment.
@@ -150,13 +143,7 @@ fn describe(value: &toml::Value) -> String {
 
 /// A TOML syntax error as one line: where it is and what the parser says.
 fn syntax_error(text: &str, error: &toml::de::Error) -> String {
-    let message = error
-        .message()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let message = error.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
     match error.span() {
         Some(span) => {
             let before = text.get(..span.start).unwrap_or(text);

@@ -21,9 +21,7 @@ fn node(argv: &[&str], file: &str) -> Result<NodeArgs> {
     let Command::Node(args) = Cli::from_arg_matches(&matches)?.command else {
         return Err(anyhow!("not a node command"));
     };
-    let node_matches = matches
-        .subcommand_matches("node")
-        .ok_or_else(|| anyhow!("no node matches"))?;
+    let node_matches = matches.subcommand_matches("node").ok_or_else(|| anyhow!("no node matches"))?;
     resolve(args, node_matches)
 }
 
@@ -60,10 +58,7 @@ fn the_file_beats_defaults() {
     assert_eq!(args.role, Some(NodeRole::Worker));
     assert_eq!(args.connect.name.as_deref(), Some("render1"));
     assert_eq!(args.connect.certs, Some(PathBuf::from("/etc/distencode/certs")));
-    assert_eq!(
-        args.connect.coordinator.as_deref(),
-        Some("coordinator.example.net:7878")
-    );
+    assert_eq!(args.connect.coordinator.as_deref(), Some("coordinator.example.net:7878"));
     assert_eq!(args.work_dir, Some(PathBuf::from("/var/lib/distencode/worker")));
     assert_eq!(args.melt, PathBuf::from("/opt/mlt/bin/melt"));
     assert_eq!(args.heartbeat_timeout, 10.0);
@@ -75,14 +70,7 @@ fn the_file_beats_defaults() {
 fn flags_beat_the_file_even_when_they_repeat_the_default() {
     let _env = lock();
     let file = "role = \"worker\"\nname = \"from-file\"\nheartbeat_timeout = 10\nlisten = \"0.0.0.0:1\"\n";
-    let argv = [
-        "--role",
-        "coordinator",
-        "--name",
-        "from-flag",
-        "--listen",
-        "127.0.0.1:7878",
-    ];
+    let argv = ["--role", "coordinator", "--name", "from-flag", "--listen", "127.0.0.1:7878"];
     let args = node(&argv, file).unwrap();
     assert_eq!(args.role, Some(NodeRole::Coordinator));
     assert_eq!(args.connect.name.as_deref(), Some("from-flag"));
@@ -112,9 +100,7 @@ fn the_environment_beats_the_file_and_flags_beat_the_environment() {
 #[test]
 fn no_config_flag_leaves_the_arguments_alone() {
     let _env = lock();
-    let matches = Cli::command()
-        .try_get_matches_from(["distencode", "node", "--grace", "4"])
-        .unwrap();
+    let matches = Cli::command().try_get_matches_from(["distencode", "node", "--grace", "4"]).unwrap();
     let Command::Node(args) = Cli::from_arg_matches(&matches).unwrap().command else {
         panic!("not a node command");
     };
@@ -133,10 +119,7 @@ fn a_value_of_the_wrong_kind_names_file_key_and_what_was_wrong() {
         error("heartbeat_timeout = \"ten\"\n"),
         r#"config/worker.toml: key heartbeat_timeout: expected a number, found "ten""#
     );
-    assert_eq!(
-        error("max_attempts = -1\n"),
-        "config/worker.toml: key max_attempts: expected a whole number, found -1"
-    );
+    assert_eq!(error("max_attempts = -1\n"), "config/worker.toml: key max_attempts: expected a whole number, found -1");
     assert_eq!(
         error("max_attempts = 2.5\n"),
         "config/worker.toml: key max_attempts: expected a whole number, found 2.5"
@@ -145,14 +128,8 @@ fn a_value_of_the_wrong_kind_names_file_key_and_what_was_wrong() {
         error("role = \"wrkr\"\n"),
         r#"config/worker.toml: key role: expected "coordinator" or "worker", found "wrkr""#
     );
-    assert_eq!(
-        error("name = 7\n"),
-        "config/worker.toml: key name: expected a string, found 7"
-    );
-    assert_eq!(
-        error("melt = true\n"),
-        "config/worker.toml: key melt: expected a path, found true"
-    );
+    assert_eq!(error("name = 7\n"), "config/worker.toml: key name: expected a string, found 7");
+    assert_eq!(error("melt = true\n"), "config/worker.toml: key melt: expected a path, found true");
     assert_eq!(
         error("[coordinator]\nhost = \"x\"\n"),
         "config/worker.toml: key coordinator: expected a string, found a table"
@@ -166,14 +143,8 @@ fn an_unknown_key_is_named() {
         "config/worker.toml: key heartbeat-timeout: unknown key; did you mean heartbeat_timeout?"
     );
     let message = error("colour = \"blue\"\n");
-    assert!(
-        message.starts_with("config/worker.toml: key colour: unknown key (the keys are role, name,"),
-        "{message}"
-    );
-    assert!(
-        error("config = \"other.toml\"\n").contains("key config: unknown key"),
-        "a file cannot name another file"
-    );
+    assert!(message.starts_with("config/worker.toml: key colour: unknown key (the keys are role, name,"), "{message}");
+    assert!(error("config = \"other.toml\"\n").contains("key config: unknown key"), "a file cannot name another file");
 }
 
 #[test]
@@ -186,10 +157,7 @@ fn a_syntax_error_is_one_line_with_its_place() {
 #[test]
 fn a_missing_file_is_named() {
     let message = format!("{:#}", load(Path::new("/nonexistent/distencode.toml")).unwrap_err());
-    assert!(
-        message.starts_with("cannot read config file /nonexistent/distencode.toml"),
-        "{message}"
-    );
+    assert!(message.starts_with("cannot read config file /nonexistent/distencode.toml"), "{message}");
 }
 
 /// The keys of a TOML text.

@@ -6,27 +6,18 @@ use crate::output;
 use crate::progress_view::ProgressView;
 use anyhow::{anyhow, bail, Context, Result};
 use distencode_actors::{mlt, runner};
+use distencode_wire::connection::ConnectionError;
 use distencode_wire::job::{Encoding, JobId, JobRecord, JobSpec, JobState, MeltLog};
 use distencode_wire::message::{ClientReply, ClientRequest};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 pub async fn run(command: JobCommand) -> Result<()> {
     // A project is read and checked here before anything is sent: what cannot render is refused at once.
     let (connect, request) = match command {
-        JobCommand::Submit {
-            project,
-            options,
-            connect,
-        } => {
+        JobCommand::Submit { project, options, connect } => {
             let (wait, json) = (options.wait, options.json);
-            (
-                connect,
-                Request::Submit {
-                    spec: prepare(&project, options)?,
-                    wait,
-                    json,
-                },
-            )
+            (connect, Request::Submit { spec: prepare(&project, options)?, wait, json })
         }
         JobCommand::Status { id, json, connect } => {
             (connect, Request::Show(ClientRequest::Status(parse_id(&id)?), json))
@@ -34,23 +25,12 @@ pub async fn run(command: JobCommand) -> Result<()> {
         JobCommand::Cancel { id, connect } => (connect, Request::Show(ClientRequest::Cancel(parse_id(&id)?), false)),
         JobCommand::Retry { id, connect } => (connect, Request::Show(ClientRequest::Retry(parse_id(&id)?), false)),
         JobCommand::List { json, connect } => (connect, Request::List { json }),
-        JobCommand::Logs { id, follow, connect } => (
-            connect,
-            Request::Logs {
-                id: parse_id(&id)?,
-                follow,
-            },
-        ),
-        JobCommand::Watch { id, json, connect } => (
-            connect,
-            Request::Watch {
-                id: parse_id(&id)?,
-                json,
-            },
-        ),
+        JobCommand::Logs { id, follow, connect } => (connect, Request::Logs { id: parse_id(&id)?, follow }),
+        JobCommand::Watch { id, json, connect } => (connect, Request::Watch { id: parse_id(&id)?, json }),
     };
-    let mut client = Client::connect(&Endpoint::from_flags(&connect)?).await?;
-    let result = serve(&mut client, request).await;
+    let endpoint = Endpoint::from_flags(&connect)?;
+    let mut client = Client::connect(&endpoint).await?;
+    let result = serve(&mut client, &endpoint, request).await;
     client.close().await;
     result
 }
@@ -77,7 +57,7 @@ enum Request {
     },
 }
 
-async fn serve(client: &mut Client, request: Request) -> Result<()> {
+async fn serve(client: &mut Client, endpoint: &Endpoint, request: Request) -> Result<()> {
     match request {
         Request::Submit { spec, wait, json } => {
             let record = expect_job(client.call(ClientRequest::Submit(spec)).await?)?;
@@ -85,7 +65,7 @@ async fn serve(client: &mut Client, request: Request) -> Result<()> {
                 print_job(&record, json);
                 return Ok(());
             }
-            follow(client, &record, json).await
+            follow(client, endpoint, &record, json).await
         }
         Request::Show(request, json) => {
             let record = expect_job(client.call(request.clone()).await?)?;
@@ -96,9 +76,15 @@ async fn serve(client: &mut Client, request: Request) -> Result<()> {
             Ok(())
         }
         Request::List { json } => {
-            let ClientReply::Jobs(jobs) = client.call(ClientRequest::List).await? else {
-                bail!("unexpected answer from the coordinator")
-            };
+            client.send(&ClientRequest::List).await?;
+            let mut jobs = Vec::new();
+            loop {
+                match client.reply().await? {
+                    ClientReply::Jobs(page) => jobs.extend(page),
+                    ClientReply::JobsEnd => break,
+                    _ => bail!("unexpected answer from the coordinator"),
+                }
+            }
             if json {
                 let list: Vec<_> = jobs.iter().map(output::job_json).collect();
                 println!("{}", serde_json::Value::Array(list));
@@ -125,7 +111,7 @@ async fn serve(client: &mut Client, request: Request) -> Result<()> {
         }
         Request::Watch { id, json } => {
             let record = expect_job(client.call(ClientRequest::Status(id)).await?)?;
-            follow(client, &record, json).await
+            follow(client, endpoint, &record, json).await
         }
     }
 }
@@ -151,14 +137,21 @@ fn print_job(record: &JobRecord, json: bool) {
 
 /// Prints each change of the job (from `first`, as last seen) until it ends; fails unless it succeeded with its
 /// file in place.
-async fn follow(client: &mut Client, first: &JobRecord, json: bool) -> Result<()> {
+async fn follow(client: &mut Client, endpoint: &Endpoint, first: &JobRecord, json: bool) -> Result<()> {
     let id = first.id;
     let mut view = ProgressView::new(json);
     view.show(first);
     client.send(&ClientRequest::Watch(id)).await?;
     loop {
-        let ClientReply::JobUpdate(record) = client.reply().await? else {
-            bail!("unexpected answer from the coordinator")
+        let record = match client.next().await {
+            Ok(ClientReply::JobUpdate(record)) => record,
+            Ok(ClientReply::Error(text)) => bail!("{text}"),
+            Ok(_) => bail!("unexpected answer from the coordinator"),
+            // The coordinator went away (a restart, a network cut): the job goes on without us, so follow it again.
+            Err(lost) => {
+                *client = reconnect(endpoint, id, &lost).await?;
+                continue;
+            }
         };
         view.show(&record);
         if !record.state.is_final() {
@@ -170,12 +163,30 @@ async fn follow(client: &mut Client, first: &JobRecord, json: bool) -> Result<()
         return match record.state {
             JobState::Succeeded if Path::new(&record.output).is_file() => Ok(()),
             JobState::Succeeded => bail!("job {id} succeeded but {} is not there", record.output),
-            JobState::Failed => bail!(
-                "job {id} failed: {}",
-                record.error.as_deref().unwrap_or("no reason recorded")
-            ),
+            JobState::Failed => bail!("job {id} failed: {}", record.error.as_deref().unwrap_or("no reason recorded")),
             _ => bail!("job {id} {}: {}", record.state, record.error.as_deref().unwrap_or("")),
         };
+    }
+}
+
+/// How long a follower keeps trying to reach a coordinator that went away.
+const RECONNECT_FOR: Duration = Duration::from_secs(120);
+
+/// Dials the coordinator again (once a second, for at most [`RECONNECT_FOR`]) and asks to follow `id` again.
+async fn reconnect(endpoint: &Endpoint, id: JobId, lost: &ConnectionError) -> Result<Client> {
+    let start = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        match Client::connect(endpoint).await {
+            Ok(mut client) => {
+                client.send(&ClientRequest::Watch(id)).await?;
+                return Ok(client);
+            }
+            Err(e) if start.elapsed() >= RECONNECT_FOR => {
+                bail!("lost the coordinator while following job {id} ({lost}), and could not reach it again: {e}")
+            }
+            Err(_) => {}
+        }
     }
 }
 
@@ -205,11 +216,7 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<JobSpec> {
     Ok(JobSpec {
         project: project.display().to_string(),
         output: output.display().to_string(),
-        encoding: Encoding {
-            vcodec: options.vcodec,
-            acodec: options.acodec,
-            extra,
-        },
+        encoding: Encoding { vcodec: options.vcodec, acodec: options.acodec, extra },
         priority: options.priority,
         services: parsed.services.iter().cloned().collect(),
         melt_log: match options.melt_log {

@@ -20,11 +20,7 @@ fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // Nodes log what they do; client commands speak through their output and one-line errors only.
-    init_logging(if matches!(cli.command, Command::Node(_)) {
-        "info,sled=warn"
-    } else {
-        "off"
-    });
+    init_logging(if matches!(cli.command, Command::Node(_)) { "info,sled=warn" } else { "off" });
     let result = match cli.command {
         Command::Certs(command) => certs_cmd::run(command),
         Command::Node(args) => match matches.subcommand_matches("node") {
@@ -66,12 +62,12 @@ fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Logs go to stderr; `DISTENCODE_LOG` (or `RUST_LOG`) filters them.
 fn init_logging(default: &str) {
-    let filter = std::env::var("DISTENCODE_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| default.to_string());
+    let filter =
+        std::env::var("DISTENCODE_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| default.to_string());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

@@ -13,6 +13,10 @@ use distencode_wire::tls;
 use std::io::Write;
 use std::time::Duration;
 
+/// Messages waiting between the MeltRunner and the link: at most 256 log batches of 64 KiB (16 MiB); progress
+/// reports beyond it are dropped, log batches wait (back-pressure on melt's output).
+const EVENT_QUEUE: usize = 256;
+
 pub fn run(args: NodeArgs) -> Result<()> {
     let role = args.role.ok_or_else(|| {
         anyhow!("no --role coordinator|worker given (or set DISTENCODE_ROLE, or role in the --config file)")
@@ -47,10 +51,8 @@ pub fn run(args: NodeArgs) -> Result<()> {
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             let tls = tls::server_config(&certs, &name)?;
             let store = JobStore::open(&data_dir)?;
-            let config = CoordinatorConfig {
-                max_attempts: args.max_attempts.max(1),
-                grace: seconds(args.grace, "--grace")?,
-            };
+            let config =
+                CoordinatorConfig { max_attempts: args.max_attempts.max(1), grace: seconds(args.grace, "--grace")? };
             let listen = args.listen.clone();
             actix_rt::System::new().block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen)
@@ -59,12 +61,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
                 let local = listener.local_addr()?;
                 let store = SyncArbiter::start(1, move || store.clone());
                 let (coordinator, registry) = Coordinator::start(store, config);
-                let context = ServerContext {
-                    coordinator,
-                    registry,
-                    heartbeat_interval,
-                    heartbeat_timeout,
-                };
+                let context = ServerContext { coordinator, registry, heartbeat_interval, heartbeat_timeout };
                 tracing::info!(%local, %name, "coordinator listening");
                 println!("distencode coordinator {name} listening on {local}");
                 std::io::stdout().flush()?;
@@ -95,8 +92,9 @@ pub fn run(args: NodeArgs) -> Result<()> {
                     melt_version,
                     services: services.names(),
                     encoders: encoders.clone(),
+                    cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
                 };
-                let (events_tx, events_rx) = tokio::sync::mpsc::channel(4096);
+                let (events_tx, events_rx) = tokio::sync::mpsc::channel(EVENT_QUEUE);
                 let runner = MeltRunner::new(
                     RunnerConfig {
                         melt: args.melt.clone(),

@@ -37,11 +37,7 @@ pub fn describe_state(job: &JobRecord) -> String {
             ),
             None => format!("job {} succeeded: {}", job.id, job.output),
         },
-        JobState::Failed => format!(
-            "job {} failed: {}",
-            job.id,
-            job.error.as_deref().unwrap_or("no reason recorded")
-        ),
+        JobState::Failed => format!("job {} failed: {}", job.id, job.error.as_deref().unwrap_or("no reason recorded")),
         JobState::Cancelled => format!("job {} cancelled: {}", job.id, job.error.as_deref().unwrap_or("")),
     }
 }
@@ -64,10 +60,7 @@ pub fn job_row(job: &JobRecord) -> String {
 }
 
 pub fn job_header() -> String {
-    format!(
-        "{:>6}  {:<9}  {:>5}  {:<12}  {}",
-        "ID", "STATE", "DONE", "WORKER", "OUTPUT"
-    )
+    format!("{:>6}  {:<9}  {:>5}  {:<12}  {}", "ID", "STATE", "DONE", "WORKER", "OUTPUT")
 }
 
 pub fn worker_row(worker: &WorkerView) -> String {
@@ -101,12 +94,9 @@ pub fn worker_header() -> String {
 /// One line about a worker after a reserve, release or drain.
 pub fn describe_worker(worker: &WorkerView) -> String {
     match &worker.reserved_by {
-        Some(person) => format!(
-            "worker {} {} (reserved for {person}{})",
-            worker.name,
-            worker.state,
-            until(worker.reserved_until)
-        ),
+        Some(person) => {
+            format!("worker {} {} (reserved for {person}{})", worker.name, worker.state, until(worker.reserved_until))
+        }
         None => format!("worker {} {}", worker.name, worker.state),
     }
 }
@@ -138,10 +128,7 @@ pub fn job_json(job: &JobRecord) -> serde_json::Value {
         };
         object.insert("progress".into(), serde_json::json!(progress));
         object.insert("fps".into(), serde_json::json!(job.progress.as_ref().map(|p| p.fps)));
-        object.insert(
-            "eta_seconds".into(),
-            serde_json::json!(job.progress.as_ref().and_then(|p| p.eta_seconds)),
-        );
+        object.insert("eta_seconds".into(), serde_json::json!(job.progress.as_ref().and_then(|p| p.eta_seconds)));
     }
     value
 }

@@ -55,10 +55,7 @@ impl ProgressView {
             Style::Bar(bar) => {
                 let bar = bar.get_or_insert_with(new_bar);
                 bar.set_position(progress.percent.round() as u64);
-                let left = progress
-                    .eta_seconds
-                    .map(|s| format!("{s:.0} s"))
-                    .unwrap_or_else(|| "?".into());
+                let left = progress.eta_seconds.map(|s| format!("{s:.0} s")).unwrap_or_else(|| "?".into());
                 bar.set_message(format!("{:.1} fps, {left} left", progress.fps));
             }
         }

@@ -18,24 +18,9 @@ pub async fn run(command: WorkerCommand) -> Result<()> {
                 workers.iter().for_each(|w| println!("{}", output::worker_row(w)));
             }
         }
-        WorkerCommand::Reserve {
-            worker,
-            person,
-            until,
-            now,
-            connect,
-        } => {
+        WorkerCommand::Reserve { worker, person, until, now, connect } => {
             let until = until.as_deref().map(parse_until).transpose()?;
-            let workers = call(
-                &connect,
-                ClientRequest::Reserve {
-                    worker: worker.clone(),
-                    person,
-                    until,
-                    now,
-                },
-            )
-            .await?;
+            let workers = call(&connect, ClientRequest::Reserve { worker: worker.clone(), person, until, now }).await?;
             print_one(&workers, &worker);
         }
         WorkerCommand::Release { worker, connect } => {
@@ -74,9 +59,8 @@ pub fn parse_until(text: &str) -> Result<u64> {
     }
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| anyhow!("--until {text:?}: not a time (2026-11-25T18:00:00Z) or a span (90m)"))?;
+    let number: u64 =
+        number.parse().map_err(|_| anyhow!("--until {text:?}: not a time (2026-11-25T18:00:00Z) or a span (90m)"))?;
     let seconds = match unit {
         "s" => 1,
         "m" => 60,

@@ -37,18 +37,10 @@ fn a_job_renders_across_the_network() {
     lab.wait_for_idle("client", &coordinator, &["w1", "w2"]);
 
     let project = projects::color_and_tone(lab.dir.path(), "across.mlt", 50);
-    let output = lab.client(
-        "client",
-        &coordinator,
-        &["job", "submit", project.to_str().unwrap(), "--wait"],
-    );
+    let output = lab.client("client", &coordinator, &["job", "submit", project.to_str().unwrap(), "--wait"]);
     ok(&output);
     let rendered = lab.dir.path().join("across.mp4");
-    assert!(
-        stdout(&output).contains(&format!("succeeded: {}", rendered.display())),
-        "{}",
-        stdout(&output)
-    );
+    assert!(stdout(&output).contains(&format!("succeeded: {}", rendered.display())), "{}", stdout(&output));
     let facts = probe(&rendered);
     assert_eq!(facts.video_frames, 50);
     assert_eq!(facts.audio_codec.as_deref(), Some("aac"));
@@ -70,11 +62,7 @@ fn a_worker_cut_off_longer_than_the_heartbeat_timeout_does_not_break_the_job() {
     let dir = lab.dir.path().to_path_buf();
     let submit = |name: &str, frames_each: u64| -> u64 {
         let project = projects::noise_and_count(&dir, name, frames_each);
-        let job = lab.json(
-            "client",
-            &coordinator,
-            &["job", "submit", project.to_str().unwrap(), "--json"],
-        );
+        let job = lab.json("client", &coordinator, &["job", "submit", project.to_str().unwrap(), "--json"]);
         job["id"].as_u64().expect("a job id")
     };
     let long = submit("long.mlt", 600);
@@ -112,19 +100,12 @@ fn a_worker_cut_off_longer_than_the_heartbeat_timeout_does_not_break_the_job() {
     let long_job = lab.wait_final("client", &coordinator, long, Duration::from_secs(180));
     let other_job = lab.wait_final("client", &coordinator, other, Duration::from_secs(180));
     assert_eq!(long_job["state"], "succeeded", "{long_job}\n{}", lab.logs());
-    let successes = attempts(&long_job)
-        .iter()
-        .filter(|a| a["outcome"] == "succeeded")
-        .count();
+    let successes = attempts(&long_job).iter().filter(|a| a["outcome"] == "succeeded").count();
     assert_eq!(successes, 1, "one result for the job: {long_job}");
     assert_eq!(probe(&dir.join("long.mp4")).video_frames, 1200, "a whole file");
     assert_eq!(other_job["state"], "succeeded", "{other_job}");
     assert_eq!(other_job["worker"], spared.as_str());
-    assert_eq!(
-        attempts(&other_job).len(),
-        1,
-        "the spared worker's job was untouched: {other_job}"
-    );
+    assert_eq!(attempts(&other_job).len(), 1, "the spared worker's job was untouched: {other_job}");
     assert_eq!(probe(&dir.join("other.mp4")).video_frames, 600);
 
     // The cut-off worker is back in the pool, and nothing half-written is left beside the outputs.
@@ -162,11 +143,7 @@ fn the_coordinator_is_reached_by_host_name_as_well_as_by_address() {
     assert!(!lab.run("w2", "getent", &["hosts", "coordinator.test"]).status.success());
 
     let project = projects::color_and_tone(lab.dir.path(), "by-name.mlt", 25);
-    let output = lab.client(
-        "client",
-        &by_name,
-        &["job", "submit", project.to_str().unwrap(), "--wait"],
-    );
+    let output = lab.client("client", &by_name, &["job", "submit", project.to_str().unwrap(), "--wait"]);
     ok(&output);
     assert_eq!(probe(&lab.dir.path().join("by-name.mp4")).video_frames, 25);
     let listed = lab.json("client", &by_address, &["worker", "list", "--json"]);

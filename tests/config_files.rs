@@ -37,15 +37,10 @@ impl Site {
         let certs = dir.path().join("certs");
         let certs = certs.to_str().unwrap();
         ok(&distencode(&["certs", "init", "--dir", certs]));
-        for (role, name) in [
-            ("coordinator", "coordinator"),
-            ("worker", "render1"),
-            ("worker", "render2"),
-            ("client", "alice"),
-        ] {
-            ok(&distencode(&[
-                "certs", "issue", "--dir", certs, "--role", role, "--name", name,
-            ]));
+        for (role, name) in
+            [("coordinator", "coordinator"), ("worker", "render1"), ("worker", "render2"), ("client", "alice")]
+        {
+            ok(&distencode(&["certs", "issue", "--dir", certs, "--role", role, "--name", name]));
         }
         Site { dir, nodes: Vec::new() }
     }
@@ -58,10 +53,8 @@ impl Site {
     fn config(&self, example: &str, name: &str, more: &[(&str, &str)]) -> PathBuf {
         let certs = self.path("certs");
         let state = self.path("state");
-        let mut pairs = vec![
-            ("/etc/distencode/certs", certs.to_str().unwrap()),
-            ("/var/lib/distencode", state.to_str().unwrap()),
-        ];
+        let mut pairs =
+            vec![("/etc/distencode/certs", certs.to_str().unwrap()), ("/var/lib/distencode", state.to_str().unwrap())];
         pairs.extend_from_slice(more);
         let path = self.path(name);
         std::fs::write(&path, replaced(example, &pairs)).unwrap();
@@ -119,11 +112,7 @@ impl Site {
         while start.elapsed() < Duration::from_secs(60) {
             let output = self.cli(addr, &["worker", "list", "--json"]);
             let workers: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
-            let idle = workers
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|w| w["name"] == name && w["state"] == "idle");
+            let idle = workers.as_array().into_iter().flatten().any(|w| w["name"] == name && w["state"] == "idle");
             if idle {
                 return;
             }
@@ -155,24 +144,15 @@ fn first_line(child: &mut Child, limit: Duration) -> String {
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
     });
-    rx.recv_timeout(limit)
-        .unwrap_or_else(|_| panic!("no line from the node within {limit:?}"))
+    rx.recv_timeout(limit).unwrap_or_else(|_| panic!("no line from the node within {limit:?}"))
 }
 
 #[test]
 fn a_coordinator_and_a_worker_from_the_example_files_render_a_job() {
     let mut site = Site::new();
-    let coordinator = site.config(
-        COORDINATOR_EXAMPLE,
-        "coordinator.toml",
-        &[("0.0.0.0:7878", "127.0.0.1:0")],
-    );
+    let coordinator = site.config(COORDINATOR_EXAMPLE, "coordinator.toml", &[("0.0.0.0:7878", "127.0.0.1:0")]);
     let addr = site.coordinator(&["--config", coordinator.to_str().unwrap()], &[]);
-    let worker = site.config(
-        WORKER_EXAMPLE,
-        "worker.toml",
-        &[("coordinator.example.net:7878", &addr)],
-    );
+    let worker = site.config(WORKER_EXAMPLE, "worker.toml", &[("coordinator.example.net:7878", &addr)]);
     site.node("worker", &["--config", worker.to_str().unwrap()], &[]);
     site.wait_for_worker(&addr, "render1");
     assert!(site.path("state/coordinator").is_dir(), "data_dir comes from the file");
@@ -180,36 +160,22 @@ fn a_coordinator_and_a_worker_from_the_example_files_render_a_job() {
     let project = projects::color_and_tone(site.dir.path(), "from-config.mlt", 25);
     let output = site.cli(&addr, &["job", "submit", project.to_str().unwrap(), "--wait"]);
     ok(&output);
-    assert!(
-        stdout(&output).contains("accepted by worker render1"),
-        "{}",
-        stdout(&output)
-    );
+    assert!(stdout(&output).contains("accepted by worker render1"), "{}", stdout(&output));
     assert_eq!(probe(&site.path("from-config.mp4")).video_frames, 25);
 }
 
 #[test]
 fn flags_and_environment_variables_override_the_files() {
     let mut site = Site::new();
-    let coordinator = site.config(
-        COORDINATOR_EXAMPLE,
-        "coordinator.toml",
-        &[("0.0.0.0:7878", "127.0.0.1:9")],
-    );
+    let coordinator = site.config(COORDINATOR_EXAMPLE, "coordinator.toml", &[("0.0.0.0:7878", "127.0.0.1:9")]);
     let config = coordinator.to_str().unwrap();
     // The file says port 9, the environment says port 10, the flag says any free port: the flag wins.
-    let addr = site.coordinator(
-        &["--config", config, "--listen", "127.0.0.1:0"],
-        &[("DISTENCODE_LISTEN", "127.0.0.1:10")],
-    );
+    let addr =
+        site.coordinator(&["--config", config, "--listen", "127.0.0.1:0"], &[("DISTENCODE_LISTEN", "127.0.0.1:10")]);
     assert!(!addr.ends_with(":9") && !addr.ends_with(":10"), "{addr}");
 
     // The file names render1 and a coordinator nobody listens on; the flag and the environment put both right.
-    let worker = site.config(
-        WORKER_EXAMPLE,
-        "worker.toml",
-        &[("coordinator.example.net:7878", "127.0.0.1:9")],
-    );
+    let worker = site.config(WORKER_EXAMPLE, "worker.toml", &[("coordinator.example.net:7878", "127.0.0.1:9")]);
     site.node(
         "worker",
         &["--config", worker.to_str().unwrap(), "--name", "render2"],
@@ -224,19 +190,13 @@ fn flags_and_environment_variables_override_the_files() {
 #[test]
 fn a_broken_file_stops_the_node_with_one_line_naming_file_and_key() {
     let site = Site::new();
-    let broken = site.config(
-        WORKER_EXAMPLE,
-        "worker.toml",
-        &[("heartbeat_timeout = 6.0", "heartbeat_timeout = \"ten\"")],
-    );
+    let broken =
+        site.config(WORKER_EXAMPLE, "worker.toml", &[("heartbeat_timeout = 6.0", "heartbeat_timeout = \"ten\"")]);
     let output = distencode(&["node", "--config", broken.to_str().unwrap()]);
     assert!(!output.status.success());
     assert_eq!(
         stderr(&output).trim_end(),
-        format!(
-            "distencode: {}: key heartbeat_timeout: expected a number, found \"ten\"",
-            broken.display()
-        )
+        format!("distencode: {}: key heartbeat_timeout: expected a number, found \"ten\"", broken.display())
     );
 
     let unknown = site.path("unknown.toml");
@@ -245,8 +205,5 @@ fn a_broken_file_stops_the_node_with_one_line_naming_file_and_key() {
     assert!(!output.status.success());
     let line = stderr(&output);
     assert_eq!(line.lines().count(), 1, "{line}");
-    assert!(
-        line.contains(&format!("{}: key threads: unknown key", unknown.display())),
-        "{line}"
-    );
+    assert!(line.contains(&format!("{}: key threads: unknown key", unknown.display())), "{line}");
 }

@@ -50,24 +50,32 @@ fn killing_the_coordinator_mid_render_loses_nothing() {
     let running_id = cluster.submit(&projects::slow(&dir, "first.mlt", 150), &[]);
     let queued_id = cluster.submit(&projects::tiny(&dir, "second.mlt", 10), &[]);
     cluster.wait_running(running_id);
+    // Someone follows the job: the follower must outlive the coordinator's death.
+    let watcher = std::process::Command::new(BIN)
+        .args(["job", "watch", &running_id.to_string()])
+        .env("DISTENCODE_COORDINATOR", &cluster.addr)
+        .env("DISTENCODE_CERTS", &cluster.certs)
+        .env("DISTENCODE_NAME", "alice")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
     cluster.kill_coordinator();
     std::thread::sleep(Duration::from_millis(500));
     cluster.restart_coordinator();
 
     let first = cluster.wait_final(running_id, LIMIT);
+    let watched = watcher.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&watched.stdout);
+    assert!(watched.status.success(), "the follower reconnected and saw the end: {said}");
+    assert!(said.contains(&format!("job {running_id} succeeded")), "{said}");
     assert_eq!(first["state"], "succeeded", "{first}");
-    assert_eq!(
-        attempts(&first).len(),
-        1,
-        "the worker's result was taken once, from the same attempt: {first}"
-    );
+    assert_eq!(attempts(&first).len(), 1, "the worker's result was taken once, from the same attempt: {first}");
     assert_eq!(successes(&first), 1);
     assert_eq!(probe(&dir.join("first.mp4")).video_frames, 150);
     let second = cluster.wait_final(queued_id, LIMIT);
-    assert_eq!(
-        second["state"], "succeeded",
-        "the queued job was dispatched after the restart: {second}"
-    );
+    assert_eq!(second["state"], "succeeded", "the queued job was dispatched after the restart: {second}");
     assert_eq!(probe(&dir.join("second.mp4")).video_frames, 10);
 }
 
@@ -82,18 +90,12 @@ fn cancelling_a_running_job_kills_melt_and_leaves_no_file() {
     assert!(!melt_processes(&partial).is_empty(), "melt runs before the cancel");
     let output = cluster.cli(&["job", "cancel", &id.to_string()]);
     ok(&output);
-    assert_eq!(
-        stdout(&output).trim(),
-        format!("job {id} cancelled: cancelled by alice")
-    );
-    cluster.wait_until(Duration::from_secs(20), "melt to be gone", || {
-        melt_processes(&partial).is_empty()
-    });
+    assert_eq!(stdout(&output).trim(), format!("job {id} cancelled: cancelled by alice"));
+    cluster.wait_until(Duration::from_secs(20), "melt to be gone", || melt_processes(&partial).is_empty());
     let job = cluster.job(id);
     assert_eq!(job["state"], "cancelled");
-    cluster.wait_until(Duration::from_secs(20), "the worker to be idle again", || {
-        cluster.worker("w1")["state"] == "idle"
-    });
+    cluster
+        .wait_until(Duration::from_secs(20), "the worker to be idle again", || cluster.worker("w1")["state"] == "idle");
     let left: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
@@ -121,10 +123,8 @@ fn a_render_that_always_fails_is_tried_on_each_worker_then_fails_with_every_reas
     assert_eq!(job["state"], "failed", "{job}");
     let error = job["error"].as_str().unwrap();
     assert!(error.starts_with("failed after 3 attempts: #1 on w"), "{error}");
-    let reason = format!(
-        r#"melt reported: [producer_xml] failed to load producer "{}""#,
-        dir.join("garbage.mp4").display()
-    );
+    let reason =
+        format!(r#"melt reported: [producer_xml] failed to load producer "{}""#, dir.join("garbage.mp4").display());
     assert_eq!(error.matches(&reason).count(), 3, "{error}");
     let workers: std::collections::BTreeSet<_> = attempts(&job).iter().map(|a| a["worker"].to_string()).collect();
     assert_eq!(workers.len(), 3, "each attempt on another worker: {job}");
@@ -150,10 +150,7 @@ fn a_worker_that_fails_job_after_job_is_marked_suspect() {
 
 /// Sends a signal to a process (SIGSTOP freezes it like a machine that stopped answering; SIGCONT wakes it).
 fn signal(pid: u32, name: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status()
-        .unwrap();
+    let status = std::process::Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap();
     assert!(status.success());
 }
 
@@ -188,15 +185,9 @@ fn a_hanging_melt_is_killed_as_stalled_and_the_job_goes_elsewhere() {
     assert_eq!(job["state"], "succeeded", "{job}");
     let first_attempt = &attempts(&job)[0];
     assert_eq!(first_attempt["worker"], first.as_str());
-    assert_eq!(
-        first_attempt["outcome"],
-        format!("worker {first}: melt stalled: no output for 3s")
-    );
+    assert_eq!(first_attempt["outcome"], format!("worker {first}: melt stalled: no output for 3s"));
     assert_ne!(job["worker"], first.as_str(), "retried on the other worker");
-    assert!(
-        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
-        "the stalled melt was killed"
-    );
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the stalled melt was killed");
     assert_eq!(probe(&dir.join("hang.mp4")).video_frames, 150);
 }
 

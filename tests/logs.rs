@@ -38,29 +38,28 @@ fn a_followed_log_arrives_while_the_job_runs_and_ends_with_it() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    // A follower that never ends must fail the test, not hang it: it is killed after two minutes.
+    let (done, watchdog) = std::sync::mpsc::channel::<()>();
+    let pid = follower.id().to_string();
+    std::thread::spawn(move || {
+        if watchdog.recv_timeout(LIMIT).is_err() {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+        }
+    });
     let mut reader = BufReader::new(follower.stdout.take().unwrap());
     let mut first = String::new();
     reader.read_line(&mut first).unwrap();
     assert!(!first.is_empty());
     let state = cluster.job(id)["state"].clone();
-    assert_eq!(
-        state, "running",
-        "the first line arrived while melt was still rendering"
-    );
+    assert_eq!(state, "running", "the first line arrived while melt was still rendering");
     let mut rest = String::new();
     reader.read_to_string(&mut rest).unwrap();
-    assert!(follower.wait().unwrap().success());
-    assert_eq!(
-        cluster.job(id)["state"],
-        "succeeded",
-        "--follow returned once the job ended"
-    );
+    let status = follower.wait().unwrap();
+    let _ = done.send(());
+    assert!(status.success(), "the follower ended by itself: {status}");
+    assert_eq!(cluster.job(id)["state"], "succeeded", "--follow returned once the job ended");
     let followed = first + &rest;
-    assert_eq!(
-        followed,
-        stored_log(&cluster, id),
-        "the followed log is the stored log, no line lost or doubled"
-    );
+    assert_eq!(followed, stored_log(&cluster, id), "the followed log is the stored log, no line lost or doubled");
     assert_eq!(followed, log_beside(&dir.join("live.mp4")));
     assert!(!followed.contains("Current Frame"), "progress lines are not log lines");
 }
@@ -86,14 +85,8 @@ fn progress_rises_while_it_runs_and_is_100_after_success() {
         assert!(start.elapsed() < LIMIT, "the job did not end");
         std::thread::sleep(Duration::from_millis(150));
     }
-    assert!(
-        seen.windows(2).all(|w| w[0] <= w[1]),
-        "progress never goes back: {seen:?}"
-    );
-    assert!(
-        seen.iter().all(|p| *p < 100.0),
-        "melt's own figure stops at 99: {seen:?}"
-    );
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "progress never goes back: {seen:?}");
+    assert!(seen.iter().all(|p| *p < 100.0), "melt's own figure stops at 99: {seen:?}");
     let distinct: std::collections::BTreeSet<u64> = seen.iter().map(|p| *p as u64).collect();
     assert!(distinct.len() >= 3, "progress moved while it ran: {seen:?}");
     let job = cluster.job(id);
@@ -112,24 +105,13 @@ fn a_log_of_several_megabytes_is_kept_whole() {
     assert_eq!(cluster.wait_final(id, LIMIT)["state"], "succeeded");
     let stored = stored_log(&cluster, id);
     assert!(stored.len() > 4_000_000, "a log of {} bytes", stored.len());
-    assert_eq!(
-        stored,
-        log_beside(&dir.join("chatty.mp4")),
-        "stored whole, byte for byte"
-    );
+    assert_eq!(stored, log_beside(&dir.join("chatty.mp4")), "stored whole, byte for byte");
 }
 
 #[test]
 fn a_worker_whose_link_is_cut_mid_render_delivers_the_rest_of_its_log() {
     let _one_at_a_time = serial();
-    let flags = [
-        "--heartbeat-interval",
-        "0.5",
-        "--heartbeat-timeout",
-        "2",
-        "--grace",
-        "15",
-    ];
+    let flags = ["--heartbeat-interval", "0.5", "--heartbeat-timeout", "2", "--grace", "15"];
     let mut cluster = Cluster::start_with(0, &flags);
     let proxy = proxy::Proxy::start(&cluster.addr);
     cluster.issue("worker", "w1");
@@ -144,22 +126,11 @@ fn a_worker_whose_link_is_cut_mid_render_delivers_the_rest_of_its_log() {
     proxy.restore();
     let job = cluster.wait_final(id, LIMIT);
     assert_eq!(job["state"], "succeeded", "{job}");
-    assert_eq!(
-        job["attempts"].as_array().unwrap().len(),
-        1,
-        "the same attempt finished: {job}"
-    );
+    assert_eq!(job["attempts"].as_array().unwrap().len(), 1, "the same attempt finished: {job}");
     let stored = stored_log(&cluster, id);
     assert!(stored.len() > during, "lines came after the reconnection");
-    assert_eq!(
-        stored,
-        log_beside(&dir.join("cut.mp4")),
-        "nothing lost, nothing doubled"
-    );
+    assert_eq!(stored, log_beside(&dir.join("cut.mp4")), "nothing lost, nothing doubled");
     let worker_log = cluster.worker_log("w1");
-    assert!(
-        worker_log.matches("registered").count() >= 2,
-        "the worker reconnected:\n{worker_log}"
-    );
+    assert!(worker_log.matches("registered").count() >= 2, "the worker reconnected:\n{worker_log}");
     assert_eq!(probe(&dir.join("cut.mp4")).video_frames, 300);
 }

@@ -8,11 +8,7 @@ use std::time::Duration;
 
 /// The command failed with exactly one line on stderr, which contains every `needle`.
 fn refused(output: &Output, needles: &[&str]) -> String {
-    assert!(
-        !output.status.success(),
-        "expected a refusal, got success: {}",
-        stdout(output)
-    );
+    assert!(!output.status.success(), "expected a refusal, got success: {}", stdout(output));
     let err = stderr(output);
     assert_eq!(err.trim_end().lines().count(), 1, "one line expected, got:\n{err}");
     for needle in needles {
@@ -38,26 +34,13 @@ fn local_project_problems_are_refused_before_submitting() {
     );
 
     let text = projects::write(dir, "text.mlt", "this is not xml at all");
-    refused(
-        &cluster.cli(&["job", "submit", text.to_str().unwrap()]),
-        &["text.mlt", "not XML"],
-    );
+    refused(&cluster.cli(&["job", "submit", text.to_str().unwrap()]), &["text.mlt", "not XML"]);
 
     let html = projects::write(dir, "page.mlt", "<html><body/></html>");
-    refused(
-        &cluster.cli(&["job", "submit", html.to_str().unwrap()]),
-        &["page.mlt", "not an MLT project", "<html>"],
-    );
+    refused(&cluster.cli(&["job", "submit", html.to_str().unwrap()]), &["page.mlt", "not an MLT project", "<html>"]);
 
-    let dtd = projects::write(
-        dir,
-        "dtd.mlt",
-        "<?xml version=\"1.0\"?><!DOCTYPE mlt [<!ENTITY x \"y\">]><mlt/>",
-    );
-    refused(
-        &cluster.cli(&["job", "submit", dtd.to_str().unwrap()]),
-        &["dtd.mlt", "DTD"],
-    );
+    let dtd = projects::write(dir, "dtd.mlt", "<?xml version=\"1.0\"?><!DOCTYPE mlt [<!ENTITY x \"y\">]><mlt/>");
+    refused(&cluster.cli(&["job", "submit", dtd.to_str().unwrap()]), &["dtd.mlt", "DTD"]);
 
     no_jobs(&cluster);
 }
@@ -79,10 +62,7 @@ fn missing_media_are_all_listed() {
         ),
     );
     let one = dir.join("gone one.mp4");
-    refused(
-        &cluster.cli(&["job", "submit", project.to_str().unwrap()]),
-        &[one.to_str().unwrap(), "/nowhere/two.wav"],
-    );
+    refused(&cluster.cli(&["job", "submit", project.to_str().unwrap()]), &[one.to_str().unwrap(), "/nowhere/two.wav"]);
     no_jobs(&cluster);
 }
 
@@ -100,14 +80,7 @@ fn an_unknown_service_is_refused_at_submit_naming_what_each_worker_lacks() {
             projects::PROFILE
         ),
     );
-    let output = cluster.cli(&[
-        "job",
-        "submit",
-        project.to_str().unwrap(),
-        "--wait",
-        "--vcodec",
-        "no_such_encoder",
-    ]);
+    let output = cluster.cli(&["job", "submit", project.to_str().unwrap(), "--wait", "--vcodec", "no_such_encoder"]);
     let err = refused(&output, &[]);
     assert_eq!(
         err.trim(),
@@ -123,13 +96,7 @@ fn an_unwritable_output_folder_is_refused() {
     let cluster = Cluster::start(1);
     let project = projects::color_and_tone(cluster.dir.path(), "o.mlt", 5);
     refused(
-        &cluster.cli(&[
-            "job",
-            "submit",
-            project.to_str().unwrap(),
-            "--output",
-            "/no/such/folder/out.mp4",
-        ]),
+        &cluster.cli(&["job", "submit", project.to_str().unwrap(), "--output", "/no/such/folder/out.mp4"]),
         &["output folder /no/such/folder cannot be written"],
     );
     no_jobs(&cluster);
@@ -141,26 +108,11 @@ fn an_unreachable_coordinator_is_named() {
     let certs = dir.path().join("certs");
     let certs_s = certs.to_str().unwrap();
     ok(&distencode(&["certs", "init", "--dir", certs_s]));
-    ok(&distencode(&[
-        "certs", "issue", "--dir", certs_s, "--role", "client", "--name", "alice",
-    ]));
+    ok(&distencode(&["certs", "issue", "--dir", certs_s, "--role", "client", "--name", "alice"]));
     // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let output = distencode(&[
-        "job",
-        "list",
-        "--coordinator",
-        &addr,
-        "--certs",
-        certs_s,
-        "--name",
-        "alice",
-    ]);
+    let output = distencode(&["job", "list", "--coordinator", &addr, "--certs", certs_s, "--name", "alice"]);
     refused(&output, &[&format!("cannot reach the coordinator at {addr}")]);
 }
 
@@ -176,9 +128,7 @@ fn certificates_that_do_not_fit_are_refused() {
     let other = tempfile::tempdir().unwrap();
     let other_s = other.path().to_str().unwrap();
     ok(&distencode(&["certs", "init", "--dir", other_s]));
-    ok(&distencode(&[
-        "certs", "issue", "--dir", other_s, "--role", "client", "--name", "mallory",
-    ]));
+    ok(&distencode(&["certs", "issue", "--dir", other_s, "--role", "client", "--name", "mallory"]));
     std::fs::copy(other.path().join("mallory.pem"), cluster.certs.join("mallory.pem")).unwrap();
     std::fs::copy(other.path().join("mallory.key"), cluster.certs.join("mallory.key")).unwrap();
     refused(&cluster.cli_as("mallory", &["job", "list"]), &["mallory.pem", "CA"]);
@@ -206,17 +156,7 @@ fn certificates_that_do_not_fit_are_refused() {
 
     // A client's certificate may not register as a worker.
     let output = std::process::Command::new(BIN)
-        .args([
-            "node",
-            "--role",
-            "worker",
-            "--coordinator",
-            &cluster.addr,
-            "--name",
-            "alice",
-            "--certs",
-            certs,
-        ])
+        .args(["node", "--role", "worker", "--coordinator", &cluster.addr, "--name", "alice", "--certs", certs])
         .arg("--work-dir")
         .arg(cluster.dir.path().join("w-alice"))
         .stdin(std::process::Stdio::null())

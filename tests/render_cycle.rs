@@ -17,10 +17,7 @@ fn submit_wait_renders_the_same_frames_as_bare_melt() {
     assert!(printed.contains("job 1 queued"), "{printed}");
     assert!(printed.contains("accepted by worker w1"), "{printed}");
     let rendered = dir.join("sample.mp4");
-    assert!(
-        printed.contains(&format!("succeeded: {}", rendered.display())),
-        "{printed}"
-    );
+    assert!(printed.contains(&format!("succeeded: {}", rendered.display())), "{printed}");
 
     let bare = dir.join("bare.mp4");
     bare_melt(&project, &bare);
@@ -68,10 +65,7 @@ fn status_list_and_logs_describe_the_job() {
     ok(&logs);
     let text = stdout(&logs);
     assert!(!text.is_empty(), "melt's output is kept");
-    assert!(
-        !text.contains("Current Frame:"),
-        "progress lines are not log lines: {text}"
-    );
+    assert!(!text.contains("Current Frame:"), "progress lines are not log lines: {text}");
 }
 
 #[test]
@@ -91,9 +85,8 @@ fn submit_json_prints_one_object_with_id_and_state() {
 fn two_workers_share_a_batch() {
     let cluster = Cluster::start(2);
     let dir = cluster.dir.path();
-    let ids: Vec<u64> = (0..4)
-        .map(|i| cluster.submit(&projects::noise_and_count(dir, &format!("b{i}.mlt"), 40), &[]))
-        .collect();
+    let ids: Vec<u64> =
+        (0..4).map(|i| cluster.submit(&projects::noise_and_count(dir, &format!("b{i}.mlt"), 40), &[])).collect();
     let mut workers = std::collections::BTreeSet::new();
     for id in ids {
         let job = cluster.wait_final(id, Duration::from_secs(120));

@@ -32,10 +32,7 @@ fn no_job_goes_to_a_reserved_or_draining_worker() {
     assert_eq!(job["worker"], "w2", "the reserved worker took nothing");
     let err = cluster.cli(&["worker", "release", "w2"]);
     assert!(!err.status.success());
-    assert_eq!(
-        stderr(&err).trim(),
-        "distencode: worker w2 is neither reserved nor draining"
-    );
+    assert_eq!(stderr(&err).trim(), "distencode: worker w2 is neither reserved nor draining");
 }
 
 #[test]
@@ -61,18 +58,17 @@ fn reserving_now_sends_the_current_job_elsewhere() {
 fn a_reservation_survives_a_coordinator_restart_and_ends_by_itself() {
     let _one_at_a_time = serial();
     let mut cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
-    ok(&cluster.cli(&["worker", "reserve", "w1", "--for", "dave", "--until", "6s"]));
+    ok(&cluster.cli(&["worker", "reserve", "w1", "--for", "dave", "--until", "20s"]));
     cluster.kill_coordinator();
     cluster.restart_coordinator();
-    cluster.wait_until(Duration::from_secs(5), "the reservation to be back", || {
+    cluster.wait_until(Duration::from_secs(15), "the reservation to be back", || {
         let w1 = cluster.worker("w1");
         w1["reserved_by"] == "dave" && w1["state"] == "reserved"
     });
     let id = cluster.submit(&projects::tiny(cluster.dir.path(), "later.mlt", 5), &[]);
     assert_eq!(cluster.job(id)["state"], "queued");
-    cluster.wait_until(Duration::from_secs(20), "the reservation to end", || {
-        cluster.worker("w1")["state"] != "reserved"
-    });
+    cluster
+        .wait_until(Duration::from_secs(40), "the reservation to end", || cluster.worker("w1")["state"] != "reserved");
     assert_eq!(cluster.wait_final(id, LIMIT)["state"], "succeeded");
     assert!(cluster.worker("w1")["reserved_by"].is_null());
 }
@@ -88,14 +84,7 @@ fn higher_priority_first_then_oldest_first() {
     let normal_new = cluster.submit(&projects::tiny(&dir, "normal2.mlt", 5), &[]);
     let high = cluster.submit(&projects::tiny(&dir, "high.mlt", 5), &["--priority", "5"]);
     ok(&cluster.cli(&["worker", "release", "w1"]));
-    let started = |id: u64| {
-        cluster.wait_final(id, LIMIT)["attempts"][0]["offered_at"]
-            .as_u64()
-            .unwrap()
-    };
+    let started = |id: u64| cluster.wait_final(id, LIMIT)["attempts"][0]["offered_at"].as_u64().unwrap();
     let order = [started(high), started(normal_old), started(normal_new), started(low)];
-    assert!(
-        order.windows(2).all(|w| w[0] <= w[1]),
-        "offered in priority order: {order:?}"
-    );
+    assert!(order.windows(2).all(|w| w[0] <= w[1]), "offered in priority order: {order:?}");
 }

@@ -1,5 +1,6 @@
 //! A soak test bounded in time: a few hundred tiny jobs over three workers while workers are killed and restarted
-//! at random. At the end every job succeeded exactly once and every file is whole.
+//! at random for as long as jobs remain. At the end every job succeeded exactly once (one success recorded, one
+//! render put in place, counted in the workers' own logs) and every file is whole.
 
 mod common;
 
@@ -7,13 +8,14 @@ use common::*;
 use std::time::{Duration, Instant};
 
 const JOBS: usize = 200;
-const KILLS: usize = 12;
+/// Kills at most; they stop earlier when every job has ended.
+const KILLS: usize = 40;
 const LIMIT: Duration = Duration::from_secs(300);
 
 #[test]
 fn every_job_succeeds_exactly_once_while_workers_die() {
     let mut flags = FAST_FAILURE_DETECTION.to_vec();
-    flags.extend(["--max-attempts", "20"]);
+    flags.extend(["--max-attempts", "50"]);
     let mut cluster = Cluster::start_with(3, &flags);
     let dir = cluster.dir.path().join("soak");
     std::fs::create_dir_all(&dir).unwrap();
@@ -21,10 +23,7 @@ fn every_job_succeeds_exactly_once_while_workers_die() {
     let mut ids = Vec::new();
     for i in 0..JOBS {
         let output = dir.join(format!("out-{i:03}.mp4"));
-        ids.push((
-            cluster.submit(&project, &["--output", output.to_str().unwrap()]),
-            output,
-        ));
+        ids.push((cluster.submit(&project, &["--output", output.to_str().unwrap()]), output));
     }
 
     // A small deterministic generator: the same run every time, yet no pattern the scheduler could follow.
@@ -36,27 +35,39 @@ fn every_job_succeeds_exactly_once_while_workers_die() {
         seed
     };
     let start = Instant::now();
-    for _ in 0..KILLS {
-        std::thread::sleep(Duration::from_millis(300 + next() % 700));
+    let unfinished = |cluster: &Cluster| {
+        let list = cluster.json(&["job", "list", "--json"]);
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| !matches!(j["state"].as_str(), Some("succeeded" | "failed" | "cancelled")))
+            .count()
+    };
+    let mut kills = 0;
+    while kills < KILLS && unfinished(&cluster) > 0 {
+        assert!(start.elapsed() < LIMIT, "the jobs took too long");
+        std::thread::sleep(Duration::from_millis(200 + next() % 600));
         let victim = format!("w{}", 1 + next() % 3);
         cluster.kill_worker(&victim);
-        std::thread::sleep(Duration::from_millis(next() % 500));
+        std::thread::sleep(Duration::from_millis(next() % 400));
         cluster.start_worker(&victim);
-        assert!(start.elapsed() < LIMIT, "the kills took too long");
+        kills += 1;
     }
+    assert!(kills >= 5, "workers died while jobs ran ({kills} kills)");
 
     for (id, output) in &ids {
         let job = cluster.wait_final(*id, LIMIT.saturating_sub(start.elapsed()).max(Duration::from_secs(30)));
         assert_eq!(job["state"], "succeeded", "{job}");
-        let successes = job["attempts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| a["outcome"] == "succeeded")
-            .count();
-        assert_eq!(successes, 1, "exactly one success: {job}");
+        let successes = job["attempts"].as_array().unwrap().iter().filter(|a| a["outcome"] == "succeeded").count();
+        assert_eq!(successes, 1, "exactly one success recorded: {job}");
         assert_eq!(job["output"], output.to_str().unwrap());
         assert_eq!(probe(output).video_frames, 5, "{} is whole", output.display());
+    }
+    // Read the logs once every job has ended: each job's file was put in place by exactly one render.
+    let logs: String = (1..=3).map(|i| cluster.worker_log(&format!("w{i}"))).collect();
+    for (id, _) in &ids {
+        let renames = logs.matches(&format!("render in place job={id} ")).count();
+        assert_eq!(renames, 1, "job {id} was put in place {renames} times");
     }
     let partials: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

@@ -15,11 +15,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_distencode");
 
 /// Runs `distencode` with `args` and waits for it.
 pub fn distencode(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run distencode")
+    Command::new(BIN).args(args).stdin(Stdio::null()).output().expect("run distencode")
 }
 
 pub fn stdout(output: &Output) -> String {
@@ -52,19 +48,8 @@ impl Cluster {
         let certs = dir.path().join("certs");
         let certs_s = certs.to_str().unwrap();
         ok(&distencode(&["certs", "init", "--dir", certs_s]));
-        ok(&distencode(&[
-            "certs",
-            "issue",
-            "--dir",
-            certs_s,
-            "--role",
-            "coordinator",
-            "--name",
-            "coord",
-        ]));
-        ok(&distencode(&[
-            "certs", "issue", "--dir", certs_s, "--role", "client", "--name", "alice",
-        ]));
+        ok(&distencode(&["certs", "issue", "--dir", certs_s, "--role", "coordinator", "--name", "coord"]));
+        ok(&distencode(&["certs", "issue", "--dir", certs_s, "--role", "client", "--name", "alice"]));
         let mut cluster = Cluster {
             dir,
             certs,
@@ -84,16 +69,7 @@ impl Cluster {
     }
 
     pub fn issue(&self, role: &str, name: &str) {
-        ok(&distencode(&[
-            "certs",
-            "issue",
-            "--dir",
-            self.certs.to_str().unwrap(),
-            "--role",
-            role,
-            "--name",
-            name,
-        ]));
+        ok(&distencode(&["certs", "issue", "--dir", self.certs.to_str().unwrap(), "--role", role, "--name", name]));
     }
 
     /// Starts (or restarts) the coordinator on `listen` and waits for it to listen.
@@ -112,16 +88,17 @@ impl Cluster {
             .stderr(log)
             .spawn()
             .expect("start coordinator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        // Its first line says where it listens; read on a thread so a coordinator that never says it fails the test.
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
         let addr = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
-        assert!(
-            addr.starts_with("127.0.0.1:"),
-            "coordinator did not start: {line:?}\n{}",
-            self.coordinator_log()
-        );
+        assert!(addr.starts_with("127.0.0.1:"), "coordinator did not start: {line:?}\n{}", self.coordinator_log());
         self.addr = addr;
         self.coordinator = Some(child);
     }
@@ -148,11 +125,7 @@ impl Cluster {
 
     fn start_worker_full(&mut self, name: &str, coordinator: &str, extra: &[&str], env: &[(&str, &str)]) {
         let work = self.dir.path().join(format!("work-{name}"));
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.worker_log_path(name))
-            .unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.worker_log_path(name)).unwrap();
         let child = Command::new(BIN)
             .args(["node", "--role", "worker", "--coordinator", coordinator, "--name", name])
             .arg("--work-dir")
@@ -234,10 +207,7 @@ impl Cluster {
     pub fn wait_for_workers(&self, count: usize) {
         self.wait_until(Duration::from_secs(60), "workers to register", || {
             let workers = self.json(&["worker", "list", "--json"]);
-            workers
-                .as_array()
-                .map_or(0, |w| w.iter().filter(|w| w["state"] == "idle").count())
-                >= count
+            workers.as_array().map_or(0, |w| w.iter().filter(|w| w["state"] == "idle").count()) >= count
         });
     }
 
@@ -250,10 +220,7 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!(
-            "timed out after {limit:?} waiting for {what}\ncoordinator log:\n{}",
-            self.coordinator_log()
-        );
+        panic!("timed out after {limit:?} waiting for {what}\ncoordinator log:\n{}", self.coordinator_log());
     }
 
     /// Submits a project without waiting; returns the job id.
@@ -297,14 +264,8 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// Short heartbeats and grace, so fault tests do not wait long.
-pub const FAST_FAILURE_DETECTION: &[&str] = &[
-    "--heartbeat-interval",
-    "0.5",
-    "--heartbeat-timeout",
-    "3",
-    "--grace",
-    "2",
-];
+pub const FAST_FAILURE_DETECTION: &[&str] =
+    &["--heartbeat-interval", "0.5", "--heartbeat-timeout", "3", "--grace", "2"];
 
 impl Cluster {
     /// The coordinator's address stays; the process is started again over the same data (after a kill).
@@ -334,27 +295,18 @@ impl Cluster {
     }
 
     pub fn workers(&self) -> Vec<Value> {
-        self.json(&["worker", "list", "--json"])
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        self.json(&["worker", "list", "--json"]).as_array().cloned().unwrap_or_default()
     }
 
     pub fn worker(&self, name: &str) -> Value {
-        self.workers()
-            .into_iter()
-            .find(|w| w["name"] == name)
-            .unwrap_or(Value::Null)
+        self.workers().into_iter().find(|w| w["name"] == name).unwrap_or(Value::Null)
     }
 }
 
 /// What identifies one attempt's melt among every test's: the path of its partial file.
 pub fn partial_of(output: &Path, id: u64, attempt: u32) -> String {
     let name = output.file_name().unwrap().to_string_lossy();
-    output
-        .with_file_name(format!(".{name}.job{id}-{attempt}.partial"))
-        .display()
-        .to_string()
+    output.with_file_name(format!(".{name}.job{id}-{attempt}.partial")).display().to_string()
 }
 
 /// Command lines of running melt processes that mention `needle`.
@@ -394,29 +346,14 @@ pub struct Probe {
 
 pub fn probe(file: &Path) -> Probe {
     let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name,nb_frames:format=duration",
-            "-of",
-            "json",
-        ])
+        .args(["-v", "error", "-show_entries", "stream=codec_type,codec_name,nb_frames:format=duration", "-of", "json"])
         .arg(file)
         .output()
         .expect("ffprobe");
-    assert!(
-        output.status.success(),
-        "ffprobe {}: {}",
-        file.display(),
-        stderr(&output)
-    );
+    assert!(output.status.success(), "ffprobe {}: {}", file.display(), stderr(&output));
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     let streams = json["streams"].as_array().cloned().unwrap_or_default();
-    let video = streams
-        .iter()
-        .find(|s| s["codec_type"] == "video")
-        .expect("a video stream");
+    let video = streams.iter().find(|s| s["codec_type"] == "video").expect("a video stream");
     let audio = streams.iter().find(|s| s["codec_type"] == "audio");
     Probe {
         video_frames: video["nb_frames"].as_str().unwrap().parse().unwrap(),

@@ -75,56 +75,23 @@ pub fn lavfi_clip(path: &Path, size: &str, rate: &str, seconds: u32) {
     let video = format!("testsrc=size={size}:rate={rate}:duration={seconds}");
     let audio = format!("sine=frequency=330:sample_rate=48000:duration={seconds}");
     ffmpeg(
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            &video,
-            "-f",
-            "lavfi",
-            "-i",
-            &audio,
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-        ]
-        .iter()
-        .chain(&["-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"])
-        .copied()
-        .collect::<Vec<_>>(),
+        &["-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio, "-c:v", "libx264", "-preset", "ultrafast"]
+            .iter()
+            .chain(&["-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"])
+            .copied()
+            .collect::<Vec<_>>(),
         path,
     );
 }
 
 /// A WAV file of a sine tone.
 pub fn lavfi_audio(path: &Path, seconds: u32) {
-    ffmpeg(
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("sine=frequency=550:sample_rate=48000:duration={seconds}"),
-        ],
-        path,
-    );
+    ffmpeg(&["-f", "lavfi", "-i", &format!("sine=frequency=550:sample_rate=48000:duration={seconds}")], path);
 }
 
 /// A grey-scale luma picture (a gradient), as transitions use for wipes.
 pub fn lavfi_luma(path: &Path, size: &str) {
-    ffmpeg(
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("gradients=s={size}"),
-            "-frames:v",
-            "1",
-            "-pix_fmt",
-            "gray",
-        ],
-        path,
-    );
+    ffmpeg(&["-f", "lavfi", "-i", &format!("gradients=s={size}"), "-frames:v", "1", "-pix_fmt", "gray"], path);
 }
 
 /// A render of `frames` frames of 640x360 noise: about 30 frames a second on two cores, long enough to act on

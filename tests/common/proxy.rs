@@ -22,11 +22,8 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
-        let (cut, open, stop) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(Mutex::new(Vec::new())),
-            Arc::new(AtomicBool::new(false)),
-        );
+        let (cut, open, stop) =
+            (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicBool::new(false)));
         let (cut2, open2, stop2, target) = (cut.clone(), open.clone(), stop.clone(), target.to_string());
         std::thread::spawn(move || {
             while !stop2.load(Ordering::SeqCst) {

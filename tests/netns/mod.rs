@@ -81,20 +81,13 @@ impl Lab {
             let ns = format!("{}-{name}", lab.id);
             lab.add_namespace(&ns);
             let port = format!("v-{name}");
-            ip(&[
-                "-n", &switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
-            ]);
+            ip(&["-n", &switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
             ip(&["-n", &switch, "link", "set", &port, "master", "br0", "up"]);
             let addr = Ipv4Addr::new(10, 211, lab.subnet, 10 + i as u8);
             ip(&["-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
             ip(&["-n", &ns, "link", "set", "eth0", "up"]);
             ip(&["-n", &ns, "link", "set", "lo", "up"]);
-            lab.hosts.push(Host {
-                name: name.to_string(),
-                ns,
-                addr,
-                hosts_file: None,
-            });
+            lab.hosts.push(Host { name: name.to_string(), ns, addr, hosts_file: None });
         }
         Some(lab)
     }
@@ -106,10 +99,7 @@ impl Lab {
     }
 
     pub fn host(&self, name: &str) -> &Host {
-        self.hosts
-            .iter()
-            .find(|h| h.name == name)
-            .unwrap_or_else(|| panic!("no host {name} in the lab"))
+        self.hosts.iter().find(|h| h.name == name).unwrap_or_else(|| panic!("no host {name} in the lab"))
     }
 
     pub fn addr(&self, name: &str) -> Ipv4Addr {
@@ -119,15 +109,7 @@ impl Lab {
     /// Gives a host a further address `10.211.N.last` and returns it.
     pub fn add_address(&self, name: &str, last: u8) -> Ipv4Addr {
         let addr = Ipv4Addr::new(10, 211, self.subnet, last);
-        ip(&[
-            "-n",
-            &self.host(name).ns,
-            "addr",
-            "add",
-            &format!("{addr}/24"),
-            "dev",
-            "eth0",
-        ]);
+        ip(&["-n", &self.host(name).ns, "addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
         addr
     }
 
@@ -139,11 +121,7 @@ impl Lab {
         }
         let path = self.dir.path().join(format!("hosts-{name}"));
         std::fs::write(&path, text).expect("write a hosts file");
-        let host = self
-            .hosts
-            .iter_mut()
-            .find(|h| h.name == name)
-            .expect("a host of the lab");
+        let host = self.hosts.iter_mut().find(|h| h.name == name).expect("a host of the lab");
         host.hosts_file = Some(path);
     }
 
@@ -200,10 +178,7 @@ impl Drop for Lab {
         }
         let _one = NETNS.lock().unwrap_or_else(|e| e.into_inner());
         for ns in self.made.iter().rev() {
-            let deleted = Command::new("ip")
-                .args(["netns", "del", ns])
-                .stderr(Stdio::null())
-                .status();
+            let deleted = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
             if !deleted.is_ok_and(|s| s.success()) {
                 let _ = writeln!(std::io::stderr(), "could not delete network namespace {ns}");
             }
@@ -213,11 +188,7 @@ impl Drop for Lab {
 
 /// Runs `ip ARGS`, panicking with its error if it fails.
 pub fn ip(args: &[&str]) {
-    let output = Command::new("ip")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run ip");
+    let output = Command::new("ip").args(args).stdin(Stdio::null()).output().expect("run ip");
     assert!(
         output.status.success(),
         "ip {} failed: {}",
@@ -240,11 +211,7 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 
 /// Runs a command to its end and collects its output; kills it and fails the test if it takes longer than `limit`.
 pub fn output_within(mut command: Command, limit: Duration) -> Output {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start a command");
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start a command");
     let collect = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
@@ -261,11 +228,7 @@ pub fn output_within(mut command: Command, limit: Duration) -> Output {
         let _ = child.wait();
         panic!("{command:?} did not end within {limit:?}");
     };
-    Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    }
+    Output { status, stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() }
 }
 
 /// Why network namespaces cannot be made here, if they cannot.
@@ -283,12 +246,7 @@ fn unavailable() -> Option<String> {
         return Some(format!("not root (effective uid {euid}); network namespaces need root"));
     }
     let runs = |program: &str, arg: &str| {
-        Command::new(program)
-            .arg(arg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        Command::new(program).arg(arg).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
     };
     if !runs("ip", "-V") {
         return Some("there is no `ip` command (install iproute2)".into());
@@ -304,10 +262,7 @@ fn unavailable() -> Option<String> {
             let _ = Command::new("ip").args(["netns", "del", &probe]).status();
             None
         }
-        Ok(output) => Some(format!(
-            "`ip netns add` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )),
+        Ok(output) => Some(format!("`ip netns add` failed: {}", String::from_utf8_lossy(&output.stderr).trim())),
         Err(e) => Some(format!("`ip netns add` could not run: {e}")),
     }
 }

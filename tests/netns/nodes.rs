@@ -13,14 +13,7 @@ use std::time::{Duration, Instant};
 /// The port the coordinator listens on (every host has its own addresses, so it is always free).
 pub const PORT: u16 = 7878;
 /// Short heartbeats, so that a lost link is noticed in seconds.
-pub const FAST: &[&str] = &[
-    "--heartbeat-interval",
-    "0.5",
-    "--heartbeat-timeout",
-    "3",
-    "--grace",
-    "3",
-];
+pub const FAST: &[&str] = &["--heartbeat-interval", "0.5", "--heartbeat-timeout", "3", "--grace", "3"];
 /// The client's certificate name.
 pub const CLIENT: &str = "alice";
 /// The longest a client command may take (`job submit --wait` included).
@@ -41,16 +34,7 @@ impl Lab {
 
     pub fn issue(&self, role: &str, name: &str, sans: &[&str]) {
         let certs = self.certs();
-        let mut args = vec![
-            "certs",
-            "issue",
-            "--dir",
-            certs.to_str().unwrap(),
-            "--role",
-            role,
-            "--name",
-            name,
-        ];
+        let mut args = vec!["certs", "issue", "--dir", certs.to_str().unwrap(), "--role", role, "--name", name];
         for san in sans {
             args.extend(["--san", san]);
         }
@@ -61,15 +45,7 @@ impl Lab {
     pub fn start_coordinator(&mut self, host: &str) -> String {
         let mut command = self.command(host, BIN);
         command
-            .args([
-                "node",
-                "--role",
-                "coordinator",
-                "--name",
-                host,
-                "--listen",
-                &format!("0.0.0.0:{PORT}"),
-            ])
+            .args(["node", "--role", "coordinator", "--name", host, "--listen", &format!("0.0.0.0:{PORT}")])
             .arg("--data-dir")
             .arg(self.dir.path().join(format!("data-{host}")))
             .arg("--certs")
@@ -79,11 +55,7 @@ impl Lab {
             .stderr(self.log_file(host));
         let child = self.keep(host, command.spawn().expect("start the coordinator"));
         let line = first_line(child, Duration::from_secs(30));
-        assert!(
-            line.contains("listening on"),
-            "the coordinator did not start: {line:?}\n{}",
-            self.log(host)
-        );
+        assert!(line.contains("listening on"), "the coordinator did not start: {line:?}\n{}", self.log(host));
         line.trim().to_string()
     }
 
@@ -112,11 +84,7 @@ impl Lab {
     fn log_file(&self, label: &str) -> std::fs::File {
         let path = self.log_path(label);
         let _ = std::fs::create_dir_all(path.parent().expect("a folder"));
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .expect("open a log file")
+        std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open a log file")
     }
 
     /// What a node wrote to stderr.
@@ -172,14 +140,10 @@ impl Lab {
 
     /// Waits (at most 60 s) until these workers are registered and idle.
     pub fn wait_for_idle(&self, client: &str, coordinator: &str, workers: &[&str]) {
-        self.wait_until(
-            Duration::from_secs(60),
-            &format!("workers {workers:?} to be idle"),
-            || {
-                let listed = self.json(client, coordinator, &["worker", "list", "--json"]);
-                workers.iter().all(|name| state_of(&listed, name) == Some("idle"))
-            },
-        );
+        self.wait_until(Duration::from_secs(60), &format!("workers {workers:?} to be idle"), || {
+            let listed = self.json(client, coordinator, &["worker", "list", "--json"]);
+            workers.iter().all(|name| state_of(&listed, name) == Some("idle"))
+        });
     }
 
     /// Waits (at most `limit`) until the job is in a final state; returns it.
@@ -207,6 +171,5 @@ pub fn first_line(child: &mut Child, limit: Duration) -> String {
         let _ = BufReader::new(out).read_line(&mut line);
         let _ = tx.send(line);
     });
-    rx.recv_timeout(limit)
-        .unwrap_or_else(|_| panic!("no line within {limit:?}"))
+    rx.recv_timeout(limit).unwrap_or_else(|_| panic!("no line within {limit:?}"))
 }

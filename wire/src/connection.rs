@@ -55,9 +55,7 @@ impl<S> std::fmt::Debug for Connection<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     pub fn new(stream: S) -> Self {
-        Self {
-            framed: Framed::new(stream, frame::codec()),
-        }
+        Self { framed: Framed::new(stream, frame::codec()) }
     }
 
     /// Sends one message and flushes it.
@@ -87,22 +85,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 
     /// Splits into a reading and a writing half, for peers that send and receive at the same time.
-    pub fn split(
-        self,
-    ) -> (
-        MessageReader<tokio::io::ReadHalf<S>>,
-        MessageWriter<tokio::io::WriteHalf<S>>,
-    ) {
+    pub fn split(self) -> (MessageReader<tokio::io::ReadHalf<S>>, MessageWriter<tokio::io::WriteHalf<S>>) {
         let parts = self.framed.into_parts();
         let (read, write) = tokio::io::split(parts.io);
         let mut reader = FramedRead::new(read, frame::codec());
         reader.read_buffer_mut().extend_from_slice(&parts.read_buf);
-        (
-            MessageReader { inner: reader },
-            MessageWriter {
-                inner: FramedWrite::new(write, frame::codec()),
-            },
-        )
+        (MessageReader { inner: reader }, MessageWriter { inner: FramedWrite::new(write, frame::codec()) })
     }
 }
 
@@ -151,12 +139,12 @@ pub async fn dial(
     config: Arc<rustls::ClientConfig>,
     role: Role,
 ) -> Result<(Connection<ClientStream>, PeerIdentity), ConnectionError> {
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, dial_inner(addr, config, role))
-        .await
-        .map_err(|_| ConnectionError::Unreachable {
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, dial_inner(addr, config, role)).await.map_err(|_| {
+        ConnectionError::Unreachable {
             addr: addr.to_string(),
             reason: format!("no answer within {HANDSHAKE_TIMEOUT:?}"),
-        })?
+        }
+    })?
 }
 
 async fn dial_inner(
@@ -168,18 +156,9 @@ async fn dial_inner(
     let server_name = tls::server_name(host)?;
     let tcp = TcpStream::connect(addr)
         .await
-        .map_err(|e| ConnectionError::Unreachable {
-            addr: addr.to_string(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| ConnectionError::Unreachable { addr: addr.to_string(), reason: e.to_string() })?;
     tcp.set_nodelay(true)?;
-    let stream = TlsConnector::from(config)
-        .connect(server_name, tcp)
-        .await
-        .map_err(|e| ConnectionError::Handshake {
-            peer: addr.to_string(),
-            reason: tls::describe_handshake_error(&e),
-        })?;
+    let stream = TlsConnector::from(config).connect(server_name, tcp).await.map_err(|e| handshake_failed(addr, e))?;
     let peer = tls::peer_identity(stream.get_ref().1).map_err(|e| ConnectionError::Refused(format!("{addr}: {e}")))?;
     tls::require_role(&peer, &[Role::Coordinator]).map_err(|e| ConnectionError::Refused(format!("{addr}: {e}")))?;
     let mut connection = Connection::new(stream);
@@ -188,14 +167,20 @@ async fn dial_inner(
         Ok(Some(HelloReply::Welcome { .. })) => Ok((connection, peer)),
         Ok(Some(HelloReply::Refused(text))) => Err(ConnectionError::Refused(text)),
         // With TLS 1.3 the coordinator's refusal of our certificate arrives here, on the first read.
-        Err(ConnectionError::Io(e)) => Err(ConnectionError::Handshake {
-            peer: addr.to_string(),
-            reason: tls::describe_handshake_error(&e),
-        }),
-        Ok(None) => Err(ConnectionError::Refused(format!(
-            "the coordinator at {addr} closed the connection during the handshake (check its log for the reason)"
-        ))),
+        Err(ConnectionError::Io(e)) => Err(handshake_failed(addr, e)),
+        // Closed without a word: a coordinator restarting, or one that refused us and logged why.
+        Ok(None) => Err(ConnectionError::Closed),
         Err(e) => Err(e),
+    }
+}
+
+/// A TLS problem (a certificate refused either way, a name not in the certificate) is a `Handshake` error, to be
+/// fixed by a person; anything else (a connection reset while the coordinator restarts) is a passing `Io` error.
+fn handshake_failed(addr: &str, e: std::io::Error) -> ConnectionError {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        ConnectionError::Handshake { peer: addr.to_string(), reason: tls::describe_handshake_error(&e) }
+    } else {
+        ConnectionError::Io(e)
     }
 }
 
@@ -205,10 +190,7 @@ pub async fn accept(
     acceptor: TlsAcceptor,
     allowed: &[Role],
 ) -> Result<(Connection<ServerStream>, PeerIdentity), ConnectionError> {
-    let peer_addr = tcp
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|_| "unknown peer".into());
+    let peer_addr = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "unknown peer".into());
     tokio::time::timeout(HANDSHAKE_TIMEOUT, accept_inner(tcp, acceptor, allowed, &peer_addr))
         .await
         .map_err(|_| ConnectionError::Timeout(HANDSHAKE_TIMEOUT))?
@@ -244,18 +226,12 @@ async fn accept_inner(
         return Err(ConnectionError::Refused(text));
     }
     if hello.role != peer.role {
-        let text = format!(
-            "refused: certificate of {} {:?} may not act as a {}",
-            peer.role, peer.name, hello.role
-        );
+        let text = format!("refused: certificate of {} {:?} may not act as a {}", peer.role, peer.name, hello.role);
         let _ = connection.send(&HelloReply::Refused(text.clone())).await;
         return Err(ConnectionError::Refused(format!("{peer_addr}: {text}")));
     }
     connection
-        .send(&HelloReply::Welcome {
-            protocol: PROTOCOL_VERSION,
-            software: env!("CARGO_PKG_VERSION").into(),
-        })
+        .send(&HelloReply::Welcome { protocol: PROTOCOL_VERSION, software: env!("CARGO_PKG_VERSION").into() })
         .await?;
     Ok((connection, peer))
 }

@@ -17,9 +17,7 @@ pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
 type WireConfig = Configuration<BigEndian, Varint, Limit<MAX_FRAME_BYTES>>;
 
 fn config() -> WireConfig {
-    bincode::config::standard()
-        .with_big_endian()
-        .with_limit::<MAX_FRAME_BYTES>()
+    bincode::config::standard().with_big_endian().with_limit::<MAX_FRAME_BYTES>()
 }
 
 /// Why a frame could not become a message, or a message a frame.
@@ -37,11 +35,7 @@ pub enum FrameError {
 
 /// The length-delimited codec with the frame cap; used for both directions.
 pub fn codec() -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder()
-        .length_field_length(4)
-        .big_endian()
-        .max_frame_length(MAX_FRAME_BYTES)
-        .new_codec()
+    LengthDelimitedCodec::builder().length_field_length(4).big_endian().max_frame_length(MAX_FRAME_BYTES).new_codec()
 }
 
 /// Encodes one message into a frame payload.

@@ -63,10 +63,7 @@ impl FromStr for Role {
     type Err = IdentityError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| IdentityError::UnknownRole(s.to_string()))
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| IdentityError::UnknownRole(s.to_string()))
     }
 }
 
@@ -126,9 +123,7 @@ pub fn validate_node_name(name: &str) -> Result<(), IdentityError> {
         && name.len() <= MAX_NODE_NAME_LEN
         && name != "."
         && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if ok {
         Ok(())
     } else {
@@ -171,10 +166,7 @@ pub fn identity_from_cert(der: &[u8]) -> Result<PeerIdentity, IdentityError> {
         many => return Err(IdentityError::MultipleNames(many.join(", "))),
     };
     validate_node_name(name)?;
-    Ok(PeerIdentity {
-        role,
-        name: name.to_string(),
-    })
+    Ok(PeerIdentity { role, name: name.to_string() })
 }
 
 /// Refuses a peer whose role is not among `allowed`.
@@ -193,11 +185,7 @@ pub fn require_role(peer: &PeerIdentity, allowed: &[Role]) -> Result<(), Identit
             format!("{} or a {last}", init.join(", "))
         }
     };
-    Err(IdentityError::RoleNotAllowed {
-        role: peer.role,
-        name: peer.name.clone(),
-        wanted,
-    })
+    Err(IdentityError::RoleNotAllowed { role: peer.role, name: peer.name.clone(), wanted })
 }
 
 #[cfg(test)]
@@ -207,14 +195,10 @@ mod tests {
     fn cert_with_uris(uris: &[String]) -> Vec<u8> {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         for uri in uris {
-            params
-                .subject_alt_names
-                .push(rcgen::SanType::URI(uri.as_str().try_into().unwrap()));
+            params.subject_alt_names.push(rcgen::SanType::URI(uri.as_str().try_into().unwrap()));
         }
         // A CN that looks like a role must never be believed.
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "urn:distencode:role:coordinator");
+        params.distinguished_name.push(rcgen::DnType::CommonName, "urn:distencode:role:coordinator");
         let key = rcgen::KeyPair::generate().unwrap();
         params.self_signed(&key).unwrap().der().to_vec()
     }
@@ -232,13 +216,7 @@ mod tests {
     fn reads_role_and_name_from_sans() {
         let der = cert_with_uris(&[Role::Worker.san_uri(), node_san_uri("w-1.a_b")]);
         let id = identity_from_cert(&der).unwrap();
-        assert_eq!(
-            id,
-            PeerIdentity {
-                role: Role::Worker,
-                name: "w-1.a_b".into()
-            }
-        );
+        assert_eq!(id, PeerIdentity { role: Role::Worker, name: "w-1.a_b".into() });
     }
 
     #[test]
@@ -250,20 +228,14 @@ mod tests {
         assert!(matches!(identity_from_cert(&two), Err(IdentityError::MultipleRoles(_))));
 
         let unknown = cert_with_uris(&[format!("{ROLE_URN_PREFIX}root"), node_san_uri("w1")]);
-        assert_eq!(
-            identity_from_cert(&unknown),
-            Err(IdentityError::UnknownRole("root".into()))
-        );
+        assert_eq!(identity_from_cert(&unknown), Err(IdentityError::UnknownRole("root".into())));
 
         let no_name = cert_with_uris(&[Role::Client.san_uri()]);
         assert_eq!(identity_from_cert(&no_name), Err(IdentityError::NoName));
 
         let bad_name = cert_with_uris(&[Role::Client.san_uri(), node_san_uri("a/b")]);
         assert!(matches!(identity_from_cert(&bad_name), Err(IdentityError::BadName(_))));
-        assert!(matches!(
-            identity_from_cert(b"not a certificate"),
-            Err(IdentityError::Parse(_))
-        ));
+        assert!(matches!(identity_from_cert(b"not a certificate"), Err(IdentityError::Parse(_))));
     }
 
     #[test]
@@ -278,19 +250,14 @@ mod tests {
 
     #[test]
     fn require_role_messages() {
-        let w1 = PeerIdentity {
-            role: Role::Worker,
-            name: "w1".into(),
-        };
+        let w1 = PeerIdentity { role: Role::Worker, name: "w1".into() };
         require_role(&w1, &[Role::Worker]).unwrap();
         assert_eq!(
             require_role(&w1, &[Role::Client]).unwrap_err().to_string(),
             r#"refused: certificate of worker "w1" may not act as a client"#
         );
         assert_eq!(
-            require_role(&w1, &[Role::Client, Role::Coordinator])
-                .unwrap_err()
-                .to_string(),
+            require_role(&w1, &[Role::Client, Role::Coordinator]).unwrap_err().to_string(),
             r#"refused: certificate of worker "w1" may not act as a client or a coordinator"#
         );
     }

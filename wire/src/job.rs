@@ -20,9 +20,7 @@ impl fmt::Display for JobId {
 impl std::str::FromStr for JobId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse::<u64>()
-            .map(JobId)
-            .map_err(|_| format!("{s:?} is not a job id (job ids are whole numbers)"))
+        s.parse::<u64>().map(JobId).map_err(|_| format!("{s:?} is not a job id (job ids are whole numbers)"))
     }
 }
 
@@ -81,11 +79,7 @@ pub struct Encoding {
 
 impl Default for Encoding {
     fn default() -> Self {
-        Self {
-            vcodec: "libx264".into(),
-            acodec: "aac".into(),
-            extra: Vec::new(),
-        }
+        Self { vcodec: "libx264".into(), acodec: "aac".into(), extra: Vec::new() }
     }
 }
 
@@ -193,6 +187,10 @@ pub struct JobRecord {
     pub error: Option<String>,
     /// The verified facts of a succeeded render.
     pub facts: Option<RenderFacts>,
+    /// Grows with every durable change (across all jobs): tells a newer version of the record from an older one.
+    pub revision: u64,
+    /// Attempts before this index were made before the last retry, and do not count against the attempt limit.
+    pub retried_at: usize,
     /// Live progress while running; not persisted.
     #[serde(default)]
     pub progress: Option<Progress>,
@@ -218,8 +216,5 @@ impl JobRecord {
 
 /// Now, in unix milliseconds.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }

@@ -38,11 +38,7 @@ pub enum HelloReply {
 
 impl Hello {
     pub fn new(role: Role) -> Self {
-        Self {
-            protocol: PROTOCOL_VERSION,
-            role,
-            software: env!("CARGO_PKG_VERSION").to_string(),
-        }
+        Self { protocol: PROTOCOL_VERSION, role, software: env!("CARGO_PKG_VERSION").to_string() }
     }
 }
 
@@ -53,7 +49,7 @@ pub enum ClientRequest {
     Submit(JobSpec),
     /// Answered with `Job`.
     Status(JobId),
-    /// Answered with `Jobs`, newest last.
+    /// Answered with `Jobs` pages (oldest first) then `JobsEnd`, so any number of jobs fits the frame cap.
     List,
     /// Answered with `Log` chunks (at most a frame each) then `LogEnd`; with `follow`, `LogEnd` comes only once
     /// the job has ended and every line of it was sent.
@@ -68,12 +64,7 @@ pub enum ClientRequest {
     WorkerList,
     /// Take a worker out of the pool for a person: after its current job, or at once (`now`, requeuing that job).
     /// `until` (unix ms) ends the reservation by itself. Answered with `Workers`.
-    Reserve {
-        worker: String,
-        person: String,
-        until: Option<u64>,
-        now: bool,
-    },
+    Reserve { worker: String, person: String, until: Option<u64>, now: bool },
     /// End a reservation or a drain. Answered with `Workers`.
     Release { worker: String },
     /// Let a worker finish its job and take nothing more. Answered with `Workers`.
@@ -84,7 +75,9 @@ pub enum ClientRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ClientReply {
     Job(JobRecord),
+    /// A page of `job list`, oldest first; `JobsEnd` follows the last page.
     Jobs(Vec<JobRecord>),
+    JobsEnd,
     JobUpdate(JobRecord),
     Log(String),
     LogEnd,

@@ -101,10 +101,7 @@ impl IssueOptions {
 /// `ca.key` (0600). Refuses if `dir/ca.key` already exists.
 pub fn init_ca(dir: &Path) -> Result<CaPaths, PkiError> {
     ensure_dir(dir)?;
-    let paths = CaPaths {
-        cert: ca_cert_path(dir),
-        key: ca_key_path(dir),
-    };
+    let paths = CaPaths { cert: ca_cert_path(dir), key: ca_key_path(dir) };
     if paths.key.exists() {
         return Err(PkiError::CaExists { path: paths.key });
     }
@@ -119,10 +116,8 @@ pub fn init_ca(dir: &Path) -> Result<CaPaths, PkiError> {
     let key = KeyPair::generate()?;
     let cert = params.self_signed(&key)?;
 
-    write_pair((&paths.key, &key.serialize_pem()), (&paths.cert, &cert.pem()), || {
-        PkiError::CaExists {
-            path: paths.key.clone(),
-        }
+    write_pair((&paths.key, &key.serialize_pem()), (&paths.cert, &cert.pem()), || PkiError::CaExists {
+        path: paths.key.clone(),
     })?;
     tracing::info!(cert = %paths.cert.display(), "created cluster CA");
     Ok(paths)
@@ -136,20 +131,11 @@ pub fn issue(dir: &Path, opts: &IssueOptions) -> Result<IssuedPaths, PkiError> {
         return Err(PkiError::ReservedName(opts.name.clone()));
     }
     if opts.not_after <= opts.not_before {
-        return Err(PkiError::BadValidity {
-            not_before: opts.not_before,
-            not_after: opts.not_after,
-        });
+        return Err(PkiError::BadValidity { not_before: opts.not_before, not_after: opts.not_after });
     }
-    let paths = IssuedPaths {
-        cert: node_cert_path(dir, &opts.name),
-        key: node_key_path(dir, &opts.name),
-    };
-    let key_exists = || PkiError::KeyExists {
-        name: opts.name.clone(),
-        path: paths.key.clone(),
-        cert: paths.cert.clone(),
-    };
+    let paths = IssuedPaths { cert: node_cert_path(dir, &opts.name), key: node_key_path(dir, &opts.name) };
+    let key_exists =
+        || PkiError::KeyExists { name: opts.name.clone(), path: paths.key.clone(), cert: paths.cert.clone() };
     if paths.key.exists() {
         return Err(key_exists());
     }
@@ -173,11 +159,7 @@ pub fn issue(dir: &Path, opts: &IssueOptions) -> Result<IssuedPaths, PkiError> {
     let cert = params.signed_by(&key, &ca.issuer)?;
     check_issuer_matches(cert.der(), &ca.subject_raw, &ca.cert_path)?;
 
-    write_pair(
-        (&paths.key, &key.serialize_pem()),
-        (&paths.cert, &cert.pem()),
-        key_exists,
-    )?;
+    write_pair((&paths.key, &key.serialize_pem()), (&paths.cert, &cert.pem()), key_exists)?;
     tracing::info!(role = %opts.role, name = %opts.name, cert = %paths.cert.display(), "issued certificate");
     Ok(paths)
 }
@@ -250,24 +232,15 @@ fn load_ca(dir: &Path) -> Result<LoadedCa, PkiError> {
     let read = |path: &Path| -> Result<String, PkiError> {
         fs::read_to_string(path).map_err(|source| {
             if source.kind() == io::ErrorKind::NotFound {
-                PkiError::NoCa {
-                    dir: dir.to_path_buf(),
-                    path: path.to_path_buf(),
-                }
+                PkiError::NoCa { dir: dir.to_path_buf(), path: path.to_path_buf() }
             } else {
-                PkiError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                }
+                PkiError::Read { path: path.to_path_buf(), source }
             }
         })
     };
     let key_pem = read(&key_path)?;
     let cert_pem = read(&cert_path)?;
-    let bad = |path: &Path, reason: String| PkiError::BadCa {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let bad = |path: &Path, reason: String| PkiError::BadCa { path: path.to_path_buf(), reason };
 
     let key = KeyPair::from_pem(&key_pem).map_err(|e| bad(&key_path, format!("not a PEM private key ({e})")))?;
     let der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
@@ -278,10 +251,7 @@ fn load_ca(dir: &Path) -> Result<LoadedCa, PkiError> {
         return Err(bad(&cert_path, "the certificate is not a CA certificate".into()));
     }
     if cert.public_key().raw != key.subject_public_key_info().as_slice() {
-        return Err(bad(
-            &key_path,
-            format!("this key does not belong to {}", cert_path.display()),
-        ));
+        return Err(bad(&key_path, format!("this key does not belong to {}", cert_path.display())));
     }
 
     let mut params = CertificateParams::default();
@@ -295,11 +265,7 @@ fn load_ca(dir: &Path) -> Result<LoadedCa, PkiError> {
             _ => None,
         })
         .unwrap_or(KeyIdMethod::Sha256);
-    Ok(LoadedCa {
-        subject_raw: cert.subject().as_raw().to_vec(),
-        issuer: Issuer::new(params, key),
-        cert_path,
-    })
+    Ok(LoadedCa { subject_raw: cert.subject().as_raw().to_vec(), issuer: Issuer::new(params, key), cert_path })
 }
 
 /// Rebuilds an rcgen DN from a parsed certificate subject, keeping string types
@@ -308,11 +274,8 @@ fn distinguished_name_of(name: &x509_parser::x509::X509Name<'_>) -> Result<Disti
     let mut dn = DistinguishedName::new();
     for rdn in name.iter() {
         for attr in rdn.iter() {
-            let oid: Vec<u64> = attr
-                .attr_type()
-                .iter()
-                .ok_or("subject has an attribute with an oversized OID")?
-                .collect();
+            let oid: Vec<u64> =
+                attr.attr_type().iter().ok_or("subject has an attribute with an oversized OID")?.collect();
             let value = attr.attr_value();
             let text = std::str::from_utf8(value.data).map_err(|_| "subject is not UTF-8")?;
             let value = match value.header.tag() {
@@ -348,10 +311,7 @@ fn ensure_dir(dir: &Path) -> Result<(), PkiError> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|source| PkiError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })
+    builder.create(dir).map_err(|source| PkiError::CreateDir { path: dir.to_path_buf(), source })
 }
 
 /// Writes the key exclusively, mode 0600 from creation (never readable by
@@ -376,19 +336,13 @@ fn write_pair(key: (&Path, &str), cert: (&Path, &str), exists: impl FnOnce() -> 
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(exists()),
         Err(source) => {
             let _ = fs::remove_file(key.0);
-            return Err(PkiError::Write {
-                path: key.0.to_path_buf(),
-                source,
-            });
+            return Err(PkiError::Write { path: key.0.to_path_buf(), source });
         }
         Ok(()) => {}
     }
     write(cert.0, cert.1, false).map_err(|source| {
         let _ = fs::remove_file(key.0);
-        PkiError::Write {
-            path: cert.0.to_path_buf(),
-            source,
-        }
+        PkiError::Write { path: cert.0.to_path_buf(), source }
     })
 }
 
@@ -457,9 +411,6 @@ mod tests {
         issue(dir, &IssueOptions::new(Role::Worker, "w1")).unwrap();
         let err = issue(dir, &IssueOptions::new(Role::Worker, "w1")).unwrap_err();
         assert!(matches!(err, PkiError::KeyExists { .. }), "{err}");
-        assert!(matches!(
-            issue(dir, &IssueOptions::new(Role::Worker, "ca")),
-            Err(PkiError::ReservedName(_))
-        ));
+        assert!(matches!(issue(dir, &IssueOptions::new(Role::Worker, "ca")), Err(PkiError::ReservedName(_))));
     }
 }

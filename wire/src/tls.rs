@@ -61,16 +61,10 @@ impl NodeIdentity {
             path: key_path.clone(),
             reason: format!("no PEM private key in it ({e})"),
         })?;
-        let identity = identity_from_cert(&cert_chain[0]).map_err(|source| TlsError::Identity {
-            path: cert_path.clone(),
-            source,
-        })?;
+        let identity = identity_from_cert(&cert_chain[0])
+            .map_err(|source| TlsError::Identity { path: cert_path.clone(), source })?;
         if identity.name != name {
-            return Err(TlsError::WrongName {
-                path: cert_path,
-                expected: name.to_string(),
-                found: identity,
-            });
+            return Err(TlsError::WrongName { path: cert_path, expected: name.to_string(), found: identity });
         }
         Ok(NodeIdentity {
             certs_dir: certs_dir.to_path_buf(),
@@ -142,10 +136,7 @@ impl NodeIdentity {
     /// Refuses unless our own certificate is a coordinator's signed by that CA.
     pub fn server_config(&self) -> Result<Arc<ServerConfig>, TlsError> {
         if self.role() != Role::Coordinator {
-            return Err(TlsError::NotCoordinator {
-                path: self.cert_path(),
-                found: self.identity.clone(),
-            });
+            return Err(TlsError::NotCoordinator { path: self.cert_path(), found: self.identity.clone() });
         }
         self.check_signed_by_ca()?;
         self.build_server_config()
@@ -226,15 +217,9 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
 fn read_file(path: &Path, hint: &str) -> Result<Vec<u8>, TlsError> {
     fs::read(path).map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
-            TlsError::Missing {
-                path: path.to_path_buf(),
-                hint: hint.to_string(),
-            }
+            TlsError::Missing { path: path.to_path_buf(), hint: hint.to_string() }
         } else {
-            TlsError::Read {
-                path: path.to_path_buf(),
-                source,
-            }
+            TlsError::Read { path: path.to_path_buf(), source }
         }
     })
 }
@@ -243,15 +228,9 @@ fn read_certs(path: &Path, hint: &str) -> Result<Vec<CertificateDer<'static>>, T
     let bytes = read_file(path, hint)?;
     let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::BadFile {
-            path: path.to_path_buf(),
-            reason: format!("bad PEM ({e})"),
-        })?;
+        .map_err(|e| TlsError::BadFile { path: path.to_path_buf(), reason: format!("bad PEM ({e})") })?;
     if certs.is_empty() {
-        return Err(TlsError::BadFile {
-            path: path.to_path_buf(),
-            reason: "no PEM certificate in it".into(),
-        });
+        return Err(TlsError::BadFile { path: path.to_path_buf(), reason: "no PEM certificate in it".into() });
     }
     Ok(certs)
 }
@@ -315,10 +294,8 @@ pub(crate) mod tests {
             }
             Err(e) => Err(describe_handshake_error(&e)),
         };
-        let server_side = tokio::time::timeout(Duration::from_secs(20), server_side)
-            .await
-            .expect("server side hung")
-            .unwrap();
+        let server_side =
+            tokio::time::timeout(Duration::from_secs(20), server_side).await.expect("server side hung").unwrap();
         (server_side, client_side)
     }
 
@@ -355,10 +332,7 @@ pub(crate) mod tests {
         assert!(err.contains("only a coordinator certificate may accept"), "{err}");
 
         let err = client_config(dir, "nobody").unwrap_err().to_string();
-        assert!(
-            err.starts_with(&format!("{}/nobody.pem not found (", dir.display())),
-            "{err}"
-        );
+        assert!(err.starts_with(&format!("{}/nobody.pem not found (", dir.display())), "{err}");
 
         // A coordinator certificate from another CA, next to our ca.pem.
         let other = cluster();
@@ -367,19 +341,13 @@ pub(crate) mod tests {
             fs::copy(other.path().join(f), dir.join(f)).unwrap();
         }
         let err = server_config(dir, "c2").unwrap_err().to_string();
-        assert!(
-            err.contains("cannot be used with") && err.contains("unknown CA"),
-            "{err}"
-        );
+        assert!(err.contains("cannot be used with") && err.contains("unknown CA"), "{err}");
 
         // A certificate whose file name disagrees with its node SAN.
         fs::copy(dir.join("w1.pem"), dir.join("w2.pem")).unwrap();
         fs::copy(dir.join("w1.key"), dir.join("w2.key")).unwrap();
         let err = client_config(dir, "w2").unwrap_err().to_string();
-        assert!(
-            err.contains(r#"is the certificate of worker "w1", not of node "w2""#),
-            "{err}"
-        );
+        assert!(err.contains(r#"is the certificate of worker "w1", not of node "w2""#), "{err}");
     }
 
     #[test]

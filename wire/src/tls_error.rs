@@ -42,10 +42,7 @@ pub enum PkiError {
     #[error("the node name {0:?} is reserved for the cluster CA's files")]
     ReservedName(String),
     #[error("invalid validity period: not_after {not_after} is not later than not_before {not_before}")]
-    BadValidity {
-        not_before: OffsetDateTime,
-        not_after: OffsetDateTime,
-    },
+    BadValidity { not_before: OffsetDateTime, not_after: OffsetDateTime },
     #[error("certificate generation failed: {0}")]
     Rcgen(#[from] rcgen::Error),
 }
@@ -62,11 +59,7 @@ pub enum TlsError {
     #[error("{}: {source}", .path.display())]
     Identity { path: PathBuf, source: IdentityError },
     #[error("{} is the certificate of {found}, not of node {expected:?}", .path.display())]
-    WrongName {
-        path: PathBuf,
-        expected: String,
-        found: PeerIdentity,
-    },
+    WrongName { path: PathBuf, expected: String, found: PeerIdentity },
     #[error("{} is the certificate of {found}; only a coordinator certificate may accept connections (issue one with --role coordinator)", .path.display())]
     NotCoordinator { path: PathBuf, found: PeerIdentity },
     #[error("{} cannot be used with {}: {reason}", .cert.display(), .ca.display())]
@@ -180,10 +173,7 @@ fn clean_presented_name(name: &str) -> Option<String> {
     }
     if let Some(rest) = name.strip_prefix("IpAddress(") {
         let ip = rest.trim_end_matches(')');
-        return Some(
-            ip.parse::<std::net::IpAddr>()
-                .map_or(ip.to_string(), |ip| ip.to_string()),
-        );
+        return Some(ip.parse::<std::net::IpAddr>().map_or(ip.to_string(), |ip| ip.to_string()));
     }
     None
 }
@@ -211,18 +201,11 @@ mod tests {
     fn errors_name_the_problem() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        let err = crate::pki::issue(dir, &IssueOptions::new(Role::Worker, "w1"))
-            .unwrap_err()
-            .to_string();
+        let err = crate::pki::issue(dir, &IssueOptions::new(Role::Worker, "w1")).unwrap_err().to_string();
         let d = dir.display();
-        assert_eq!(
-            err,
-            format!("no CA in {d}: {d}/ca.key not found (run distencode certs init --dir {d})")
-        );
+        assert_eq!(err, format!("no CA in {d}: {d}/ca.key not found (run distencode certs init --dir {d})"));
         crate::pki::init_ca(dir).unwrap();
-        let err = issue(dir, &IssueOptions::new(Role::Client, "c").with_sans(["bad host!"]))
-            .unwrap_err()
-            .to_string();
+        let err = issue(dir, &IssueOptions::new(Role::Client, "c").with_sans(["bad host!"])).unwrap_err().to_string();
         assert_eq!(err, r#"invalid --san "bad host!": not an IP address or a DNS name"#);
         assert!(crate::pki::issue(dir, &IssueOptions::new(Role::Client, "a/b")).is_err());
         assert!(!dir.join("c.key").exists());
@@ -236,10 +219,7 @@ mod tests {
         let other = cluster();
         // w1 of another cluster, trusting our CA (so only the server refuses).
         fs::copy(tmp.path().join("ca.pem"), other.path().join("ca.pem")).unwrap();
-        let client = NodeIdentity::load(other.path(), "w1")
-            .unwrap()
-            .build_client_config()
-            .unwrap();
+        let client = NodeIdentity::load(other.path(), "w1").unwrap().build_client_config().unwrap();
         let server = server_config(tmp.path(), "coord").unwrap();
         let (at_server, at_client) = handshake(server, client, "127.0.0.1").await;
         let msg = at_server.unwrap_err();
@@ -278,10 +258,7 @@ mod tests {
         let err = client_config(tmp.path(), "old").unwrap_err().to_string();
         assert!(err.contains("expired on"), "{err}");
         // ...and the coordinator refuses it if it is used anyway.
-        let client = NodeIdentity::load(tmp.path(), "old")
-            .unwrap()
-            .build_client_config()
-            .unwrap();
+        let client = NodeIdentity::load(tmp.path(), "old").unwrap().build_client_config().unwrap();
         let server = server_config(tmp.path(), "coord").unwrap();
         let (at_server, at_client) = handshake(server, client, "127.0.0.1").await;
         let msg = at_server.unwrap_err();
@@ -297,10 +274,7 @@ mod tests {
         let client = client_config(tmp.path(), "w1").unwrap();
         let (_, at_client) = handshake(server, client, "10.1.2.3").await;
         let msg = at_client.unwrap_err();
-        assert!(
-            msg.contains("the coordinator's certificate does not name 10.1.2.3"),
-            "{msg}"
-        );
+        assert!(msg.contains("the coordinator's certificate does not name 10.1.2.3"), "{msg}");
         assert!(msg.contains("127.0.0.1"), "{msg}");
     }
 
@@ -326,14 +300,8 @@ mod tests {
 
     #[test]
     fn cleans_presented_names() {
-        assert_eq!(
-            clean_presented_name("DnsName(\"localhost\")").as_deref(),
-            Some("localhost")
-        );
-        assert_eq!(
-            clean_presented_name("IpAddress(127.0.0.1)").as_deref(),
-            Some("127.0.0.1")
-        );
+        assert_eq!(clean_presented_name("DnsName(\"localhost\")").as_deref(), Some("localhost"));
+        assert_eq!(clean_presented_name("IpAddress(127.0.0.1)").as_deref(), Some("127.0.0.1"));
         assert_eq!(clean_presented_name("IpAddress(0::1)").as_deref(), Some("::1"));
         assert_eq!(clean_presented_name("UniformResourceIdentifier(\"urn:x\")"), None);
     }

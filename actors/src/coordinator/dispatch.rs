@@ -13,7 +13,7 @@ use distencode_wire::message::CoordinatorToWorker;
 use std::collections::HashSet;
 
 /// How many queued jobs one claim considers (a job no idle worker may take does not block those behind it).
-const CANDIDATES_PER_CLAIM: usize = 32;
+const CANDIDATES_PER_CLAIM: usize = 256;
 
 impl Coordinator {
     /// Offers queued jobs to idle workers until one of the two runs out.
@@ -62,55 +62,35 @@ impl Coordinator {
             }
             return;
         };
-        self.change(
-            id,
-            Change::Offer { worker: worker.clone() },
-            ctx,
-            move |result, act, ctx| {
-                act.dispatching = false;
-                match result {
-                    Ok(record) => {
-                        let attempt = record.attempts.last().map_or(1, |a| a.number);
-                        let offer = MeltJob {
+        self.change(id, Change::Offer { worker: worker.clone() }, ctx, move |result, act, ctx| {
+            act.dispatching = false;
+            match result {
+                Ok(record) => {
+                    let attempt = record.attempts.last().map_or(1, |a| a.number);
+                    let offer = MeltJob { id, attempt, spec: record.spec() };
+                    tracing::info!(job = %id, attempt, worker = %worker, "offered");
+                    if outbox.try_send(CoordinatorToWorker::Offer(offer)).is_err() {
+                        let reason = format!("worker {worker} could not be reached");
+                        act.registry.do_send(Release { name: worker, job: id, attempt, rendered: None });
+                        act.change(
                             id,
-                            attempt,
-                            spec: record.spec(),
-                        };
-                        tracing::info!(job = %id, attempt, worker = %worker, "offered");
-                        if outbox.try_send(CoordinatorToWorker::Offer(offer)).is_err() {
-                            let reason = format!("worker {worker} could not be reached");
-                            act.registry.do_send(Release {
-                                name: worker,
-                                job: id,
-                                rendered: None,
-                            });
-                            act.change(
-                                id,
-                                Change::Fail {
-                                    attempt,
-                                    reason,
-                                    requeue: true,
-                                    blames_worker: false,
-                                },
-                                ctx,
-                                |_, _, _| {},
-                            );
-                        }
+                            Change::Fail { attempt, reason, requeue: true, blames_worker: false },
+                            ctx,
+                            |_, _, _| {},
+                        );
+                    }
+                    act.dispatch(ctx);
+                }
+                Err(_) => {
+                    // The offer was not recorded: the attempt the worker was claimed for is the next one.
+                    let attempt = act.active.get(&id).map_or(1, |r| r.attempts.last().map_or(1, |a| a.number + 1));
+                    act.registry.do_send(Release { name: worker, job: id, attempt, rendered: None });
+                    if act.dispatch_again {
                         act.dispatch(ctx);
                     }
-                    Err(_) => {
-                        act.registry.do_send(Release {
-                            name: worker,
-                            job: id,
-                            rendered: None,
-                        });
-                        if act.dispatch_again {
-                            act.dispatch(ctx);
-                        }
-                    }
                 }
-            },
-        );
+            }
+        });
     }
 
     /// Fails queued jobs that every connected worker has turned down (each worker's reason listed).
@@ -146,12 +126,7 @@ pub(super) fn needs(record: &JobRecord) -> Needs {
 
 /// Workers that rejected or failed this job since it was last (re)submitted.
 fn blamed_workers(record: &JobRecord) -> HashSet<String> {
-    record
-        .attempts
-        .iter()
-        .filter(|a| a.blames_worker)
-        .map(|a| a.worker.clone())
-        .collect()
+    record.attempts.iter().filter(|a| a.blames_worker).map(|a| a.worker.clone()).collect()
 }
 
 /// The failure message when no worker can take a job: every attempt's worker and reason.

@@ -34,12 +34,12 @@ pub struct CoordinatorConfig {
 
 impl Default for CoordinatorConfig {
     fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            grace: Duration::from_secs(10),
-        }
+        Self { max_attempts: 3, grace: Duration::from_secs(10) }
     }
 }
+
+/// How long a final job's revision is remembered (replies to store changes arrive within milliseconds).
+const RECENTLY_FINAL: Duration = Duration::from_secs(60);
 
 /// Queue order: higher priority first, then lower (older) id.
 type QueueKey = (Reverse<i32>, JobId);
@@ -55,6 +55,9 @@ pub struct Coordinator {
     active: HashMap<JobId, JobRecord>,
     /// Followers of a job (`job watch`, `submit --wait`); dropped once the job is final.
     watchers: HashMap<JobId, watch::Sender<JobRecord>>,
+    /// Jobs that became final lately, with their last revision: a late reply about them is recognised as older.
+    /// Entries are forgotten after [`RECENTLY_FINAL`].
+    recently_final: HashMap<JobId, (u64, std::time::Instant)>,
     /// Followers of a job's log: bumped at each stored batch; dropped once the job is final.
     log_signals: HashMap<JobId, watch::Sender<u64>>,
     /// A claim is on its way: dispatch one job at a time, so no job is offered twice.
@@ -78,6 +81,7 @@ impl Coordinator {
                 active: HashMap::new(),
                 watchers: HashMap::new(),
                 log_signals: HashMap::new(),
+                recently_final: HashMap::new(),
                 dispatching: false,
                 dispatch_again: false,
             }
@@ -88,6 +92,12 @@ impl Coordinator {
 
     /// Takes a record the store has just made durable into the in-memory view: queue, active set, watchers.
     fn update(&mut self, record: JobRecord) {
+        // Replies to store changes may be handled out of order: never let an older version replace a newer one.
+        let newer_known =
+            self.active.get(&record.id).map(|r| r.revision).or(self.recently_final.get(&record.id).map(|f| f.0));
+        if newer_known.is_some_and(|revision| revision > record.revision) {
+            return;
+        }
         let key = (Reverse(record.priority), record.id);
         if record.state == JobState::Queued {
             self.queue.insert(key);
@@ -98,10 +108,12 @@ impl Coordinator {
             let _ = sender.send(record.clone());
         }
         if record.state.is_final() {
+            self.recently_final.insert(record.id, (record.revision, std::time::Instant::now()));
             self.active.remove(&record.id);
             self.watchers.remove(&record.id);
             self.log_signals.remove(&record.id);
         } else {
+            self.recently_final.remove(&record.id);
             self.active.insert(record.id, record);
         }
     }
@@ -127,10 +139,11 @@ impl Coordinator {
 
     /// Whether the job may be rendered again after this attempt ended.
     fn may_requeue(&self, id: JobId) -> bool {
+        // Attempts made before the last retry do not count: a retried job gets its full number of attempts again.
         let started = self
             .active
             .get(&id)
-            .map_or(0, |r| r.attempts.iter().filter(|a| a.started_at.is_some()).count());
+            .map_or(0, |r| r.attempts.iter().skip(r.retried_at).filter(|a| a.started_at.is_some()).count());
         (started as u32) < self.config.max_attempts
     }
 
@@ -164,11 +177,7 @@ impl Coordinator {
         ctx.run_later(self.config.grace, move |act, ctx| {
             let registry = act.registry.clone();
             registry
-                .send(crate::registry::HoldsJob {
-                    worker: worker.clone(),
-                    job: id,
-                    attempt,
-                })
+                .send(crate::registry::HoldsJob { worker: worker.clone(), job: id, attempt })
                 .into_actor(act)
                 .map(move |held, act, ctx| {
                     if held.unwrap_or(false) {
@@ -178,12 +187,7 @@ impl Coordinator {
                     let reason = format!("worker {worker} did not come back after the coordinator restarted");
                     act.change(
                         id,
-                        Change::Fail {
-                            attempt,
-                            reason,
-                            requeue,
-                            blames_worker: false,
-                        },
+                        Change::Fail { attempt, reason, requeue, blames_worker: false },
                         ctx,
                         |_, act, ctx| act.dispatch(ctx),
                     );
@@ -198,6 +202,9 @@ impl Actor for Coordinator {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.recover(ctx);
+        ctx.run_interval(RECENTLY_FINAL, |act, _| {
+            act.recently_final.retain(|_, (_, at)| at.elapsed() < RECENTLY_FINAL)
+        });
     }
 }
 

@@ -1,98 +1,136 @@
 //! What workers report, and what losing or regaining a worker does to its job.
+//!
+//! A report counts only from the worker that holds the job's live attempt: anything else (a late result from a
+//! worker the job was taken from, or a worker speaking of another's job) changes nothing. Answers the worker waits
+//! for (`LogAck`, `Commit`, `FinishedAck`) go back as the reply to the report, on the path its connection task
+//! awaits, so they cannot be dropped by a full outbox.
 
 use super::{Coordinator, FromWorker};
 use crate::registry::{Release, SendTo, Touch};
-use crate::store::{AppendLog, Change};
+use crate::store::{AppendLog, Change, StoreError};
 use actix::prelude::*;
 use distencode_wire::job::{JobId, JobState};
 use distencode_wire::message::{CoordinatorToWorker, Outcome, RejectionCause, WorkerToCoordinator};
 
+type Reply = Option<CoordinatorToWorker>;
+
 impl Handler<FromWorker> for Coordinator {
-    type Result = ResponseActFuture<Self, Option<CoordinatorToWorker>>;
+    type Result = ResponseActFuture<Self, Reply>;
 
     fn handle(&mut self, msg: FromWorker, ctx: &mut Self::Context) -> Self::Result {
         let FromWorker { worker, message } = msg;
-        self.registry.do_send(Touch(worker.clone()));
-        match message {
-            WorkerToCoordinator::Log {
-                job,
-                attempt,
-                seq,
-                text,
-            } => {
-                // Awaited by the worker's connection task, so a worker that logs faster than the store writes is
-                // slowed down, not buffered; acknowledged only once stored.
-                let append = self.store.send(AppendLog {
-                    id: job,
-                    attempt,
-                    seq,
-                    text,
-                });
-                return Box::pin(append.into_actor(self).map(move |result, act, _| match result {
-                    Ok(Ok(())) => {
-                        if let Some(signal) = act.log_signals.get(&job) {
-                            signal.send_modify(|n| *n += 1);
-                        }
-                        Some(CoordinatorToWorker::LogAck { job, attempt, seq })
-                    }
-                    Ok(Err(e)) => {
-                        tracing::warn!(job = %job, "log not stored: {e}");
-                        None
-                    }
-                    Err(_) => None,
-                }));
+        let reply = match message {
+            WorkerToCoordinator::Log { job, attempt, seq, text } => return self.log(worker, job, attempt, seq, text),
+            WorkerToCoordinator::Finished { job, attempt, outcome } => {
+                return self.finished(worker, job, attempt, outcome)
             }
-            WorkerToCoordinator::Accepted { job, attempt } => self.accepted(worker, job, attempt, ctx),
-            WorkerToCoordinator::Rejected {
-                job,
-                attempt,
-                cause,
-                reason,
-            } => self.rejected(worker, job, attempt, cause, reason, ctx),
+            WorkerToCoordinator::Accepted { job, attempt } => {
+                self.accepted(worker, job, attempt, ctx);
+                None
+            }
+            WorkerToCoordinator::Rejected { job, attempt, cause, reason } => {
+                self.rejected(worker, job, attempt, cause, reason, ctx);
+                None
+            }
             WorkerToCoordinator::Progress { job, attempt, progress } => {
-                if let Some(record) = self.active.get_mut(&job) {
-                    if record
-                        .current_attempt()
-                        .is_some_and(|a| a.number == attempt && a.worker == worker)
-                    {
+                if self.holds(&worker, job, attempt) {
+                    if let Some(record) = self.active.get_mut(&job) {
                         record.progress = Some(progress);
                         if let Some(sender) = self.watchers.get(&job) {
                             let _ = sender.send(record.clone());
                         }
                     }
                 }
+                None
             }
             WorkerToCoordinator::Verified { job, attempt, facts } => {
-                let go = self.active.get(&job).is_some_and(|r| {
-                    r.state == JobState::Running
-                        && r.current_attempt()
-                            .is_some_and(|a| a.number == attempt && a.worker == worker)
-                });
-                tracing::info!(job = %job, attempt, worker = %worker, go, frames = facts.frames, "verified render");
-                self.registry.do_send(SendTo {
-                    name: worker,
-                    message: CoordinatorToWorker::Commit { job, attempt, go },
-                });
+                tracing::info!(job = %job, attempt, worker = %worker, frames = facts.frames, "verified render");
+                return self.verified(worker, job, attempt);
             }
-            WorkerToCoordinator::Finished { job, attempt, outcome } => {
-                self.finished(worker, job, attempt, outcome, ctx)
+            WorkerToCoordinator::Heartbeat => {
+                self.registry.do_send(Touch(worker));
+                None
             }
-            WorkerToCoordinator::Heartbeat | WorkerToCoordinator::Register(_) => {}
-        }
-        Box::pin(async { None }.into_actor(self))
+            WorkerToCoordinator::Register(_) => None,
+        };
+        Box::pin(async move { reply }.into_actor(self))
     }
 }
 
 impl Coordinator {
+    /// Whether `worker` holds the live attempt `attempt` of `job`.
+    pub(super) fn holds(&self, worker: &str, job: JobId, attempt: u32) -> bool {
+        self.active
+            .get(&job)
+            .and_then(|r| r.current_attempt())
+            .is_some_and(|a| a.number == attempt && a.worker == worker)
+    }
+
+    /// Stores a log batch (awaited by the worker's connection task, so a worker that logs faster than the store
+    /// writes is slowed down, not buffered) and acknowledges it once stored. Batches of an attempt this worker
+    /// never held are acknowledged and dropped.
+    fn log(
+        &mut self,
+        worker: String,
+        job: JobId,
+        attempt: u32,
+        seq: u64,
+        text: String,
+    ) -> ResponseActFuture<Self, Reply> {
+        let ack = Some(CoordinatorToWorker::LogAck { job, attempt, seq });
+        let ours =
+            self.active.get(&job).is_none_or(|r| r.attempts.iter().any(|a| a.number == attempt && a.worker == worker));
+        if !ours {
+            tracing::warn!(job = %job, attempt, worker = %worker, "log batch for an attempt this worker never held");
+            return Box::pin(async move { ack }.into_actor(self));
+        }
+        let append = self.store.send(AppendLog { id: job, attempt, seq, text });
+        Box::pin(append.into_actor(self).map(move |result, act, _| match result {
+            Ok(Ok(())) => {
+                if let Some(signal) = act.log_signals.get(&job) {
+                    signal.send_modify(|n| *n += 1);
+                }
+                ack
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(job = %job, "log not stored: {e}");
+                None
+            }
+            Err(_) => None,
+        }))
+    }
+
+    /// May the verified render be renamed into place? Only if this worker holds the live attempt. An attempt
+    /// still `offered` (its `Accepted` was lost with a connection) is started first: the render proves it ran.
+    fn verified(&mut self, worker: String, job: JobId, attempt: u32) -> ResponseActFuture<Self, Reply> {
+        let commit = move |go| Some(CoordinatorToWorker::Commit { job, attempt, go });
+        let state = self.active.get(&job).map(|r| r.state);
+        if !self.holds(&worker, job, attempt) || state.is_none() {
+            return Box::pin(async move { commit(false) }.into_actor(self));
+        }
+        if state != Some(JobState::Offered) {
+            return Box::pin(async move { commit(state == Some(JobState::Running)) }.into_actor(self));
+        }
+        let start = self.store.send(crate::store::ApplyChange { id: job, change: Change::Start { attempt } });
+        Box::pin(start.into_actor(self).map(move |result, act, _| match result {
+            Ok(Ok(record)) => {
+                act.update(record);
+                commit(true)
+            }
+            _ => commit(false),
+        }))
+    }
+
     fn accepted(&mut self, worker: String, job: JobId, attempt: u32, ctx: &mut Context<Self>) {
+        if !self.holds(&worker, job, attempt) {
+            // Not this worker's job any more (cancelled, or given to another): stop its render.
+            self.registry.do_send(SendTo { name: worker, message: CoordinatorToWorker::Cancel { job, attempt } });
+            return;
+        }
         tracing::info!(job = %job, attempt, worker = %worker, "accepted");
         self.change(job, Change::Start { attempt }, ctx, move |result, act, _| {
             if result.is_err() {
-                // Not this worker's job any more (cancelled, or given to another): stop its render.
-                act.registry.do_send(SendTo {
-                    name: worker,
-                    message: CoordinatorToWorker::Cancel { job, attempt },
-                });
+                act.registry.do_send(SendTo { name: worker, message: CoordinatorToWorker::Cancel { job, attempt } });
             }
         });
     }
@@ -106,128 +144,102 @@ impl Coordinator {
         reason: String,
         ctx: &mut Context<Self>,
     ) {
+        if !self.holds(&worker, job, attempt) {
+            self.registry.do_send(Release { name: worker, job, attempt, rendered: None });
+            return;
+        }
         tracing::info!(job = %job, attempt, worker = %worker, ?cause, "rejected: {reason}");
         let requeue = cause == RejectionCause::Worker;
-        self.change(
-            job,
-            Change::Decline {
-                attempt,
-                reason,
-                requeue,
-            },
-            ctx,
-            move |_, act, ctx| {
-                act.registry.do_send(Release {
-                    name: worker,
-                    job,
-                    rendered: None,
-                });
-                act.dispatch(ctx);
-            },
-        );
+        self.change(job, Change::Decline { attempt, reason, requeue }, ctx, move |_, act, ctx| {
+            act.registry.do_send(Release { name: worker, job, attempt, rendered: None });
+            act.dispatch(ctx);
+        });
     }
 
-    fn finished(&mut self, worker: String, job: JobId, attempt: u32, outcome: Outcome, ctx: &mut Context<Self>) {
+    /// Records how a render ended; the reply tells the worker whether its report counted.
+    fn finished(
+        &mut self,
+        worker: String,
+        job: JobId,
+        attempt: u32,
+        outcome: Outcome,
+    ) -> ResponseActFuture<Self, Reply> {
+        let ack = move |accepted| Some(CoordinatorToWorker::FinishedAck { job, attempt, accepted });
+        if !self.holds(&worker, job, attempt) {
+            self.registry.do_send(Release { name: worker, job, attempt, rendered: None });
+            return Box::pin(async move { ack(false) }.into_actor(self));
+        }
         let (change, rendered) = match outcome {
             Outcome::Succeeded(facts) => (Change::Succeed { attempt, facts }, Some(true)),
             Outcome::Failed { reason, log_tail } => {
                 tracing::info!(job = %job, attempt, worker = %worker, "render failed: {reason}\n{log_tail}");
                 let requeue = self.may_requeue(job);
                 let reason = format!("worker {worker}: {reason}");
-                (
-                    Change::Fail {
-                        attempt,
-                        reason,
-                        requeue,
-                        blames_worker: true,
-                    },
-                    Some(false),
-                )
+                (Change::Fail { attempt, reason, requeue, blames_worker: true }, Some(false))
             }
             Outcome::Cancelled => {
                 let reason = format!("worker {worker} stopped the render");
-                (
-                    Change::Fail {
-                        attempt,
-                        reason,
-                        requeue: true,
-                        blames_worker: false,
-                    },
-                    None,
-                )
+                (Change::Fail { attempt, reason, requeue: true, blames_worker: false }, None)
             }
         };
-        self.change(job, change, ctx, move |result, act, ctx| {
-            let accepted = result.is_ok();
-            if let Ok(record) = &result {
-                tracing::info!(job = %job, attempt, worker = %worker, state = %record.state, "finished");
-            }
-            act.registry.do_send(SendTo {
-                name: worker.clone(),
-                message: CoordinatorToWorker::FinishedAck { job, attempt, accepted },
-            });
-            act.registry.do_send(Release {
-                name: worker,
-                job,
-                rendered,
-            });
+        let apply = self.store.send(crate::store::ApplyChange { id: job, change });
+        Box::pin(apply.into_actor(self).map(move |result, act, ctx| {
+            let result = result.unwrap_or(Err(StoreError::Gone));
+            let accepted = match result {
+                Ok(record) => {
+                    tracing::info!(job = %job, attempt, worker = %worker, state = %record.state, "finished");
+                    act.update(record);
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(job = %job, "{e}");
+                    false
+                }
+            };
+            act.registry.do_send(Release { name: worker, job, attempt, rendered });
             act.dispatch(ctx);
-        });
+            ack(accepted)
+        }))
     }
 
     pub(super) fn worker_lost(&mut self, worker: String, job: JobId, attempt: u32, ctx: &mut Context<Self>) {
+        if !self.holds(&worker, job, attempt) {
+            return;
+        }
         let requeue = self.may_requeue(job);
         let reason = format!("worker {worker} was lost");
-        self.change(
-            job,
-            Change::Fail {
-                attempt,
-                reason,
-                requeue,
-                blames_worker: false,
-            },
-            ctx,
-            |_, act, ctx| act.dispatch(ctx),
-        );
+        self.change(job, Change::Fail { attempt, reason, requeue, blames_worker: false }, ctx, |_, act, ctx| {
+            act.dispatch(ctx)
+        });
     }
 
     /// A worker was reserved at once: its job goes back to the queue and its render is stopped.
     pub(super) fn worker_reclaimed(&mut self, worker: String, job: JobId, attempt: u32, ctx: &mut Context<Self>) {
+        if !self.holds(&worker, job, attempt) {
+            return;
+        }
         let reason = format!("worker {worker} was reserved");
         self.change(
             job,
-            Change::Fail {
-                attempt,
-                reason,
-                requeue: true,
-                blames_worker: false,
-            },
+            Change::Fail { attempt, reason, requeue: true, blames_worker: false },
             ctx,
             move |_, act, ctx| {
-                act.registry.do_send(SendTo {
-                    name: worker,
-                    message: CoordinatorToWorker::Cancel { job, attempt },
-                });
+                act.registry.do_send(SendTo { name: worker, message: CoordinatorToWorker::Cancel { job, attempt } });
                 act.dispatch(ctx);
             },
         );
     }
 
-    /// A worker registered while rendering an attempt: keep it if that attempt is still the job's live one.
+    /// A worker registered while holding an attempt: keep it if that attempt is still the job's live one (and
+    /// start it, if its `Accepted` was lost with the old connection); otherwise stop that render.
     pub(super) fn worker_resumed(&mut self, worker: String, job: JobId, attempt: u32, ctx: &mut Context<Self>) {
-        let live = self
-            .active
-            .get(&job)
-            .and_then(|r| r.current_attempt())
-            .is_some_and(|a| a.number == attempt && a.worker == worker);
-        if live {
-            tracing::info!(job = %job, attempt, worker = %worker, "worker came back with its job");
+        if !self.holds(&worker, job, attempt) {
+            self.registry.do_send(SendTo { name: worker, message: CoordinatorToWorker::Cancel { job, attempt } });
             return;
         }
-        let _ = ctx;
-        self.registry.do_send(SendTo {
-            name: worker,
-            message: CoordinatorToWorker::Cancel { job, attempt },
-        });
+        tracing::info!(job = %job, attempt, worker = %worker, "worker came back with its job");
+        if self.active.get(&job).is_some_and(|r| r.state == JobState::Offered) {
+            self.accepted(worker, job, attempt, ctx);
+        }
     }
 }

@@ -23,14 +23,7 @@ impl Handler<Submit> for Coordinator {
         let create = async move {
             // A job no worker of the pool could render is refused now, with what each worker lacks.
             registry.send(CheckNeeds(needs)).await.map_err(|e| e.to_string())??;
-            answer(
-                store
-                    .send(CreateJob {
-                        spec: msg.spec,
-                        submitted_by: msg.submitted_by,
-                    })
-                    .await,
-            )
+            answer(store.send(CreateJob { spec: msg.spec, submitted_by: msg.submitted_by }).await)
         };
         Box::pin(create.into_actor(self).map(|result, act, ctx| {
             let record = result?;
@@ -78,11 +71,7 @@ impl Handler<Logs> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<(String, Option<LogCursor>)>>;
 
     fn handle(&mut self, msg: Logs, _: &mut Self::Context) -> Self::Result {
-        let read = self.store.send(ReadLog {
-            id: msg.id,
-            after: msg.after,
-            max_bytes: LOG_READ_BYTES,
-        });
+        let read = self.store.send(ReadLog { id: msg.id, after: msg.after, max_bytes: LOG_READ_BYTES });
         Box::pin(read.into_actor(self).map(|r, _, _| answer(r)))
     }
 }
@@ -94,12 +83,7 @@ impl Handler<LogSignal> for Coordinator {
         if !self.active.contains_key(&msg.0) {
             return Ok(None);
         }
-        Ok(Some(
-            self.log_signals
-                .entry(msg.0)
-                .or_insert_with(|| watch::channel(0).0)
-                .subscribe(),
-        ))
+        Ok(Some(self.log_signals.entry(msg.0).or_insert_with(|| watch::channel(0).0).subscribe()))
     }
 }
 
@@ -109,10 +93,7 @@ impl Handler<Watch> for Coordinator {
     fn handle(&mut self, msg: Watch, _: &mut Self::Context) -> Self::Result {
         let id = msg.0;
         if let Some(record) = self.active.get(&id) {
-            let sender = self
-                .watchers
-                .entry(id)
-                .or_insert_with(|| watch::channel(record.clone()).0);
+            let sender = self.watchers.entry(id).or_insert_with(|| watch::channel(record.clone()).0);
             let receiver = sender.subscribe();
             return Box::pin(async move { Ok(receiver) }.into_actor(self));
         }
@@ -131,24 +112,15 @@ impl Handler<Cancel> for Coordinator {
     fn handle(&mut self, msg: Cancel, _: &mut Self::Context) -> Self::Result {
         let id = msg.id;
         let reason = format!("cancelled by {}", msg.by);
-        let apply = self.store.send(ApplyChange {
-            id,
-            change: Change::Cancel { reason },
-        });
-        let live = self
-            .active
-            .get(&id)
-            .and_then(|r| r.current_attempt())
-            .map(|a| (a.worker.clone(), a.number));
+        let apply = self.store.send(ApplyChange { id, change: Change::Cancel { reason } });
+        let live = self.active.get(&id).and_then(|r| r.current_attempt()).map(|a| (a.worker.clone(), a.number));
         Box::pin(apply.into_actor(self).map(move |result, act, _| {
             let record = answer(result)?;
             act.update(record.clone());
             if let Some((worker, attempt)) = live {
                 // The worker kills melt, removes its partial file and reports; its report is then stale.
-                act.registry.do_send(SendTo {
-                    name: worker,
-                    message: CoordinatorToWorker::Cancel { job: id, attempt },
-                });
+                act.registry
+                    .do_send(SendTo { name: worker, message: CoordinatorToWorker::Cancel { job: id, attempt } });
             }
             tracing::info!(job = %id, "cancelled");
             Ok(record)
@@ -160,10 +132,7 @@ impl Handler<Retry> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<JobRecord>>;
 
     fn handle(&mut self, msg: Retry, _: &mut Self::Context) -> Self::Result {
-        let apply = self.store.send(ApplyChange {
-            id: msg.0,
-            change: Change::Retry,
-        });
+        let apply = self.store.send(ApplyChange { id: msg.0, change: Change::Retry });
         Box::pin(apply.into_actor(self).map(|result, act, ctx| {
             let record = answer(result)?;
             act.update(record.clone());
@@ -177,11 +146,6 @@ impl Handler<Workers> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<Vec<WorkerView>>>;
 
     fn handle(&mut self, _: Workers, _: &mut Self::Context) -> Self::Result {
-        Box::pin(
-            self.registry
-                .send(ListWorkers)
-                .into_actor(self)
-                .map(|r, _, _| r.map_err(|e| e.to_string())),
-        )
+        Box::pin(self.registry.send(ListWorkers).into_actor(self).map(|r, _, _| r.map_err(|e| e.to_string())))
     }
 }

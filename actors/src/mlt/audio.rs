@@ -53,10 +53,7 @@ const SILENT_EXTENSIONS: &[&str] = &[
 
 /// Whether any producer or chain in the document is audio-capable.
 pub fn has_audio(doc: &Doc<'_, '_>) -> bool {
-    doc.mlt
-        .descendants()
-        .filter(|n| n.has_tag_name("producer") || n.has_tag_name("chain"))
-        .any(|n| makes_sound(doc, n))
+    doc.mlt.descendants().filter(|n| n.has_tag_name("producer") || n.has_tag_name("chain")).any(|n| makes_sound(doc, n))
 }
 
 fn makes_sound(doc: &Doc<'_, '_>, node: Node<'_, '_>) -> bool {
@@ -105,9 +102,7 @@ mod tests {
     #[test]
     fn sound_producers() {
         assert!(audio(r#"<producer mlt_service="tone"/>"#));
-        assert!(audio(
-            r#"<producer><property name="mlt_service">count</property></producer>"#
-        ));
+        assert!(audio(r#"<producer><property name="mlt_service">count</property></producer>"#));
         assert!(audio(r#"<producer mlt_service="noise"/>"#));
         assert!(audio(r#"<chain mlt_service="avformat-novalidate" resource="a.mp4"/>"#));
         assert!(audio(r#"<producer resource="music.wav"/>"#));
@@ -121,15 +116,9 @@ mod tests {
         assert!(!audio(
             r#"<producer mlt_service="colour" resource="black"/><producer mlt_service="qimage" resource="a.png"/>"#
         ));
-        assert!(!audio(
-            r#"<producer resource="title.PNG"/><producer resource="img%04d.jpg"/>"#
-        ));
-        assert!(!audio(
-            r#"<producer resource="colour:red"/><producer resource="https://x/a.mp4"/>"#
-        ));
-        assert!(!audio(
-            r#"<producer mlt_service="avformat" resource="v.mp4" audio_index="-1"/>"#
-        ));
+        assert!(!audio(r#"<producer resource="title.PNG"/><producer resource="img%04d.jpg"/>"#));
+        assert!(!audio(r#"<producer resource="colour:red"/><producer resource="https://x/a.mp4"/>"#));
+        assert!(!audio(r#"<producer mlt_service="avformat" resource="v.mp4" audio_index="-1"/>"#));
         assert!(!audio(r#"<producer mlt_service="frei0r.plasma"/>"#));
         assert!(!audio(""));
     }

@@ -50,12 +50,7 @@ impl fmt::Display for Refusal {
                 .unreadable_files
                 .iter()
                 .map(|(r, why)| {
-                    format!(
-                        "{} ({}: {})",
-                        one_line(&r.path.display().to_string()),
-                        r.origin,
-                        one_line(why)
-                    )
+                    format!("{} ({}: {})", one_line(&r.path.display().to_string()), r.origin, one_line(why))
                 })
                 .collect();
             parts.push(format!("unreadable media: {}", list.join(", ")));
@@ -123,11 +118,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn fref(path: &str, origin: &str) -> FileRef {
-        FileRef {
-            path: PathBuf::from(path),
-            origin: origin.into(),
-            folder: false,
-        }
+        FileRef { path: PathBuf::from(path), origin: origin.into(), folder: false }
     }
 
     #[test]
@@ -137,10 +128,7 @@ mod tests {
                 fref("/a/b.mp4", "producer \"clip1\" property resource"),
                 fref("/c d.wav", "chain \"x\" property resource"),
             ],
-            unreadable_files: vec![(
-                fref("/e", "filter at line 3 property av.file"),
-                "Permission denied".into(),
-            )],
+            unreadable_files: vec![(fref("/e", "filter at line 3 property av.file"), "Permission denied".into())],
             missing_services: vec!["bar".into(), "foo".into()],
         };
         assert_eq!(
@@ -148,10 +136,7 @@ mod tests {
             "missing media: /a/b.mp4 (producer \"clip1\" property resource), /c d.wav (chain \"x\" property resource); \
              unreadable media: /e (filter at line 3 property av.file: Permission denied); unknown services: bar, foo"
         );
-        let only = Refusal {
-            missing_services: vec!["foo".into()],
-            ..Refusal::default()
-        };
+        let only = Refusal { missing_services: vec!["foo".into()], ..Refusal::default() };
         assert_eq!(only.to_string(), "unknown services: foo");
     }
 
@@ -162,36 +147,12 @@ mod tests {
         std::fs::write(&present, b"x").unwrap();
         let mut project = Project::empty_for_tests();
         project.references = vec![
-            FileRef {
-                path: present.clone(),
-                origin: "p1".into(),
-                folder: false,
-            },
-            FileRef {
-                path: dir.path().join("gone1.mp4"),
-                origin: "p2".into(),
-                folder: false,
-            },
-            FileRef {
-                path: dir.path().join("gone 2.wav"),
-                origin: "p3".into(),
-                folder: false,
-            },
-            FileRef {
-                path: dir.path().to_path_buf(),
-                origin: "p4".into(),
-                folder: true,
-            },
-            FileRef {
-                path: dir.path().join("nodir"),
-                origin: "p5".into(),
-                folder: true,
-            },
-            FileRef {
-                path: dir.path().to_path_buf(),
-                origin: "p6".into(),
-                folder: false,
-            },
+            FileRef { path: present.clone(), origin: "p1".into(), folder: false },
+            FileRef { path: dir.path().join("gone1.mp4"), origin: "p2".into(), folder: false },
+            FileRef { path: dir.path().join("gone 2.wav"), origin: "p3".into(), folder: false },
+            FileRef { path: dir.path().to_path_buf(), origin: "p4".into(), folder: true },
+            FileRef { path: dir.path().join("nodir"), origin: "p5".into(), folder: true },
+            FileRef { path: dir.path().to_path_buf(), origin: "p6".into(), folder: false },
         ];
         project
             .services_by_kind

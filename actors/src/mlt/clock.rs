@@ -49,18 +49,12 @@ pub struct TimeBase {
 
 impl TimeBase {
     pub fn new(fps_num: u32, fps_den: u32) -> Self {
-        TimeBase {
-            fps: f64::from(fps_num) / f64::from(fps_den),
-            c_numeric: true,
-        }
+        TimeBase { fps: f64::from(fps_num) / f64::from(fps_den), c_numeric: true }
     }
 }
 
 fn err(value: &str, reason: &'static str) -> ClockError {
-    ClockError {
-        value: value.to_string(),
-        reason,
-    }
+    ClockError { value: value.to_string(), reason }
 }
 
 /// A position as MLT reads it (an `int`); may be negative.
@@ -83,16 +77,9 @@ pub fn to_frames(value: &str, base: TimeBase) -> Result<i64, ClockError> {
     if base.fps > 0.0 && value.contains(':') {
         let clock = value.contains('.') || value.contains(',');
         if clock && value.contains(',') && !base.c_numeric {
-            return Err(err(
-                value,
-                "uses a decimal comma under a non-C LC_NUMERIC, which depends on the locale",
-            ));
+            return Err(err(value, "uses a decimal comma under a non-C LC_NUMERIC, which depends on the locale"));
         }
-        let frames = if clock {
-            clock_to_frames(value, base.fps)?
-        } else {
-            smpte_to_frames(value, base.fps)?
-        };
+        let frames = if clock { clock_to_frames(value, base.fps)? } else { smpte_to_frames(value, base.fps)? };
         return to_int(value, frames);
     }
     let (v, digits, overflow) = c_strtol(value, 10);
@@ -209,10 +196,7 @@ pub fn c_strtol(s: &str, base: u32) -> (i64, usize, bool) {
     let mut digits = 0;
     let mut overflow = false;
     while let Some(d) = b.get(i).and_then(|c| (*c as char).to_digit(radix)) {
-        match value
-            .checked_mul(i64::from(radix))
-            .and_then(|v| v.checked_add(i64::from(d)))
-        {
+        match value.checked_mul(i64::from(radix)).and_then(|v| v.checked_add(i64::from(d))) {
             Some(v) => value = v,
             None => overflow = true,
         }
@@ -274,11 +258,7 @@ fn c_strtod(s: &str) -> Option<f64> {
         text.push('0');
     }
     let text = text.replace("-.", "-0.").replace("+.", "+0.");
-    let text = if text.starts_with('.') {
-        format!("0{text}")
-    } else {
-        text
-    };
+    let text = if text.starts_with('.') { format!("0{text}") } else { text };
     text.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
@@ -286,10 +266,7 @@ fn c_strtod(s: &str) -> Option<f64> {
 mod tests {
     use super::*;
 
-    const PAL: TimeBase = TimeBase {
-        fps: 25.0,
-        c_numeric: true,
-    };
+    const PAL: TimeBase = TimeBase { fps: 25.0, c_numeric: true };
 
     fn ntsc() -> TimeBase {
         TimeBase::new(30000, 1001)

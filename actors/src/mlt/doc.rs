@@ -62,11 +62,7 @@ pub fn prop(node: Node<'_, '_>, name: &str) -> Option<String> {
 }
 
 fn property_text(property: Node<'_, '_>) -> String {
-    let text: String = property
-        .children()
-        .filter(|c| c.is_text())
-        .filter_map(|c| c.text())
-        .collect();
+    let text: String = property.children().filter(|c| c.is_text()).filter_map(|c| c.text()).collect();
     if text.is_empty() {
         property.attribute("value").unwrap_or_default().to_string()
     } else {
@@ -76,9 +72,7 @@ fn property_text(property: Node<'_, '_>) -> String {
 
 /// `mlt_service` of an element, trimmed, when it is set and not empty.
 pub fn service(node: Node<'_, '_>) -> Option<String> {
-    prop(node, "mlt_service")
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+    prop(node, "mlt_service").map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// How messages name an element: `producer "clip1"`, or `producer at line 12`.

@@ -34,17 +34,10 @@ mod tests {
         let p = || PathBuf::from("/x/p.mlt");
         let all = [
             ProjectError::NotFound(p()),
-            ProjectError::TooLarge {
-                path: p(),
-                size: 40_000_000,
-                limit: 33_554_432,
-            },
+            ProjectError::TooLarge { path: p(), size: 40_000_000, limit: 33_554_432 },
             ProjectError::Unreadable(p(), std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
             ProjectError::NotXml(p(), "unexpected end of stream at 3:1".into()),
-            ProjectError::NotMlt {
-                path: p(),
-                root: "html".into(),
-            },
+            ProjectError::NotMlt { path: p(), root: "html".into() },
             ProjectError::DtdRefused(p()),
             ProjectError::Invalid(p(), "playlist \"p\" renders no frames".into()),
         ];
@@ -53,10 +46,7 @@ mod tests {
             assert!(s.starts_with("/x/p.mlt: "), "{s}");
             assert!(!s.contains('\n'), "{s}");
         }
-        assert_eq!(
-            all[4].to_string(),
-            "/x/p.mlt: not an MLT project: the root element is <html>, expected <mlt>"
-        );
+        assert_eq!(all[4].to_string(), "/x/p.mlt: not an MLT project: the root element is <html>, expected <mlt>");
         assert_eq!(all[3].to_string(), "/x/p.mlt: not XML: unexpected end of stream at 3:1");
         assert_eq!(ProjectError::Melt("x".into()).to_string(), "melt: x");
     }

@@ -46,26 +46,11 @@ fn kdenlive_project() {
     assert_eq!(p.root, Path::new("/tmp/mltx/kdenlive"));
     assert_eq!(
         paths(&p),
-        [
-            "/tmp/mltx/kdenlive/clip.mp4",
-            "/tmp/mltx/kdenlive/music.wav",
-            "/tmp/mltx/kdenlive/lumas/luma01.pgm"
-        ]
+        ["/tmp/mltx/kdenlive/clip.mp4", "/tmp/mltx/kdenlive/music.wav", "/tmp/mltx/kdenlive/lumas/luma01.pgm"]
     );
     assert_eq!(p.references[2].origin, r#"transition "transition0" property resource"#);
     // volume is disabled, so not needed
-    assert_eq!(
-        names(&p.services),
-        [
-            "avformat-novalidate",
-            "brightness",
-            "color",
-            "luma",
-            "mix",
-            "panner",
-            "qtblend"
-        ]
-    );
+    assert_eq!(names(&p.services), ["avformat-novalidate", "brightness", "color", "luma", "mix", "panner", "qtblend"]);
 }
 
 #[test]
@@ -86,19 +71,10 @@ fn shotcut_project() {
     assert_eq!(p.length_frames, 136); // melt 7.12: 136
     assert_eq!((p.fps_num, p.fps_den), (30000, 1001));
     assert!(p.has_audio);
-    assert_eq!(
-        paths(&p),
-        [
-            "/tmp/mltx/shotcut/media/my clip.mp4",
-            "/tmp/mltx/shotcut/media/music.wav"
-        ]
-    );
+    assert_eq!(paths(&p), ["/tmp/mltx/shotcut/media/my clip.mp4", "/tmp/mltx/shotcut/media/music.wav"]);
     assert_eq!(p.references[0].origin, r#"chain "chain0" property resource"#);
     // frei0r.cairoblend is disabled, so not needed
-    assert_eq!(
-        names(&p.services),
-        ["avformat-novalidate", "brightness", "color", "mix"]
-    );
+    assert_eq!(names(&p.services), ["avformat-novalidate", "brightness", "color", "mix"]);
     let short = shotcut().replace(
         r#"<entry producer="black" in="00:00:00.000" out="00:00:04.438"/>"#,
         r#"<entry producer="black" in="00:00:00.000" out="00:00:00.968"/>"#,
@@ -130,9 +106,6 @@ fn kdenlive_project_checked_on_disk() {
     assert_eq!(missing, [root.join("music.wav"), root.join("lumas/luma01.pgm")]);
     assert_eq!(refusal.missing_services, ["luma", "panner", "qtblend"]);
     let line = refusal.to_string();
-    assert!(
-        line.contains("music.wav (producer \"producer1\" property resource)"),
-        "{line}"
-    );
+    assert!(line.contains("music.wav (producer \"producer1\" property resource)"), "{line}");
     assert!(line.ends_with("unknown services: luma, panner, qtblend"), "{line}");
 }

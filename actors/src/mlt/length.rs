@@ -53,11 +53,7 @@ pub fn project_length(doc: &Doc<'_, '_>) -> Result<u64, String> {
         .children()
         .rfind(is_service)
         .ok_or("nothing to render: no <producer>, <chain>, <playlist> or <tractor> at the top level")?;
-    let mut walker = Walker {
-        doc,
-        active: Vec::new(),
-        memo: HashMap::new(),
-    };
+    let mut walker = Walker { doc, active: Vec::new(), memo: HashMap::new() };
     let frames = walker.own_count(top)?;
     if frames <= 0 {
         return Err(format!("{} renders no frames", describe(top)));
@@ -189,9 +185,7 @@ impl<'a, 'input> Walker<'_, 'a, 'input> {
                 describe(item)
             ));
         }
-        let id = item
-            .attribute("producer")
-            .ok_or_else(|| format!("{} has no producer attribute", describe(item)))?;
+        let id = item.attribute("producer").ok_or_else(|| format!("{} has no producer attribute", describe(item)))?;
         let target = self
             .doc
             .resolve(id, item)
@@ -253,10 +247,7 @@ impl<'a, 'input> Walker<'_, 'a, 'input> {
 }
 
 fn no_out_point(node: Node<'_, '_>) -> String {
-    format!(
-        "{} has no out point, so only its media knows how long it plays; give it in/out",
-        describe(node)
-    )
+    format!("{} has no out point, so only its media knows how long it plays; give it in/out", describe(node))
 }
 
 fn add(node: Node<'_, '_>, a: i64, b: i64) -> Result<i64, String> {

@@ -22,10 +22,7 @@ const CLIP: &str = r#"<producer id="m" in="0" out="49"><property name="length">5
 #[test]
 fn producers() {
     // color with no in/out: 15000 frames.
-    assert_eq!(
-        length(r#"<producer><property name="mlt_service">color</property></producer>"#),
-        Ok(15000)
-    );
+    assert_eq!(length(r#"<producer><property name="mlt_service">color</property></producer>"#), Ok(15000));
     assert_eq!(length(r#"<producer in="0" out="29" mlt_service="color"/>"#), Ok(30));
     assert_eq!(length(RED_10_29), Ok(20));
     // length property only: 40; out property only: 20.
@@ -95,24 +92,11 @@ fn media_without_out_is_refused() {
 #[test]
 fn clock_and_smpte_in_out() {
     // out="00:00:01.500" -> 39 frames; "00:00:01.460" -> 37 frames.
-    assert_eq!(
-        length(r#"<producer in="0" out="00:00:01.500" mlt_service="color"/>"#),
-        Ok(39)
-    );
-    assert_eq!(
-        length(r#"<producer in="0" out="00:00:01.460" mlt_service="color"/>"#),
-        Ok(37)
-    );
+    assert_eq!(length(r#"<producer in="0" out="00:00:01.500" mlt_service="color"/>"#), Ok(39));
+    assert_eq!(length(r#"<producer in="0" out="00:00:01.460" mlt_service="color"/>"#), Ok(37));
     assert_eq!(length(r#"<producer out="00:00:01:05" mlt_service="color"/>"#), Ok(31));
     // 29.97: out=00:00:20:00 is frame 600.
-    assert_eq!(
-        length_at(
-            r#"<producer out="00:00:20:00" length="99999" mlt_service="color"/>"#,
-            30000,
-            1001
-        ),
-        Ok(601)
-    );
+    assert_eq!(length_at(r#"<producer out="00:00:20:00" length="99999" mlt_service="color"/>"#, 30000, 1001), Ok(601));
 }
 
 #[test]
@@ -123,71 +107,31 @@ fn playlists() {
     );
     assert_eq!(length(&body), Ok(117));
     // entry without in/out plays the producer's in..out: 20.
-    assert_eq!(
-        length(&format!(r#"{RED_10_29}<playlist><entry producer="c"/></playlist>"#)),
-        Ok(20)
-    );
+    assert_eq!(length(&format!(r#"{RED_10_29}<playlist><entry producer="c"/></playlist>"#)), Ok(20));
     // entry with only in: out is length-1 of the producer (15000 - 15 = 14985).
-    assert_eq!(
-        length(&format!(
-            r#"{RED_10_29}<playlist><entry producer="c" in="15"/></playlist>"#
-        )),
-        Ok(14985)
-    );
+    assert_eq!(length(&format!(r#"{RED_10_29}<playlist><entry producer="c" in="15"/></playlist>"#)), Ok(14985));
     // entry with only out: in is 0 -> 20.
-    assert_eq!(
-        length(&format!(
-            r#"{RED_10_29}<playlist><entry producer="c" out="19"/></playlist>"#
-        )),
-        Ok(20)
-    );
+    assert_eq!(length(&format!(r#"{RED_10_29}<playlist><entry producer="c" out="19"/></playlist>"#)), Ok(20));
     // entry past the producer's out but within its length: 100.
-    assert_eq!(
-        length(&format!(
-            r#"{RED}<playlist><entry producer="c" in="0" out="99"/></playlist>"#
-        )),
-        Ok(100)
-    );
+    assert_eq!(length(&format!(r#"{RED}<playlist><entry producer="c" in="0" out="99"/></playlist>"#)), Ok(100));
     // entry clamped to the producer's length (50): 40..49 = 10.
-    assert_eq!(
-        length(&format!(
-            r#"{CLIP}<playlist><entry producer="m" in="40" out="99"/></playlist>"#
-        )),
-        Ok(10)
-    );
+    assert_eq!(length(&format!(r#"{CLIP}<playlist><entry producer="m" in="40" out="99"/></playlist>"#)), Ok(10));
     // reversed entry: 20. SMPTE blank of 1 s + 20 = 45.
+    assert_eq!(length(&format!(r#"{RED_10_29}<playlist><entry producer="c" in="29" out="10"/></playlist>"#)), Ok(20));
     assert_eq!(
-        length(&format!(
-            r#"{RED_10_29}<playlist><entry producer="c" in="29" out="10"/></playlist>"#
-        )),
-        Ok(20)
-    );
-    assert_eq!(
-        length(&format!(
-            r#"{RED_10_29}<playlist><blank length="00:00:01:00"/><entry producer="c"/></playlist>"#
-        )),
+        length(&format!(r#"{RED_10_29}<playlist><blank length="00:00:01:00"/><entry producer="c"/></playlist>"#)),
         Ok(45)
     );
     // in/out on the playlist are ignored: 100.
     assert_eq!(
-        length(&format!(
-            r#"{RED}<playlist in="0" out="29"><entry producer="c"/><entry producer="c"/></playlist>"#
-        )),
+        length(&format!(r#"{RED}<playlist in="0" out="29"><entry producer="c"/><entry producer="c"/></playlist>"#)),
         Ok(100)
     );
     // a producer defined inline and referred to again plays whole:
     // 10 + 5 + 15000 = 15015 and 10 + 15000 = 15010.
     let inline = r#"<producer id="c" in="0" out="9"><property name="mlt_service">color</property></producer>"#;
-    assert_eq!(
-        length(&format!(
-            r#"<playlist>{inline}<blank length="5"/><entry producer="c"/></playlist>"#
-        )),
-        Ok(15015)
-    );
-    assert_eq!(
-        length(&format!(r#"<playlist>{inline}<entry producer="c"/></playlist>"#)),
-        Ok(15010)
-    );
+    assert_eq!(length(&format!(r#"<playlist>{inline}<blank length="5"/><entry producer="c"/></playlist>"#)), Ok(15015));
+    assert_eq!(length(&format!(r#"<playlist>{inline}<entry producer="c"/></playlist>"#)), Ok(15010));
     // inline producer in a playlist plays its own in/out: 10.
     assert_eq!(
         length(
@@ -201,17 +145,10 @@ fn playlists() {
 fn tractors() {
     // tractor in/out attributes and properties are ignored: 50, 50, 50.
     assert_eq!(
-        length(&format!(
-            r#"{RED}<tractor in="0" out="37"><multitrack><track producer="c"/></multitrack></tractor>"#
-        )),
+        length(&format!(r#"{RED}<tractor in="0" out="37"><multitrack><track producer="c"/></multitrack></tractor>"#)),
         Ok(50)
     );
-    assert_eq!(
-        length(&format!(
-            r#"{RED}<tractor in="5" out="37"><track producer="c"/></tractor>"#
-        )),
-        Ok(50)
-    );
+    assert_eq!(length(&format!(r#"{RED}<tractor in="5" out="37"><track producer="c"/></tractor>"#)), Ok(50));
     assert_eq!(
         length(&format!(
             r#"{RED}<tractor><property name="out">37</property><multitrack><track producer="c"/></multitrack></tractor>"#
@@ -220,15 +157,11 @@ fn tractors() {
     );
     // track in/out are honoured: 20; and clamped to the length: 10.
     assert_eq!(
-        length(&format!(
-            r#"{RED}<tractor><multitrack><track producer="c" in="10" out="29"/></multitrack></tractor>"#
-        )),
+        length(&format!(r#"{RED}<tractor><multitrack><track producer="c" in="10" out="29"/></multitrack></tractor>"#)),
         Ok(20)
     );
     assert_eq!(
-        length(&format!(
-            r#"{CLIP}<tractor><multitrack><track producer="m" in="40" out="99"/></multitrack></tractor>"#
-        )),
+        length(&format!(r#"{CLIP}<tractor><multitrack><track producer="m" in="40" out="99"/></multitrack></tractor>"#)),
         Ok(10)
     );
     // longest track wins: 60.
@@ -294,16 +227,12 @@ fn references_are_resolved_like_melt() {
 fn broken_structures_are_errors() {
     assert!(length("").is_err());
     assert!(length("<playlist/>").unwrap_err().contains("no frames"));
-    assert!(length(r#"<playlist id="p"><entry producer="p"/></playlist>"#)
-        .unwrap_err()
-        .contains("itself"));
+    assert!(length(r#"<playlist id="p"><entry producer="p"/></playlist>"#).unwrap_err().contains("itself"));
     assert!(length(r#"<playlist><entry/></playlist>"#).is_err());
     assert!(length(r#"<playlist><blank/></playlist>"#).is_err());
     assert!(length(r#"<playlist><entry><producer mlt_service="color"/></entry></playlist>"#).is_err());
     assert!(length(r#"<tractor><track><producer mlt_service="color"/></track></tractor>"#).is_err());
-    assert!(length(r#"<producer out="-1" mlt_service="color"/>"#)
-        .unwrap_err()
-        .contains("negative"));
+    assert!(length(r#"<producer out="-1" mlt_service="color"/>"#).unwrap_err().contains("negative"));
     assert!(length(r#"<producer in="-5" out="3" mlt_service="color"/>"#).is_err());
     assert!(length(r#"<producer out="99999999999999999999" mlt_service="color"/>"#).is_err());
     assert!(length(r#"<producer out="abc" mlt_service="color"/>"#).is_err());
@@ -315,10 +244,7 @@ fn broken_structures_are_errors() {
 fn deep_nesting_is_bounded() {
     let mut body = String::from(r#"<producer id="p0" out="0" mlt_service="color"/>"#);
     for i in 1..400 {
-        body.push_str(&format!(
-            r#"<playlist id="p{i}"><entry producer="p{}"/></playlist>"#,
-            i - 1
-        ));
+        body.push_str(&format!(r#"<playlist id="p{i}"><entry producer="p{}"/></playlist>"#, i - 1));
     }
     assert!(length(&body).unwrap_err().contains("nested"));
     // A wide diamond is fine (memoised): each level refers to the previous twice.

@@ -30,9 +30,7 @@ async fn run(melt: &Path, args: &[&str]) -> Result<String, ProjectError> {
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-        return Err(ProjectError::Melt(
-            format!("{shown}: {} {last}", output.status).trim_end().to_string(),
-        ));
+        return Err(ProjectError::Melt(format!("{shown}: {} {last}", output.status).trim_end().to_string()));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
@@ -53,11 +51,7 @@ pub async fn query_services(melt: &Path) -> Result<ServiceSet, ProjectError> {
             )));
         }
     }
-    tracing::debug!(
-        services = set.len(),
-        links_listed = set.links_listed,
-        "queried melt services"
-    );
+    tracing::debug!(services = set.len(), links_listed = set.links_listed, "queried melt services");
     Ok(set)
 }
 
@@ -70,21 +64,11 @@ pub struct Encoders {
 
 /// Asks the avformat consumer for its encoders (`vcodec=list acodec=list` on a one-frame render to /dev/null).
 pub async fn query_encoders(melt: &Path) -> Result<Encoders, ProjectError> {
-    let args = [
-        "color:black",
-        "out=0",
-        "-consumer",
-        "avformat:/dev/null",
-        "vcodec=list",
-        "acodec=list",
-    ];
+    let args = ["color:black", "out=0", "-consumer", "avformat:/dev/null", "vcodec=list", "acodec=list"];
     let output = run(melt, &args).await?;
     let encoders = parse_encoders(&output);
     if encoders.video.is_empty() {
-        return Err(ProjectError::Melt(format!(
-            "{}: its avformat consumer lists no video encoders",
-            melt.display()
-        )));
+        return Err(ProjectError::Melt(format!("{}: its avformat consumer lists no video encoders", melt.display())));
     }
     Ok(encoders)
 }
@@ -132,10 +116,7 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(
-            parse_version("melt 7.12.0\nCopyright (C) 2002-2022 Meltytech, LLC\n").as_deref(),
-            Some("7.12.0")
-        );
+        assert_eq!(parse_version("melt 7.12.0\nCopyright (C) 2002-2022 Meltytech, LLC\n").as_deref(), Some("7.12.0"));
         assert_eq!(parse_version("\nmelt version 6.26.1\n").as_deref(), Some("6.26.1"));
         assert_eq!(parse_version("melt\n"), None);
         assert_eq!(parse_version(""), None);

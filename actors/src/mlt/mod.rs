@@ -97,11 +97,7 @@ pub fn read_project(path: &Path) -> Result<Project, ProjectError> {
         let e = std::io::Error::other("is a folder, not a file");
         return Err(ProjectError::Unreadable(path.clone(), e));
     }
-    let too_large = |size| ProjectError::TooLarge {
-        path: path.clone(),
-        size,
-        limit: MAX_PROJECT_BYTES,
-    };
+    let too_large = |size| ProjectError::TooLarge { path: path.clone(), size, limit: MAX_PROJECT_BYTES };
     if meta.len() > MAX_PROJECT_BYTES {
         return Err(too_large(meta.len()));
     }
@@ -113,10 +109,7 @@ pub fn read_project(path: &Path) -> Result<Project, ProjectError> {
         return Err(too_large(bytes.len() as u64));
     }
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        ProjectError::NotXml(
-            path.clone(),
-            format!("not UTF-8 text (bad byte at offset {})", e.valid_up_to()),
-        )
+        ProjectError::NotXml(path.clone(), format!("not UTF-8 text (bad byte at offset {})", e.valid_up_to()))
     })?;
     parse_project(text, &path)
 }
@@ -128,19 +121,12 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
     if xml.trim().is_empty() {
         return Err(ProjectError::NotXml(path, "the file is empty".into()));
     }
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: MAX_XML_NODES,
-        ..Default::default()
-    };
+    let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: MAX_XML_NODES, ..Default::default() };
     let document = match roxmltree::Document::parse_with_options(xml, options) {
         Ok(d) => d,
         Err(roxmltree::Error::DtdDetected) => return Err(ProjectError::DtdRefused(path)),
         Err(roxmltree::Error::NodesLimitReached) => {
-            return Err(ProjectError::Invalid(
-                path,
-                format!("more than {MAX_XML_NODES} XML nodes"),
-            ))
+            return Err(ProjectError::Invalid(path, format!("more than {MAX_XML_NODES} XML nodes")))
         }
         Err(roxmltree::Error::UnclosedRootNode) => {
             let (row, col) = end_position(xml);
@@ -163,10 +149,7 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
     let mut time = clock::TimeBase::new(rate.num, rate.den);
     time.c_numeric = c_numeric(mlt.attribute("LC_NUMERIC"));
     let doc = doc::Doc::new(&document, time);
-    let folder = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("/"));
+    let folder = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
     let root = match mlt.attribute("root").map(str::trim) {
         Some(r) if !r.is_empty() => references::resolve(&folder, r),
         _ => folder,

@@ -91,73 +91,21 @@ const PRESETS: &[(&[&str], u32, u32)] = &[
         30,
         1,
     ),
-    (
-        &[
-            "atsc_1080p_5994",
-            "atsc_720p_5994",
-            "hdv_720_60p",
-            "qhd_1440p_5994",
-            "uhd_2160p_5994",
-        ],
-        60000,
-        1001,
-    ),
-    (
-        &[
-            "atsc_1080p_60",
-            "atsc_720p_60",
-            "qhd_1440p_60",
-            "square_1080p_60",
-            "uhd_2160p_60",
-            "vertical_hd_60",
-        ],
-        60,
-        1,
-    ),
-    (
-        &[
-            "atsc_1080p_50",
-            "atsc_720p_50",
-            "hdv_720_50p",
-            "qhd_1440p_50",
-            "uhd_2160p_50",
-        ],
-        50,
-        1,
-    ),
-    (
-        &[
-            "atsc_1080p_2398",
-            "atsc_720p_2398",
-            "qhd_1440p_2398",
-            "sdi_486p_2398",
-            "uhd_2160p_2398",
-        ],
-        24000,
-        1001,
-    ),
-    (
-        &["atsc_1080p_24", "atsc_720p_24", "qhd_1440p_24", "uhd_2160p_24"],
-        24,
-        1,
-    ),
+    (&["atsc_1080p_5994", "atsc_720p_5994", "hdv_720_60p", "qhd_1440p_5994", "uhd_2160p_5994"], 60000, 1001),
+    (&["atsc_1080p_60", "atsc_720p_60", "qhd_1440p_60", "square_1080p_60", "uhd_2160p_60", "vertical_hd_60"], 60, 1),
+    (&["atsc_1080p_50", "atsc_720p_50", "hdv_720_50p", "qhd_1440p_50", "uhd_2160p_50"], 50, 1),
+    (&["atsc_1080p_2398", "atsc_720p_2398", "qhd_1440p_2398", "sdi_486p_2398", "uhd_2160p_2398"], 24000, 1001),
+    (&["atsc_1080p_24", "atsc_720p_24", "qhd_1440p_24", "uhd_2160p_24"], 24, 1),
     (&["cif_15", "qcif_15", "quarter_15"], 15, 1),
 ];
 
 fn preset(name: &str) -> Option<(u32, u32)> {
-    PRESETS
-        .iter()
-        .find(|(names, _, _)| names.contains(&name))
-        .map(|&(_, num, den)| (num, den))
+    PRESETS.iter().find(|(names, _, _)| names.contains(&name)).map(|&(_, num, den)| (num, den))
 }
 
 fn named(rate: &mut FrameRate, name: &str) -> Result<(), String> {
     let (num, den) = preset(name.trim()).ok_or_else(|| format!("unknown MLT profile name {name:?}"))?;
-    *rate = FrameRate {
-        num,
-        den,
-        explicit: true,
-    };
+    *rate = FrameRate { num, den, explicit: true };
     Ok(())
 }
 
@@ -171,11 +119,7 @@ fn rate_attr(value: &str, what: &str) -> Result<u32, String> {
 
 /// The frame rate of the document whose root element is `mlt`.
 pub fn frame_rate(mlt: roxmltree::Node<'_, '_>) -> Result<FrameRate, String> {
-    let mut rate = FrameRate {
-        num: 25,
-        den: 1,
-        explicit: false,
-    };
+    let mut rate = FrameRate { num: 25, den: 1, explicit: false };
     if let Some(name) = mlt.attribute("profile") {
         named(&mut rate, name)?;
     }
@@ -209,37 +153,20 @@ mod tests {
     #[test]
     fn explicit_attributes() {
         let r = rate(r#"<mlt><profile frame_rate_num="30000" frame_rate_den="1001"/></mlt>"#);
-        assert_eq!(
-            r,
-            Ok(FrameRate {
-                num: 30000,
-                den: 1001,
-                explicit: true
-            })
-        );
+        assert_eq!(r, Ok(FrameRate { num: 30000, den: 1001, explicit: true }));
         let r = rate(r#"<mlt><profile frame_rate_num="0x19" frame_rate_den="01"/></mlt>"#);
         assert_eq!(r.map(|r| (r.num, r.den)), Ok((25, 1)));
     }
 
     #[test]
     fn default_is_pal_but_not_explicit() {
-        assert_eq!(
-            rate("<mlt/>"),
-            Ok(FrameRate {
-                num: 25,
-                den: 1,
-                explicit: false
-            })
-        );
+        assert_eq!(rate("<mlt/>"), Ok(FrameRate { num: 25, den: 1, explicit: false }));
     }
 
     #[test]
     fn named_presets_and_precedence() {
         // All three as melt 7.12 did it.
-        assert_eq!(
-            rate(r#"<mlt><profile name="atsc_720p_30"/></mlt>"#).map(|r| r.num),
-            Ok(30)
-        );
+        assert_eq!(rate(r#"<mlt><profile name="atsc_720p_30"/></mlt>"#).map(|r| r.num), Ok(30));
         assert_eq!(rate(r#"<mlt profile="atsc_720p_30"/>"#).map(|r| r.num), Ok(30));
         let r = rate(r#"<mlt profile="atsc_720p_30"><profile name="atsc_1080p_25"/></mlt>"#);
         assert_eq!(r.map(|r| r.num), Ok(25));

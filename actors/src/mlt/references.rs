@@ -41,18 +41,8 @@ const EFFECT_PROPS: &[&str] = &[
 ];
 
 /// Services whose `resource` is never a file.
-const NON_FILE_SERVICES: &[&str] = &[
-    "color",
-    "colour",
-    "tone",
-    "noise",
-    "count",
-    "blipflash",
-    "xml-string",
-    "melt",
-    "hold",
-    "decklink",
-];
+const NON_FILE_SERVICES: &[&str] =
+    &["color", "colour", "tone", "noise", "count", "blipflash", "xml-string", "melt", "hold", "decklink"];
 
 /// Prefixes naming something other than a file.
 const NON_FILE_PREFIXES: &[&str] = &[
@@ -168,11 +158,7 @@ fn file_need(v: &str) -> Option<Need> {
     if v.contains('%') || file_name.starts_with(".all.") {
         let folder = &v[..v.len() - file_name.len()];
         let folder = folder.trim_end_matches(['/', '\\']);
-        let folder = if folder.is_empty() && v.starts_with('/') {
-            "/"
-        } else {
-            folder
-        };
+        let folder = if folder.is_empty() && v.starts_with('/') { "/" } else { folder };
         return Some(Need::Folder(if folder.is_empty() { ".".into() } else { folder.into() }));
     }
     Some(Need::File(v.to_string()))
@@ -188,9 +174,7 @@ fn url(v: &str) -> Option<(&str, &str)> {
     let (scheme, rest) = v.split_once("://")?;
     let ok = scheme.len() >= 2
         && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     ok.then_some((scheme, rest))
 }
 
@@ -198,10 +182,8 @@ fn url(v: &str) -> Option<(&str, &str)> {
 /// Windows drive letter is not taken for one).
 fn service_prefix(v: &str) -> Option<(&str, &str)> {
     let (prefix, rest) = v.split_once(':')?;
-    let ok = prefix.len() >= 2
-        && prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+'));
+    let ok =
+        prefix.len() >= 2 && prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+'));
     ok.then_some((prefix, rest))
 }
 
@@ -209,10 +191,7 @@ fn service_prefix(v: &str) -> Option<(&str, &str)> {
 fn strip_speed(v: &str) -> &str {
     match v.split_once(':') {
         Some((speed, rest))
-            if !speed.is_empty()
-                && speed
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-' | '+')) =>
+            if !speed.is_empty() && speed.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-' | '+')) =>
         {
             rest
         }
@@ -245,15 +224,8 @@ pub fn resolve(root: &Path, text: &str) -> PathBuf {
     let p = Path::new(text);
     let windows_absolute = text.starts_with('\\')
         || (text.len() >= 3 && text.as_bytes()[1] == b':' && matches!(text.as_bytes()[2], b'/' | b'\\'));
-    let joined = if p.is_absolute() || windows_absolute {
-        p.to_path_buf()
-    } else {
-        root.join(p)
-    };
-    joined
-        .components()
-        .filter(|c| !matches!(c, Component::CurDir))
-        .collect()
+    let joined = if p.is_absolute() || windows_absolute { p.to_path_buf() } else { root.join(p) };
+    joined.components().filter(|c| !matches!(c, Component::CurDir)).collect()
 }
 
 #[cfg(test)]

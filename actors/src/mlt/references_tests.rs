@@ -7,10 +7,7 @@ fn refs(body: &str) -> Vec<(String, String, bool)> {
     let xml = format!("<mlt>{body}</mlt>");
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let d = Doc::new(&doc, TimeBase::new(25, 1));
-    collect(&d, Path::new("/proj"))
-        .into_iter()
-        .map(|r| (r.path.display().to_string(), r.origin, r.folder))
-        .collect()
+    collect(&d, Path::new("/proj")).into_iter().map(|r| (r.path.display().to_string(), r.origin, r.folder)).collect()
 }
 
 fn paths(body: &str) -> Vec<String> {
@@ -20,39 +17,20 @@ fn paths(body: &str) -> Vec<String> {
 #[test]
 fn producer_resources_resolve_against_root() {
     let r = refs(r#"<producer id="clip1"><property name="resource">media/clip.mp4</property></producer>"#);
-    assert_eq!(
-        r,
-        vec![(
-            "/proj/media/clip.mp4".into(),
-            r#"producer "clip1" property resource"#.into(),
-            false
-        )]
-    );
+    assert_eq!(r, vec![("/proj/media/clip.mp4".into(), r#"producer "clip1" property resource"#.into(), false)]);
     assert_eq!(paths(r#"<producer resource="/abs/a.mp4"/>"#), ["/abs/a.mp4"]);
-    assert_eq!(
-        paths(r#"<producer resource="./media/../x.mp4"/>"#),
-        ["/proj/media/../x.mp4"]
-    );
-    assert_eq!(
-        paths(r#"<chain><property name="resource">a space.wav</property></chain>"#),
-        ["/proj/a space.wav"]
-    );
+    assert_eq!(paths(r#"<producer resource="./media/../x.mp4"/>"#), ["/proj/media/../x.mp4"]);
+    assert_eq!(paths(r#"<chain><property name="resource">a space.wav</property></chain>"#), ["/proj/a space.wav"]);
     // Kino-SMIL src is a synonym when resource is absent.
     assert_eq!(paths(r#"<producer src="s.mp4"/>"#), ["/proj/s.mp4"]);
     // Windows paths stay as they are (and will be missing on Linux).
-    assert_eq!(
-        paths(r#"<producer resource="C:/Users/me/a.mp4"/>"#),
-        ["C:/Users/me/a.mp4"]
-    );
+    assert_eq!(paths(r#"<producer resource="C:/Users/me/a.mp4"/>"#), ["C:/Users/me/a.mp4"]);
 }
 
 #[test]
 fn prefixes_are_stripped() {
     // melt 7.12: "plain:media/clip.mp4" became plain:/root/media/clip.mp4 and loaded.
-    assert_eq!(
-        paths(r#"<producer resource="plain:media/clip.mp4"/>"#),
-        ["/proj/media/clip.mp4"]
-    );
+    assert_eq!(paths(r#"<producer resource="plain:media/clip.mp4"/>"#), ["/proj/media/clip.mp4"]);
     // melt 7.12 loaded "avformat:/tmp/mltx/v50.mp4" without mlt_service.
     assert_eq!(paths(r#"<producer resource="avformat:/m/v.mp4"/>"#), ["/m/v.mp4"]);
     assert_eq!(paths(r#"<producer resource="xml:nested.mlt"/>"#), ["/proj/nested.mlt"]);
@@ -62,10 +40,7 @@ fn prefixes_are_stripped() {
     );
     assert_eq!(paths(r#"<producer resource="file:///m/a%20b.mp4"/>"#), ["/m/a b.mp4"]);
     // nested .mlt files count
-    assert_eq!(
-        paths(r#"<producer mlt_service="xml" resource="sub/other.mlt"/>"#),
-        ["/proj/sub/other.mlt"]
-    );
+    assert_eq!(paths(r#"<producer mlt_service="xml" resource="sub/other.mlt"/>"#), ["/proj/sub/other.mlt"]);
 }
 
 #[test]
@@ -136,20 +111,14 @@ fn effect_files() {
     assert_eq!(
         refs(body).into_iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
         vec![
-            (
-                "/proj/lumas/wipe.pgm".into(),
-                r#"transition "t1" property resource"#.into()
-            ),
+            ("/proj/lumas/wipe.pgm".into(), r#"transition "t1" property resource"#.into()),
             ("/l/luma02.pgm".into(), "transition at line 3 property luma".into()),
             ("/l/c.pgm".into(), "transition at line 4 property luma.resource".into()),
             ("/proj/grade.cube".into(), r#"filter "lut" property av.file"#.into()),
             ("/proj/stab.trf".into(), "filter at line 6 property filename".into()),
             ("/proj/logo.png".into(), "filter at line 7 property resource".into()),
             ("/l/p.png".into(), "filter at line 10 property producer.resource".into()),
-            (
-                "/l/mask.png".into(),
-                "filter at line 10 property filter.resource".into()
-            ),
+            ("/l/mask.png".into(), "filter at line 10 property filter.resource".into()),
             ("/proj/subs.srt".into(), "filter at line 11 property av.filename".into()),
         ]
     );

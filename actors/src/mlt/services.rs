@@ -23,17 +23,8 @@ use super::clock::c_strtol;
 use super::doc::{prop, service, Doc};
 
 /// Names never reported missing: MLT's XML loader resolves them itself.
-pub const LOADER_RESOLVED: &[&str] = &[
-    "loader",
-    "loader-nogl",
-    "xml",
-    "xml-string",
-    "xml-nogl",
-    "xml-clip",
-    "tractor",
-    "playlist",
-    "multitrack",
-];
+pub const LOADER_RESOLVED: &[&str] =
+    &["loader", "loader-nogl", "xml", "xml-string", "xml-nogl", "xml-clip", "tractor", "playlist", "multitrack"];
 
 /// Links assumed when melt cannot list them (melt 7.12 and older).
 pub const LINKS_WHEN_UNLISTED: &[&str] = &["timeremap"];
@@ -50,13 +41,8 @@ pub enum ServiceKind {
 }
 
 impl ServiceKind {
-    pub const ALL: [ServiceKind; 5] = [
-        ServiceKind::Producer,
-        ServiceKind::Filter,
-        ServiceKind::Transition,
-        ServiceKind::Consumer,
-        ServiceKind::Link,
-    ];
+    pub const ALL: [ServiceKind; 5] =
+        [ServiceKind::Producer, ServiceKind::Filter, ServiceKind::Transition, ServiceKind::Consumer, ServiceKind::Link];
 
     /// The argument of `melt -query`, which is also the heading of its list.
     pub fn query_name(self) -> &'static str {
@@ -283,13 +269,7 @@ mod tests {
         let doc = roxmltree::Document::parse(xml).unwrap();
         let d = Doc::new(&doc, TimeBase::new(25, 1));
         let used = used(&d);
-        let names = |k| {
-            used.get(&k)
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .collect::<Vec<_>>()
-        };
+        let names = |k| used.get(&k).cloned().unwrap_or_default().into_iter().collect::<Vec<_>>();
         assert_eq!(names(ServiceKind::Producer), ["avformat-novalidate", "color"]);
         assert_eq!(names(ServiceKind::Link), ["timeremap"]);
         assert_eq!(names(ServiceKind::Filter), ["brightness", "volume"]);

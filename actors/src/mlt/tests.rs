@@ -36,10 +36,7 @@ fn small_project() {
 #[test]
 fn root_attribute() {
     let with_root = SMALL.replace("<mlt>", r#"<mlt root="/media/root">"#);
-    assert_eq!(
-        parse(&with_root).unwrap().references[0].path,
-        Path::new("/media/root/media/a.mp4")
-    );
+    assert_eq!(parse(&with_root).unwrap().references[0].path, Path::new("/media/root/media/a.mp4"));
     let relative = SMALL.replace("<mlt>", r#"<mlt root="sub">"#);
     assert_eq!(parse(&relative).unwrap().root, Path::new("/x/sub"));
     let empty = SMALL.replace("<mlt>", r#"<mlt root="">"#);
@@ -58,10 +55,7 @@ fn colour_only_project_has_no_audio() {
 #[test]
 fn not_mlt() {
     let e = parse("<html><body/></html>").unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "/x/p.mlt: not an MLT project: the root element is <html>, expected <mlt>"
-    );
+    assert_eq!(e.to_string(), "/x/p.mlt: not an MLT project: the root element is <html>, expected <mlt>");
     assert!(matches!(e, ProjectError::NotMlt { .. }));
 }
 
@@ -71,17 +65,9 @@ fn not_xml() {
     assert!(matches!(e, ProjectError::NotXml(..)), "{e}");
     let s = e.to_string();
     assert!(s.starts_with("/x/p.mlt: not XML: ") && s.contains("3:1"), "{s}");
-    for garbage in [
-        "",
-        "   ",
-        "hello",
-        "\u{0}\u{1}\u{2}",
-        "<mlt",
-        "<<<>>>",
-        "<?xml version='1.0'?>",
-        "<a></b>",
-        "&amp;",
-    ] {
+    for garbage in
+        ["", "   ", "hello", "\u{0}\u{1}\u{2}", "<mlt", "<<<>>>", "<?xml version='1.0'?>", "<a></b>", "&amp;"]
+    {
         let e = parse(garbage).unwrap_err();
         assert!(matches!(e, ProjectError::NotXml(..)), "{garbage:?}: {e}");
         assert!(!e.to_string().contains('\n'), "{e}");
@@ -102,11 +88,7 @@ fn doctype_is_refused() {
 fn invalid_projects_name_the_problem() {
     let e = parse("<mlt/>").unwrap_err();
     assert!(matches!(e, ProjectError::Invalid(..)));
-    assert!(
-        e.to_string()
-            .starts_with("/x/p.mlt: invalid MLT project: nothing to render"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("/x/p.mlt: invalid MLT project: nothing to render"), "{e}");
     let e = parse(r#"<mlt><producer id="m" resource="a.mp4"/></mlt>"#).unwrap_err();
     assert!(e.to_string().contains(r#"producer "m" has no out point"#), "{e}");
     let e =
@@ -125,11 +107,7 @@ fn invalid_projects_name_the_problem() {
 #[test]
 fn deeply_nested_xml_does_not_overflow() {
     let depth = 50_000;
-    let xml = format!(
-        "<mlt>{}{}</mlt>",
-        "<playlist>".repeat(depth),
-        "</playlist>".repeat(depth)
-    );
+    let xml = format!("<mlt>{}{}</mlt>", "<playlist>".repeat(depth), "</playlist>".repeat(depth));
     let e = parse(&xml).unwrap_err();
     assert!(!e.to_string().is_empty());
     let depth = 200;
@@ -163,10 +141,7 @@ fn read_project_from_disk() {
     assert!(matches!(e, ProjectError::NotFound(_)));
     assert_eq!(e.to_string(), format!("{}: project file not found", missing.display()));
 
-    assert!(matches!(
-        read_project(dir.path()).unwrap_err(),
-        ProjectError::Unreadable(..)
-    ));
+    assert!(matches!(read_project(dir.path()).unwrap_err(), ProjectError::Unreadable(..)));
 
     let binary = dir.path().join("b.mlt");
     std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x3c, 0x80]).unwrap();
@@ -190,9 +165,8 @@ fn read_project_from_disk() {
 #[test]
 fn pseudo_random_garbage_never_panics() {
     // A fixed xorshift stream over characters that matter to XML and MLT.
-    let alphabet: Vec<char> = "<>/=\"' mltproducerplaylisttractorentryblanktrackinoutlength:.;0123456789-#%&\n"
-        .chars()
-        .collect();
+    let alphabet: Vec<char> =
+        "<>/=\"' mltproducerplaylisttractorentryblanktrackinoutlength:.;0123456789-#%&\n".chars().collect();
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     for _ in 0..2000 {
         let mut s = String::from("<mlt>");

@@ -69,6 +69,7 @@ pub struct ClaimResult {
 pub struct Release {
     pub name: String,
     pub job: JobId,
+    pub attempt: u32,
     pub rendered: Option<bool>,
 }
 

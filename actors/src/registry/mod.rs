@@ -83,11 +83,7 @@ impl WorkerRegistry {
         entry.outbox = None;
         tracing::warn!(worker = name, ?job, "worker lost");
         if let Some((job, attempt)) = job {
-            self.events.do_send(WorkerEvent::Lost {
-                worker: name.to_string(),
-                job,
-                attempt,
-            });
+            self.events.do_send(WorkerEvent::Lost { worker: name.to_string(), job, attempt });
         }
     }
 }
@@ -110,38 +106,23 @@ impl Handler<Connect> for WorkerRegistry {
         let now = now_ms();
         let claimed = msg.registration.current;
         let previous = self.workers.remove(&msg.name);
-        let mut state = WorkerState::Idle;
+        // A worker that restarts keeps its record of failures: a broken machine stays suspect.
+        let recent_failures = previous.as_ref().map_or(0, |p| p.recent_failures);
         if let Some(previous) = previous {
-            let held = previous.state.job();
-            match (held, claimed) {
-                (Some(held), Some(claimed)) if held == claimed => {
-                    state = WorkerState::Busy {
-                        job: held.0,
-                        attempt: held.1,
-                    }
-                }
-                (Some((job, attempt)), _) => {
-                    // It came back without the job it had: that attempt is lost.
-                    self.events.do_send(WorkerEvent::Lost {
-                        worker: msg.name.clone(),
-                        job,
-                        attempt,
-                    });
-                }
-                (None, _) => {}
+            if let Some((job, attempt)) = previous.state.job().filter(|held| Some(*held) != claimed) {
+                // It came back without the attempt it had: that attempt is lost.
+                self.events.do_send(WorkerEvent::Lost { worker: msg.name.clone(), job, attempt });
             }
             if previous.outbox.is_some() {
                 tracing::info!(worker = %msg.name, "worker reconnected; its older connection is dropped");
             }
         }
-        if let (WorkerState::Idle, Some((job, attempt))) = (state, claimed) {
-            // It still renders a job we do not hold it to (e.g. the coordinator restarted): the Coordinator decides.
+        let mut state = WorkerState::Idle;
+        if let Some((job, attempt)) = claimed {
+            // It holds an attempt: the Coordinator decides whether that still counts (and starts it if its
+            // acceptance was lost with the old connection).
             state = WorkerState::Busy { job, attempt };
-            self.events.do_send(WorkerEvent::Resumed {
-                worker: msg.name.clone(),
-                job,
-                attempt,
-            });
+            self.events.do_send(WorkerEvent::Resumed { worker: msg.name.clone(), job, attempt });
         }
         tracing::info!(worker = %msg.name, melt = %msg.registration.melt_version, services = msg.registration.services.len(), "worker registered");
         let idle = state == WorkerState::Idle && self.in_pool(&msg.name);
@@ -155,7 +136,7 @@ impl Handler<Connect> for WorkerRegistry {
                 state,
                 registration: msg.registration,
                 last_seen: now,
-                recent_failures: 0,
+                recent_failures,
             },
         );
         if idle {
@@ -195,12 +176,8 @@ impl Handler<Claim> for WorkerRegistry {
     type Result = ClaimResult;
 
     fn handle(&mut self, msg: Claim, _: &mut Self::Context) -> ClaimResult {
-        let connected: Vec<String> = self
-            .workers
-            .iter()
-            .filter(|(_, e)| e.outbox.is_some())
-            .map(|(n, _)| n.clone())
-            .collect();
+        let connected: Vec<String> =
+            self.workers.iter().filter(|(_, e)| e.outbox.is_some()).map(|(n, _)| n.clone()).collect();
         for candidate in msg.candidates {
             let (reservations, draining) = (&self.reservations, &self.draining);
             let pick = self.workers.iter_mut().find(|(name, entry)| {
@@ -212,21 +189,12 @@ impl Handler<Claim> for WorkerRegistry {
                     && !draining.contains(*name)
             });
             if let Some((name, entry)) = pick {
-                entry.state = WorkerState::Busy {
-                    job: candidate.job,
-                    attempt: candidate.attempt,
-                };
+                entry.state = WorkerState::Busy { job: candidate.job, attempt: candidate.attempt };
                 let outbox = entry.outbox.clone().expect("checked above");
-                return ClaimResult {
-                    claimed: Some((candidate.job, name.clone(), outbox)),
-                    connected,
-                };
+                return ClaimResult { claimed: Some((candidate.job, name.clone(), outbox)), connected };
             }
         }
-        ClaimResult {
-            claimed: None,
-            connected,
-        }
+        ClaimResult { claimed: None, connected }
     }
 }
 
@@ -237,7 +205,7 @@ impl Handler<Release> for WorkerRegistry {
         let Some(entry) = self.workers.get_mut(&msg.name) else {
             return;
         };
-        if entry.state.job().map(|(job, _)| job) != Some(msg.job) {
+        if entry.state.job() != Some((msg.job, msg.attempt)) {
             return;
         }
         match msg.rendered {
@@ -245,11 +213,7 @@ impl Handler<Release> for WorkerRegistry {
             Some(false) => entry.recent_failures += 1,
             None => {}
         }
-        entry.state = if entry.outbox.is_some() {
-            WorkerState::Idle
-        } else {
-            WorkerState::Lost
-        };
+        entry.state = if entry.outbox.is_some() { WorkerState::Idle } else { WorkerState::Lost };
         if entry.state == WorkerState::Idle && self.in_pool(&msg.name) {
             self.events.do_send(WorkerEvent::Available);
         }
@@ -269,10 +233,8 @@ impl Handler<CheckNeeds> for WorkerRegistry {
         if connected.is_empty() || connected.iter().any(|(_, missing)| missing.is_empty()) {
             return Ok(());
         }
-        let each: Vec<String> = connected
-            .iter()
-            .map(|(name, missing)| format!("{name} lacks {}", missing.join(", ")))
-            .collect();
+        let each: Vec<String> =
+            connected.iter().map(|(name, missing)| format!("{name} lacks {}", missing.join(", "))).collect();
         Err(format!("no worker of the pool can render it: {}", each.join("; ")))
     }
 }
@@ -280,12 +242,7 @@ impl Handler<CheckNeeds> for WorkerRegistry {
 /// Everything a registration says the worker has, as one set: service names, and encoders as `encoder NAME`.
 fn capabilities(registration: &Registration) -> HashSet<String> {
     let encoders = registration.video_encoders.iter().chain(&registration.audio_encoders);
-    registration
-        .services
-        .iter()
-        .cloned()
-        .chain(encoders.map(|e| format!("encoder {e}")))
-        .collect()
+    registration.services.iter().cloned().chain(encoders.map(|e| format!("encoder {e}"))).collect()
 }
 
 /// What of `needs` a worker with `has` lacks, in a readable form (`frei0r.glow`, `encoder libx265`).
@@ -294,13 +251,7 @@ pub fn lacks(has: &HashSet<String>, needs: &Needs) -> Vec<String> {
         .into_iter()
         .filter(|e| !e.is_empty() && e.as_str() != "none")
         .map(|e| format!("encoder {e}"));
-    needs
-        .services
-        .iter()
-        .cloned()
-        .chain(encoders)
-        .filter(|need| !has.contains(need))
-        .collect()
+    needs.services.iter().cloned().chain(encoders).filter(|need| !has.contains(need)).collect()
 }
 
 impl Handler<Touch> for WorkerRegistry {
@@ -328,9 +279,7 @@ impl Handler<HoldsJob> for WorkerRegistry {
     type Result = bool;
 
     fn handle(&mut self, msg: HoldsJob, _: &mut Self::Context) -> bool {
-        self.workers
-            .get(&msg.worker)
-            .is_some_and(|e| e.state.job() == Some((msg.job, msg.attempt)))
+        self.workers.get(&msg.worker).is_some_and(|e| e.state.job() == Some((msg.job, msg.attempt)))
     }
 }
 

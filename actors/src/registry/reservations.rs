@@ -98,14 +98,9 @@ impl Handler<Reserve> for WorkerRegistry {
         if let Err(e) = checked {
             return Box::pin(async move { Err(e) }.into_actor(self));
         }
-        let reservation = Reservation {
-            person: msg.person,
-            until: msg.until,
-        };
-        let save = self.store.send(SaveReservation {
-            worker: msg.worker.clone(),
-            reservation: Some(reservation.clone()),
-        });
+        let reservation = Reservation { person: msg.person, until: msg.until };
+        let save =
+            self.store.send(SaveReservation { worker: msg.worker.clone(), reservation: Some(reservation.clone()) });
         let (worker, now) = (msg.worker, msg.now);
         Box::pin(save.into_actor(self).map(move |result, act, _| {
             match result {
@@ -117,11 +112,7 @@ impl Handler<Reserve> for WorkerRegistry {
             act.reservations.insert(worker.clone(), reservation);
             if now {
                 if let Some((job, attempt)) = act.workers.get(&worker).and_then(|e| e.state.job()) {
-                    act.events.do_send(WorkerEvent::Reclaimed {
-                        worker: worker.clone(),
-                        job,
-                        attempt,
-                    });
+                    act.events.do_send(WorkerEvent::Reclaimed { worker: worker.clone(), job, attempt });
                 }
             }
             Ok(act.views())
@@ -130,20 +121,28 @@ impl Handler<Reserve> for WorkerRegistry {
 }
 
 impl Handler<Unreserve> for WorkerRegistry {
-    type Result = Result<Vec<WorkerView>, String>;
+    type Result = ResponseActFuture<Self, Result<Vec<WorkerView>, String>>;
 
-    fn handle(&mut self, msg: Unreserve, ctx: &mut Self::Context) -> Self::Result {
-        let reserved = self.reservations.remove(&msg.worker).is_some();
-        let drained = self.draining.remove(&msg.worker);
-        if !reserved && !drained {
-            return Err(format!("worker {} is neither reserved nor draining", msg.worker));
+    fn handle(&mut self, msg: Unreserve, _: &mut Self::Context) -> Self::Result {
+        let worker = msg.worker;
+        if !self.reservations.contains_key(&worker) && !self.draining.contains(&worker) {
+            let error = format!("worker {worker} is neither reserved nor draining");
+            return Box::pin(async move { Err(error) }.into_actor(self));
         }
-        if reserved {
-            self.persist(msg.worker.clone(), None, ctx);
-        }
-        tracing::info!(worker = %msg.worker, "worker back in the pool");
-        self.events.do_send(WorkerEvent::Available);
-        Ok(self.views())
+        // The reservation's end is on disk before anyone is told it ended.
+        let save = self.store.send(SaveReservation { worker: worker.clone(), reservation: None });
+        Box::pin(save.into_actor(self).map(move |result, act, _| {
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e.to_string()),
+                Err(e) => return Err(e.to_string()),
+            }
+            act.reservations.remove(&worker);
+            act.draining.remove(&worker);
+            tracing::info!(%worker, "worker back in the pool");
+            act.events.do_send(WorkerEvent::Available);
+            Ok(act.views())
+        }))
     }
 }
 

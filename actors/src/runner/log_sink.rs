@@ -38,14 +38,7 @@ impl LogSink {
                 None
             }
         };
-        Self {
-            events,
-            job,
-            attempt,
-            seq: 0,
-            batch: String::new(),
-            file,
-        }
+        Self { events, job, attempt, seq: 0, batch: String::new(), file }
     }
 
     /// Adds one line; sends the batch when it is big enough.
@@ -66,12 +59,7 @@ impl LogSink {
         if let Some((_, file)) = self.file.as_mut() {
             let _ = file.write_all(text.as_bytes()).await;
         }
-        let message = WorkerToCoordinator::Log {
-            job: self.job,
-            attempt: self.attempt,
-            seq: self.seq,
-            text,
-        };
+        let message = WorkerToCoordinator::Log { job: self.job, attempt: self.attempt, seq: self.seq, text };
         self.seq += 1;
         let _ = self.events.send(message).await;
     }

@@ -49,6 +49,8 @@ struct Current {
     stop: Option<oneshot::Sender<()>>,
     /// The coordinator's answer to `Verified`: rename into place, or throw away.
     commit: Option<oneshot::Sender<bool>>,
+    /// Cancelled while its project was still being checked: melt is never started.
+    cancelled: bool,
 }
 
 impl Current {
@@ -59,11 +61,7 @@ impl Current {
 
 impl MeltRunner {
     pub fn new(config: RunnerConfig, events: mpsc::Sender<WorkerToCoordinator>) -> Self {
-        Self {
-            config: Arc::new(config),
-            events,
-            current: None,
-        }
+        Self { config: Arc::new(config), events, current: None }
     }
 }
 
@@ -109,12 +107,7 @@ impl Handler<Offer> for MeltRunner {
             );
         }
         // Held while validating, so a second offer in the meantime is refused.
-        self.current = Some(Current {
-            job: id,
-            attempt,
-            stop: None,
-            commit: None,
-        });
+        self.current = Some(Current { job: id, attempt, stop: None, commit: None, cancelled: false });
         let config = self.config.clone();
         let spec = job.spec.clone();
         let validate = async move {
@@ -122,31 +115,38 @@ impl Handler<Offer> for MeltRunner {
                 .await
                 .unwrap_or_else(|e| Err((RejectionCause::Worker, format!("validation failed: {e}"))))
         };
-        Box::pin(validate.into_actor(self).map(move |result, act, ctx| match result {
+        Box::pin(validate.into_actor(self).map(move |result, act, ctx| {
+            let cancelled = act.current.as_ref().is_some_and(|c| c.is(id, attempt) && c.cancelled);
+            let result =
+                if cancelled { Err((RejectionCause::Worker, "cancelled before it started".into())) } else { result };
+            act.answer_offer(result, job, ctx)
+        }))
+    }
+}
+
+impl MeltRunner {
+    /// Answers a validated offer: starts the render and says `Accepted`, or says `Rejected` with the reason.
+    fn answer_offer(
+        &mut self,
+        result: Result<mlt::Project, (RejectionCause, String)>,
+        job: MeltJob,
+        ctx: &mut Context<Self>,
+    ) -> WorkerToCoordinator {
+        let (id, attempt) = (job.id, job.attempt);
+        let act = self;
+        match result {
             Err((cause, reason)) => {
                 act.current = None;
                 tracing::info!(job = %id, attempt, "rejected: {reason}");
-                WorkerToCoordinator::Rejected {
-                    job: id,
-                    attempt,
-                    cause,
-                    reason,
-                }
+                WorkerToCoordinator::Rejected { job: id, attempt, cause, reason }
             }
             Ok(project) => {
                 let (stop, cancel) = oneshot::channel();
                 let (commit, decision) = oneshot::channel();
-                act.current = Some(Current {
-                    job: id,
-                    attempt,
-                    stop: Some(stop),
-                    commit: Some(commit),
-                });
+                act.current =
+                    Some(Current { job: id, attempt, stop: Some(stop), commit: Some(commit), cancelled: false });
                 let events = act.events.clone();
-                let controls = render::Controls {
-                    cancel,
-                    commit: decision,
-                };
+                let controls = render::Controls { cancel, commit: decision };
                 render::render(act.config.clone(), job, project, events.clone(), controls)
                     .into_actor(act)
                     .map(move |outcome, act, _| {
@@ -155,19 +155,13 @@ impl Handler<Offer> for MeltRunner {
                         }
                         let events = events.clone();
                         actix_rt::spawn(async move {
-                            let _ = events
-                                .send(WorkerToCoordinator::Finished {
-                                    job: id,
-                                    attempt,
-                                    outcome,
-                                })
-                                .await;
+                            let _ = events.send(WorkerToCoordinator::Finished { job: id, attempt, outcome }).await;
                         });
                     })
                     .spawn(ctx);
                 WorkerToCoordinator::Accepted { job: id, attempt }
             }
-        }))
+        }
     }
 }
 
@@ -176,6 +170,7 @@ impl Handler<CancelRender> for MeltRunner {
 
     fn handle(&mut self, msg: CancelRender, _: &mut Self::Context) {
         if let Some(current) = self.current.as_mut().filter(|c| c.is(msg.job, msg.attempt)) {
+            current.cancelled = true;
             if let Some(stop) = current.stop.take() {
                 let _ = stop.send(());
             }
@@ -224,26 +219,17 @@ fn validate(config: &RunnerConfig, spec: &JobSpec) -> Result<mlt::Project, (Reje
         Err(e) => return Err((RejectionCause::Project, e.to_string())),
     };
     if config.services.is_empty() {
-        return Err((
-            RejectionCause::Worker,
-            format!("no usable melt at {}", config.melt.display()),
-        ));
+        return Err((RejectionCause::Worker, format!("no usable melt at {}", config.melt.display())));
     }
     mlt::check_on_this_machine(&parsed, &config.services).map_err(|r| (RejectionCause::Worker, r.to_string()))?;
     let encoders = &config.encoders;
-    let missing: Vec<&str> = [
-        (&spec.encoding.vcodec, &encoders.video),
-        (&spec.encoding.acodec, &encoders.audio),
-    ]
-    .into_iter()
-    .filter(|(wanted, have)| wanted.as_str() != "none" && !have.contains(wanted))
-    .map(|(wanted, _)| wanted.as_str())
-    .collect();
+    let missing: Vec<&str> = [(&spec.encoding.vcodec, &encoders.video), (&spec.encoding.acodec, &encoders.audio)]
+        .into_iter()
+        .filter(|(wanted, have)| wanted.as_str() != "none" && !have.contains(wanted))
+        .map(|(wanted, _)| wanted.as_str())
+        .collect();
     if !missing.is_empty() {
-        return Err((
-            RejectionCause::Worker,
-            format!("this melt has no encoder {}", missing.join(", ")),
-        ));
+        return Err((RejectionCause::Worker, format!("this melt has no encoder {}", missing.join(", "))));
     }
     check_output_folder(output).map_err(|reason| (RejectionCause::Worker, reason))?;
     Ok(parsed)
@@ -251,10 +237,7 @@ fn validate(config: &RunnerConfig, spec: &JobSpec) -> Result<mlt::Project, (Reje
 
 /// The output's folder exists and we may create files in it.
 pub fn check_output_folder(output: &Path) -> Result<(), String> {
-    let folder = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let folder = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let probe = folder.join(format!(".distencode-write-test-{}", std::process::id()));
     match std::fs::File::create(&probe) {
         Ok(_) => {

@@ -34,25 +34,17 @@ pub struct ProgressMeter {
 
 impl ProgressMeter {
     pub fn new(total_frames: u64) -> Self {
-        Self {
-            started: Instant::now(),
-            total_frames,
-        }
+        Self { started: Instant::now(), total_frames }
     }
 
     pub fn measure(&self, frame: u64, percent: f64) -> Progress {
         let elapsed = self.started.elapsed().as_secs_f64();
-        let done = frame + 1;
+        let done = frame.saturating_add(1);
         let fps = if elapsed > 0.0 { done as f64 / elapsed } else { 0.0 };
         let left = self.total_frames.saturating_sub(done);
         let eta_seconds = (fps > 0.0).then(|| left as f64 / fps);
         // melt's own percentage stops at 99; 100 is kept for a verified success.
-        Progress {
-            frame,
-            percent: percent.clamp(0.0, 99.0),
-            fps,
-            eta_seconds,
-        }
+        Progress { frame, percent: percent.clamp(0.0, 99.0), fps, eta_seconds }
     }
 }
 
@@ -62,18 +54,9 @@ mod tests {
 
     #[test]
     fn parses_melt_progress_lines() {
-        assert_eq!(
-            parse_line("Current Frame:         39, percentage:         78"),
-            Some((39, 78.0))
-        );
-        assert_eq!(
-            parse_line("\rCurrent Frame:          0, percentage:          0"),
-            Some((0, 0.0))
-        );
-        assert_eq!(
-            parse_line("[consumer avformat] audio codec nosuch unrecognised - ignoring"),
-            None
-        );
+        assert_eq!(parse_line("Current Frame:         39, percentage:         78"), Some((39, 78.0)));
+        assert_eq!(parse_line("\rCurrent Frame:          0, percentage:          0"), Some((0, 0.0)));
+        assert_eq!(parse_line("[consumer avformat] audio codec nosuch unrecognised - ignoring"), None);
         assert_eq!(parse_line("Current Frame: x, percentage: 3"), None);
         assert_eq!(parse_line("Current Frame: 3"), None);
     }
@@ -87,10 +70,7 @@ mod tests {
         let shared = "[filter x] hello Current Frame: 3, percentage: 1";
         assert_eq!(split_line(shared), (Some("[filter x] hello "), Some((3, 1.0))));
         assert_eq!(split_line("[consumer] plain"), (Some("[consumer] plain"), None));
-        assert_eq!(
-            split_line("Current Frame: nonsense"),
-            (Some("Current Frame: nonsense"), None)
-        );
+        assert_eq!(split_line("Current Frame: nonsense"), (Some("Current Frame: nonsense"), None));
     }
 
     #[test]

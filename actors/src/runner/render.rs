@@ -21,14 +21,8 @@ const TAIL_LINES: usize = 20;
 
 /// Where a render writes until it is verified: a hidden file beside the final one, same extension.
 pub fn partial_path(output: &Path, job: JobId, attempt: u32) -> PathBuf {
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".into());
-    let ext = output
-        .extension()
-        .map(|e| e.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "mp4".into());
+    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".into());
+    let ext = output.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "mp4".into());
     output.with_file_name(format!(".{name}.job{job}-{attempt}.partial.{ext}"))
 }
 
@@ -52,11 +46,7 @@ struct Transcript<'a> {
 
 impl<'a> Transcript<'a> {
     fn new(disabled: &'a std::collections::BTreeSet<String>) -> Self {
-        Self {
-            tail: Default::default(),
-            fatal: None,
-            disabled,
-        }
+        Self { tail: Default::default(), fatal: None, disabled }
     }
 
     fn note(&mut self, line: &str) {
@@ -106,7 +96,12 @@ pub async fn render(
         let _ = tokio::fs::remove_file(&partial).await;
     }
     // The log goes beside the output when the job ended here; a discarded (stale) attempt leaves nothing behind.
-    let keep_log = !matches!(&outcome, Outcome::Failed { reason, .. } if reason == DISCARDED);
+    let keep_log = match &outcome {
+        Outcome::Succeeded(_) => true,
+        Outcome::Failed { reason, .. } => reason != DISCARDED,
+        // A cancelled attempt may be a stale one whose job another worker finished: leave that job's log alone.
+        Outcome::Cancelled => false,
+    };
     log.close(keep_log.then(|| log_path(&output)).as_deref()).await;
     outcome
 }
@@ -123,11 +118,7 @@ fn melt_command(config: &RunnerConfig, job: &MeltJob, project: &Project, partial
     for (key, value) in &job.spec.encoding.extra {
         command.arg(format!("{key}={value}"));
     }
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     // Qt-based services need a platform even on a worker without a screen.
     command.env("QT_QPA_PLATFORM", "offscreen");
     if std::env::var_os("DISPLAY").is_none() {
@@ -147,12 +138,10 @@ async fn run_melt(
     log: &mut LogSink,
     cancel: &mut oneshot::Receiver<()>,
 ) -> Result<(), Outcome> {
-    let mut child = melt_command(config, job, project, partial)
-        .spawn()
-        .map_err(|e| Outcome::Failed {
-            reason: format!("cannot start {}: {e}", config.melt.display()),
-            log_tail: String::new(),
-        })?;
+    let mut child = melt_command(config, job, project, partial).spawn().map_err(|e| Outcome::Failed {
+        reason: format!("cannot start {}: {e}", config.melt.display()),
+        log_tail: String::new(),
+    })?;
     let pid = child.id().unwrap_or(0);
     tracing::info!(job = %job.id, attempt = job.attempt, pid, "melt started");
     let (lines_tx, mut lines) = mpsc::channel::<String>(1024);
@@ -183,7 +172,12 @@ async fn run_melt(
                 }
                 if let Some(text) = text {
                     transcript.note(text);
+                    let waiting = Instant::now();
                     log.line(text).await;
+                    if waiting.elapsed() > LOG_BATCH_DELAY {
+                        // We, not melt, were held up (the link is slow): that time is not melt's silence.
+                        last_output = Instant::now();
+                    }
                 }
             }
             _ = flush_tick.tick() => {
@@ -211,16 +205,10 @@ async fn run_melt(
         log_tail: transcript.tail(),
     })?;
     if !status.success() {
-        return Err(Outcome::Failed {
-            reason: format!("melt exited with {status}"),
-            log_tail: transcript.tail(),
-        });
+        return Err(Outcome::Failed { reason: format!("melt exited with {status}"), log_tail: transcript.tail() });
     }
     if let Some(fatal) = transcript.fatal.take() {
-        return Err(Outcome::Failed {
-            reason: format!("melt reported: {fatal}"),
-            log_tail: transcript.tail(),
-        });
+        return Err(Outcome::Failed { reason: format!("melt reported: {fatal}"), log_tail: transcript.tail() });
     }
     Ok(())
 }
@@ -258,10 +246,7 @@ async fn verify(
     let expect_audio = project.has_audio && job.spec.encoding.acodec != "none";
     verify::verify_output(&config.ffprobe, partial, project.length_frames, expect_audio)
         .await
-        .map_err(|reason| Outcome::Failed {
-            reason,
-            log_tail: String::new(),
-        })
+        .map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })
 }
 
 /// Asks the coordinator whether this attempt still counts, and renames the file into place only if it does.
@@ -275,23 +260,14 @@ async fn commit_or_discard(
     commit: oneshot::Receiver<bool>,
 ) -> Outcome {
     let (id, attempt) = (job.id, job.attempt);
-    let _ = events
-        .send(WorkerToCoordinator::Verified {
-            job: id,
-            attempt,
-            facts: facts.clone(),
-        })
-        .await;
+    let _ = events.send(WorkerToCoordinator::Verified { job: id, attempt, facts: facts.clone() }).await;
     let go = tokio::select! {
         decision = commit => decision.unwrap_or(false),
         _ = cancel => return Outcome::Cancelled,
     };
     if !go {
         tracing::warn!(job = %id, attempt, "the coordinator gave this job to another worker; result discarded");
-        return Outcome::Failed {
-            reason: DISCARDED.into(),
-            log_tail: String::new(),
-        };
+        return Outcome::Failed { reason: DISCARDED.into(), log_tail: String::new() };
     }
     if let Err(e) = tokio::fs::rename(partial, output).await {
         return Outcome::Failed {

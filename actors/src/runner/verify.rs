@@ -7,14 +7,8 @@ use std::path::Path;
 use tokio::process::Command;
 
 /// Messages melt prints for problems it then renders through anyway.
-pub const FATAL_MESSAGES: &[&str] = &[
-    "failed to load",
-    "Failed to load",
-    "unrecognised - ignoring",
-    "Could not",
-    "error writing",
-    "parse fatal",
-];
+pub const FATAL_MESSAGES: &[&str] =
+    &["failed to load", "Failed to load", "unrecognised - ignoring", "Could not", "error writing", "parse fatal"];
 
 /// The first fatal message in melt's output, if any.
 pub fn fatal_message(line: &str) -> Option<&'static str> {
@@ -65,10 +59,7 @@ pub async fn verify_output(
         .map_err(|e| format!("cannot run {}: {e}", ffprobe.display()))?;
     if !output.status.success() {
         let text = String::from_utf8_lossy(&output.stderr);
-        return Err(format!(
-            "the output does not open: {}",
-            text.lines().next().unwrap_or("ffprobe failed")
-        ));
+        return Err(format!("the output does not open: {}", text.lines().next().unwrap_or("ffprobe failed")));
     }
     let probe: Probe = serde_json::from_slice(&output.stdout).map_err(|e| format!("unreadable ffprobe output: {e}"))?;
     facts_from_probe(probe, expected_frames, expect_audio)
@@ -81,15 +72,10 @@ fn facts_from_probe(probe: Probe, expected_frames: u64, expect_audio: bool) -> R
     if expect_audio && audio.is_none() {
         return Err("the output has no audio stream, but the project has audio (unknown audio codec?)".into());
     }
-    let frames: u64 = video
-        .nb_frames
-        .as_deref()
-        .and_then(|n| n.parse().ok())
-        .ok_or("the output's frame count is unknown")?;
+    let frames: u64 =
+        video.nb_frames.as_deref().and_then(|n| n.parse().ok()).ok_or("the output's frame count is unknown")?;
     if frames != expected_frames {
-        return Err(format!(
-            "the output has {frames} frames, the project has {expected_frames}"
-        ));
+        return Err(format!("the output has {frames} frames, the project has {expected_frames}"));
     }
     let format = probe.format.as_ref();
     Ok(RenderFacts {
@@ -132,9 +118,7 @@ mod tests {
     #[test]
     fn refuses_missing_streams() {
         let video_only = r#"{"streams":[{"codec_name":"h264","codec_type":"video","nb_frames":"50"}],"format":{}}"#;
-        assert!(facts_from_probe(probe(video_only), 50, true)
-            .unwrap_err()
-            .contains("no audio stream"));
+        assert!(facts_from_probe(probe(video_only), 50, true).unwrap_err().contains("no audio stream"));
         assert!(facts_from_probe(probe(video_only), 50, false).is_ok());
         assert_eq!(
             facts_from_probe(probe(r#"{"streams":[]}"#), 50, false).unwrap_err(),
@@ -144,10 +128,7 @@ mod tests {
 
     #[test]
     fn spots_fatal_messages() {
-        assert_eq!(
-            fatal_message("[producer avformat] Failed to load \"/x.mp4\""),
-            Some("Failed to load")
-        );
+        assert_eq!(fatal_message("[producer avformat] Failed to load \"/x.mp4\""), Some("Failed to load"));
         assert_eq!(
             fatal_message("[consumer avformat] audio codec nosuch unrecognised - ignoring"),
             Some("unrecognised - ignoring")

@@ -7,6 +7,9 @@ use distencode_wire::connection::{Connection, ConnectionError, ServerStream};
 use distencode_wire::job::{JobId, JobRecord};
 use distencode_wire::message::{ClientReply, ClientRequest};
 
+/// Jobs per `Jobs` page: a record is well under 16 KiB, so a page stays far below the frame cap.
+const JOBS_PER_PAGE: usize = 256;
+
 pub(super) async fn run(mut conn: Connection<ServerStream>, client: String, context: ServerContext) {
     loop {
         let request = match conn.recv::<ClientRequest>().await {
@@ -34,44 +37,28 @@ async fn serve(
 ) -> Result<(), ConnectionError> {
     let coordinator = &context.coordinator;
     let reply = match request {
-        ClientRequest::Submit(spec) => job(coordinator
-            .send(coord::Submit {
-                spec,
-                submitted_by: client.to_string(),
-            })
-            .await),
+        ClientRequest::Submit(spec) => {
+            job(coordinator.send(coord::Submit { spec, submitted_by: client.to_string() }).await)
+        }
         ClientRequest::Status(id) => job(coordinator.send(coord::Status(id)).await),
-        ClientRequest::Cancel(id) => job(coordinator
-            .send(coord::Cancel {
-                id,
-                by: client.to_string(),
-            })
-            .await),
+        ClientRequest::Cancel(id) => job(coordinator.send(coord::Cancel { id, by: client.to_string() }).await),
         ClientRequest::Retry(id) => job(coordinator.send(coord::Retry(id)).await),
         ClientRequest::List => match flatten(coordinator.send(coord::List).await) {
-            Ok(jobs) => ClientReply::Jobs(jobs),
+            Ok(jobs) => {
+                for page in jobs.chunks(JOBS_PER_PAGE) {
+                    conn.send(&ClientReply::Jobs(page.to_vec())).await?;
+                }
+                ClientReply::JobsEnd
+            }
             Err(e) => ClientReply::Error(e),
         },
         ClientRequest::WorkerList => match flatten(coordinator.send(coord::Workers).await) {
             Ok(workers) => ClientReply::Workers(workers),
             Err(e) => ClientReply::Error(e),
         },
-        ClientRequest::Reserve {
-            worker,
-            person,
-            until,
-            now,
-        } => workers(
-            context
-                .registry
-                .send(Reserve {
-                    worker,
-                    person,
-                    until,
-                    now,
-                })
-                .await,
-        ),
+        ClientRequest::Reserve { worker, person, until, now } => {
+            workers(context.registry.send(Reserve { worker, person, until, now }).await)
+        }
         ClientRequest::Release { worker } => workers(context.registry.send(Unreserve { worker }).await),
         ClientRequest::Drain { worker } => workers(context.registry.send(Drain { worker }).await),
         ClientRequest::Logs { id, follow } => return send_log(conn, context, id, follow).await,
@@ -158,9 +145,7 @@ async fn follow(
             if record.state.is_final() {
                 return conn.send(&ClientReply::JobUpdate(record)).await;
             }
-            return conn
-                .send(&ClientReply::Error("the coordinator stopped following this job".into()))
-                .await;
+            return conn.send(&ClientReply::Error("the coordinator stopped following this job".into())).await;
         }
     }
 }

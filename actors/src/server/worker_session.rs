@@ -33,15 +33,7 @@ pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, cont
     };
     let (outbox, mut inbox) = mpsc::channel::<CoordinatorToWorker>(OUTBOX_CAPACITY);
     let replies = outbox.clone();
-    let connection = match context
-        .registry
-        .send(Connect {
-            name: worker.clone(),
-            registration,
-            outbox,
-        })
-        .await
-    {
+    let connection = match context.registry.send(Connect { name: worker.clone(), registration, outbox }).await {
         Ok(Ok(connection)) => connection,
         Ok(Err(reason)) => {
             let _ = conn.send(&CoordinatorToWorker::Refused(reason)).await;
@@ -50,10 +42,7 @@ pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, cont
         Err(_) => return,
     };
     if conn.send(&CoordinatorToWorker::Registered).await.is_err() {
-        context.registry.do_send(Disconnect {
-            name: worker,
-            connection,
-        });
+        context.registry.do_send(Disconnect { name: worker, connection });
         return;
     }
     let (mut reader, mut writer) = conn.split();
@@ -76,13 +65,7 @@ pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, cont
     let read = async move {
         loop {
             match tokio::time::timeout(timeout, reader.recv::<WorkerToCoordinator>()).await {
-                Ok(Ok(Some(message))) => match coordinator
-                    .send(FromWorker {
-                        worker: name.clone(),
-                        message,
-                    })
-                    .await
-                {
+                Ok(Ok(Some(message))) => match coordinator.send(FromWorker { worker: name.clone(), message }).await {
                     Ok(Some(reply)) => {
                         if replies.send(reply).await.is_err() {
                             return;
@@ -101,8 +84,5 @@ pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, cont
         _ = write => {},
         _ = read => {},
     }
-    context.registry.do_send(Disconnect {
-        name: worker,
-        connection,
-    });
+    context.registry.do_send(Disconnect { name: worker, connection });
 }

@@ -26,20 +26,11 @@ pub enum Change {
     /// Offered → running: the worker accepted.
     Start { attempt: u32 },
     /// Offered → queued (`requeue`) or failed: the worker turned it down.
-    Decline {
-        attempt: u32,
-        reason: String,
-        requeue: bool,
-    },
+    Decline { attempt: u32, reason: String, requeue: bool },
     /// Running → succeeded, with the verified facts.
     Succeed { attempt: u32, facts: RenderFacts },
     /// Offered or running → queued (`requeue`) or failed.
-    Fail {
-        attempt: u32,
-        reason: String,
-        requeue: bool,
-        blames_worker: bool,
-    },
+    Fail { attempt: u32, reason: String, requeue: bool, blames_worker: bool },
     /// Queued → failed: no worker can take it; the reason lists why.
     Abandon { reason: String },
     /// Queued, offered or running → cancelled.
@@ -97,10 +88,7 @@ impl Change {
 /// Applies `change` to `record` at time `now` (unix ms), or refuses it and leaves the record as it was.
 pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), TransitionError> {
     if !change.allowed_from(record.state) {
-        return Err(TransitionError::NotAllowed {
-            state: record.state,
-            action: change.action(),
-        });
+        return Err(TransitionError::NotAllowed { state: record.state, action: change.action() });
     }
     if let Some(attempt) = change.attempt() {
         let live = record.current_attempt().map(|a| a.number);
@@ -140,12 +128,7 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
             record.state = JobState::Succeeded;
             record.finished_at = Some(now);
         }
-        Change::Fail {
-            reason,
-            requeue,
-            blames_worker,
-            ..
-        } => {
+        Change::Fail { reason, requeue, blames_worker, .. } => {
             end_attempt(record, now, reason.clone(), blames_worker);
             finish_or_requeue(record, requeue, reason, now);
         }
@@ -164,6 +147,7 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
             record.finished_at = Some(now);
         }
         Change::Retry => {
+            record.retried_at = record.attempts.len();
             record.error = None;
             record.finished_at = None;
             record.facts = None;
@@ -193,11 +177,7 @@ fn finish_or_requeue(record: &mut JobRecord, requeue: bool, reason: String, now:
     if requeue {
         record.state = JobState::Queued;
     } else {
-        record.error = Some(if record.attempts.len() > 1 {
-            every_attempt(record)
-        } else {
-            reason
-        });
+        record.error = Some(if record.attempts.len() > 1 { every_attempt(record) } else { reason });
         record.state = JobState::Failed;
         record.finished_at = Some(now);
     }
@@ -208,20 +188,9 @@ fn every_attempt(record: &JobRecord) -> String {
     let attempts: Vec<String> = record
         .attempts
         .iter()
-        .map(|a| {
-            format!(
-                "#{} on {}: {}",
-                a.number,
-                a.worker,
-                a.outcome.as_deref().unwrap_or("no outcome")
-            )
-        })
+        .map(|a| format!("#{} on {}: {}", a.number, a.worker, a.outcome.as_deref().unwrap_or("no outcome")))
         .collect();
-    format!(
-        "failed after {} attempts: {}",
-        record.attempts.len(),
-        attempts.join("; ")
-    )
+    format!("failed after {} attempts: {}", record.attempts.len(), attempts.join("; "))
 }
 
 #[cfg(test)]

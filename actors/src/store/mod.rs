@@ -53,12 +53,7 @@ impl JobStore {
         let jobs = db.open_tree("jobs")?;
         let logs = db.open_tree("logs")?;
         let reservations = db.open_tree("reservations")?;
-        Ok(Self {
-            db,
-            jobs,
-            logs,
-            reservations,
-        })
+        Ok(Self { db, jobs, logs, reservations })
     }
 
     /// One job's record.
@@ -67,7 +62,8 @@ impl JobStore {
         frame::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("job {id}: {e}")))
     }
 
-    fn put(&self, record: &JobRecord) -> Result<(), StoreError> {
+    fn put(&self, record: &mut JobRecord) -> Result<(), StoreError> {
+        record.revision = self.db.generate_id()?;
         let bytes = frame::encode(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.jobs.insert(record.id.0.to_be_bytes(), bytes.as_ref())?;
         self.db.flush()?;
@@ -104,7 +100,7 @@ impl JobStore {
     /// Records a new queued job.
     pub fn create(&mut self, spec: JobSpec, submitted_by: String) -> Result<JobRecord, StoreError> {
         let id = JobId(self.db.generate_id()? + 1);
-        let record = JobRecord {
+        let mut record = JobRecord {
             id,
             state: JobState::Queued,
             project: spec.project,
@@ -121,8 +117,10 @@ impl JobStore {
             error: None,
             facts: None,
             progress: None,
+            revision: 0,
+            retried_at: 0,
         };
-        self.put(&record)?;
+        self.put(&mut record)?;
         Ok(record)
     }
 
@@ -130,7 +128,7 @@ impl JobStore {
     pub fn change(&mut self, id: JobId, change: Change) -> Result<JobRecord, StoreError> {
         let mut record = self.get(id)?;
         machine::apply(&mut record, change, now_ms()).map_err(|error| StoreError::Refused { id, error })?;
-        self.put(&record)?;
+        self.put(&mut record)?;
         Ok(record)
     }
 

@@ -62,24 +62,12 @@ fn reservations_survive_reopening_and_can_be_removed() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut store = JobStore::open(dir.path()).unwrap();
-        let r = Reservation {
-            person: "bob".into(),
-            until: Some(42),
-        };
+        let r = Reservation { person: "bob".into(), until: Some(42) };
         store.save_reservation("w1", Some(&r)).unwrap();
         store.save_reservation("w2", Some(&r)).unwrap();
         store.save_reservation("w2", None).unwrap();
     }
     let store = JobStore::open(dir.path()).unwrap();
     let all = store.reservations().unwrap();
-    assert_eq!(
-        all,
-        vec![(
-            "w1".to_string(),
-            Reservation {
-                person: "bob".into(),
-                until: Some(42)
-            }
-        )]
-    );
+    assert_eq!(all, vec![("w1".to_string(), Reservation { person: "bob".into(), until: Some(42) })]);
 }

@@ -28,6 +28,8 @@ pub struct LinkConfig {
     pub melt_version: String,
     pub services: Vec<String>,
     pub encoders: crate::mlt::Encoders,
+    /// This machine's CPU count, announced at registration.
+    pub cpus: u32,
 }
 
 /// The longest wait between two dials.
@@ -42,8 +44,15 @@ pub async fn run_link(
     let mut unacknowledged = Unconfirmed::default();
     let mut registered_once = false;
     loop {
-        match session(&config, &runner, &mut events, &mut unacknowledged, &mut registered_once).await {
-            Ok(()) => backoff = Duration::from_millis(200),
+        let mut registered = false;
+        let result = session(&config, &runner, &mut events, &mut unacknowledged, &mut registered).await;
+        if registered {
+            // That session got as far as registering: the next dial starts from the shortest wait again.
+            backoff = Duration::from_millis(200);
+            registered_once = true;
+        }
+        match result {
+            Ok(()) => return Ok(()),
             // Before the first registration a refusal is a configuration error: say so and stop. Later it may be
             // a coordinator restarting mid-handshake: keep trying.
             Err(SessionEnd::Refused(reason)) if !registered_once => return Err(reason),
@@ -71,11 +80,10 @@ async fn session(
     runner: &Addr<MeltRunner>,
     events: &mut mpsc::Receiver<WorkerToCoordinator>,
     unacknowledged: &mut Unconfirmed,
-    registered_once: &mut bool,
+    registered: &mut bool,
 ) -> Result<(), SessionEnd> {
-    let (mut conn, _) = connection::dial(&config.coordinator, config.tls.clone(), Role::Worker)
-        .await
-        .map_err(|e| match e {
+    let (mut conn, _) =
+        connection::dial(&config.coordinator, config.tls.clone(), Role::Worker).await.map_err(|e| match e {
             ConnectionError::Handshake { .. } | ConnectionError::Refused(_) => SessionEnd::Refused(e.to_string()),
             e => SessionEnd::Failed(e.to_string()),
         })?;
@@ -86,46 +94,60 @@ async fn session(
         services: config.services.clone(),
         video_encoders: config.encoders.video.clone(),
         audio_encoders: config.encoders.audio.clone(),
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        cpus: config.cpus,
         current,
     };
     let failed = |e: ConnectionError| SessionEnd::Failed(e.to_string());
-    conn.send(&WorkerToCoordinator::Register(registration))
-        .await
-        .map_err(failed)?;
+    conn.send(&WorkerToCoordinator::Register(registration)).await.map_err(failed)?;
     match conn.expect::<CoordinatorToWorker>().await.map_err(failed)? {
         CoordinatorToWorker::Registered => {}
         CoordinatorToWorker::Refused(reason) => return Err(SessionEnd::Refused(reason)),
         other => return Err(SessionEnd::Failed(format!("unexpected answer to Register: {other:?}"))),
     }
     tracing::info!(coordinator = %config.coordinator, "registered");
-    *registered_once = true;
+    *registered = true;
     for message in unacknowledged.logs.iter().chain(unacknowledged.report.iter()) {
         conn.send(message).await.map_err(failed)?;
     }
     let (mut reader, mut writer) = conn.split();
+    let timeout = config.heartbeat_timeout;
+    // Every write has the heartbeat timeout too: a coordinator that stops reading is as gone as a silent one.
+    macro_rules! send {
+        ($message:expr) => {
+            match tokio::time::timeout(timeout, writer.send($message)).await {
+                Ok(result) => result.map_err(failed)?,
+                Err(_) => return Err(SessionEnd::Failed(format!("the coordinator took no message for {timeout:?}"))),
+            }
+        };
+    }
     let mut heartbeat = tokio::time::interval(config.heartbeat_interval);
     let mut replies = mpsc::channel::<WorkerToCoordinator>(16);
+    // Reset by every message from the coordinator; when it fires, the coordinator has been silent too long.
+    let silence = tokio::time::sleep(timeout);
+    tokio::pin!(silence);
     loop {
         tokio::select! {
             event = events.recv(), if unacknowledged.has_room() => {
                 let Some(event) = event else { return Ok(()) };
                 unacknowledged.keep(&event);
-                writer.send(&event).await.map_err(failed)?;
+                send!(&event);
             }
             reply = replies.1.recv() => {
                 if let Some(reply) = reply {
-                    writer.send(&reply).await.map_err(failed)?;
+                    send!(&reply);
                 }
             }
-            _ = heartbeat.tick() => writer.send(&WorkerToCoordinator::Heartbeat).await.map_err(failed)?,
-            message = tokio::time::timeout(config.heartbeat_timeout, reader.recv::<CoordinatorToWorker>()) => {
+            _ = heartbeat.tick() => send!(&WorkerToCoordinator::Heartbeat),
+            _ = &mut silence => {
+                return Err(SessionEnd::Failed(format!("no word from the coordinator for {timeout:?}")));
+            }
+            message = reader.recv::<CoordinatorToWorker>() => {
                 let message = match message {
-                    Err(_) => return Err(SessionEnd::Failed(format!("no word from the coordinator for {:?}", config.heartbeat_timeout))),
-                    Ok(Err(e)) => return Err(failed(e)),
-                    Ok(Ok(None)) => return Err(SessionEnd::Failed("the coordinator closed the connection".into())),
-                    Ok(Ok(Some(message))) => message,
+                    Err(e) => return Err(failed(e)),
+                    Ok(None) => return Err(SessionEnd::Failed("the coordinator closed the connection".into())),
+                    Ok(Some(message)) => message,
                 };
+                silence.as_mut().reset(tokio::time::Instant::now() + timeout);
                 match message {
                     CoordinatorToWorker::Offer(job) => {
                         // Validation takes a moment (files, services); answer when it is done, without blocking this loop.
@@ -137,10 +159,9 @@ async fn session(
                         });
                     }
                     CoordinatorToWorker::Cancel { job, attempt } => runner.do_send(CancelRender { job, attempt }),
-                    CoordinatorToWorker::Commit { job, attempt, go } => {
-                        unacknowledged.report_answered(job, attempt);
-                        runner.do_send(CommitDecision { job, attempt, go });
-                    }
+                    // `Verified` stays unconfirmed until `Finished` replaces it: should the link drop between the
+                    // rename and the report, the worker still registers as holding the attempt.
+                    CoordinatorToWorker::Commit { job, attempt, go } => runner.do_send(CommitDecision { job, attempt, go }),
                     CoordinatorToWorker::FinishedAck { job, attempt, accepted } => {
                         if !accepted {
                             tracing::warn!(%job, attempt, "the coordinator refused this worker's result (the job had moved on)");

@@ -33,15 +33,13 @@ impl Unconfirmed {
         }
     }
 
-    /// Forgets log batches up to `seq` of that attempt.
+    /// Forgets batch `seq` of that attempt: each stored batch is acknowledged on its own, so one the coordinator
+    /// failed to store stays until it is sent again.
     pub(super) fn log_acknowledged(&mut self, job: JobId, attempt: u32, seq: u64) {
         self.logs.retain(|m| match m {
-            WorkerToCoordinator::Log {
-                job: j,
-                attempt: a,
-                seq: s,
-                text,
-            } if *j == job && *a == attempt && *s <= seq => {
+            WorkerToCoordinator::Log { job: j, attempt: a, seq: s, text }
+                if *j == job && *a == attempt && *s == seq =>
+            {
                 self.log_bytes -= text.len();
                 false
             }
@@ -82,12 +80,7 @@ mod tests {
     use distencode_wire::message::Outcome;
 
     fn log(job: u64, attempt: u32, seq: u64, text: &str) -> WorkerToCoordinator {
-        WorkerToCoordinator::Log {
-            job: JobId(job),
-            attempt,
-            seq,
-            text: text.into(),
-        }
+        WorkerToCoordinator::Log { job: JobId(job), attempt, seq, text: text.into() }
     }
 
     #[test]
@@ -97,29 +90,20 @@ mod tests {
             unconfirmed.keep(&log(1, 1, seq, "abcd"));
         }
         unconfirmed.keep(&log(2, 1, 0, "other job"));
-        unconfirmed.log_acknowledged(JobId(1), 1, 1);
+        // Batch 1 was not stored (a store error): acknowledging 0 and 2 keeps it for sending again.
+        unconfirmed.log_acknowledged(JobId(1), 1, 0);
+        unconfirmed.log_acknowledged(JobId(1), 1, 2);
         let left: Vec<_> = unconfirmed.logs.iter().cloned().collect();
-        assert_eq!(
-            left,
-            [log(1, 1, 2, "abcd"), log(1, 1, 3, "abcd"), log(2, 1, 0, "other job")]
-        );
+        assert_eq!(left, [log(1, 1, 1, "abcd"), log(1, 1, 3, "abcd"), log(2, 1, 0, "other job")]);
         assert_eq!(unconfirmed.log_bytes, 4 + 4 + 9);
         unconfirmed.log_acknowledged(JobId(1), 2, 99);
-        assert_eq!(
-            unconfirmed.logs.len(),
-            3,
-            "another attempt's acknowledgement changes nothing"
-        );
+        assert_eq!(unconfirmed.logs.len(), 3, "another attempt's acknowledgement changes nothing");
     }
 
     #[test]
     fn a_report_stays_until_answered_for_its_own_attempt() {
         let mut unconfirmed = Unconfirmed::default();
-        let finished = WorkerToCoordinator::Finished {
-            job: JobId(3),
-            attempt: 2,
-            outcome: Outcome::Cancelled,
-        };
+        let finished = WorkerToCoordinator::Finished { job: JobId(3), attempt: 2, outcome: Outcome::Cancelled };
         unconfirmed.keep(&finished);
         assert_eq!(unconfirmed.reported_attempt(), Some((JobId(3), 2)));
         unconfirmed.report_answered(JobId(3), 1);

@@ -19,10 +19,7 @@ fn host_of_strips_port_and_brackets() {
 /// A coordinator that accepts one connection for workers and clients and returns how `accept` ended.
 async fn coordinator(
     certs: &std::path::Path,
-) -> (
-    String,
-    tokio::task::JoinHandle<Result<(Connection<ServerStream>, PeerIdentity), ConnectionError>>,
-) {
+) -> (String, tokio::task::JoinHandle<Result<(Connection<ServerStream>, PeerIdentity), ConnectionError>>) {
     let acceptor = TlsAcceptor::from(tls::server_config(certs, "coord").unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -37,10 +34,7 @@ async fn coordinator(
 async fn hello_by_hand(certs: &std::path::Path, name: &str, addr: &str, hello: Hello) -> HelloReply {
     let config = tls::client_config(certs, name).unwrap();
     let tcp = TcpStream::connect(addr).await.unwrap();
-    let stream = TlsConnector::from(config)
-        .connect(tls::server_name("127.0.0.1").unwrap(), tcp)
-        .await
-        .unwrap();
+    let stream = TlsConnector::from(config).connect(tls::server_name("127.0.0.1").unwrap(), tcp).await.unwrap();
     let mut connection = Connection::new(stream);
     connection.send(&hello).await.unwrap();
     connection.expect().await.unwrap()
@@ -50,42 +44,19 @@ async fn hello_by_hand(certs: &std::path::Path, name: &str, addr: &str, hello: H
 async fn a_matching_worker_is_welcome() {
     let certs = cluster();
     let (addr, server) = coordinator(certs.path()).await;
-    let (_conn, peer) = dial(&addr, tls::client_config(certs.path(), "w1").unwrap(), Role::Worker)
-        .await
-        .unwrap();
-    assert_eq!(
-        peer,
-        PeerIdentity {
-            role: Role::Coordinator,
-            name: "coord".into()
-        }
-    );
+    let (_conn, peer) = dial(&addr, tls::client_config(certs.path(), "w1").unwrap(), Role::Worker).await.unwrap();
+    assert_eq!(peer, PeerIdentity { role: Role::Coordinator, name: "coord".into() });
     let (_, at_server) = server.await.unwrap().unwrap();
-    assert_eq!(
-        at_server,
-        PeerIdentity {
-            role: Role::Worker,
-            name: "w1".into()
-        }
-    );
+    assert_eq!(at_server, PeerIdentity { role: Role::Worker, name: "w1".into() });
 }
 
 #[tokio::test]
 async fn another_protocol_version_is_refused_with_both_versions() {
     let certs = cluster();
     let (addr, server) = coordinator(certs.path()).await;
-    let hello = Hello {
-        protocol: PROTOCOL_VERSION + 1,
-        role: Role::Worker,
-        software: "9.9.9".into(),
-    };
-    let HelloReply::Refused(text) = hello_by_hand(certs.path(), "w1", &addr, hello).await else {
-        panic!("welcomed")
-    };
-    assert!(
-        text.starts_with("protocol mismatch: worker \"w1\" speaks protocol"),
-        "{text}"
-    );
+    let hello = Hello { protocol: PROTOCOL_VERSION + 1, role: Role::Worker, software: "9.9.9".into() };
+    let HelloReply::Refused(text) = hello_by_hand(certs.path(), "w1", &addr, hello).await else { panic!("welcomed") };
+    assert!(text.starts_with("protocol mismatch: worker \"w1\" speaks protocol"), "{text}");
     assert!(text.contains("(distencode 9.9.9)"), "{text}");
     assert!(matches!(server.await.unwrap(), Err(ConnectionError::Refused(_))));
 }
@@ -94,18 +65,10 @@ async fn another_protocol_version_is_refused_with_both_versions() {
 async fn a_worker_certificate_may_not_act_as_a_client() {
     let certs = cluster();
     let (addr, server) = coordinator(certs.path()).await;
-    let err = dial(&addr, tls::client_config(certs.path(), "w1").unwrap(), Role::Client)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        r#"refused: certificate of worker "w1" may not act as a client"#
-    );
+    let err = dial(&addr, tls::client_config(certs.path(), "w1").unwrap(), Role::Client).await.unwrap_err();
+    assert_eq!(err.to_string(), r#"refused: certificate of worker "w1" may not act as a client"#);
     let at_server = server.await.unwrap().unwrap_err().to_string();
-    assert!(
-        at_server.ends_with(r#"refused: certificate of worker "w1" may not act as a client"#),
-        "{at_server}"
-    );
+    assert!(at_server.ends_with(r#"refused: certificate of worker "w1" may not act as a client"#), "{at_server}");
 }
 
 #[tokio::test]

@@ -20,10 +20,7 @@ fn refuses_a_frame_header_over_the_cap_before_allocating() {
     buf.extend_from_slice(b"abc");
     let err = codec.decode(&mut buf).unwrap_err();
     assert!(err.to_string().contains("frame size too big"), "{err}");
-    assert!(
-        buf.capacity() < 1024 * 1024,
-        "no buffer was reserved for the announced length"
-    );
+    assert!(buf.capacity() < 1024 * 1024, "no buffer was reserved for the announced length");
 }
 
 #[test]

@@ -21,6 +21,8 @@ fn job(state: JobState, live_attempt: bool) -> JobRecord {
         error: None,
         facts: None,
         progress: None,
+        revision: 0,
+        retried_at: 0,
     };
     if live_attempt {
         record.attempts.push(Attempt {
@@ -50,27 +52,11 @@ fn every_change() -> Vec<Change> {
     vec![
         Change::Offer { worker: "w2".into() },
         Change::Start { attempt: 1 },
-        Change::Decline {
-            attempt: 1,
-            reason: "no".into(),
-            requeue: true,
-        },
-        Change::Succeed {
-            attempt: 1,
-            facts: facts(),
-        },
-        Change::Fail {
-            attempt: 1,
-            reason: "boom".into(),
-            requeue: false,
-            blames_worker: true,
-        },
-        Change::Abandon {
-            reason: "nobody".into(),
-        },
-        Change::Cancel {
-            reason: "by alice".into(),
-        },
+        Change::Decline { attempt: 1, reason: "no".into(), requeue: true },
+        Change::Succeed { attempt: 1, facts: facts() },
+        Change::Fail { attempt: 1, reason: "boom".into(), requeue: false, blames_worker: true },
+        Change::Abandon { reason: "nobody".into() },
+        Change::Cancel { reason: "by alice".into() },
         Change::Retry,
     ]
 }
@@ -97,10 +83,7 @@ fn transition_table() {
             assert_eq!(result.is_ok(), *allowed, "{state} + {change:?}: {result:?}");
             if !allowed {
                 assert_eq!(record, before, "a refused change leaves the record as it was");
-                assert_eq!(
-                    result.unwrap_err().to_string(),
-                    format!("job is {state}: cannot {}", change.action())
-                );
+                assert_eq!(result.unwrap_err().to_string(), format!("job is {state}: cannot {}", change.action()));
             }
         }
     }
@@ -110,16 +93,7 @@ fn transition_table() {
 fn offer_opens_numbered_attempts() {
     let mut record = job(JobState::Queued, false);
     apply(&mut record, Change::Offer { worker: "w1".into() }, 5).unwrap();
-    apply(
-        &mut record,
-        Change::Decline {
-            attempt: 1,
-            reason: "no file".into(),
-            requeue: true,
-        },
-        6,
-    )
-    .unwrap();
+    apply(&mut record, Change::Decline { attempt: 1, reason: "no file".into(), requeue: true }, 6).unwrap();
     assert_eq!(record.state, JobState::Queued);
     apply(&mut record, Change::Offer { worker: "w2".into() }, 7).unwrap();
     assert_eq!(record.attempts.len(), 2);
@@ -136,44 +110,17 @@ fn stale_attempts_are_refused() {
     apply(&mut record, Change::Start { attempt: 1 }, 2).unwrap();
     apply(
         &mut record,
-        Change::Fail {
-            attempt: 1,
-            reason: "worker lost".into(),
-            requeue: true,
-            blames_worker: false,
-        },
+        Change::Fail { attempt: 1, reason: "worker lost".into(), requeue: true, blames_worker: false },
         3,
     )
     .unwrap();
     apply(&mut record, Change::Offer { worker: "w2".into() }, 4).unwrap();
     apply(&mut record, Change::Start { attempt: 2 }, 5).unwrap();
     let before = record.clone();
-    let err = apply(
-        &mut record,
-        Change::Succeed {
-            attempt: 1,
-            facts: facts(),
-        },
-        6,
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        TransitionError::Stale {
-            attempt: 1,
-            live: "2".into()
-        }
-    );
+    let err = apply(&mut record, Change::Succeed { attempt: 1, facts: facts() }, 6).unwrap_err();
+    assert_eq!(err, TransitionError::Stale { attempt: 1, live: "2".into() });
     assert_eq!(record, before);
-    apply(
-        &mut record,
-        Change::Succeed {
-            attempt: 2,
-            facts: facts(),
-        },
-        7,
-    )
-    .unwrap();
+    apply(&mut record, Change::Succeed { attempt: 2, facts: facts() }, 7).unwrap();
     assert_eq!(record.state, JobState::Succeeded);
     assert_eq!(record.finished_at, Some(7));
 }
@@ -183,12 +130,7 @@ fn retry_keeps_history_and_forgives_workers() {
     let mut record = job(JobState::Offered, true);
     apply(
         &mut record,
-        Change::Fail {
-            attempt: 1,
-            reason: "melt crashed".into(),
-            requeue: false,
-            blames_worker: true,
-        },
+        Change::Fail { attempt: 1, reason: "melt crashed".into(), requeue: false, blames_worker: true },
         2,
     )
     .unwrap();
@@ -204,14 +146,7 @@ fn retry_keeps_history_and_forgives_workers() {
 #[test]
 fn cancel_ends_the_live_attempt() {
     let mut record = job(JobState::Running, true);
-    apply(
-        &mut record,
-        Change::Cancel {
-            reason: "cancelled by alice".into(),
-        },
-        9,
-    )
-    .unwrap();
+    apply(&mut record, Change::Cancel { reason: "cancelled by alice".into() }, 9).unwrap();
     assert_eq!(record.state, JobState::Cancelled);
     assert_eq!(record.attempts[0].ended_at, Some(9));
     assert!(record.current_attempt().is_none());
@@ -221,28 +156,11 @@ fn cancel_ends_the_live_attempt() {
 fn a_final_failure_lists_every_attempt() {
     let mut record = job(JobState::Queued, false);
     for (n, worker) in ["w1", "w2", "w3"].iter().enumerate() {
-        apply(
-            &mut record,
-            Change::Offer {
-                worker: worker.to_string(),
-            },
-            1,
-        )
-        .unwrap();
+        apply(&mut record, Change::Offer { worker: worker.to_string() }, 1).unwrap();
         apply(&mut record, Change::Start { attempt: n as u32 + 1 }, 2).unwrap();
         let requeue = n < 2;
         let reason = format!("melt exited with code {n}");
-        apply(
-            &mut record,
-            Change::Fail {
-                attempt: n as u32 + 1,
-                reason,
-                requeue,
-                blames_worker: true,
-            },
-            3,
-        )
-        .unwrap();
+        apply(&mut record, Change::Fail { attempt: n as u32 + 1, reason, requeue, blames_worker: true }, 3).unwrap();
     }
     assert_eq!(record.state, JobState::Failed);
     assert_eq!(
