@@ -181,7 +181,11 @@ async fn run_melt(
                 }
             }
             _ = flush_tick.tick() => {
+                let waiting = Instant::now();
                 log.flush().await;
+                if waiting.elapsed() > LOG_BATCH_DELAY {
+                    last_output = Instant::now();
+                }
                 if last_output.elapsed() > config.stall_timeout {
                     process::kill_group(pid);
                     let _ = child.wait().await;

@@ -66,9 +66,12 @@ pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, cont
         loop {
             match tokio::time::timeout(timeout, reader.recv::<WorkerToCoordinator>()).await {
                 Ok(Ok(Some(message))) => match coordinator.send(FromWorker { worker: name.clone(), message }).await {
+                    // Never wait for room here: this reader must keep reading, or a worker blocked writing to us
+                    // and a writer of ours blocked writing to it would wait for each other for ever. A worker
+                    // that leaves this many answers unread is not reading at all.
                     Ok(Some(reply)) => {
-                        if replies.send(reply).await.is_err() {
-                            return;
+                        if replies.try_send(reply).is_err() {
+                            return tracing::warn!(worker = %name, "the worker stopped reading; dropping its connection");
                         }
                     }
                     Ok(None) => {}
