@@ -69,7 +69,9 @@ fn a_project_that_needs_a_plugin_only_one_worker_has_goes_to_that_worker() {
     }
     assert_eq!(probe(&dir.join("glow1.mp4")).video_frames, 25);
 
-    // An ordinary project may go to either.
+    // An ordinary project may go to either, the plain worker included.
+    let plain_job = cluster.submit(&projects::tiny(&dir, "plain.mlt", 5), &[]);
+    assert_eq!(cluster.wait_final(plain_job, Duration::from_secs(90))["state"], "succeeded");
     let list = cluster.cli(&["worker", "list"]);
     ok(&list);
     assert!(stdout(&list).lines().any(|l| l.starts_with("plain ") && l.contains("idle")), "{}", stdout(&list));

@@ -15,7 +15,9 @@ const LIMIT: Duration = Duration::from_secs(300);
 #[test]
 fn every_job_succeeds_exactly_once_while_workers_die() {
     let mut flags = FAST_FAILURE_DETECTION.to_vec();
-    flags.extend(["--max-attempts", "50"]);
+    // melt itself sometimes hangs on a tiny render under load (its consumer thread gone, its main thread waiting
+    // for ever); a short stall timeout turns that into a retry elsewhere instead of a two-minute wait.
+    flags.extend(["--max-attempts", "50", "--stall-timeout", "10"]);
     let mut cluster = Cluster::start_with(3, &flags);
     let dir = cluster.dir.path().join("soak");
     std::fs::create_dir_all(&dir).unwrap();

@@ -203,7 +203,7 @@ pub struct Registration {
 pub enum CoordinatorToWorker {
     /// The answer to `Register`.
     Registered,
-    /// Registration refused (e.g. a worker of that name is already connected); the connection closes.
+    /// Registration refused; the text says why, and the connection closes.
     Refused(String),
     Offer(MeltJob),
     Cancel {

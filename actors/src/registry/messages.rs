@@ -58,7 +58,7 @@ pub struct Claim {
 pub struct ClaimResult {
     /// The job, the worker, and the worker's outbox, if a pair was found.
     pub claimed: Option<(JobId, String, mpsc::Sender<CoordinatorToWorker>)>,
-    /// Every worker connected now (to tell when every worker has turned a job down).
+    /// Every worker connected now or seen in the last minute (to tell when every worker has turned a job down).
     pub connected: Vec<String>,
 }
 

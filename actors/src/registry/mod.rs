@@ -37,6 +37,10 @@ struct WorkerEntry {
     recent_failures: u32,
 }
 
+/// A worker seen this lately (milliseconds) still counts as part of the pool when deciding that no worker can
+/// take a job.
+const RECENTLY_SEEN_MS: u64 = 60_000;
+
 /// Failed renders in a row after which a worker is shown as suspect.
 pub const SUSPECT_AFTER_FAILURES: u32 = 3;
 
@@ -176,8 +180,15 @@ impl Handler<Claim> for WorkerRegistry {
     type Result = ClaimResult;
 
     fn handle(&mut self, msg: Claim, _: &mut Self::Context) -> ClaimResult {
-        let connected: Vec<String> =
-            self.workers.iter().filter(|(_, e)| e.outbox.is_some()).map(|(n, _)| n.clone()).collect();
+        // The pool a job must have been turned down by before it fails: the workers connected now, and those gone
+        // so lately that they are probably restarting.
+        let now = now_ms();
+        let connected: Vec<String> = self
+            .workers
+            .iter()
+            .filter(|(_, e)| e.outbox.is_some() || now.saturating_sub(e.last_seen) < RECENTLY_SEEN_MS)
+            .map(|(n, _)| n.clone())
+            .collect();
         for candidate in msg.candidates {
             let (reservations, draining) = (&self.reservations, &self.draining);
             let pick = self.workers.iter_mut().find(|(name, entry)| {

@@ -26,6 +26,20 @@ pub fn partial_path(output: &Path, job: JobId, attempt: u32) -> PathBuf {
     output.with_file_name(format!(".{name}.job{job}-{attempt}.partial.{ext}"))
 }
 
+/// Removes what earlier attempts of this job left beside the output (a worker killed mid-render cannot clean up).
+async fn remove_earlier_partials(output: &Path, job: JobId, attempt: u32) {
+    let (Some(folder), Some(name)) = (output.parent(), output.file_name()) else { return };
+    let prefix = format!(".{}.job{job}-", name.to_string_lossy());
+    let ours = format!("{prefix}{attempt}.partial.");
+    let Ok(mut entries) = tokio::fs::read_dir(folder).await else { return };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with(&prefix) && file.contains(".partial.") && !file.starts_with(&ours) {
+            let _ = tokio::fs::remove_file(entry.path()).await;
+        }
+    }
+}
+
 /// Where a job's log ends up: `OUTPUT.log`, beside the output.
 pub fn log_path(output: &Path) -> PathBuf {
     let mut name = output.as_os_str().to_owned();
@@ -280,5 +294,6 @@ async fn commit_or_discard(
         };
     }
     tracing::info!(job = %id, attempt, frames = facts.frames, output = %output.display(), "render in place");
+    remove_earlier_partials(output, id, attempt).await;
     Outcome::Succeeded(facts)
 }

@@ -44,6 +44,8 @@ pub struct JobStore {
     logs: sled::Tree,
     /// worker name → bincode `Reservation`.
     reservations: sled::Tree,
+    /// The next record revision (shared by the clones the arbiter makes).
+    revisions: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl JobStore {
@@ -53,7 +55,11 @@ impl JobStore {
         let jobs = db.open_tree("jobs")?;
         let logs = db.open_tree("logs")?;
         let reservations = db.open_tree("reservations")?;
-        Ok(Self { db, jobs, logs, reservations })
+        let mut store = Self { db, jobs, logs, reservations, revisions: Default::default() };
+        // Revisions go on from the highest one recorded, so a record written now is newer than any before it.
+        let highest = store.all()?.iter().map(|r| r.revision).max().unwrap_or(0);
+        store.revisions = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(highest + 1));
+        Ok(store)
     }
 
     /// One job's record.
@@ -63,7 +69,7 @@ impl JobStore {
     }
 
     fn put(&self, record: &mut JobRecord) -> Result<(), StoreError> {
-        record.revision = self.db.generate_id()?;
+        record.revision = self.revisions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let bytes = frame::encode(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.jobs.insert(record.id.0.to_be_bytes(), bytes.as_ref())?;
         self.db.flush()?;
