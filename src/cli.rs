@@ -1,5 +1,6 @@
 //! The command line: every subcommand and flag, as clap reads them. Nothing here does any work.
 
+pub use crate::bench::BenchCommand;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -28,6 +29,9 @@ pub enum Command {
     /// Make the cluster's CA and node certificates.
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// Measure the farm on this machine: overhead, dispatch, scale, recovery, logs (docs/BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, Deserialize)]

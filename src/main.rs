@@ -2,6 +2,7 @@
 //! `actors` crates; this binary only wires them to flags, files and the terminal.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod certs_cmd;
 mod cli;
 mod client;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         },
         Command::Job(command) => client_runtime().and_then(|rt| rt.block_on(job_cmd::run(command))),
         Command::Worker(command) => client_runtime().and_then(|rt| rt.block_on(worker_cmd::run(command))),
+        Command::Bench(command) => bench::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
