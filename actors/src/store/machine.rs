@@ -87,6 +87,13 @@ impl Change {
 
 /// Applies `change` to `record` at time `now` (unix ms), or refuses it and leaves the record as it was.
 pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), TransitionError> {
+    // Starting the attempt that already runs changes nothing and is no error: a worker's `Accepted` and, after a
+    // reconnection, its `Verified` may both start the same attempt.
+    if let Change::Start { attempt } = change {
+        if record.state == JobState::Running && record.current_attempt().is_some_and(|a| a.number == attempt) {
+            return Ok(());
+        }
+    }
     if !change.allowed_from(record.state) {
         return Err(TransitionError::NotAllowed { state: record.state, action: change.action() });
     }

@@ -69,7 +69,7 @@ fn transition_table() {
         //         offer  start  decline succeed fail  abandon cancel retry
         (Queued, [true, false, false, false, false, true, true, false]),
         (Offered, [false, true, true, false, true, false, true, false]),
-        (Running, [false, false, false, true, true, false, true, false]),
+        (Running, [false, true, false, true, true, false, true, false]),
         (Succeeded, [false, false, false, false, false, false, false, false]),
         (Failed, [false, false, false, false, false, false, false, true]),
         (Cancelled, [false, false, false, false, false, false, false, true]),
@@ -170,4 +170,14 @@ fn a_final_failure_lists_every_attempt() {
              #3 on w3: melt exited with code 2"
         )
     );
+}
+
+#[test]
+fn starting_the_running_attempt_again_changes_nothing() {
+    let mut record = job(JobState::Offered, true);
+    apply(&mut record, Change::Start { attempt: 1 }, 5).unwrap();
+    let before = record.clone();
+    apply(&mut record, Change::Start { attempt: 1 }, 9).unwrap();
+    assert_eq!(record, before, "the second start is a no-op, not a new start time");
+    assert!(matches!(apply(&mut record, Change::Start { attempt: 2 }, 9), Err(TransitionError::NotAllowed { .. })));
 }
