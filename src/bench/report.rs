@@ -50,7 +50,15 @@ impl Report {
         self.notes.push(note.into());
     }
 
+    /// Prints the result on stdout (a closed pipe, as with `| head`, is no error).
     pub fn print(&self, json: bool) {
+        use std::io::Write;
+        let _ = std::io::stdout().lock().write_all(self.render(json).as_bytes());
+    }
+
+    fn render(&self, json: bool) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
         let machine = machine();
         let load_after = loadavg();
         if json {
@@ -75,25 +83,27 @@ impl Report {
                 "rows": rows,
                 "notes": self.notes,
             });
-            println!("{value}");
-            return;
+            let _ = writeln!(out, "{value}");
+            return out;
         }
-        println!(
+        let _ = writeln!(
+            out,
             "distencode bench {}  ({machine}; load average before {}, after {load_after})",
             self.bench, self.load_before
         );
         let width = self.rows.iter().map(|r| r.metric.chars().count()).max().unwrap_or(6).max(6);
-        println!("  {:<width$}  {:>12}  {:<6}  {:<14}  met", "metric", "measured", "unit", "target");
+        let _ = writeln!(out, "  {:<width$}  {:>12}  {:<6}  {:<14}  met", "metric", "measured", "unit", "target");
         for r in &self.rows {
             let (target, met) = match &r.target {
                 Some((t, m)) => (t.as_str(), if *m { "yes" } else { "NO" }),
                 None => ("-", ""),
             };
-            println!("  {:<width$}  {:>12}  {:<6}  {:<14}  {met}", r.metric, fmt(r.value), r.unit, target);
+            let _ = writeln!(out, "  {:<width$}  {:>12}  {:<6}  {:<14}  {met}", r.metric, fmt(r.value), r.unit, target);
         }
         for note in &self.notes {
-            println!("  note: {note}");
+            let _ = writeln!(out, "  note: {note}");
         }
+        out
     }
 }
 

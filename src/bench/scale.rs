@@ -124,6 +124,8 @@ pub async fn run(args: &ScaleArgs) -> Result<Report> {
         let share = 100.0 * seconds / outcome.elapsed.as_secs_f64();
         report.row(Row::new(format!("coordinator thread {name:?}: CPU"), share, "% core"));
     }
+    let discarded = recorder.discarded.load(std::sync::atomic::Ordering::SeqCst);
+    report.row(Row::new("renders discarded (Commit go=false), requeued", discarded as f64, "renders"));
     report.row(Row::new("load generator CPU (connect + run)", outcome.generator.cpu_seconds, "s"));
     report.row(Row::new("workers connected and registered in", outcome.connect.0.as_secs_f64(), "s"));
     report.row(Row::new("coordinator CPU for those handshakes", outcome.connect.1, "s"));

@@ -1,31 +1,18 @@
-//! The load generator: simulated workers and clients that speak the real protocol through `distencode_wire`, so a
-//! coordinator can be driven far harder than real melt processes could, with no second implementation of the protocol.
-//!
-//! A simulated worker dials with its own certificate (`connection::dial`, `Hello`), sends `Register`, answers each
-//! `Offer` with `Accepted` and `Verified`, waits for `Commit { go: true }`, sends `Finished` with a success, and
-//! heartbeats like a real worker. Between `Accepted` and `Verified` it streams the job's log as `Log` batches (a
-//! window of unacknowledged bytes, as the real worker keeps): by default one short batch, as melt always prints a
-//! few lines. That batch is also what keeps `Verified` behind the coordinator's durable `Start`, because the
-//! coordinator stores it (after the `Start`) before it reads on (see [`Plan::verify_at_once`]). A simulated client
-//! submits `JobSpec`s whose paths need not exist (the coordinator never opens them). Every moment that matters is
-//! stamped in a shared [`Recorder`].
+//! The simulated worker: one mutual-TLS connection with its own certificate, speaking the worker's side of the
+//! protocol as the real one does (see the parent module), and the helpers that start and stop many of them.
 
+use super::{Recorder, Target, JOB_SERVICES};
 use anyhow::{anyhow, bail, Context, Result};
-use distencode_wire::connection::{self, ClientStream, Connection};
-use distencode_wire::job::{Encoding, JobId, JobSpec, MeltLog, RenderFacts};
-use distencode_wire::message::{
-    ClientReply, ClientRequest, CoordinatorToWorker, Outcome, Registration, WorkerToCoordinator,
-};
+use distencode_wire::connection;
+use distencode_wire::job::{JobId, RenderFacts};
+use distencode_wire::message::{CoordinatorToWorker, Outcome, Registration, WorkerToCoordinator};
 use distencode_wire::{tls, Role};
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Semaphore};
 
-/// Services every simulated job uses; every simulated worker has them.
-const JOB_SERVICES: [&str; 3] = ["color", "tone", "mix"];
 /// A real melt registers hundreds of services and encoders; the simulated workers register as many (made-up names),
 /// so the coordinator holds what it would hold for real workers.
 const EXTRA_SERVICES: usize = 400;
@@ -36,90 +23,6 @@ const HEARTBEAT: Duration = Duration::from_secs(2);
 const LOG_WINDOW: u64 = 64 * 1024 * 1024;
 /// A log batch: 64 KiB of lines.
 pub const LOG_BATCH: usize = 64 * 1024;
-
-/// Where the coordinator is, and the certs dir holding every simulated node's certificate.
-pub struct Target {
-    pub addr: String,
-    pub certs: PathBuf,
-}
-
-/// The moments of one job, as seen by the load generator.
-#[derive(Clone, Copy, Default, Debug)]
-pub struct JobTimes {
-    pub submit_sent: Option<Instant>,
-    pub submit_acked: Option<Instant>,
-    pub offered: Option<Instant>,
-    pub verified_sent: Option<Instant>,
-    pub finished_sent: Option<Instant>,
-    pub finished_acked: Option<Instant>,
-}
-
-/// Everything the simulated nodes saw, shared between them.
-pub struct Recorder {
-    jobs: Mutex<HashMap<JobId, JobTimes>>,
-    /// Jobs whose `Finished` was acknowledged as accepted (recorded as succeeded).
-    finished: watch::Sender<usize>,
-    pub registered: AtomicUsize,
-    /// Submits acknowledged.
-    pub submitted: AtomicUsize,
-    pub cancelled: AtomicUsize,
-    /// Renders the coordinator answered with `Commit { go: false }` (thrown away, the job requeued or failed).
-    pub discarded: AtomicUsize,
-    /// (bytes, first batch sent → last batch acknowledged) per job that streamed logs.
-    pub log_streams: Mutex<Vec<(u64, Duration)>>,
-    pub errors: Mutex<Vec<String>>,
-}
-
-impl Recorder {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self {
-            jobs: Mutex::new(HashMap::new()),
-            finished: watch::channel(0).0,
-            registered: AtomicUsize::new(0),
-            submitted: AtomicUsize::new(0),
-            cancelled: AtomicUsize::new(0),
-            discarded: AtomicUsize::new(0),
-            log_streams: Mutex::new(Vec::new()),
-            errors: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn stamp(&self, job: JobId, set: impl FnOnce(&mut JobTimes)) {
-        set(self.jobs.lock().expect("recorder").entry(job).or_default());
-    }
-
-    pub fn finished(&self) -> usize {
-        *self.finished.borrow()
-    }
-
-    /// Waits until at least `count` jobs are recorded as succeeded; false after `limit`.
-    pub async fn wait_finished(&self, count: usize, limit: Duration) -> bool {
-        let mut rx = self.finished.subscribe();
-        let reached = tokio::time::timeout(limit, rx.wait_for(|&n| n >= count)).await;
-        matches!(reached, Ok(Ok(_)))
-    }
-
-    /// Every job seen, in id order.
-    pub fn ids(&self) -> Vec<JobId> {
-        let mut ids: Vec<JobId> = self.jobs.lock().expect("recorder").keys().copied().collect();
-        ids.sort();
-        ids
-    }
-
-    pub fn times(&self) -> Vec<JobTimes> {
-        self.jobs.lock().expect("recorder").values().copied().collect()
-    }
-
-    pub fn error(&self, text: String) {
-        self.errors.lock().expect("recorder").push(text);
-    }
-
-    /// The first error any simulated node met, if any.
-    pub fn first_error(&self) -> Option<String> {
-        let errors = self.errors.lock().expect("recorder");
-        errors.first().map(|e| format!("{e} ({} errors in all)", errors.len()))
-    }
-}
 
 /// What a simulated worker does with each job it is offered.
 #[derive(Clone, Copy, Debug)]
@@ -167,87 +70,6 @@ fn facts() -> RenderFacts {
         audio_codec: Some("aac".into()),
         size_bytes: 1,
     }
-}
-
-/// A job whose files do not exist: the coordinator records and dispatches it without opening them.
-pub fn spec(client: usize, n: usize) -> JobSpec {
-    JobSpec {
-        project: format!("/nonexistent/distencode-bench/c{client}/job{n}.mlt"),
-        output: format!("/nonexistent/distencode-bench/c{client}/job{n}.mp4"),
-        encoding: Encoding::default(),
-        priority: 0,
-        melt_log: MeltLog::Normal,
-        services: JOB_SERVICES.iter().map(|s| s.to_string()).collect(),
-    }
-}
-
-/// Dials as the client `name`.
-pub async fn dial_client(target: &Target, name: &str) -> Result<Connection<ClientStream>> {
-    let config = tls::client_config(&target.certs, name)?;
-    let (conn, _) = connection::dial(&target.addr, config, Role::Client).await?;
-    Ok(conn)
-}
-
-/// One request, one reply.
-pub async fn call(conn: &mut Connection<ClientStream>, request: &ClientRequest) -> Result<ClientReply> {
-    conn.send(request).await?;
-    match conn.recv::<ClientReply>().await? {
-        Some(ClientReply::Error(text)) => bail!("the coordinator refused: {text}"),
-        Some(reply) => Ok(reply),
-        None => bail!("the coordinator closed the connection"),
-    }
-}
-
-/// How a simulated client submits.
-#[derive(Clone, Copy)]
-pub enum Pace {
-    /// One request in flight, as fast as the coordinator answers.
-    Flat,
-    /// Each job only once the previous one is recorded as succeeded (nothing queues: pure latency).
-    OneAtATime,
-    /// One request in flight, but only while fewer than this many jobs (of all clients) are submitted and not yet
-    /// succeeded: keeps the coordinator's queue short.
-    Bounded(usize),
-}
-
-/// A simulated client `name` (number `index`) submitting `count` jobs.
-pub async fn client(
-    target: Arc<Target>,
-    name: String,
-    index: usize,
-    count: usize,
-    pace: Pace,
-    recorder: Arc<Recorder>,
-) -> Result<()> {
-    let mut conn = dial_client(&target, &name).await?;
-    for n in 0..count {
-        if let Pace::Bounded(limit) = pace {
-            let mut finished = recorder.finished.subscribe();
-            let open = |done: &usize| recorder.submitted.load(Ordering::SeqCst).saturating_sub(*done) < limit.max(1);
-            if finished.wait_for(open).await.is_err() {
-                bail!("the recorder went away");
-            }
-        }
-        let sent = Instant::now();
-        let before = recorder.finished();
-        let reply = call(&mut conn, &ClientRequest::Submit(spec(index, n))).await?;
-        let acked = Instant::now();
-        let ClientReply::Job(record) = reply else {
-            bail!("unexpected answer to Submit: {reply:?}");
-        };
-        recorder.stamp(record.id, |t| {
-            t.submit_sent = Some(sent);
-            t.submit_acked = Some(acked);
-        });
-        recorder.submitted.fetch_add(1, Ordering::SeqCst);
-        if let Pace::OneAtATime = pace {
-            if !recorder.wait_finished(before + 1, Duration::from_secs(30)).await {
-                bail!("job {} was not recorded as succeeded within 30 s", record.id);
-            }
-        }
-    }
-    let _ = conn.close().await;
-    Ok(())
 }
 
 /// A simulated worker `name`, until `stop` turns true. Dials while holding a permit of `gate` (so a thousand
@@ -334,9 +156,10 @@ pub async fn worker(
                     if accepted && succeeded {
                         recorder.stamp(job, |t| t.finished_acked = Some(Instant::now()));
                         recorder.finished.send_modify(|n| *n += 1);
-                    } else {
+                    } else if !accepted {
                         recorder.error(format!("worker {name}: the coordinator refused the result of job {job}"));
                     }
+                    // Accepted but not a success: a discarded render (counted at its `Commit`), the job requeued.
                 }
                 CoordinatorToWorker::Cancel { job, attempt } => {
                     recorder.cancelled.fetch_add(1, Ordering::SeqCst);
