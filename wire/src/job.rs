@@ -187,7 +187,7 @@ pub struct JobRecord {
     pub error: Option<String>,
     /// The verified facts of a succeeded render.
     pub facts: Option<RenderFacts>,
-    /// Grows with every durable change (across all jobs): tells a newer version of the record from an older one.
+    /// Grows by one with every durable change of this job: tells a newer version of the record from an older one.
     pub revision: u64,
     /// Attempts before this index were made before the last retry, and do not count against the attempt limit.
     pub retried_at: usize,

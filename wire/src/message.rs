@@ -185,7 +185,7 @@ pub enum WorkerToCoordinator {
 }
 
 /// What a worker announces about itself.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Registration {
     pub melt_version: String,
     /// Every MLT service its melt provides.

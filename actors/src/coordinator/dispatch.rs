@@ -1,8 +1,10 @@
-//! Dispatch: from the head of the queue to an idle worker's open connection, with no polling.
+//! Dispatch: from the head of the queue to idle workers' open connections, with no polling.
 //!
-//! One claim is in flight at a time. The registry picks the first queued job some idle worker may take and marks
-//! that worker busy; the offer is made durable (queued → offered); only then is it pushed to the worker. A job that
-//! every connected worker has turned down fails with each worker's reason.
+//! One claim is in flight at a time: the registry pairs queued jobs with idle workers that may take them and marks
+//! those workers busy, in one step. Each offer is then made durable (queued → offered) and only then pushed to its
+//! worker; offers of one claim are written together, so the store commits them in one flush. Jobs claimed but not
+//! yet recorded as offered are kept out of the next claim, which may start at once. A job that every worker of the
+//! pool has turned down fails with each worker's reason.
 
 use super::Coordinator;
 use crate::registry::{Candidate, Claim, ClaimResult, Needs, Release};
@@ -11,8 +13,10 @@ use actix::prelude::*;
 use distencode_wire::job::{JobId, JobRecord, MeltJob};
 use distencode_wire::message::CoordinatorToWorker;
 use std::collections::HashSet;
+use tokio::sync::mpsc;
 
-/// How many queued jobs one claim considers (a job no idle worker may take does not block those behind it).
+/// How many queued jobs one claim considers, and how many it may pair (a job no idle worker may take does not
+/// block those behind it).
 const CANDIDATES_PER_CLAIM: usize = 256;
 
 impl Coordinator {
@@ -29,6 +33,7 @@ impl Coordinator {
         let candidates: Vec<Candidate> = self
             .queue
             .iter()
+            .filter(|(_, id)| !self.offering.contains(id))
             .take(CANDIDATES_PER_CLAIM)
             .filter_map(|(_, id)| self.active.get(id))
             .map(|record| Candidate {
@@ -38,32 +43,44 @@ impl Coordinator {
                 needs: needs(record),
             })
             .collect();
+        let with_pool = !self.turned_down.is_empty();
+        if candidates.is_empty() && !with_pool {
+            return;
+        }
         self.dispatching = true;
         self.registry
-            .send(Claim { candidates })
+            .send(Claim { candidates, at_most: CANDIDATES_PER_CLAIM, with_pool })
             .into_actor(self)
-            .map(|result, act, ctx| match result {
-                Ok(result) => act.claimed(result, ctx),
-                Err(e) => {
-                    act.dispatching = false;
-                    tracing::error!("worker registry unreachable: {e}");
+            .map(|result, act, ctx| {
+                act.dispatching = false;
+                match result {
+                    Ok(result) => act.claimed(result, ctx),
+                    Err(e) => tracing::error!("worker registry unreachable: {e}"),
                 }
             })
             .spawn(ctx);
     }
 
     fn claimed(&mut self, result: ClaimResult, ctx: &mut Context<Self>) {
-        let ClaimResult { claimed, connected } = result;
-        self.abandon_unwanted(&connected, claimed.as_ref().map(|c| c.0), ctx);
-        let Some((id, worker, outbox)) = claimed else {
-            self.dispatching = false;
-            if self.dispatch_again {
-                self.dispatch(ctx);
-            }
-            return;
-        };
+        let ClaimResult { claimed, pool } = result;
+        self.offering.extend(claimed.iter().map(|(id, _, _)| *id));
+        if let Some(pool) = pool {
+            self.abandon_unwanted(&pool, ctx);
+        }
+        // More idle workers may be left for the jobs behind these; a claim that pairs nothing ends the round.
+        let again = self.dispatch_again || !claimed.is_empty();
+        for (id, worker, outbox) in claimed {
+            self.offer(id, worker, outbox, ctx);
+        }
+        if again {
+            self.dispatch(ctx);
+        }
+    }
+
+    /// Records the offer of `id` to `worker`, then sends it.
+    fn offer(&mut self, id: JobId, worker: String, outbox: mpsc::Sender<CoordinatorToWorker>, ctx: &mut Context<Self>) {
         self.change(id, Change::Offer { worker: worker.clone() }, ctx, move |result, act, ctx| {
-            act.dispatching = false;
+            act.offering.remove(&id);
             match result {
                 Ok(record) => {
                     let attempt = record.attempts.last().map_or(1, |a| a.number);
@@ -76,36 +93,33 @@ impl Coordinator {
                             id,
                             Change::Fail { attempt, reason, requeue: true, blames_worker: false },
                             ctx,
-                            |_, _, _| {},
+                            |_, act, ctx| act.dispatch(ctx),
                         );
                     }
-                    act.dispatch(ctx);
                 }
                 Err(_) => {
                     // The offer was not recorded: the attempt the worker was claimed for is the next one.
                     let attempt = act.active.get(&id).map_or(1, |r| r.attempts.last().map_or(1, |a| a.number + 1));
                     act.registry.do_send(Release { name: worker, job: id, attempt, rendered: None });
-                    if act.dispatch_again {
-                        act.dispatch(ctx);
-                    }
                 }
             }
         });
     }
 
-    /// Fails queued jobs that every connected worker has turned down (each worker's reason listed).
-    fn abandon_unwanted(&mut self, connected: &[String], claimed: Option<JobId>, ctx: &mut Context<Self>) {
-        if connected.is_empty() {
+    /// Fails queued jobs that every worker of the pool has turned down (each worker's reason listed). Only jobs
+    /// some worker turned down are looked at.
+    fn abandon_unwanted(&mut self, pool: &[String], ctx: &mut Context<Self>) {
+        if pool.is_empty() {
             return;
         }
         let unwanted: Vec<(JobId, String)> = self
-            .queue
+            .turned_down
             .iter()
-            .filter(|(_, id)| Some(*id) != claimed)
-            .filter_map(|(_, id)| self.active.get(id))
+            .filter(|id| !self.offering.contains(id))
+            .filter_map(|id| self.active.get(id))
             .filter(|record| {
                 let blamed = blamed_workers(record);
-                connected.iter().all(|w| blamed.contains(w))
+                pool.iter().all(|w| blamed.contains(w))
             })
             .map(|record| (record.id, no_worker_can_take(record)))
             .collect();
@@ -125,7 +139,7 @@ pub(super) fn needs(record: &JobRecord) -> Needs {
 }
 
 /// Workers that rejected or failed this job since it was last (re)submitted.
-fn blamed_workers(record: &JobRecord) -> HashSet<String> {
+pub(super) fn blamed_workers(record: &JobRecord) -> HashSet<String> {
     record.attempts.iter().filter(|a| a.blames_worker).map(|a| a.worker.clone()).collect()
 }
 

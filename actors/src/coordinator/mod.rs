@@ -19,7 +19,7 @@ use crate::store::{ApplyChange, Change, JobStore, ListJobs, StoreError};
 use actix::prelude::*;
 use distencode_wire::job::{JobId, JobRecord, JobState};
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -60,7 +60,11 @@ pub struct Coordinator {
     recently_final: HashMap<JobId, (u64, std::time::Instant)>,
     /// Followers of a job's log: bumped at each stored batch; dropped once the job is final.
     log_signals: HashMap<JobId, watch::Sender<u64>>,
-    /// A claim is on its way: dispatch one job at a time, so no job is offered twice.
+    /// Jobs some worker has turned down that are queued again: the ones that may have to be abandoned.
+    turned_down: BTreeSet<JobId>,
+    /// Jobs claimed for a worker whose offer is not recorded yet: no other claim may take them.
+    offering: HashSet<JobId>,
+    /// A claim is on its way: one claim at a time, so no worker or job is claimed twice.
     dispatching: bool,
     /// Dispatch was asked for while a claim was in flight: look again when it lands.
     dispatch_again: bool,
@@ -82,6 +86,8 @@ impl Coordinator {
                 watchers: HashMap::new(),
                 log_signals: HashMap::new(),
                 recently_final: HashMap::new(),
+                turned_down: BTreeSet::new(),
+                offering: HashSet::new(),
                 dispatching: false,
                 dispatch_again: false,
             }
@@ -103,6 +109,11 @@ impl Coordinator {
             self.queue.insert(key);
         } else {
             self.queue.remove(&key);
+        }
+        if record.state == JobState::Queued && record.attempts.iter().any(|a| a.blames_worker) {
+            self.turned_down.insert(record.id);
+        } else {
+            self.turned_down.remove(&record.id);
         }
         if let Some(sender) = self.watchers.get(&record.id) {
             let _ = sender.send(record.clone());

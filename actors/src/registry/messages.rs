@@ -46,20 +46,25 @@ pub struct Candidate {
 #[rtype(result = "Result<(), String>")]
 pub struct CheckNeeds(pub Needs);
 
-/// Sent by the Coordinator: take the first candidate some idle worker may render, and mark that worker busy with it.
+/// Sent by the Coordinator: pair candidates, in order, with idle workers that may render them (each worker and
+/// each job at most once, at most `at_most` pairs), and mark those workers busy with them.
 #[derive(Message)]
 #[rtype(result = "ClaimResult")]
 pub struct Claim {
     pub candidates: Vec<Candidate>,
+    pub at_most: usize,
+    /// Also answer the pool (see [`ClaimResult::pool`]).
+    pub with_pool: bool,
 }
 
 /// The answer to [`Claim`].
 #[derive(actix::MessageResponse)]
 pub struct ClaimResult {
-    /// The job, the worker, and the worker's outbox, if a pair was found.
-    pub claimed: Option<(JobId, String, mpsc::Sender<CoordinatorToWorker>)>,
-    /// Every worker connected now or seen in the last minute (to tell when every worker has turned a job down).
-    pub connected: Vec<String>,
+    /// Each job claimed, its worker, and the worker's outbox.
+    pub claimed: Vec<(JobId, String, mpsc::Sender<CoordinatorToWorker>)>,
+    /// When asked for: every worker connected now or seen in the last minute (to tell when every worker has turned
+    /// a job down).
+    pub pool: Option<Vec<String>>,
 }
 
 /// The worker is done with `job` (finished, rejected, or the offer failed); `rendered` says whether a render

@@ -6,6 +6,7 @@
 //! it for a grace period (it may be reconnecting and still rendering); after that it is lost and the Coordinator is
 //! told, so the job goes back to the queue.
 
+mod capabilities;
 mod messages;
 mod reservations;
 mod state;
@@ -16,6 +17,7 @@ pub use state::WorkerState;
 
 use crate::store::JobStore;
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
+use capabilities::{capabilities, has_all, lacks, PoolCapabilities};
 use distencode_wire::job::now_ms;
 use distencode_wire::message::{CoordinatorToWorker, Registration, Reservation, WorkerView};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -51,6 +53,8 @@ pub struct WorkerRegistry {
     reservations: BTreeMap<String, Reservation>,
     /// Workers that finish what they have and take nothing more.
     draining: BTreeSet<String>,
+    /// How many connected workers have each capability.
+    pool: PoolCapabilities,
     /// Told when a worker becomes available or is lost.
     events: Recipient<WorkerEvent>,
     /// Where reservations are kept.
@@ -66,6 +70,7 @@ impl WorkerRegistry {
             workers: BTreeMap::new(),
             reservations: BTreeMap::new(),
             draining: BTreeSet::new(),
+            pool: PoolCapabilities::default(),
             events,
             store,
             grace,
@@ -78,13 +83,23 @@ impl WorkerRegistry {
         !self.reservations.contains_key(name) && !self.draining.contains(name)
     }
 
+    /// The worker's connection is gone: it no longer counts in the pool's capabilities.
+    fn unplug(&mut self, name: &str) {
+        let Some(entry) = self.workers.get_mut(name) else {
+            return;
+        };
+        if entry.outbox.take().is_some() {
+            self.pool.remove(&entry.has);
+        }
+    }
+
     fn declare_lost(&mut self, name: &str) {
+        self.unplug(name);
         let Some(entry) = self.workers.get_mut(name) else {
             return;
         };
         let job = entry.state.job();
         entry.state = WorkerState::Lost;
-        entry.outbox = None;
         tracing::warn!(worker = name, ?job, "worker lost");
         if let Some((job, attempt)) = job {
             self.events.do_send(WorkerEvent::Lost { worker: name.to_string(), job, attempt });
@@ -118,6 +133,7 @@ impl Handler<Connect> for WorkerRegistry {
                 self.events.do_send(WorkerEvent::Lost { worker: msg.name.clone(), job, attempt });
             }
             if previous.outbox.is_some() {
+                self.pool.remove(&previous.has);
                 tracing::info!(worker = %msg.name, "worker reconnected; its older connection is dropped");
             }
         }
@@ -131,6 +147,7 @@ impl Handler<Connect> for WorkerRegistry {
         tracing::info!(worker = %msg.name, melt = %msg.registration.melt_version, services = msg.registration.services.len(), "worker registered");
         let idle = state == WorkerState::Idle && self.in_pool(&msg.name);
         let has = capabilities(&msg.registration);
+        self.pool.add(&has);
         self.workers.insert(
             msg.name,
             WorkerEntry {
@@ -160,9 +177,12 @@ impl Handler<Disconnect> for WorkerRegistry {
         if entry.connection != msg.connection {
             return;
         }
-        entry.outbox = None;
-        if entry.state.job().is_none() {
+        let holds_job = entry.state.job().is_some();
+        if !holds_job {
             entry.state = WorkerState::Lost;
+        }
+        self.unplug(&msg.name);
+        if !holds_job {
             return;
         }
         tracing::warn!(worker = %msg.name, grace = ?self.grace, "busy worker disconnected; waiting for it to come back");
@@ -180,32 +200,44 @@ impl Handler<Claim> for WorkerRegistry {
     type Result = ClaimResult;
 
     fn handle(&mut self, msg: Claim, _: &mut Self::Context) -> ClaimResult {
-        // The pool a job must have been turned down by before it fails: the workers connected now, and those gone
-        // so lately that they are probably restarting.
-        let now = now_ms();
-        let connected: Vec<String> = self
-            .workers
-            .iter()
-            .filter(|(_, e)| e.outbox.is_some() || now.saturating_sub(e.last_seen) < RECENTLY_SEEN_MS)
-            .map(|(n, _)| n.clone())
-            .collect();
+        let mut claimed = Vec::new();
         for candidate in msg.candidates {
+            let keys = candidate.needs.keys();
             let (reservations, draining) = (&self.reservations, &self.draining);
+            // Cheap tests first: most workers are busy when the queue is deep.
             let pick = self.workers.iter_mut().find(|(name, entry)| {
-                lacks(&entry.has, &candidate.needs).is_empty()
-                    && entry.state == WorkerState::Idle
+                entry.state == WorkerState::Idle
                     && entry.outbox.is_some()
                     && !candidate.excluded.contains(*name)
                     && !reservations.contains_key(*name)
                     && !draining.contains(*name)
+                    && has_all(&entry.has, &keys)
             });
-            if let Some((name, entry)) = pick {
-                entry.state = WorkerState::Busy { job: candidate.job, attempt: candidate.attempt };
-                let outbox = entry.outbox.clone().expect("checked above");
-                return ClaimResult { claimed: Some((candidate.job, name.clone(), outbox)), connected };
+            let Some((name, entry)) = pick else {
+                continue;
+            };
+            entry.state = WorkerState::Busy { job: candidate.job, attempt: candidate.attempt };
+            let outbox = entry.outbox.clone().expect("checked above");
+            claimed.push((candidate.job, name.clone(), outbox));
+            if claimed.len() == msg.at_most {
+                break;
             }
         }
-        ClaimResult { claimed: None, connected }
+        let pool = msg.with_pool.then(|| self.recently_seen());
+        ClaimResult { claimed, pool }
+    }
+}
+
+impl WorkerRegistry {
+    /// The pool a job must have been turned down by before it fails: the workers connected now, and those gone so
+    /// lately that they are probably restarting.
+    fn recently_seen(&self) -> Vec<String> {
+        let now = now_ms();
+        self.workers
+            .iter()
+            .filter(|(_, e)| e.outbox.is_some() || now.saturating_sub(e.last_seen) < RECENTLY_SEEN_MS)
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 }
 
@@ -235,34 +267,18 @@ impl Handler<CheckNeeds> for WorkerRegistry {
     type Result = Result<(), String>;
 
     fn handle(&mut self, CheckNeeds(needs): CheckNeeds, _: &mut Self::Context) -> Self::Result {
-        let connected: Vec<(&String, Vec<String>)> = self
-            .workers
-            .iter()
-            .filter(|(_, e)| e.outbox.is_some())
-            .map(|(name, e)| (name, lacks(&e.has, &needs)))
-            .collect();
-        if connected.is_empty() || connected.iter().any(|(_, missing)| missing.is_empty()) {
+        let keys = needs.keys();
+        if self.pool.connected() == 0 || self.pool.all_have(&keys) {
+            return Ok(());
+        }
+        let connected = self.workers.iter().filter(|(_, e)| e.outbox.is_some());
+        if !self.pool.none_has_one_of(&keys) && connected.clone().any(|(_, e)| has_all(&e.has, &keys)) {
             return Ok(());
         }
         let each: Vec<String> =
-            connected.iter().map(|(name, missing)| format!("{name} lacks {}", missing.join(", "))).collect();
+            connected.map(|(name, e)| format!("{name} lacks {}", lacks(&e.has, &keys).join(", "))).collect();
         Err(format!("no worker of the pool can render it: {}", each.join("; ")))
     }
-}
-
-/// Everything a registration says the worker has, as one set: service names, and encoders as `encoder NAME`.
-fn capabilities(registration: &Registration) -> HashSet<String> {
-    let encoders = registration.video_encoders.iter().chain(&registration.audio_encoders);
-    registration.services.iter().cloned().chain(encoders.map(|e| format!("encoder {e}"))).collect()
-}
-
-/// What of `needs` a worker with `has` lacks, in a readable form (`frei0r.glow`, `encoder libx265`).
-pub fn lacks(has: &HashSet<String>, needs: &Needs) -> Vec<String> {
-    let encoders = [&needs.video_encoder, &needs.audio_encoder]
-        .into_iter()
-        .filter(|e| !e.is_empty() && e.as_str() != "none")
-        .map(|e| format!("encoder {e}"));
-    needs.services.iter().cloned().chain(encoders).filter(|need| !has.contains(need)).collect()
 }
 
 impl Handler<Touch> for WorkerRegistry {

@@ -1,16 +1,21 @@
 //! JobStore: the coordinator's durable record of every job, and the only code that touches the database.
 //!
-//! It is a synchronous actor on its own thread (a `SyncArbiter`), because sled's reads, writes and flushes block:
-//! keeping them here keeps the Coordinator's thread free. Every change is applied through the state machine in
-//! [`machine`] and flushed to disk before the reply leaves, so whatever the coordinator acknowledges survives a
-//! `kill -9`. Log batches are keyed by job, attempt and the worker's batch number, so a batch sent twice (after a
-//! reconnection) is stored once.
+//! It is a synchronous actor on its own thread (a `SyncArbiter` of one thread), because sled's reads and writes
+//! block: keeping them here keeps the Coordinator's thread free. Every change is applied through the state machine
+//! in [`machine`], and its reply leaves only once a flush has made it durable ([`commit`]: one flush for every change
+//! waiting, on a thread of its own), so whatever the coordinator acknowledges survives a `kill -9`. Log batches are
+//! keyed by job, attempt and the worker's batch number, so a batch sent twice (after a reconnection) is stored once.
+//! An index of unfinished jobs lets a restarted coordinator read only those, however long the store's history.
 
+mod commit;
 pub mod machine;
 mod messages;
 
+pub use commit::Durable;
 pub use machine::{Change, TransitionError};
 pub use messages::*;
+
+use commit::CommitQueue;
 
 use actix::{Actor, Handler, SyncContext};
 use distencode_wire::frame;
@@ -33,33 +38,65 @@ pub enum StoreError {
     Gone,
 }
 
-/// The actor. Open it with [`JobStore::open`], then start it with `SyncArbiter::start(1, ...)`; clones share the
-/// same database.
+/// The actor. Open it with [`JobStore::open`], then start it with `SyncArbiter::start(1, ...)` (one thread: the
+/// order of replies relies on it); clones share the same database.
 #[derive(Clone)]
 pub struct JobStore {
     db: sled::Db,
     /// id (big-endian u64) → bincode `JobRecord`.
     jobs: sled::Tree,
+    /// id (big-endian u64) → nothing, for every job not in a final state.
+    unfinished: sled::Tree,
     /// id, attempt, sequence (big-endian) → a chunk of log text.
     logs: sled::Tree,
     /// worker name → bincode `Reservation`.
     reservations: sled::Tree,
-    /// The next record revision (shared by the clones the arbiter makes).
-    revisions: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Facts about the store itself (which indexes it has).
+    meta: sled::Tree,
+    commits: CommitQueue,
 }
+
+/// sled's page cache (its default, 1 GiB, would let the coordinator's memory grow with every log it stores).
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Present in `meta` once the unfinished index covers every job.
+const UNFINISHED_INDEXED: &[u8] = b"unfinished-indexed";
 
 impl JobStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir.join("jobs.sled")).open()?;
-        let jobs = db.open_tree("jobs")?;
-        let logs = db.open_tree("logs")?;
-        let reservations = db.open_tree("reservations")?;
-        let mut store = Self { db, jobs, logs, reservations, revisions: Default::default() };
-        // Revisions go on from the highest one recorded, so a record written now is newer than any before it.
-        let highest = store.all()?.iter().map(|r| r.revision).max().unwrap_or(0);
-        store.revisions = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(highest + 1));
+        let db = sled::Config::new().path(dir.join("jobs.sled")).cache_capacity(CACHE_BYTES).open()?;
+        let store = Self {
+            jobs: db.open_tree("jobs")?,
+            unfinished: db.open_tree("unfinished")?,
+            logs: db.open_tree("logs")?,
+            reservations: db.open_tree("reservations")?,
+            meta: db.open_tree("meta")?,
+            commits: CommitQueue::start(db.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            db,
+        };
+        store.index_unfinished()?;
         Ok(store)
+    }
+
+    /// Builds the unfinished index of a store written before it existed (once).
+    fn index_unfinished(&self) -> Result<(), StoreError> {
+        if self.meta.contains_key(UNFINISHED_INDEXED)? {
+            return Ok(());
+        }
+        for record in self.all()? {
+            if !record.state.is_final() {
+                self.unfinished.insert(record.id.0.to_be_bytes(), &[])?;
+            }
+        }
+        self.meta.insert(UNFINISHED_INDEXED, &[])?;
+        self.flush()
+    }
+
+    /// Makes every write so far durable (the actor's replies do this through the commit thread).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
     }
 
     /// One job's record.
@@ -68,11 +105,22 @@ impl JobStore {
         frame::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("job {id}: {e}")))
     }
 
-    fn put(&self, record: &mut JobRecord) -> Result<(), StoreError> {
-        record.revision = self.revisions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// Writes a record (not yet flushed) with its next revision, and keeps the unfinished index in step where the
+    /// job's finality changes (`was_unfinished`: `None` for a new job). The index is written before a job becomes
+    /// unfinished and after it becomes final, so an entry can be stale but never missing; [`JobStore::list`] skips
+    /// stale ones. (A sled transaction across both trees costs a log write of its own at every change.)
+    fn put(&self, record: &mut JobRecord, was_unfinished: Option<bool>) -> Result<(), StoreError> {
+        record.revision += 1;
         let bytes = frame::encode(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.jobs.insert(record.id.0.to_be_bytes(), bytes.as_ref())?;
-        self.db.flush()?;
+        let key = record.id.0.to_be_bytes();
+        let unfinished = !record.state.is_final();
+        if unfinished && was_unfinished != Some(true) {
+            self.unfinished.insert(key, &[])?;
+        }
+        self.jobs.insert(key, bytes.as_ref())?;
+        if !unfinished && was_unfinished != Some(false) {
+            self.unfinished.remove(key)?;
+        }
         Ok(())
     }
 
@@ -104,7 +152,7 @@ impl Actor for JobStore {
 
 impl JobStore {
     /// Records a new queued job.
-    pub fn create(&mut self, spec: JobSpec, submitted_by: String) -> Result<JobRecord, StoreError> {
+    pub fn create(&self, spec: JobSpec, submitted_by: String) -> Result<JobRecord, StoreError> {
         let id = JobId(self.db.generate_id()? + 1);
         let mut record = JobRecord {
             id,
@@ -126,31 +174,42 @@ impl JobStore {
             revision: 0,
             retried_at: 0,
         };
-        self.put(&mut record)?;
+        self.put(&mut record, None)?;
         Ok(record)
     }
 
-    /// Applies one change through the state machine and flushes it.
-    pub fn change(&mut self, id: JobId, change: Change) -> Result<JobRecord, StoreError> {
+    /// Applies one change through the state machine (not yet flushed).
+    pub fn change(&self, id: JobId, change: Change) -> Result<JobRecord, StoreError> {
         let mut record = self.get(id)?;
+        let was_unfinished = !record.state.is_final();
         machine::apply(&mut record, change, now_ms()).map_err(|error| StoreError::Refused { id, error })?;
-        self.put(&mut record)?;
+        self.put(&mut record, Some(was_unfinished))?;
         Ok(record)
     }
 
-    /// All jobs, oldest first.
+    /// All jobs, oldest first; with `unfinished_only`, only those not in a final state (read through the index).
     pub fn list(&self, unfinished_only: bool) -> Result<Vec<JobRecord>, StoreError> {
-        let mut jobs = self.all()?;
-        if unfinished_only {
-            jobs.retain(|job| !job.state.is_final());
+        if !unfinished_only {
+            return self.all();
+        }
+        let mut jobs = Vec::new();
+        for key in self.unfinished.iter().keys() {
+            let key = key?;
+            let id = <[u8; 8]>::try_from(key.as_ref())
+                .map_err(|_| StoreError::Corrupt(format!("unfinished index key of {} bytes", key.len())))?;
+            match self.get(JobId(u64::from_be_bytes(id))) {
+                Ok(record) if !record.state.is_final() => jobs.push(record),
+                // A stale entry (a crash between the record and its index): nothing to recover.
+                Ok(_) | Err(StoreError::NoSuchJob(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(jobs)
     }
 
-    /// Stores one log batch under its attempt and number, flushed.
-    pub fn append_log(&mut self, id: JobId, attempt: u32, seq: u64, text: &str) -> Result<(), StoreError> {
+    /// Stores one log batch under its attempt and number (not yet flushed).
+    pub fn append_log(&self, id: JobId, attempt: u32, seq: u64, text: &str) -> Result<(), StoreError> {
         self.logs.insert(Self::log_key(id, attempt, seq), text.as_bytes())?;
-        self.db.flush()?;
         Ok(())
     }
 
@@ -191,8 +250,8 @@ impl JobStore {
 // === Reservations ===
 
 impl JobStore {
-    /// Records (or, with `None`, removes) a worker's reservation, flushed.
-    pub fn save_reservation(&mut self, worker: &str, reservation: Option<&Reservation>) -> Result<(), StoreError> {
+    /// Records (or, with `None`, removes) a worker's reservation (not yet flushed).
+    pub fn save_reservation(&self, worker: &str, reservation: Option<&Reservation>) -> Result<(), StoreError> {
         match reservation {
             Some(r) => {
                 let bytes = frame::encode(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -202,7 +261,6 @@ impl JobStore {
                 self.reservations.remove(worker.as_bytes())?;
             }
         }
-        self.db.flush()?;
         Ok(())
     }
 
@@ -219,61 +277,61 @@ impl JobStore {
     }
 }
 
-// === Handlers ===
+// === Handlers: each answers through the commit thread, once what it wrote (or read) is durable ===
 
 impl Handler<SaveReservation> for JobStore {
-    type Result = Result<(), StoreError>;
+    type Result = Durable<()>;
     fn handle(&mut self, msg: SaveReservation, _: &mut Self::Context) -> Self::Result {
-        self.save_reservation(&msg.worker, msg.reservation.as_ref())
+        Durable::wrote(&self.commits, self.save_reservation(&msg.worker, msg.reservation.as_ref()))
     }
 }
 
 impl Handler<LoadReservations> for JobStore {
-    type Result = Result<Vec<(String, Reservation)>, StoreError>;
+    type Result = Durable<Vec<(String, Reservation)>>;
     fn handle(&mut self, _: LoadReservations, _: &mut Self::Context) -> Self::Result {
-        self.reservations()
+        Durable::read(&self.commits, self.reservations())
     }
 }
 
 impl Handler<CreateJob> for JobStore {
-    type Result = Result<JobRecord, StoreError>;
+    type Result = Durable<JobRecord>;
     fn handle(&mut self, msg: CreateJob, _: &mut Self::Context) -> Self::Result {
-        self.create(msg.spec, msg.submitted_by)
+        Durable::wrote(&self.commits, self.create(msg.spec, msg.submitted_by))
     }
 }
 
 impl Handler<ApplyChange> for JobStore {
-    type Result = Result<JobRecord, StoreError>;
+    type Result = Durable<JobRecord>;
     fn handle(&mut self, msg: ApplyChange, _: &mut Self::Context) -> Self::Result {
-        self.change(msg.id, msg.change)
+        Durable::wrote(&self.commits, self.change(msg.id, msg.change))
     }
 }
 
 impl Handler<GetJob> for JobStore {
-    type Result = Result<JobRecord, StoreError>;
+    type Result = Durable<JobRecord>;
     fn handle(&mut self, msg: GetJob, _: &mut Self::Context) -> Self::Result {
-        self.get(msg.0)
+        Durable::read(&self.commits, self.get(msg.0))
     }
 }
 
 impl Handler<ListJobs> for JobStore {
-    type Result = Result<Vec<JobRecord>, StoreError>;
+    type Result = Durable<Vec<JobRecord>>;
     fn handle(&mut self, msg: ListJobs, _: &mut Self::Context) -> Self::Result {
-        self.list(msg.unfinished_only)
+        Durable::read(&self.commits, self.list(msg.unfinished_only))
     }
 }
 
 impl Handler<AppendLog> for JobStore {
-    type Result = Result<(), StoreError>;
+    type Result = Durable<()>;
     fn handle(&mut self, msg: AppendLog, _: &mut Self::Context) -> Self::Result {
-        self.append_log(msg.id, msg.attempt, msg.seq, &msg.text)
+        Durable::wrote(&self.commits, self.append_log(msg.id, msg.attempt, msg.seq, &msg.text))
     }
 }
 
 impl Handler<ReadLog> for JobStore {
-    type Result = Result<(String, Option<LogCursor>), StoreError>;
+    type Result = Durable<(String, Option<LogCursor>)>;
     fn handle(&mut self, msg: ReadLog, _: &mut Self::Context) -> Self::Result {
-        self.read_log(msg.id, msg.after, msg.max_bytes)
+        Durable::read(&self.commits, self.read_log(msg.id, msg.after, msg.max_bytes))
     }
 }
 

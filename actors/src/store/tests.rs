@@ -20,7 +20,7 @@ fn jobs_and_changes_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let id;
     {
-        let mut store = JobStore::open(dir.path()).unwrap();
+        let store = JobStore::open(dir.path()).unwrap();
         let record = store.create(spec(), "alice".into()).unwrap();
         id = record.id;
         store.change(id, Change::Offer { worker: "w1".into() }).unwrap();
@@ -28,6 +28,7 @@ fn jobs_and_changes_survive_reopening() {
         store.append_log(id, 1, 1, "line two\n").unwrap();
         store.append_log(id, 1, 1, "line two\n").unwrap();
         store.append_log(id, 2, 0, "second attempt\n").unwrap();
+        store.flush().unwrap();
     }
     let store = JobStore::open(dir.path()).unwrap();
     let record = store.get(id).unwrap();
@@ -47,7 +48,7 @@ fn jobs_and_changes_survive_reopening() {
 #[test]
 fn ids_grow_and_refusals_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = JobStore::open(dir.path()).unwrap();
+    let store = JobStore::open(dir.path()).unwrap();
     let a = store.create(spec(), "alice".into()).unwrap().id;
     let b = store.create(spec(), "alice".into()).unwrap().id;
     assert!(b > a);
@@ -61,13 +62,92 @@ fn ids_grow_and_refusals_change_nothing() {
 fn reservations_survive_reopening_and_can_be_removed() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let mut store = JobStore::open(dir.path()).unwrap();
+        let store = JobStore::open(dir.path()).unwrap();
         let r = Reservation { person: "bob".into(), until: Some(42) };
         store.save_reservation("w1", Some(&r)).unwrap();
         store.save_reservation("w2", Some(&r)).unwrap();
         store.save_reservation("w2", None).unwrap();
+        store.flush().unwrap();
     }
     let store = JobStore::open(dir.path()).unwrap();
     let all = store.reservations().unwrap();
     assert_eq!(all, vec![("w1".to_string(), Reservation { person: "bob".into(), until: Some(42) })]);
+}
+
+#[test]
+fn only_unfinished_jobs_are_listed_for_recovery_and_revisions_grow_per_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let (done, waiting);
+    {
+        let store = JobStore::open(dir.path()).unwrap();
+        done = store.create(spec(), "alice".into()).unwrap().id;
+        waiting = store.create(spec(), "alice".into()).unwrap().id;
+        let offered = store.change(done, Change::Offer { worker: "w1".into() }).unwrap();
+        let cancelled = store.change(done, Change::Cancel { reason: "no".into() }).unwrap();
+        assert_eq!((offered.revision, cancelled.revision), (2, 3));
+        store.flush().unwrap();
+    }
+    let store = JobStore::open(dir.path()).unwrap();
+    let unfinished: Vec<JobId> = store.list(true).unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(unfinished, vec![waiting]);
+    assert_eq!(store.list(false).unwrap().len(), 2);
+    // A retried job is unfinished again.
+    store.change(done, Change::Retry).unwrap();
+    assert_eq!(store.list(true).unwrap().len(), 2);
+}
+
+#[test]
+fn a_store_written_before_the_unfinished_index_gets_one_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let id;
+    {
+        let store = JobStore::open(dir.path()).unwrap();
+        id = store.create(spec(), "alice".into()).unwrap().id;
+        // As an older version left it: no index, no marker.
+        store.unfinished.clear().unwrap();
+        store.meta.clear().unwrap();
+        store.flush().unwrap();
+    }
+    let store = JobStore::open(dir.path()).unwrap();
+    assert_eq!(store.list(true).unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
+}
+
+/// Copies a folder as it is on disk now (what a `kill -9` at this moment would leave).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn replies_come_after_their_change_is_flushed_and_in_the_order_sent() {
+    use actix::SyncArbiter;
+    let dir = tempfile::tempdir().unwrap();
+    let store = JobStore::open(dir.path()).unwrap();
+    let addr = SyncArbiter::start(1, move || store.clone());
+    let created: Vec<_> = (0..50).map(|_| addr.send(CreateJob { spec: spec(), submitted_by: "a".into() })).collect();
+    let mut ids = Vec::new();
+    for reply in created {
+        ids.push(reply.await.unwrap().unwrap().id);
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "replies in the order sent");
+    let refused = addr.send(ApplyChange { id: ids[0], change: Change::Start { attempt: 1 } }).await.unwrap();
+    assert_eq!(refused.unwrap_err().to_string(), format!("job {}: job is queued: cannot start it", ids[0]));
+    let listed = addr.send(ListJobs { unfinished_only: true }).await.unwrap().unwrap();
+    assert_eq!(listed.len(), 50);
+    // What was acknowledged is on disk at once, not only in sled's buffers (flushed every 500 ms otherwise).
+    let offered = addr.send(ApplyChange { id: ids[49], change: Change::Offer { worker: "w1".into() } });
+    assert_eq!(offered.await.unwrap().unwrap().state, JobState::Offered);
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), copy.path());
+    assert_eq!(JobStore::open(copy.path()).unwrap().get(ids[49]).unwrap().state, JobState::Offered);
 }
