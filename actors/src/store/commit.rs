@@ -11,10 +11,12 @@
 //! A flush that fails turns every reply of its group into that error: nothing is acknowledged that may not be on
 //! disk.
 
+use super::log_segments::LogSegments;
 use super::StoreError;
 use actix::dev::{MessageResponse, OneshotSender};
 use actix::{Actor, Message};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The most replies one flush answers, so a long queue still gets answers at a steady pace.
@@ -26,52 +28,98 @@ const MOST_PER_GROUP: usize = 4096;
 /// 4,400 with 1 ms). A lone request (light load) is flushed at once.
 const GATHER_WHEN_BUSY: Duration = Duration::from_micros(200);
 
+/// What a request wrote, and so what must be made durable before its reply.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wrote {
+    /// Nothing (a read, or a refused change): it needs no flush of its own, only its place in the order.
+    Nothing,
+    /// The database.
+    Database,
+    /// A log segment and the database (its index).
+    Log,
+}
+
 /// A reply waiting for the flush that makes its change durable.
 struct Waiting {
     /// Sends the reply, or the flush's error in its place.
     answer: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
-    /// Whether this request wrote anything (a read needs no flush of its own, only its place in the order).
-    wrote: bool,
+    wrote: Wrote,
+}
+
+/// What the commit thread flushes. It holds these only while it flushes, so once the store is dropped and its
+/// replies sent, the database is closed.
+#[derive(Clone)]
+struct Files {
+    db: sled::Db,
+    segments: Arc<LogSegments>,
 }
 
 /// The way to the commit thread; clones share it.
 #[derive(Clone)]
 pub struct CommitQueue {
-    sender: mpsc::Sender<(Waiting, sled::Db)>,
-    db: sled::Db,
+    sender: mpsc::Sender<(Waiting, Files)>,
+    files: Files,
 }
 
 impl CommitQueue {
-    /// Starts the commit thread for `db`; it ends when every clone of the queue is dropped. The thread holds the
-    /// database only while it flushes, so once the store is dropped and its replies sent, the database is closed.
-    pub fn start(db: sled::Db) -> std::io::Result<Self> {
+    /// Starts the commit thread; it ends when every clone of the queue is dropped.
+    pub fn start(db: sled::Db, segments: Arc<LogSegments>) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel();
         std::thread::Builder::new().name("store-commit".into()).spawn(move || run(&receiver))?;
-        Ok(Self { sender, db })
+        Ok(Self { sender, files: Files { db, segments } })
     }
 
     fn push(&self, waiting: Waiting) {
-        if let Err(mpsc::SendError((waiting, _))) = self.sender.send((waiting, self.db.clone())) {
+        if let Err(mpsc::SendError((waiting, _))) = self.sender.send((waiting, self.files.clone())) {
             (waiting.answer)(Err(StoreError::Gone));
         }
     }
 }
 
-fn run(queue: &mpsc::Receiver<(Waiting, sled::Db)>) {
+fn run(queue: &mpsc::Receiver<(Waiting, Files)>) {
     let mut busy = false;
-    while let Ok((first, db)) = queue.recv() {
+    while let Ok((first, files)) = queue.recv() {
         let group = gather(first, queue, if busy { GATHER_WHEN_BUSY } else { Duration::ZERO });
         busy = group.len() > 1;
-        let flushed = if group.iter().any(|w| w.wrote) { db.flush().map(|_| ()) } else { Ok(()) };
-        drop(db);
-        for waiting in group {
-            (waiting.answer)(flushed.clone().map_err(StoreError::from));
-        }
+        flush_and_answer(&files, group);
     }
 }
 
+/// Flushes what the group wrote and answers it. The log segment and the database are synced side by side (their
+/// order does not matter: an index entry whose text was lost reads as not stored, see [`super::log_segments`]), and
+/// changes of the database alone are answered as soon as it is flushed, without waiting for the log's sync.
+fn flush_and_answer(files: &Files, group: Vec<Waiting>) {
+    let wrote_db = group.iter().any(|w| w.wrote != Wrote::Nothing);
+    let flush_db = || match wrote_db {
+        true => files.db.flush().map(|_| ()).map_err(StoreError::from),
+        false => Ok(()),
+    };
+    if !group.iter().any(|w| w.wrote == Wrote::Log) {
+        let flushed = flush_db();
+        for waiting in group {
+            (waiting.answer)(flushed.clone());
+        }
+        return;
+    }
+    std::thread::scope(|scope| {
+        let log = scope.spawn(|| files.segments.sync().map_err(|e| StoreError::Logs(e.to_string())));
+        let db = flush_db();
+        let (database_only, rest): (Vec<Waiting>, Vec<Waiting>) =
+            group.into_iter().partition(|w| w.wrote == Wrote::Database);
+        for waiting in database_only {
+            (waiting.answer)(db.clone());
+        }
+        let log = log.join().unwrap_or_else(|_| Err(StoreError::Logs("the log sync panicked".into())));
+        let both = db.and(log);
+        // Reads wait for both: a reader never sees log text that may still be lost.
+        for waiting in rest {
+            (waiting.answer)(both.clone());
+        }
+    });
+}
+
 /// `first` and whatever else is waiting, and what arrives within `window` (up to [`MOST_PER_GROUP`]).
-fn gather(first: Waiting, queue: &mpsc::Receiver<(Waiting, sled::Db)>, window: Duration) -> Vec<Waiting> {
+fn gather(first: Waiting, queue: &mpsc::Receiver<(Waiting, Files)>, window: Duration) -> Vec<Waiting> {
     let mut group = vec![first];
     let until = Instant::now() + window;
     while group.len() < MOST_PER_GROUP {
@@ -92,19 +140,25 @@ fn gather(first: Waiting, queue: &mpsc::Receiver<(Waiting, sled::Db)>, window: D
 /// (which waits only for the writes queued before it, so a reader never sees what may still be lost).
 pub struct Durable<T> {
     result: Result<T, StoreError>,
-    wrote: bool,
+    wrote: Wrote,
     commits: CommitQueue,
 }
 
 impl<T> Durable<T> {
     pub fn wrote(commits: &CommitQueue, result: Result<T, StoreError>) -> Self {
         // A refused change wrote nothing, but still answers in order.
-        let wrote = result.is_ok();
+        let wrote = if result.is_ok() { Wrote::Database } else { Wrote::Nothing };
+        Self { result, wrote, commits: commits.clone() }
+    }
+
+    /// After a log batch was stored.
+    pub fn logged(commits: &CommitQueue, result: Result<T, StoreError>) -> Self {
+        let wrote = if result.is_ok() { Wrote::Log } else { Wrote::Nothing };
         Self { result, wrote, commits: commits.clone() }
     }
 
     pub fn read(commits: &CommitQueue, result: Result<T, StoreError>) -> Self {
-        Self { result, wrote: false, commits: commits.clone() }
+        Self { result, wrote: Wrote::Nothing, commits: commits.clone() }
     }
 }
 

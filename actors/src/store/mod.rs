@@ -8,6 +8,7 @@
 //! An index of unfinished jobs lets a restarted coordinator read only those, however long the store's history.
 
 mod commit;
+mod log_segments;
 pub mod machine;
 mod messages;
 
@@ -16,6 +17,8 @@ pub use machine::{Change, TransitionError};
 pub use messages::*;
 
 use commit::CommitQueue;
+use log_segments::{Location, LogSegments};
+use std::sync::Arc;
 
 use actix::{Actor, Handler, SyncContext};
 use distencode_wire::frame;
@@ -24,12 +27,14 @@ use distencode_wire::message::Reservation;
 use std::path::Path;
 
 /// Why the store could not do what it was asked.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("job store: {0}")]
     Db(#[from] sled::Error),
     #[error("job store: a record could not be read: {0}")]
     Corrupt(String),
+    #[error("job store: log files: {0}")]
+    Logs(String),
     #[error("no job {0}")]
     NoSuchJob(JobId),
     #[error("job {id}: {error}")]
@@ -47,8 +52,11 @@ pub struct JobStore {
     jobs: sled::Tree,
     /// id (big-endian u64) → nothing, for every job not in a final state.
     unfinished: sled::Tree,
-    /// id, attempt, sequence (big-endian) → a chunk of log text.
-    logs: sled::Tree,
+    /// Log text as older versions kept it (id, attempt, sequence → text); moved into segments at open.
+    legacy_logs: sled::Tree,
+    /// id, attempt, sequence (big-endian) → where that batch's text is in the log segments.
+    log_index: sled::Tree,
+    segments: Arc<LogSegments>,
     /// worker name → bincode `Reservation`.
     reservations: sled::Tree,
     /// Facts about the store itself (which indexes it has).
@@ -66,17 +74,37 @@ impl JobStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(dir.join("jobs.sled")).cache_capacity(CACHE_BYTES).open()?;
+        let segments = Arc::new(LogSegments::open(&dir.join("logs")).map_err(log_error)?);
         let store = Self {
             jobs: db.open_tree("jobs")?,
             unfinished: db.open_tree("unfinished")?,
-            logs: db.open_tree("logs")?,
+            legacy_logs: db.open_tree("logs")?,
+            log_index: db.open_tree("log-index")?,
             reservations: db.open_tree("reservations")?,
             meta: db.open_tree("meta")?,
-            commits: CommitQueue::start(db.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            commits: CommitQueue::start(db.clone(), segments.clone()).map_err(log_error)?,
+            segments,
             db,
         };
         store.index_unfinished()?;
+        store.move_legacy_logs()?;
         Ok(store)
+    }
+
+    /// Moves log text kept inside the database by older versions into the segments (once).
+    fn move_legacy_logs(&self) -> Result<(), StoreError> {
+        if self.legacy_logs.is_empty() {
+            return Ok(());
+        }
+        for entry in self.legacy_logs.iter() {
+            let (key, text) = entry?;
+            let at = self.segments.append(&text).map_err(log_error)?;
+            self.log_index.insert(key, &at.encode())?;
+        }
+        self.segments.sync().map_err(log_error)?;
+        self.flush()?;
+        self.legacy_logs.clear()?;
+        self.flush()
     }
 
     /// Builds the unfinished index of a store written before it existed (once).
@@ -95,6 +123,7 @@ impl JobStore {
 
     /// Makes every write so far durable (the actor's replies do this through the commit thread).
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.segments.sync().map_err(log_error)?;
         self.db.flush()?;
         Ok(())
     }
@@ -142,6 +171,11 @@ impl JobStore {
         key[12..].copy_from_slice(&seq.to_be_bytes());
         key
     }
+}
+
+/// An error of the log segment files (or of starting the commit thread), as a store error.
+fn log_error(e: std::io::Error) -> StoreError {
+    StoreError::Logs(e.to_string())
 }
 
 impl Actor for JobStore {
@@ -207,9 +241,17 @@ impl JobStore {
         Ok(jobs)
     }
 
-    /// Stores one log batch under its attempt and number (not yet flushed).
+    /// Stores one log batch under its attempt and number (not yet synced); a batch already stored is not stored
+    /// again.
     pub fn append_log(&self, id: JobId, attempt: u32, seq: u64, text: &str) -> Result<(), StoreError> {
-        self.logs.insert(Self::log_key(id, attempt, seq), text.as_bytes())?;
+        let key = Self::log_key(id, attempt, seq);
+        if let Some(at) = self.log_index.get(key)?.as_deref().and_then(Location::decode) {
+            if self.segments.holds(at).map_err(log_error)? {
+                return Ok(());
+            }
+        }
+        let at = self.segments.append(text.as_bytes()).map_err(log_error)?;
+        self.log_index.insert(key, &at.encode())?;
         Ok(())
     }
 
@@ -231,11 +273,16 @@ impl JobStore {
         let end = Self::log_key(id, u32::MAX, u64::MAX);
         let mut text = String::new();
         let mut cursor = after;
-        for entry in self.logs.range(start..=end) {
+        for entry in self.log_index.range(start..=end) {
             let (key, value) = entry?;
-            if !text.is_empty() && text.len() + value.len() > max_bytes {
+            let at = Location::decode(&value).ok_or_else(|| StoreError::Corrupt(format!("job {id}: log index")))?;
+            if !text.is_empty() && text.len() + at.len as usize > max_bytes {
                 break;
             }
+            // A batch whose bytes a crash lost (and the worker then sent again under a new entry) is skipped.
+            let Some(value) = self.segments.read(at).map_err(log_error)? else {
+                continue;
+            };
             text.push_str(&String::from_utf8_lossy(&value));
             let mut attempt = [0u8; 4];
             attempt.copy_from_slice(&key[8..12]);
@@ -324,7 +371,7 @@ impl Handler<ListJobs> for JobStore {
 impl Handler<AppendLog> for JobStore {
     type Result = Durable<()>;
     fn handle(&mut self, msg: AppendLog, _: &mut Self::Context) -> Self::Result {
-        Durable::wrote(&self.commits, self.append_log(msg.id, msg.attempt, msg.seq, &msg.text))
+        Durable::logged(&self.commits, self.append_log(msg.id, msg.attempt, msg.seq, &msg.text))
     }
 }
 

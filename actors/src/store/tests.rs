@@ -151,3 +151,39 @@ async fn replies_come_after_their_change_is_flushed_and_in_the_order_sent() {
     copy_dir(dir.path(), copy.path());
     assert_eq!(JobStore::open(copy.path()).unwrap().get(ids[49]).unwrap().state, JobState::Offered);
 }
+
+#[test]
+fn logs_kept_inside_the_database_by_older_versions_are_moved_to_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let id;
+    {
+        let store = JobStore::open(dir.path()).unwrap();
+        id = store.create(spec(), "alice".into()).unwrap().id;
+        store.legacy_logs.insert(JobStore::log_key(id, 1, 0), "from before\n".as_bytes()).unwrap();
+        store.flush().unwrap();
+    }
+    let store = JobStore::open(dir.path()).unwrap();
+    assert_eq!(store.read_log(id, None, 1 << 20).unwrap(), ("from before\n".to_string(), Some((1, 0))));
+    assert!(store.legacy_logs.is_empty());
+}
+
+#[test]
+fn a_log_batch_whose_bytes_a_crash_lost_is_stored_again_when_resent() {
+    let dir = tempfile::tempdir().unwrap();
+    let id;
+    {
+        let store = JobStore::open(dir.path()).unwrap();
+        id = store.create(spec(), "alice".into()).unwrap().id;
+        store.append_log(id, 1, 0, "kept\n").unwrap();
+        store.append_log(id, 1, 1, "lost\n").unwrap();
+        store.flush().unwrap();
+    }
+    // The index reached the disk, the second batch's bytes did not.
+    let segment = dir.path().join("logs").join("00000001.seg");
+    std::fs::OpenOptions::new().write(true).open(segment).unwrap().set_len(5).unwrap();
+    let store = JobStore::open(dir.path()).unwrap();
+    assert_eq!(store.read_log(id, None, 1 << 20).unwrap().0, "kept\n");
+    store.append_log(id, 1, 0, "kept\n").unwrap();
+    store.append_log(id, 1, 1, "lost\n").unwrap();
+    assert_eq!(store.read_log(id, None, 1 << 20).unwrap(), ("kept\nlost\n".to_string(), Some((1, 1))));
+}
