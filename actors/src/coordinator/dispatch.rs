@@ -13,11 +13,16 @@ use actix::prelude::*;
 use distencode_wire::job::{JobId, JobRecord, MeltJob};
 use distencode_wire::message::CoordinatorToWorker;
 use std::collections::HashSet;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// How many queued jobs one claim considers, and how many it may pair (a job no idle worker may take does not
 /// block those behind it).
 const CANDIDATES_PER_CLAIM: usize = 256;
+
+/// How many a claim considers when the last claim left no worker idle and none has become idle since: with a deep
+/// queue, most dispatches (one per submit) are such, and need not copy 256 candidates each.
+const CANDIDATES_WHEN_NONE_IDLE: usize = 8;
 
 impl Coordinator {
     /// Offers queued jobs to idle workers until one of the two runs out.
@@ -30,17 +35,19 @@ impl Coordinator {
         if self.queue.is_empty() {
             return;
         }
+        // With no worker known to be idle, a few candidates still go (in case an idle worker was missed).
+        let how_many = if self.idle_hint == 0 { CANDIDATES_WHEN_NONE_IDLE } else { CANDIDATES_PER_CLAIM };
         let candidates: Vec<Candidate> = self
             .queue
             .iter()
             .filter(|(_, id)| !self.offering.contains(id))
-            .take(CANDIDATES_PER_CLAIM)
-            .filter_map(|(_, id)| self.active.get(id))
-            .map(|record| Candidate {
+            .take(how_many)
+            .filter_map(|(_, id)| Some((self.active.get(id)?, self.queued_parts.get(id)?)))
+            .map(|(record, parts)| Candidate {
                 job: record.id,
                 attempt: record.attempts.last().map_or(1, |a| a.number + 1),
-                excluded: blamed_workers(record),
-                needs: needs(record),
+                excluded: parts.excluded.clone(),
+                keys: parts.keys.clone(),
             })
             .collect();
         let with_pool = !self.turned_down.is_empty();
@@ -62,7 +69,8 @@ impl Coordinator {
     }
 
     fn claimed(&mut self, result: ClaimResult, ctx: &mut Context<Self>) {
-        let ClaimResult { claimed, pool } = result;
+        let ClaimResult { claimed, pool, idle_left } = result;
+        self.idle_hint = idle_left;
         self.offering.extend(claimed.iter().map(|(id, _, _)| *id));
         if let Some(pool) = pool {
             self.abandon_unwanted(&pool, ctx);
@@ -126,6 +134,18 @@ impl Coordinator {
         for (id, reason) in unwanted {
             self.change(id, Change::Abandon { reason }, ctx, |_, _, _| {});
         }
+    }
+}
+
+/// What a claim needs of a queued job, made once each time it is queued.
+pub(super) struct QueuedParts {
+    keys: Arc<[String]>,
+    excluded: Arc<HashSet<String>>,
+}
+
+impl QueuedParts {
+    pub(super) fn of(record: &JobRecord) -> Self {
+        Self { keys: needs(record).keys().into(), excluded: Arc::new(blamed_workers(record)) }
     }
 }
 

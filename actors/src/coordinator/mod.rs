@@ -62,6 +62,11 @@ pub struct Coordinator {
     log_signals: HashMap<JobId, watch::Sender<u64>>,
     /// Jobs some worker has turned down that are queued again: the ones that may have to be abandoned.
     turned_down: BTreeSet<JobId>,
+    /// What a claim needs of each queued job.
+    queued_parts: HashMap<JobId, dispatch::QueuedParts>,
+    /// Idle workers of the pool as the last claim left them, plus those that became idle since (a hint: it only
+    /// decides how many candidates a claim carries).
+    idle_hint: usize,
     /// Jobs claimed for a worker whose offer is not recorded yet: no other claim may take them.
     offering: HashSet<JobId>,
     /// A claim is on its way: one claim at a time, so no worker or job is claimed twice.
@@ -87,6 +92,8 @@ impl Coordinator {
                 log_signals: HashMap::new(),
                 recently_final: HashMap::new(),
                 turned_down: BTreeSet::new(),
+                queued_parts: HashMap::new(),
+                idle_hint: 0,
                 offering: HashSet::new(),
                 dispatching: false,
                 dispatch_again: false,
@@ -107,8 +114,10 @@ impl Coordinator {
         let key = (Reverse(record.priority), record.id);
         if record.state == JobState::Queued {
             self.queue.insert(key);
+            self.queued_parts.insert(record.id, dispatch::QueuedParts::of(&record));
         } else {
             self.queue.remove(&key);
+            self.queued_parts.remove(&record.id);
         }
         if record.state == JobState::Queued && record.attempts.iter().any(|a| a.blames_worker) {
             self.turned_down.insert(record.id);
@@ -224,7 +233,10 @@ impl Handler<WorkerEvent> for Coordinator {
 
     fn handle(&mut self, event: WorkerEvent, ctx: &mut Self::Context) {
         match event {
-            WorkerEvent::Available => self.dispatch(ctx),
+            WorkerEvent::Available => {
+                self.idle_hint += 1;
+                self.dispatch(ctx)
+            }
             WorkerEvent::Lost { worker, job, attempt } => self.worker_lost(worker, job, attempt, ctx),
             WorkerEvent::Resumed { worker, job, attempt } => self.worker_resumed(worker, job, attempt, ctx),
             WorkerEvent::Reclaimed { worker, job, attempt } => self.worker_reclaimed(worker, job, attempt, ctx),

@@ -4,6 +4,7 @@ use actix::Message;
 use distencode_wire::job::JobId;
 use distencode_wire::message::{CoordinatorToWorker, Registration, WorkerView};
 use std::collections::HashSet;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// A worker's connection task registers it; answered with a connection number, or why it was refused.
@@ -31,13 +32,15 @@ pub struct Needs {
     pub audio_encoder: String,
 }
 
-/// A job that could be dispatched now, and the workers it must not go to.
+/// A job that could be dispatched now, and the workers it must not go to. The sets are shared with the
+/// Coordinator's own copy, which makes them once per job, not once per claim.
 pub struct Candidate {
     pub job: JobId,
     /// The number the attempt will have if a worker is found.
     pub attempt: u32,
-    pub excluded: HashSet<String>,
-    pub needs: Needs,
+    pub excluded: Arc<HashSet<String>>,
+    /// What a worker must have: [`Needs::keys`].
+    pub keys: Arc<[String]>,
 }
 
 /// Sent by the Coordinator before it records a job: `Err` says, for every connected worker, what it lacks, when
@@ -65,6 +68,8 @@ pub struct ClaimResult {
     /// When asked for: every worker connected now or seen in the last minute (to tell when every worker has turned
     /// a job down).
     pub pool: Option<Vec<String>>,
+    /// Idle workers of the pool left after this claim.
+    pub idle_left: usize,
 }
 
 /// The worker is done with `job` (finished, rejected, or the offer failed); `rendered` says whether a render

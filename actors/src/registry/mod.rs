@@ -200,31 +200,35 @@ impl Handler<Claim> for WorkerRegistry {
     type Result = ClaimResult;
 
     fn handle(&mut self, msg: Claim, _: &mut Self::Context) -> ClaimResult {
-        let mut claimed = Vec::new();
-        for candidate in msg.candidates {
-            let keys = candidate.needs.keys();
-            let (reservations, draining) = (&self.reservations, &self.draining);
-            // Cheap tests first: most workers are busy when the queue is deep.
-            let pick = self.workers.iter_mut().find(|(name, entry)| {
-                entry.state == WorkerState::Idle
-                    && entry.outbox.is_some()
-                    && !candidate.excluded.contains(*name)
-                    && !reservations.contains_key(*name)
-                    && !draining.contains(*name)
-                    && has_all(&entry.has, &keys)
-            });
-            let Some((name, entry)) = pick else {
-                continue;
-            };
-            entry.state = WorkerState::Busy { job: candidate.job, attempt: candidate.attempt };
-            let outbox = entry.outbox.clone().expect("checked above");
-            claimed.push((candidate.job, name.clone(), outbox));
-            if claimed.len() == msg.at_most {
+        // The idle workers of the pool, found once: when the queue is deep, most claims find none and end here.
+        let mut idle: Vec<&String> = self
+            .workers
+            .iter()
+            .filter(|(name, e)| e.state == WorkerState::Idle && e.outbox.is_some() && self.in_pool(name))
+            .map(|(name, _)| name)
+            .collect();
+        let mut pairs = Vec::new();
+        for candidate in &msg.candidates {
+            if idle.is_empty() || pairs.len() == msg.at_most {
                 break;
             }
+            let fits = |name: &&String| {
+                !candidate.excluded.contains(*name) && has_all(&self.workers[*name].has, &candidate.keys)
+            };
+            if let Some(index) = idle.iter().position(fits) {
+                pairs.push((candidate.job, candidate.attempt, idle.remove(index).clone()));
+            }
+        }
+        let idle_left = idle.len();
+        let mut claimed = Vec::with_capacity(pairs.len());
+        for (job, attempt, name) in pairs {
+            let entry = self.workers.get_mut(&name).expect("picked from the registry's own workers");
+            entry.state = WorkerState::Busy { job, attempt };
+            let outbox = entry.outbox.clone().expect("picked only with an outbox");
+            claimed.push((job, name, outbox));
         }
         let pool = msg.with_pool.then(|| self.recently_seen());
-        ClaimResult { claimed, pool }
+        ClaimResult { claimed, pool, idle_left }
     }
 }
 

@@ -61,11 +61,16 @@ pub struct CommitQueue {
     files: Files,
 }
 
+/// Replies that wait for the log's sync, and where the outcome of their group's database flush will come from.
+type AfterFlush = (Vec<Waiting>, mpsc::Receiver<Result<(), StoreError>>, Arc<LogSegments>);
+
 impl CommitQueue {
-    /// Starts the commit thread; it ends when every clone of the queue is dropped.
+    /// Starts the commit thread and the log-sync thread; they end when every clone of the queue is dropped.
     pub fn start(db: sled::Db, segments: Arc<LogSegments>) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel();
-        std::thread::Builder::new().name("store-commit".into()).spawn(move || run(&receiver))?;
+        let (to_log_sync, log_sync_queue) = mpsc::channel();
+        std::thread::Builder::new().name("store-commit".into()).spawn(move || run(&receiver, &to_log_sync))?;
+        std::thread::Builder::new().name("store-log-sync".into()).spawn(move || sync_logs(&log_sync_queue))?;
         Ok(Self { sender, files: Files { db, segments } })
     }
 
@@ -76,46 +81,62 @@ impl CommitQueue {
     }
 }
 
-fn run(queue: &mpsc::Receiver<(Waiting, Files)>) {
+/// The commit thread: hands each group's log batches and reads (which may have read log text) to the log-sync
+/// thread, flushes the database, answers the changes of the database alone, and passes the flush's outcome on. So
+/// the log's sync (an `fdatasync`, up to milliseconds) runs beside the database's flush and never holds up the next
+/// group. Their order does not matter: an index entry whose text was lost reads as not stored (see
+/// [`super::log_segments`]).
+fn run(queue: &mpsc::Receiver<(Waiting, Files)>, log_sync: &mpsc::Sender<AfterFlush>) {
     let mut busy = false;
     while let Ok((first, files)) = queue.recv() {
         let group = gather(first, queue, if busy { GATHER_WHEN_BUSY } else { Duration::ZERO });
         busy = group.len() > 1;
-        flush_and_answer(&files, group);
+        let wrote = group.iter().any(|w| w.wrote != Wrote::Nothing);
+        let (database_only, rest): (Vec<Waiting>, Vec<Waiting>) =
+            group.into_iter().partition(|w| w.wrote == Wrote::Database);
+        let Files { db, segments } = files;
+        let mut flush_outcome = None;
+        if !rest.is_empty() {
+            let (sender, receiver) = mpsc::sync_channel(1);
+            if let Err(mpsc::SendError((rest, _, _))) = log_sync.send((rest, receiver, segments)) {
+                for waiting in rest {
+                    (waiting.answer)(Err(StoreError::Gone));
+                }
+            }
+            flush_outcome = Some(sender);
+        }
+        let flushed = match wrote {
+            true => db.flush().map(|_| ()).map_err(StoreError::from),
+            false => Ok(()),
+        };
+        drop(db);
+        for waiting in database_only {
+            (waiting.answer)(flushed.clone());
+        }
+        if let Some(sender) = flush_outcome {
+            let _ = sender.send(flushed);
+        }
     }
 }
 
-/// Flushes what the group wrote and answers it. The log segment and the database are synced side by side (their
-/// order does not matter: an index entry whose text was lost reads as not stored, see [`super::log_segments`]), and
-/// changes of the database alone are answered as soon as it is flushed, without waiting for the log's sync.
-fn flush_and_answer(files: &Files, group: Vec<Waiting>) {
-    let wrote_db = group.iter().any(|w| w.wrote != Wrote::Nothing);
-    let flush_db = || match wrote_db {
-        true => files.db.flush().map(|_| ()).map_err(StoreError::from),
-        false => Ok(()),
-    };
-    if !group.iter().any(|w| w.wrote == Wrote::Log) {
-        let flushed = flush_db();
-        for waiting in group {
-            (waiting.answer)(flushed.clone());
+/// The log-sync thread: syncs the log segment once for every group waiting, then answers each group once its
+/// database flush is done too.
+fn sync_logs(queue: &mpsc::Receiver<AfterFlush>) {
+    while let Ok(first) = queue.recv() {
+        let mut groups = vec![first];
+        groups.extend(queue.try_iter());
+        let synced = match groups.iter().any(|(group, _, _)| group.iter().any(|w| w.wrote == Wrote::Log)) {
+            true => groups[0].2.sync().map_err(|e| StoreError::Logs(e.to_string())),
+            false => Ok(()),
+        };
+        for (group, flushed, segments) in groups {
+            drop(segments);
+            let outcome = flushed.recv().unwrap_or(Err(StoreError::Gone)).and(synced.clone());
+            for waiting in group {
+                (waiting.answer)(outcome.clone());
+            }
         }
-        return;
     }
-    std::thread::scope(|scope| {
-        let log = scope.spawn(|| files.segments.sync().map_err(|e| StoreError::Logs(e.to_string())));
-        let db = flush_db();
-        let (database_only, rest): (Vec<Waiting>, Vec<Waiting>) =
-            group.into_iter().partition(|w| w.wrote == Wrote::Database);
-        for waiting in database_only {
-            (waiting.answer)(db.clone());
-        }
-        let log = log.join().unwrap_or_else(|_| Err(StoreError::Logs("the log sync panicked".into())));
-        let both = db.and(log);
-        // Reads wait for both: a reader never sees log text that may still be lost.
-        for waiting in rest {
-            (waiting.answer)(both.clone());
-        }
-    });
 }
 
 /// `first` and whatever else is waiting, and what arrives within `window` (up to [`MOST_PER_GROUP`]).
