@@ -3,8 +3,9 @@
 //! A flush costs about the same for one change as for a hundred, and it blocks. So the JobStore's handlers apply
 //! changes to sled without flushing and hand their replies to the commit thread instead of sending them. That
 //! thread takes every reply waiting, flushes once, which covers every write made before the flush began (and each
-//! reply's write was made before the reply was queued), then sends the replies in the order they were queued. While
-//! it flushes, the store goes on applying the next changes, whose replies form the next group. Under light load a
+//! reply's write was made before the reply was queued), then sends the replies of database changes in the order
+//! they were queued; log batches, and reads (which may have read log text), are answered by the log-sync thread
+//! once the log segment is synced as well. While it flushes, the store goes on applying the next changes, whose replies form the next group. Under light load a
 //! group is one change and nothing waits longer than its own flush; under heavy load the flushes per second stay
 //! about the same while the changes per flush grow.
 //!
