@@ -79,7 +79,7 @@ impl PoolCapabilities {
         keys.iter().all(|key| self.counts.get(key).copied().unwrap_or(0) == self.connected)
     }
 
-    /// Whether some connected worker lacks a key that no connected worker has: then none can render the job.
+    /// Whether one of `keys` is had by no connected worker: then none can render the job.
     pub fn none_has_one_of(&self, keys: &[String]) -> bool {
         keys.iter().any(|key| !self.counts.contains_key(key))
     }

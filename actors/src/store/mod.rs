@@ -101,7 +101,6 @@ impl JobStore {
             let at = self.segments.append(&text).map_err(log_error)?;
             self.log_index.insert(key, &at.encode())?;
         }
-        self.segments.sync().map_err(log_error)?;
         self.flush()?;
         self.legacy_logs.clear()?;
         self.flush()
