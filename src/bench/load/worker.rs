@@ -195,7 +195,7 @@ async fn stream_log(
 ) {
     let batches = bytes.div_ceil(LOG_BATCH as u64).max(1);
     let window = (LOG_WINDOW / LOG_BATCH as u64).max(1);
-    let full = log_batch(job);
+    let full = log_lines(job, bytes.min(LOG_BATCH as u64) as usize);
     let started = Instant::now();
     let mut sent = 0u64;
     for seq in 0..batches {
@@ -224,19 +224,22 @@ async fn stream_log(
     }
 }
 
-/// 64 KiB of melt-like lines.
-fn log_batch(job: JobId) -> String {
-    let mut text = String::with_capacity(LOG_BATCH);
+/// `size` bytes (at least 1) of melt-like lines ending in a newline; only as many as needed, so a short log costs
+/// the generator little CPU (it shares the machine with the coordinator it measures).
+fn log_lines(job: JobId, size: usize) -> String {
+    let size = size.max(1);
+    let mut text = String::with_capacity(size + 128);
     let mut frame = 0u64;
-    while text.len() < LOG_BATCH - 128 {
+    while text.len() + 128 < size {
         text.push_str(&format!(
             "[producer avformat] job {job} frame {frame:08}: decoded video 1920x1080 yuv420p, audio 48000 Hz stereo\n"
         ));
         frame += 1;
     }
-    while text.len() < LOG_BATCH - 1 {
+    while text.len() + 1 < size {
         text.push('.');
     }
+    text.truncate(size - 1);
     text.push('\n');
     text
 }
@@ -293,5 +296,21 @@ pub async fn stop_workers(tasks: Vec<tokio::task::JoinHandle<Result<()>>>, stop:
     let _ = stop.send(true);
     for task in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_are_exactly_the_size_asked_and_end_a_line() {
+        for size in [1, 2, 127, 128, 129, SHORT_LOG as usize, 4096, LOG_BATCH] {
+            let text = log_lines(JobId(7), size);
+            assert_eq!(text.len(), size, "size {size}");
+            assert!(text.ends_with('\n'), "size {size}");
+        }
+        assert!(log_lines(JobId(7), LOG_BATCH).starts_with("[producer avformat] job 7 frame 00000000:"));
+        assert_eq!(log_lines(JobId(7), 0), "\n");
     }
 }
