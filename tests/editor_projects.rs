@@ -1,6 +1,7 @@
 //! Projects in the shapes Kdenlive and Shotcut save (nested tractors, clock-string in/out, a luma wipe, audio
 //! mixed from media files, `<chain>` producers, a file name with a space) render through coordinator and worker
-//! with exactly the frame count bare melt gives, and a project with missing media fails naming every file.
+//! with exactly the frame count bare melt gives, and a project with missing media fails naming every file; media
+//! that never open (a hung share, a named pipe) are refused after a deadline without taking the worker with them.
 
 mod common;
 
@@ -85,4 +86,48 @@ fn media_that_vanish_after_submitting_fail_the_job_on_the_worker() {
     assert_eq!(job["state"], "failed", "{job}");
     let error = job["error"].as_str().unwrap();
     assert!(error.contains("w1") && error.contains("my clip.mp4"), "{error}");
+}
+
+#[test]
+fn media_that_never_open_are_refused_after_a_deadline_and_the_worker_goes_on() {
+    let cluster = Cluster::start(1);
+    let root = cluster.dir.path().join("shotcut");
+    std::fs::create_dir_all(root.join("media")).unwrap();
+    let clip = root.join("media/my clip.mp4");
+    projects::lavfi_clip(&clip, "320x180", "30000/1001", 3);
+    projects::lavfi_audio(&root.join("media/music.wav"), 4);
+    let project = fixture("shotcut.mlt", &root);
+    // Submitted while the worker is reserved; then the clip becomes a named pipe nobody writes to, which blocks
+    // whoever opens it, as a file on a network share that stopped answering does.
+    ok(&cluster.cli(&["worker", "reserve", "w1", "--for", "test"]));
+    let id = cluster.submit(&project, &[]);
+    std::fs::remove_file(&clip).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&clip).status().unwrap().success());
+    ok(&cluster.cli(&["worker", "release", "w1"]));
+    let job = cluster.wait_final(id, Duration::from_secs(60));
+    assert_eq!(job["state"], "failed", "{job}");
+    let error = job["error"].as_str().unwrap();
+    let expected = format!(
+        "no worker can render it: w1: rejected: unreadable media: {} (chain \"chain0\" property resource: did not open within \
+         10s (on a network share that does not answer, or a named pipe?))",
+        clip.display()
+    );
+    assert_eq!(error, expected);
+
+    // The worker is free again: the next job renders on it.
+    let next = projects::tiny(cluster.dir.path(), "next.mlt", 25);
+    let after = cluster.wait_final(cluster.submit(&next, &[]), Duration::from_secs(60));
+    assert_eq!(after["state"], "succeeded", "{after}");
+    assert_eq!(after["worker"], "w1");
+    assert_eq!(probe(&next.with_extension("mp4")).video_frames, 25);
+
+    // The client checks the same files before submitting, with the same deadline.
+    let run = cluster.cli(&["job", "submit", project.to_str().unwrap()]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("{} (chain \"chain0\"", clip.display())) && err.contains("did not open within 10s"),
+        "{err}"
+    );
 }

@@ -1,9 +1,15 @@
 //! Decides whether this machine can render a project, listing every reason it
 //! cannot at once (every missing or unreadable file, every unknown service)
 //! so a user fixes them in one go rather than one per attempt.
+//!
+//! Files are opened on a thread of their own with a deadline each: a file on a
+//! hung network share, or a named pipe nobody writes to, blocks `open` for ever,
+//! and would otherwise hold a client, or a worker's only slot, with it.
 
 use std::fmt;
 use std::fs::File;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -88,27 +94,70 @@ pub fn check_files(project: &Project) -> Result<(), Refusal> {
     file_problems(project).into_result()
 }
 
+/// How long opening one of the project's files may take before it counts as unreadable.
+pub const OPEN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Opens every referenced file in turn on a checking thread. A file that does not answer within
+/// [`OPEN_DEADLINE`] is reported as such and the files after it are left unchecked (the thread stays blocked on
+/// it, and nothing else does).
 fn file_problems(project: &Project) -> Refusal {
+    file_problems_within(project, OPEN_DEADLINE)
+}
+
+fn file_problems_within(project: &Project, deadline: Duration) -> Refusal {
     let mut refusal = Refusal::default();
+    let (results, opened) = mpsc::channel();
+    let references = project.references.clone();
+    let checker = std::thread::Builder::new().name("file-check".into()).spawn(move || {
+        for r in &references {
+            if results.send(open(r)).is_err() {
+                return;
+            }
+        }
+    });
+    if checker.is_err() {
+        // No thread to be had: check here, without the deadline, rather than not at all.
+        for r in &project.references {
+            note(&mut refusal, r, open(r));
+        }
+        return refusal;
+    }
     for r in &project.references {
-        let opened = if r.folder {
-            std::fs::read_dir(&r.path).map(|_| ())
-        } else {
-            File::open(&r.path).and_then(|f| f.metadata()).and_then(|m| {
-                if m.is_dir() {
-                    Err(std::io::Error::other("is a folder, not a file"))
-                } else {
-                    Ok(())
-                }
-            })
-        };
-        match opened {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => refusal.missing_files.push(r.clone()),
-            Err(e) => refusal.unreadable_files.push((r.clone(), e.to_string())),
+        match opened.recv_timeout(deadline) {
+            Ok(result) => note(&mut refusal, r, result),
+            Err(_) => {
+                let why = format!(
+                    "did not open within {:?} (on a network share that does not answer, or a named pipe?)",
+                    deadline
+                );
+                refusal.unreadable_files.push((r.clone(), why));
+                break;
+            }
         }
     }
     refusal
+}
+
+/// Opens one referenced file (or lists one folder) as melt would need to.
+fn open(r: &FileRef) -> std::io::Result<()> {
+    if r.folder {
+        return std::fs::read_dir(&r.path).map(|_| ());
+    }
+    File::open(&r.path).and_then(|f| f.metadata()).and_then(|m| {
+        if m.is_dir() {
+            Err(std::io::Error::other("is a folder, not a file"))
+        } else {
+            Ok(())
+        }
+    })
+}
+
+fn note(refusal: &mut Refusal, r: &FileRef, opened: std::io::Result<()>) {
+    match opened {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => refusal.missing_files.push(r.clone()),
+        Err(e) => refusal.unreadable_files.push((r.clone(), e.to_string())),
+    }
 }
 
 #[cfg(test)]
@@ -180,5 +229,30 @@ mod tests {
         project.references.truncate(1);
         project.services_by_kind.clear();
         assert_eq!(check_on_this_machine(&project, &available), Ok(()));
+    }
+
+    #[test]
+    fn a_file_that_never_opens_is_reported_after_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = dir.path().join("before.mp4");
+        std::fs::write(&before, b"x").unwrap();
+        // Opening a named pipe for reading waits for a writer, which never comes.
+        let pipe = dir.path().join("pipe.mp4");
+        let made = std::process::Command::new("mkfifo").arg(&pipe).status().unwrap();
+        assert!(made.success());
+        let mut project = Project::empty_for_tests();
+        project.references = vec![
+            FileRef { path: dir.path().join("gone.mp4"), origin: "p1".into(), folder: false },
+            FileRef { path: pipe.clone(), origin: "p2".into(), folder: false },
+            FileRef { path: dir.path().join("after.mp4"), origin: "p3".into(), folder: false },
+        ];
+        let refusal = file_problems_within(&project, Duration::from_millis(300));
+        assert_eq!(refusal.missing_files.iter().map(|r| r.origin.as_str()).collect::<Vec<_>>(), ["p1"]);
+        assert_eq!(refusal.unreadable_files.len(), 1, "{refusal}");
+        let (file, why) = &refusal.unreadable_files[0];
+        assert_eq!(file.path, pipe);
+        assert_eq!(why, "did not open within 300ms (on a network share that does not answer, or a named pipe?)");
+        // Unblock the checker thread, so the test leaves nothing behind.
+        let _ = std::fs::OpenOptions::new().write(true).open(&pipe);
     }
 }

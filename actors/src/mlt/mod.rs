@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use check::{check_files, check_on_this_machine, Refusal};
+pub use check::{check_files, check_on_this_machine, Refusal, OPEN_DEADLINE};
 pub use error::ProjectError;
 pub use length::GENERATOR_LENGTH;
 pub use melt::{melt_version, parse_encoders, parse_version, query_encoders, query_services, Encoders, QUERY_TIMEOUT};
@@ -95,6 +95,11 @@ pub fn read_project(path: &Path) -> Result<Project, ProjectError> {
     let meta = std::fs::metadata(&path).map_err(unreadable)?;
     if meta.is_dir() {
         let e = std::io::Error::other("is a folder, not a file");
+        return Err(ProjectError::Unreadable(path.clone(), e));
+    }
+    if !meta.is_file() {
+        // A named pipe or a device: opening it could wait for ever.
+        let e = std::io::Error::other("is not a regular file (a named pipe or a device?)");
         return Err(ProjectError::Unreadable(path.clone(), e));
     }
     let too_large = |size| ProjectError::TooLarge { path: path.clone(), size, limit: MAX_PROJECT_BYTES };

@@ -143,6 +143,15 @@ fn read_project_from_disk() {
 
     assert!(matches!(read_project(dir.path()).unwrap_err(), ProjectError::Unreadable(..)));
 
+    // A named pipe would block the read until something writes to it: refused at once instead.
+    let pipe = dir.path().join("pipe.mlt");
+    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+    let e = read_project(&pipe).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("{}: cannot read: is not a regular file (a named pipe or a device?)", pipe.display())
+    );
+
     let binary = dir.path().join("b.mlt");
     std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x3c, 0x80]).unwrap();
     let e = read_project(&binary).unwrap_err();

@@ -32,6 +32,11 @@ pub struct RunnerConfig {
     pub stall_timeout: Duration,
 }
 
+/// How long checking an offer may take before it is turned down. Each referenced file has a deadline of its own
+/// ([`mlt::OPEN_DEADLINE`]); this one also covers the project file and the output folder, so a share that stops
+/// answering cannot hold the worker's only slot for ever (the blocked thread is left behind, the worker goes on).
+const VALIDATION_DEADLINE: Duration = Duration::from_secs(120);
+
 /// The actor.
 pub struct MeltRunner {
     config: Arc<RunnerConfig>,
@@ -111,9 +116,19 @@ impl Handler<Offer> for MeltRunner {
         let config = self.config.clone();
         let spec = job.spec.clone();
         let validate = async move {
-            tokio::task::spawn_blocking(move || validate(&config, &spec))
-                .await
-                .unwrap_or_else(|e| Err((RejectionCause::Worker, format!("validation failed: {e}"))))
+            let checked = tokio::task::spawn_blocking(move || validate(&config, &spec));
+            match tokio::time::timeout(VALIDATION_DEADLINE, checked).await {
+                Ok(result) => {
+                    result.unwrap_or_else(|e| Err((RejectionCause::Worker, format!("validation failed: {e}"))))
+                }
+                Err(_) => Err((
+                    RejectionCause::Worker,
+                    format!(
+                        "checking the project did not finish within {VALIDATION_DEADLINE:?} (its files on a network \
+                         share that does not answer?)"
+                    ),
+                )),
+            }
         };
         Box::pin(validate.into_actor(self).map(move |result, act, ctx| {
             let cancelled = act.current.as_ref().is_some_and(|c| c.is(id, attempt) && c.cancelled);
