@@ -226,3 +226,58 @@ fn a_worker_that_stops_answering_loses_its_job_and_its_late_result_is_thrown_awa
     assert_eq!(probe(&dir.join("frozen.mp4")).video_frames, 150);
     cluster.kill_worker(&first);
 }
+
+#[test]
+fn a_second_worker_process_with_a_connected_workers_name_waits_until_that_one_is_gone() {
+    let mut cluster = Cluster::start(1);
+    let dir = cluster.dir.path().to_path_buf();
+    // A second machine started with w1's name and certificate (a cloned disk, a copied folder).
+    let twin_log = dir.join("worker-w1-twin.log");
+    let twin = std::process::Command::new(BIN)
+        .args(["node", "--role", "worker", "--coordinator", &cluster.addr, "--name", "w1"])
+        .arg("--work-dir")
+        .arg(dir.join("work-w1-twin"))
+        .arg("--certs")
+        .arg(&cluster.certs)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&twin_log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut twin = KilledOnDrop(twin);
+    let twin_says = || std::fs::read_to_string(&twin_log).unwrap_or_default();
+    cluster.wait_until(Duration::from_secs(30), "the second w1 to be turned away", || {
+        twin_says().contains(
+            "another worker process is connected as w1; each worker needs a name and certificate of its own; \
+             dialling again in",
+        )
+    });
+    assert!(twin.0.try_wait().unwrap().is_none(), "it keeps trying rather than exiting:\n{}", twin_says());
+
+    // The connected w1 keeps its name and its connection, and renders.
+    let first = cluster.wait_final(cluster.submit(&projects::tiny(&dir, "first.mlt", 25), &[]), LIMIT);
+    assert_eq!(first["state"], "succeeded", "{first}");
+    assert_eq!(cluster.worker_log("w1").matches("registered").count(), 1, "{}", cluster.worker_log("w1"));
+    assert!(!cluster.coordinator_log().contains("older connection is dropped"), "{}", cluster.coordinator_log());
+    assert!(cluster.coordinator_log().contains("turned away a second worker process with the name of a connected one"));
+
+    // Once it is gone, the waiting one takes the name and the next job.
+    cluster.kill_worker("w1");
+    cluster.wait_until(Duration::from_secs(30), "the second w1 to register", || {
+        twin_says().lines().any(|l| l.contains(" registered"))
+    });
+    let second = cluster.wait_final(cluster.submit(&projects::tiny(&dir, "second.mlt", 25), &[]), LIMIT);
+    assert_eq!(second["state"], "succeeded", "{second}");
+    assert_eq!(probe(&dir.join("second.mp4")).video_frames, 25);
+    assert!(twin_says().contains(&format!("job={}", second["id"])), "{}", twin_says());
+}
+
+/// A process the cluster does not know of, stopped however the test ends.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -12,7 +12,7 @@ use crate::job::{JobId, JobRecord, JobSpec, MeltJob, Progress, RenderFacts};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The dialer's first message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -196,6 +196,10 @@ pub struct Registration {
     pub cpus: u32,
     /// The job it is still rendering from before a reconnection, if any.
     pub current: Option<(JobId, u32)>,
+    /// Drawn at random when the worker process starts and sent with each of its registrations: a reconnection
+    /// from the same process replaces the older connection, while a second process with the same name is
+    /// turned away as long as the first is connected.
+    pub instance: u64,
 }
 
 /// Coordinator → worker.
@@ -230,4 +234,7 @@ pub enum CoordinatorToWorker {
         accepted: bool,
     },
     Heartbeat,
+    /// Registration refused for now: another worker process is connected under this name. The worker dials again
+    /// later and is taken once that one is gone.
+    NameTaken(String),
 }

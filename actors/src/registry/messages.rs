@@ -7,14 +7,18 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// A worker's connection task registers it; answered with a connection number, or why it was refused.
+/// A worker's connection task registers it; answered with a connection number, or why it was turned away.
 #[derive(Message)]
-#[rtype(result = "Result<u64, String>")]
+#[rtype(result = "Result<u64, NameTaken>")]
 pub struct Connect {
     pub name: String,
     pub registration: Registration,
     pub outbox: mpsc::Sender<CoordinatorToWorker>,
 }
+
+/// Another worker process is connected under the name a worker registers with (the text says so).
+#[derive(Debug, PartialEq)]
+pub struct NameTaken(pub String);
 
 /// The connection `connection` of worker `name` ended.
 #[derive(Message)]

@@ -117,9 +117,20 @@ impl Actor for WorkerRegistry {
 }
 
 impl Handler<Connect> for WorkerRegistry {
-    type Result = Result<u64, String>;
+    type Result = Result<u64, NameTaken>;
 
     fn handle(&mut self, msg: Connect, _: &mut Self::Context) -> Self::Result {
+        if let Some(connected) = self.workers.get(&msg.name).filter(|w| w.outbox.is_some()) {
+            if connected.registration.instance != msg.registration.instance {
+                // Two machines with one name (a copied certificate, a cloned disk) would otherwise take the name
+                // from each other at every reconnection, and lose each other's jobs each time.
+                tracing::warn!(worker = %msg.name, "turned away a second worker process with the name of a connected one");
+                return Err(NameTaken(format!(
+                    "another worker process is connected as {}; each worker needs a name and certificate of its own",
+                    msg.name
+                )));
+            }
+        }
         let connection = self.next_connection;
         self.next_connection += 1;
         let now = now_ms();

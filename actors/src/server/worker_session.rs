@@ -6,7 +6,7 @@
 
 use super::ServerContext;
 use crate::coordinator::FromWorker;
-use crate::registry::{Connect, Disconnect};
+use crate::registry::{Connect, Disconnect, NameTaken};
 use distencode_wire::connection::{Connection, ServerStream};
 use distencode_wire::message::{CoordinatorToWorker, WorkerToCoordinator};
 use tokio::sync::mpsc;
@@ -35,8 +35,8 @@ pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, cont
     let replies = outbox.clone();
     let connection = match context.registry.send(Connect { name: worker.clone(), registration, outbox }).await {
         Ok(Ok(connection)) => connection,
-        Ok(Err(reason)) => {
-            let _ = conn.send(&CoordinatorToWorker::Refused(reason)).await;
+        Ok(Err(NameTaken(reason))) => {
+            let _ = conn.send(&CoordinatorToWorker::NameTaken(reason)).await;
             return;
         }
         Err(_) => return,

@@ -43,9 +43,10 @@ pub async fn run_link(
     let mut backoff = Duration::from_millis(200);
     let mut unacknowledged = Unconfirmed::default();
     let mut registered_once = false;
+    let instance = process_instance();
     loop {
         let mut registered = false;
-        let result = session(&config, &runner, &mut events, &mut unacknowledged, &mut registered).await;
+        let result = session(&config, instance, &runner, &mut events, &mut unacknowledged, &mut registered).await;
         if registered {
             // That session got as far as registering: the next dial starts from the shortest wait again.
             backoff = Duration::from_millis(200);
@@ -57,6 +58,9 @@ pub async fn run_link(
             // a coordinator restarting mid-handshake: keep trying.
             Err(SessionEnd::Refused(reason)) if !registered_once => return Err(reason),
             Err(SessionEnd::Refused(reason)) => {
+                tracing::error!(coordinator = %config.coordinator, "{reason}; dialling again in {backoff:?}");
+            }
+            Err(SessionEnd::NameTaken(reason)) => {
                 tracing::error!(coordinator = %config.coordinator, "{reason}; dialling again in {backoff:?}");
             }
             Err(SessionEnd::Failed(e)) => {
@@ -73,10 +77,25 @@ enum SessionEnd {
     Refused(String),
     /// The connection failed or ended: dial again.
     Failed(String),
+    /// Another process is connected under this worker's name: dial again, to take over once it is gone (a
+    /// machine that restarted after a crash, whose old connection the coordinator has not yet given up on), and
+    /// say so loudly meanwhile (two machines sharing one name).
+    NameTaken(String),
+}
+
+/// This process's [`Registration::instance`]: random, so no two worker processes share one.
+fn process_instance() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    hasher.write_u128(now.as_nanos());
+    hasher.finish()
 }
 
 async fn session(
     config: &LinkConfig,
+    instance: u64,
     runner: &Addr<MeltRunner>,
     events: &mut mpsc::Receiver<WorkerToCoordinator>,
     unacknowledged: &mut Unconfirmed,
@@ -96,12 +115,14 @@ async fn session(
         audio_encoders: config.encoders.audio.clone(),
         cpus: config.cpus,
         current,
+        instance,
     };
     let failed = |e: ConnectionError| SessionEnd::Failed(e.to_string());
     conn.send(&WorkerToCoordinator::Register(registration)).await.map_err(failed)?;
     match conn.expect::<CoordinatorToWorker>().await.map_err(failed)? {
         CoordinatorToWorker::Registered => {}
         CoordinatorToWorker::Refused(reason) => return Err(SessionEnd::Refused(reason)),
+        CoordinatorToWorker::NameTaken(reason) => return Err(SessionEnd::NameTaken(reason)),
         other => return Err(SessionEnd::Failed(format!("unexpected answer to Register: {other:?}"))),
     }
     tracing::info!(coordinator = %config.coordinator, "registered");
@@ -171,6 +192,7 @@ async fn session(
                     CoordinatorToWorker::LogAck { job, attempt, seq } => unacknowledged.log_acknowledged(job, attempt, seq),
                     CoordinatorToWorker::Heartbeat | CoordinatorToWorker::Registered => {}
                     CoordinatorToWorker::Refused(reason) => return Err(SessionEnd::Refused(reason)),
+                    CoordinatorToWorker::NameTaken(reason) => return Err(SessionEnd::NameTaken(reason)),
                 }
             }
         }

@@ -44,7 +44,8 @@ impl Default for Plan {
     }
 }
 
-fn registration() -> Registration {
+/// What simulated worker number `instance` registers with.
+fn registration(instance: u64) -> Registration {
     let mut services: Vec<String> = JOB_SERVICES.iter().map(|s| s.to_string()).collect();
     services.extend((0..EXTRA_SERVICES).map(|i| format!("bench.service{i:03}")));
     let mut video: Vec<String> = vec!["libx264".into()];
@@ -58,6 +59,7 @@ fn registration() -> Registration {
         audio_encoders: audio,
         cpus: 1,
         current: None,
+        instance,
     }
 }
 
@@ -82,12 +84,19 @@ pub async fn worker(
     gate: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
+    // One process per name, as a real worker is: its instance follows from its name.
+    let instance = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        name.hash(&mut hasher);
+        hasher.finish()
+    };
     let conn = {
         let _permit = gate.acquire().await?;
         let config = tls::client_config(&target.certs, &name)?;
         let (mut conn, _) =
             connection::dial(&target.addr, config, Role::Worker).await.with_context(|| format!("worker {name}"))?;
-        conn.send(&WorkerToCoordinator::Register(registration())).await?;
+        conn.send(&WorkerToCoordinator::Register(registration(instance))).await?;
         match conn.expect::<CoordinatorToWorker>().await? {
             CoordinatorToWorker::Registered => {}
             other => bail!("worker {name}: unexpected answer to Register: {other:?}"),
@@ -166,7 +175,9 @@ pub async fn worker(
                     acks.remove(&(job, attempt));
                     send(WorkerToCoordinator::Finished { job, attempt, outcome: Outcome::Cancelled })?;
                 }
-                CoordinatorToWorker::Refused(reason) => bail!("worker {name} refused: {reason}"),
+                CoordinatorToWorker::Refused(reason) | CoordinatorToWorker::NameTaken(reason) => {
+                    bail!("worker {name} refused: {reason}")
+                }
                 CoordinatorToWorker::Heartbeat | CoordinatorToWorker::Registered => {}
             }
         }
