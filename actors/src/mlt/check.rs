@@ -4,7 +4,8 @@
 //!
 //! Files are opened on a thread of their own with a deadline each: a file on a
 //! hung network share, or a named pipe nobody writes to, blocks `open` for ever,
-//! and would otherwise hold a client, or a worker's only slot, with it.
+//! and would otherwise hold a client, or a worker's only slot, with it. The files
+//! after one that does not answer stay unchecked (that thread is blocked on it).
 
 use std::fmt;
 use std::fs::File;
@@ -125,7 +126,11 @@ fn file_problems_within(project: &Project, deadline: Duration) -> Refusal {
     for r in &project.references {
         match opened.recv_timeout(deadline) {
             Ok(result) => note(&mut refusal, r, result),
-            Err(_) => {
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                refusal.unreadable_files.push((r.clone(), "could not be checked (the checking thread stopped)".into()));
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
                 let why = format!(
                     "did not open within {:?} (on a network share that does not answer, or a named pipe?)",
                     deadline
@@ -246,12 +251,17 @@ mod tests {
             FileRef { path: pipe.clone(), origin: "p2".into(), folder: false },
             FileRef { path: dir.path().join("after.mp4"), origin: "p3".into(), folder: false },
         ];
-        let refusal = file_problems_within(&project, Duration::from_millis(300));
+        // On a thread, so that a check that never returns fails the test instead of hanging it.
+        let (done, checked) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(file_problems_within(&project, Duration::from_secs(2)));
+        });
+        let refusal = checked.recv_timeout(Duration::from_secs(60)).expect("the check returned");
         assert_eq!(refusal.missing_files.iter().map(|r| r.origin.as_str()).collect::<Vec<_>>(), ["p1"]);
         assert_eq!(refusal.unreadable_files.len(), 1, "{refusal}");
         let (file, why) = &refusal.unreadable_files[0];
         assert_eq!(file.path, pipe);
-        assert_eq!(why, "did not open within 300ms (on a network share that does not answer, or a named pipe?)");
+        assert_eq!(why, "did not open within 2s (on a network share that does not answer, or a named pipe?)");
         // Unblock the checker thread, so the test leaves nothing behind.
         let _ = std::fs::OpenOptions::new().write(true).open(&pipe);
     }

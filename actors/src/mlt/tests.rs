@@ -146,7 +146,12 @@ fn read_project_from_disk() {
     // A named pipe would block the read until something writes to it: refused at once instead.
     let pipe = dir.path().join("pipe.mlt");
     assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
-    let e = read_project(&pipe).unwrap_err();
+    let (done, read) = std::sync::mpsc::channel();
+    let piped = pipe.clone();
+    std::thread::spawn(move || {
+        let _ = done.send(read_project(&piped));
+    });
+    let e = read.recv_timeout(std::time::Duration::from_secs(60)).expect("read_project returned").unwrap_err();
     assert_eq!(
         e.to_string(),
         format!("{}: cannot read: is not a regular file (a named pipe or a device?)", pipe.display())
