@@ -8,10 +8,66 @@
 use super::Needs;
 use distencode_wire::message::Registration;
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Weak};
 
 /// Capabilities are service names, and encoders as `encoder NAME` (a service and an encoder may share a name).
 fn encoder_key(name: &str) -> String {
     format!("encoder {name}")
+}
+
+/// What a worker announced it can render with, shared by every worker that announced exactly the same: a farm's
+/// machines usually run one melt build, and a thousand workers then hold one copy of ~500 names, not a thousand.
+#[derive(Debug)]
+pub struct Announced {
+    pub services: Vec<String>,
+    pub video_encoders: Vec<String>,
+    pub audio_encoders: Vec<String>,
+    /// All of it as capability keys, for quick look-ups.
+    pub has: HashSet<String>,
+}
+
+/// The distinct [`Announced`] sets of the workers known; each lives as long as some worker holds it.
+#[derive(Default)]
+pub struct AnnouncedSets {
+    known: Vec<Weak<Announced>>,
+}
+
+impl AnnouncedSets {
+    /// The shared set for what `registration` announces; its lists are moved out of it (or dropped, when an equal
+    /// set is already held).
+    pub fn share(&mut self, registration: &mut Registration) -> Arc<Announced> {
+        self.known.retain(|set| set.strong_count() > 0);
+        let equal = self.known.iter().filter_map(Weak::upgrade).find(|set| {
+            set.services == registration.services
+                && set.video_encoders == registration.video_encoders
+                && set.audio_encoders == registration.audio_encoders
+        });
+        let has = match equal {
+            Some(set) => {
+                for list in
+                    [&mut registration.services, &mut registration.video_encoders, &mut registration.audio_encoders]
+                {
+                    *list = Vec::new();
+                }
+                return set;
+            }
+            None => capabilities(registration),
+        };
+        let set = Arc::new(Announced {
+            services: std::mem::take(&mut registration.services),
+            video_encoders: std::mem::take(&mut registration.video_encoders),
+            audio_encoders: std::mem::take(&mut registration.audio_encoders),
+            has,
+        });
+        self.known.push(Arc::downgrade(&set));
+        set
+    }
+
+    /// How many distinct sets are held.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.known.iter().filter(|set| set.strong_count() > 0).count()
+    }
 }
 
 /// Everything a registration says the worker has, as one set of capability keys.
@@ -114,6 +170,32 @@ mod tests {
         assert!(has.contains("libx264") && has.contains("encoder libx264"));
         assert_eq!(lacks(&has, &needs.keys()), keys(&["avformat"]));
         assert!(!has_all(&has, &needs.keys()));
+    }
+
+    #[test]
+    fn workers_announcing_the_same_share_one_set_while_any_holds_it() {
+        let announce = |services: &[&str]| Registration {
+            services: keys(services),
+            video_encoders: keys(&["libx264"]),
+            audio_encoders: keys(&["aac"]),
+            ..Default::default()
+        };
+        let mut sets = AnnouncedSets::default();
+        let mut first = announce(&["color", "avformat"]);
+        let a = sets.share(&mut first);
+        assert!(first.services.is_empty() && first.video_encoders.is_empty(), "moved out of the registration");
+        assert_eq!(a.services, keys(&["color", "avformat"]));
+        assert!(a.has.contains("encoder aac") && a.has.contains("avformat"));
+        let b = sets.share(&mut announce(&["color", "avformat"]));
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = sets.share(&mut announce(&["color"]));
+        assert!(!Arc::ptr_eq(&a, &other));
+        assert_eq!(sets.len(), 2);
+        drop((a, b));
+        assert_eq!(sets.len(), 1, "a set no worker holds is let go");
+        let again = sets.share(&mut announce(&["color", "avformat"]));
+        assert_eq!(again.services, keys(&["color", "avformat"]));
+        assert_eq!(sets.len(), 2);
     }
 
     #[test]

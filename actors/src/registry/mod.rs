@@ -17,22 +17,24 @@ pub use state::WorkerState;
 
 use crate::store::JobStore;
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
-use capabilities::{capabilities, has_all, lacks, PoolCapabilities};
+use capabilities::{has_all, lacks, Announced, AnnouncedSets, PoolCapabilities};
 use distencode_wire::job::now_ms;
 use distencode_wire::message::{CoordinatorToWorker, Registration, Reservation, WorkerView};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// One worker as the registry knows it.
 struct WorkerEntry {
-    /// What it can render with: its services and encoders, for quick look-ups.
-    has: HashSet<String>,
+    /// What it can render with: its services and encoders (shared with the workers that announced the same).
+    announced: Arc<Announced>,
     /// Identifies the connection; a message about an older connection of the same name is ignored.
     connection: u64,
     /// The way to the worker's connection task; `None` while it is disconnected.
     outbox: Option<mpsc::Sender<CoordinatorToWorker>>,
     state: WorkerState,
+    /// What it announced, less the lists kept in `announced`.
     registration: Registration,
     last_seen: u64,
     /// Failed renders in a row; reset by a success.
@@ -55,6 +57,8 @@ pub struct WorkerRegistry {
     draining: BTreeSet<String>,
     /// How many connected workers have each capability.
     pool: PoolCapabilities,
+    /// The distinct capability sets workers announced.
+    announced_sets: AnnouncedSets,
     /// Told when a worker becomes available or is lost.
     events: Recipient<WorkerEvent>,
     /// Where reservations are kept.
@@ -71,6 +75,7 @@ impl WorkerRegistry {
             reservations: BTreeMap::new(),
             draining: BTreeSet::new(),
             pool: PoolCapabilities::default(),
+            announced_sets: AnnouncedSets::default(),
             events,
             store,
             grace,
@@ -89,7 +94,7 @@ impl WorkerRegistry {
             return;
         };
         if entry.outbox.take().is_some() {
-            self.pool.remove(&entry.has);
+            self.pool.remove(&entry.announced.has);
         }
     }
 
@@ -144,7 +149,7 @@ impl Handler<Connect> for WorkerRegistry {
                 self.events.do_send(WorkerEvent::Lost { worker: msg.name.clone(), job, attempt });
             }
             if previous.outbox.is_some() {
-                self.pool.remove(&previous.has);
+                self.pool.remove(&previous.announced.has);
                 tracing::info!(worker = %msg.name, "worker reconnected; its older connection is dropped");
             }
         }
@@ -155,18 +160,20 @@ impl Handler<Connect> for WorkerRegistry {
             state = WorkerState::Busy { job, attempt };
             self.events.do_send(WorkerEvent::Resumed { worker: msg.name.clone(), job, attempt });
         }
-        tracing::info!(worker = %msg.name, melt = %msg.registration.melt_version, services = msg.registration.services.len(), "worker registered");
+        let mut registration = msg.registration;
+        let announced = self.announced_sets.share(&mut registration);
+        tracing::info!(worker = %msg.name, melt = %registration.melt_version, services = announced.services.len(), "worker registered");
         let idle = state == WorkerState::Idle && self.in_pool(&msg.name);
-        let has = capabilities(&msg.registration);
-        self.pool.add(&has);
+
+        self.pool.add(&announced.has);
         self.workers.insert(
             msg.name,
             WorkerEntry {
-                has,
+                announced,
                 connection,
                 outbox: Some(msg.outbox),
                 state,
-                registration: msg.registration,
+                registration,
                 last_seen: now,
                 recent_failures,
             },
@@ -224,7 +231,7 @@ impl Handler<Claim> for WorkerRegistry {
                 break;
             }
             let fits = |name: &&String| {
-                !candidate.excluded.contains(*name) && has_all(&self.workers[*name].has, &candidate.keys)
+                !candidate.excluded.contains(*name) && has_all(&self.workers[*name].announced.has, &candidate.keys)
             };
             if let Some(index) = idle.iter().position(fits) {
                 pairs.push((candidate.job, candidate.attempt, idle.remove(index).clone()));
@@ -287,11 +294,11 @@ impl Handler<CheckNeeds> for WorkerRegistry {
             return Ok(());
         }
         let connected = self.workers.iter().filter(|(_, e)| e.outbox.is_some());
-        if !self.pool.none_has_one_of(&keys) && connected.clone().any(|(_, e)| has_all(&e.has, &keys)) {
+        if !self.pool.none_has_one_of(&keys) && connected.clone().any(|(_, e)| has_all(&e.announced.has, &keys)) {
             return Ok(());
         }
         let each: Vec<String> =
-            connected.map(|(name, e)| format!("{name} lacks {}", lacks(&e.has, &keys).join(", "))).collect();
+            connected.map(|(name, e)| format!("{name} lacks {}", lacks(&e.announced.has, &keys).join(", "))).collect();
         Err(format!("no worker of the pool can render it: {}", each.join("; ")))
     }
 }
@@ -362,10 +369,10 @@ impl WorkerRegistry {
             state: state.to_string(),
             current_job: entry.and_then(|e| e.state.job()).map(|(job, _)| job),
             melt_version: entry.map(|e| e.registration.melt_version.clone()).unwrap_or_default(),
-            services: entry.map_or(0, |e| e.registration.services.len()),
-            service_names: entry.map(|e| e.registration.services.clone()).unwrap_or_default(),
-            video_encoders: entry.map(|e| e.registration.video_encoders.clone()).unwrap_or_default(),
-            audio_encoders: entry.map(|e| e.registration.audio_encoders.clone()).unwrap_or_default(),
+            services: entry.map_or(0, |e| e.announced.services.len()),
+            service_names: entry.map(|e| e.announced.services.clone()).unwrap_or_default(),
+            video_encoders: entry.map(|e| e.announced.video_encoders.clone()).unwrap_or_default(),
+            audio_encoders: entry.map(|e| e.announced.audio_encoders.clone()).unwrap_or_default(),
             cpus: entry.map_or(0, |e| e.registration.cpus),
             last_seen: entry.map_or(0, |e| e.last_seen),
             recent_failures: failures,
