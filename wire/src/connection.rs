@@ -125,6 +125,19 @@ impl<W: AsyncWrite + Unpin> MessageWriter<W> {
         self.inner.send(payload).await?;
         Ok(())
     }
+
+    /// Queues one message without flushing it: several queued messages leave in as few TLS records and writes as
+    /// they fit in. [`MessageWriter::flush`] sends them.
+    pub async fn feed<T: Serialize>(&mut self, message: &T) -> Result<(), ConnectionError> {
+        self.inner.feed(frame::encode(message)?).await?;
+        Ok(())
+    }
+
+    /// Sends every message queued by [`MessageWriter::feed`].
+    pub async fn flush(&mut self) -> Result<(), ConnectionError> {
+        SinkExt::<Bytes>::flush(&mut self.inner).await?;
+        Ok(())
+    }
 }
 
 /// The dialer's TLS stream.

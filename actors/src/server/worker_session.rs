@@ -1,7 +1,7 @@
 //! One worker's connection on the coordinator: registration, then messages both ways until it ends.
 //!
-//! The writer half drains the worker's outbox (offers, cancellations, acknowledgements) and sends a heartbeat when
-//! idle; the reader half relays every message to the Coordinator and awaits it, so a flood of log lines slows the
+//! The writer half drains the worker's outbox (offers, cancellations, acknowledgements), everything waiting in one
+//! write, and sends a heartbeat when idle; the reader half relays every message to the Coordinator and awaits it, so a flood of log lines slows the
 //! worker instead of filling memory. A worker silent for longer than the heartbeat timeout is disconnected.
 
 use super::ServerContext;
@@ -54,7 +54,17 @@ pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, cont
                 Ok(None) => return, // the registry dropped our outbox: replaced by a newer connection
                 Err(_) => CoordinatorToWorker::Heartbeat,
             };
-            if writer.send(&message).await.is_err() {
+            if writer.feed(&message).await.is_err() {
+                return;
+            }
+            // Whatever else is waiting goes in the same write (a `LogAck` and the `Commit` right behind it).
+            for _ in 1..OUTBOX_CAPACITY {
+                let Ok(message) = inbox.try_recv() else { break };
+                if writer.feed(&message).await.is_err() {
+                    return;
+                }
+            }
+            if writer.flush().await.is_err() {
                 return;
             }
         }

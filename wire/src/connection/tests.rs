@@ -1,5 +1,6 @@
 //! The opening handshake between real TLS endpoints on 127.0.0.1: versions and roles that do not fit are refused
-//! with a message saying so, and a hostile frame after the handshake is an error, not a crash.
+//! with a message saying so, and a hostile frame after the handshake is an error, not a crash; messages fed to a
+//! writer leave at its flush, in order.
 
 use super::*;
 use crate::message::{ClientRequest, Hello, HelloReply};
@@ -95,4 +96,19 @@ async fn a_hostile_frame_after_the_handshake_is_an_error_not_a_crash() {
     stream.flush().await.unwrap();
     let err = server_conn.recv::<ClientRequest>().await.unwrap_err();
     assert!(err.to_string().contains("frame size too big"), "{err}");
+}
+
+#[tokio::test]
+async fn fed_messages_leave_together_at_the_flush_in_order() {
+    let (near, far) = tokio::io::duplex(64 * 1024);
+    let (_, mut writer) = Connection::new(near).split();
+    let (mut reader, _) = Connection::new(far).split();
+    writer.feed(&"first".to_string()).await.unwrap();
+    writer.feed(&"second".to_string()).await.unwrap();
+    // Nothing has been written yet: the far side has no message to read.
+    let early = tokio::time::timeout(std::time::Duration::from_millis(100), reader.recv::<String>()).await;
+    assert!(early.is_err(), "a fed message went out before the flush");
+    writer.flush().await.unwrap();
+    assert_eq!(reader.recv::<String>().await.unwrap().as_deref(), Some("first"));
+    assert_eq!(reader.recv::<String>().await.unwrap().as_deref(), Some("second"));
 }
