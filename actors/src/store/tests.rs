@@ -15,21 +15,26 @@ fn spec() -> JobSpec {
     }
 }
 
+/// Opens a store in `dir`, lets `write` change it, flushes and closes it: what the next open must find.
+fn written<T>(dir: &std::path::Path, write: impl FnOnce(&JobStore) -> T) -> T {
+    let store = JobStore::open(dir).unwrap();
+    let result = write(&store);
+    store.flush().unwrap();
+    result
+}
+
 #[test]
 fn jobs_and_changes_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
-    let id;
-    {
-        let store = JobStore::open(dir.path()).unwrap();
-        let record = store.create(spec(), "alice".into()).unwrap();
-        id = record.id;
+    let id = written(dir.path(), |store| {
+        let id = store.create(spec(), "alice".into()).unwrap().id;
         store.change(id, Change::Offer { worker: "w1".into() }).unwrap();
         store.append_log(id, 1, 0, "line one\n").unwrap();
         store.append_log(id, 1, 1, "line two\n").unwrap();
         store.append_log(id, 1, 1, "line two\n").unwrap();
         store.append_log(id, 2, 0, "second attempt\n").unwrap();
-        store.flush().unwrap();
-    }
+        id
+    });
     let store = JobStore::open(dir.path()).unwrap();
     let record = store.get(id).unwrap();
     assert_eq!(record.state, JobState::Offered);
@@ -61,14 +66,12 @@ fn ids_grow_and_refusals_change_nothing() {
 #[test]
 fn reservations_survive_reopening_and_can_be_removed() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let store = JobStore::open(dir.path()).unwrap();
+    written(dir.path(), |store| {
         let r = Reservation { person: "bob".into(), until: Some(42) };
         store.save_reservation("w1", Some(&r)).unwrap();
         store.save_reservation("w2", Some(&r)).unwrap();
         store.save_reservation("w2", None).unwrap();
-        store.flush().unwrap();
-    }
+    });
     let store = JobStore::open(dir.path()).unwrap();
     let all = store.reservations().unwrap();
     assert_eq!(all, vec![("w1".to_string(), Reservation { person: "bob".into(), until: Some(42) })]);
@@ -77,16 +80,14 @@ fn reservations_survive_reopening_and_can_be_removed() {
 #[test]
 fn only_unfinished_jobs_are_listed_for_recovery_and_revisions_grow_per_job() {
     let dir = tempfile::tempdir().unwrap();
-    let (done, waiting);
-    {
-        let store = JobStore::open(dir.path()).unwrap();
-        done = store.create(spec(), "alice".into()).unwrap().id;
-        waiting = store.create(spec(), "alice".into()).unwrap().id;
+    let (done, waiting) = written(dir.path(), |store| {
+        let done = store.create(spec(), "alice".into()).unwrap().id;
+        let waiting = store.create(spec(), "alice".into()).unwrap().id;
         let offered = store.change(done, Change::Offer { worker: "w1".into() }).unwrap();
         let cancelled = store.change(done, Change::Cancel { reason: "no".into() }).unwrap();
         assert_eq!((offered.revision, cancelled.revision), (2, 3));
-        store.flush().unwrap();
-    }
+        (done, waiting)
+    });
     let store = JobStore::open(dir.path()).unwrap();
     let unfinished: Vec<JobId> = store.list(true).unwrap().iter().map(|r| r.id).collect();
     assert_eq!(unfinished, vec![waiting]);
@@ -99,15 +100,13 @@ fn only_unfinished_jobs_are_listed_for_recovery_and_revisions_grow_per_job() {
 #[test]
 fn a_store_written_before_the_unfinished_index_gets_one_at_open() {
     let dir = tempfile::tempdir().unwrap();
-    let id;
-    {
-        let store = JobStore::open(dir.path()).unwrap();
-        id = store.create(spec(), "alice".into()).unwrap().id;
+    let id = written(dir.path(), |store| {
+        let id = store.create(spec(), "alice".into()).unwrap().id;
         // As an older version left it: no index, no marker.
         store.unfinished.clear().unwrap();
         store.meta.clear().unwrap();
-        store.flush().unwrap();
-    }
+        id
+    });
     let store = JobStore::open(dir.path()).unwrap();
     assert_eq!(store.list(true).unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
 }
@@ -155,13 +154,11 @@ async fn replies_come_after_their_change_is_flushed_and_in_the_order_sent() {
 #[test]
 fn logs_kept_inside_the_database_by_older_versions_are_moved_to_segments() {
     let dir = tempfile::tempdir().unwrap();
-    let id;
-    {
-        let store = JobStore::open(dir.path()).unwrap();
-        id = store.create(spec(), "alice".into()).unwrap().id;
+    let id = written(dir.path(), |store| {
+        let id = store.create(spec(), "alice".into()).unwrap().id;
         store.legacy_logs.insert(JobStore::log_key(id, 1, 0), "from before\n".as_bytes()).unwrap();
-        store.flush().unwrap();
-    }
+        id
+    });
     let store = JobStore::open(dir.path()).unwrap();
     assert_eq!(store.read_log(id, None, 1 << 20).unwrap(), ("from before\n".to_string(), Some((1, 0))));
     assert!(store.legacy_logs.is_empty());
@@ -170,14 +167,12 @@ fn logs_kept_inside_the_database_by_older_versions_are_moved_to_segments() {
 #[test]
 fn a_log_batch_whose_bytes_a_crash_lost_is_stored_again_when_resent() {
     let dir = tempfile::tempdir().unwrap();
-    let id;
-    {
-        let store = JobStore::open(dir.path()).unwrap();
-        id = store.create(spec(), "alice".into()).unwrap().id;
+    let id = written(dir.path(), |store| {
+        let id = store.create(spec(), "alice".into()).unwrap().id;
         store.append_log(id, 1, 0, "kept\n").unwrap();
         store.append_log(id, 1, 1, "lost\n").unwrap();
-        store.flush().unwrap();
-    }
+        id
+    });
     // The index reached the disk, the second batch's bytes did not.
     let segment = dir.path().join("logs").join("00000001.seg");
     std::fs::OpenOptions::new().write(true).open(segment).unwrap().set_len(5).unwrap();
