@@ -145,16 +145,8 @@ pub(super) struct QueuedParts {
 
 impl QueuedParts {
     pub(super) fn of(record: &JobRecord) -> Self {
-        Self { keys: needs(record).keys().into(), excluded: Arc::new(blamed_workers(record)) }
-    }
-}
-
-/// What a worker must have to render the job.
-pub(super) fn needs(record: &JobRecord) -> Needs {
-    Needs {
-        services: record.services.clone(),
-        video_encoder: record.encoding.vcodec.clone(),
-        audio_encoder: record.encoding.acodec.clone(),
+        let needs = Needs::of(&record.services, &record.encoding);
+        Self { keys: needs.keys().into(), excluded: Arc::new(blamed_workers(record)) }
     }
 }
 

@@ -14,11 +14,7 @@ impl Handler<Submit> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<JobRecord>>;
 
     fn handle(&mut self, msg: Submit, _: &mut Self::Context) -> Self::Result {
-        let needs = Needs {
-            services: msg.spec.services.clone(),
-            video_encoder: msg.spec.encoding.vcodec.clone(),
-            audio_encoder: msg.spec.encoding.acodec.clone(),
-        };
+        let needs = Needs::of(&msg.spec.services, &msg.spec.encoding);
         let (registry, store) = (self.registry.clone(), self.store.clone());
         let create = async move {
             // A job no worker of the pool could render is refused now, with what each worker lacks.

@@ -124,21 +124,18 @@ fn file_problems_within(project: &Project, deadline: Duration) -> Refusal {
         return refusal;
     }
     for r in &project.references {
-        match opened.recv_timeout(deadline) {
-            Ok(result) => note(&mut refusal, r, result),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                refusal.unreadable_files.push((r.clone(), "could not be checked (the checking thread stopped)".into()));
-                break;
+        let why = match opened.recv_timeout(deadline) {
+            Ok(result) => {
+                note(&mut refusal, r, result);
+                continue;
             }
+            Err(mpsc::RecvTimeoutError::Disconnected) => "could not be checked (the checking thread stopped)".into(),
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let why = format!(
-                    "did not open within {:?} (on a network share that does not answer, or a named pipe?)",
-                    deadline
-                );
-                refusal.unreadable_files.push((r.clone(), why));
-                break;
+                format!("did not open within {deadline:?} (on a network share that does not answer, or a named pipe?)")
             }
-        }
+        };
+        refusal.unreadable_files.push((r.clone(), why));
+        break;
     }
     refusal
 }

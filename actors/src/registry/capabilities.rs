@@ -36,29 +36,18 @@ impl AnnouncedSets {
     /// The shared set for what `registration` announces; its lists are moved out of it (or dropped, when an equal
     /// set is already held).
     pub fn share(&mut self, registration: &mut Registration) -> Arc<Announced> {
+        let services = std::mem::take(&mut registration.services);
+        let video_encoders = std::mem::take(&mut registration.video_encoders);
+        let audio_encoders = std::mem::take(&mut registration.audio_encoders);
         self.known.retain(|set| set.strong_count() > 0);
         let equal = self.known.iter().filter_map(Weak::upgrade).find(|set| {
-            set.services == registration.services
-                && set.video_encoders == registration.video_encoders
-                && set.audio_encoders == registration.audio_encoders
+            set.services == services && set.video_encoders == video_encoders && set.audio_encoders == audio_encoders
         });
-        let has = match equal {
-            Some(set) => {
-                for list in
-                    [&mut registration.services, &mut registration.video_encoders, &mut registration.audio_encoders]
-                {
-                    *list = Vec::new();
-                }
-                return set;
-            }
-            None => capabilities(registration),
-        };
-        let set = Arc::new(Announced {
-            services: std::mem::take(&mut registration.services),
-            video_encoders: std::mem::take(&mut registration.video_encoders),
-            audio_encoders: std::mem::take(&mut registration.audio_encoders),
-            has,
-        });
+        if let Some(equal) = equal {
+            return equal;
+        }
+        let has = capability_keys(&services, &video_encoders, &audio_encoders);
+        let set = Arc::new(Announced { services, video_encoders, audio_encoders, has });
         self.known.push(Arc::downgrade(&set));
         set
     }
@@ -70,10 +59,10 @@ impl AnnouncedSets {
     }
 }
 
-/// Everything a registration says the worker has, as one set of capability keys.
-pub fn capabilities(registration: &Registration) -> HashSet<String> {
-    let encoders = registration.video_encoders.iter().chain(&registration.audio_encoders);
-    registration.services.iter().cloned().chain(encoders.map(|e| encoder_key(e))).collect()
+/// Everything a worker announced, as one set of capability keys.
+fn capability_keys(services: &[String], video_encoders: &[String], audio_encoders: &[String]) -> HashSet<String> {
+    let encoders = video_encoders.iter().chain(audio_encoders);
+    services.iter().cloned().chain(encoders.map(|e| encoder_key(e))).collect()
 }
 
 impl Needs {
@@ -161,12 +150,7 @@ mod tests {
             audio_encoder: "none".into(),
         };
         assert_eq!(needs.keys(), keys(&["color", "avformat", "encoder libx264"]));
-        let registration = Registration {
-            services: keys(&["color", "libx264"]),
-            video_encoders: keys(&["libx264"]),
-            ..Default::default()
-        };
-        let has = capabilities(&registration);
+        let has = capability_keys(&keys(&["color", "libx264"]), &keys(&["libx264"]), &[]);
         assert!(has.contains("libx264") && has.contains("encoder libx264"));
         assert_eq!(lacks(&has, &needs.keys()), keys(&["avformat"]));
         assert!(!has_all(&has, &needs.keys()));

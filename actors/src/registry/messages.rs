@@ -1,7 +1,7 @@
 //! The WorkerRegistry's messages and the events it sends to the Coordinator.
 
 use actix::Message;
-use distencode_wire::job::JobId;
+use distencode_wire::job::{Encoding, JobId};
 use distencode_wire::message::{CoordinatorToWorker, Registration, WorkerView};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -34,6 +34,17 @@ pub struct Needs {
     pub services: Vec<String>,
     pub video_encoder: String,
     pub audio_encoder: String,
+}
+
+impl Needs {
+    /// What a job using `services`, encoded as `encoding`, needs (the same for its spec and its record).
+    pub fn of(services: &[String], encoding: &Encoding) -> Self {
+        Self {
+            services: services.to_vec(),
+            video_encoder: encoding.vcodec.clone(),
+            audio_encoder: encoding.acodec.clone(),
+        }
+    }
 }
 
 /// A job that could be dispatched now, and the workers it must not go to. The sets are shared with the

@@ -164,7 +164,6 @@ impl Handler<Connect> for WorkerRegistry {
         let announced = self.announced_sets.share(&mut registration);
         tracing::info!(worker = %msg.name, melt = %registration.melt_version, services = announced.services.len(), "worker registered");
         let idle = state == WorkerState::Idle && self.in_pool(&msg.name);
-
         self.pool.add(&announced.has);
         self.workers.insert(
             msg.name,

@@ -1,8 +1,9 @@
 //! One worker's connection on the coordinator: registration, then messages both ways until it ends.
 //!
 //! The writer half drains the worker's outbox (offers, cancellations, acknowledgements), everything waiting in one
-//! write, and sends a heartbeat when idle; the reader half relays every message to the Coordinator and awaits it, so a flood of log lines slows the
-//! worker instead of filling memory. A worker silent for longer than the heartbeat timeout is disconnected.
+//! write, and sends a heartbeat when idle; the reader half relays every message to the Coordinator and awaits it,
+//! so a flood of log lines slows the worker instead of filling memory. A worker silent for longer than the heartbeat
+//! timeout is disconnected.
 
 use super::ServerContext;
 use crate::coordinator::FromWorker;

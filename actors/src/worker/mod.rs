@@ -43,7 +43,7 @@ pub async fn run_link(
     let mut backoff = Duration::from_millis(200);
     let mut unacknowledged = Unconfirmed::default();
     let mut registered_once = false;
-    let instance = process_instance();
+    let instance = new_instance();
     loop {
         let mut registered = false;
         let result = session(&config, instance, &runner, &mut events, &mut unacknowledged, &mut registered).await;
@@ -57,10 +57,7 @@ pub async fn run_link(
             // Before the first registration a refusal is a configuration error: say so and stop. Later it may be
             // a coordinator restarting mid-handshake: keep trying.
             Err(SessionEnd::Refused(reason)) if !registered_once => return Err(reason),
-            Err(SessionEnd::Refused(reason)) => {
-                tracing::error!(coordinator = %config.coordinator, "{reason}; dialling again in {backoff:?}");
-            }
-            Err(SessionEnd::NameTaken(reason)) => {
+            Err(SessionEnd::Refused(reason) | SessionEnd::NameTaken(reason)) => {
                 tracing::error!(coordinator = %config.coordinator, "{reason}; dialling again in {backoff:?}");
             }
             Err(SessionEnd::Failed(e)) => {
@@ -83,8 +80,8 @@ enum SessionEnd {
     NameTaken(String),
 }
 
-/// This process's [`Registration::instance`]: random, so no two worker processes share one.
-fn process_instance() -> u64 {
+/// A worker process's [`Registration::instance`], drawn once when it starts: random, so no two share one.
+pub fn new_instance() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());

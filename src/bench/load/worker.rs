@@ -44,7 +44,7 @@ impl Default for Plan {
     }
 }
 
-/// What simulated worker number `instance` registers with.
+/// What a simulated worker registers with; `instance` as in [`Registration::instance`].
 fn registration(instance: u64) -> Registration {
     let mut services: Vec<String> = JOB_SERVICES.iter().map(|s| s.to_string()).collect();
     services.extend((0..EXTRA_SERVICES).map(|i| format!("bench.service{i:03}")));
@@ -84,13 +84,8 @@ pub async fn worker(
     gate: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
-    // One process per name, as a real worker is: its instance follows from its name.
-    let instance = {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        name.hash(&mut hasher);
-        hasher.finish()
-    };
+    // Each simulated worker is a process of its own, as a real one is.
+    let instance = distencode_actors::worker::new_instance();
     let conn = {
         let _permit = gate.acquire().await?;
         let config = tls::client_config(&target.certs, &name)?;
