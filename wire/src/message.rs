@@ -11,7 +11,8 @@ use crate::identity::Role;
 use crate::job::{JobId, JobRecord, JobSpec, MeltJob, Progress, RenderFacts};
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever a message changes shape.
+/// Bumped whenever a message changes shape: whenever the bytes pinned in `message/pins.rs` change. Nodes of
+/// different versions refuse each other at the handshake with a message naming both versions.
 pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The dialer's first message.
@@ -238,3 +239,6 @@ pub enum CoordinatorToWorker {
     /// later and is taken once that one is gone.
     NameTaken(String),
 }
+
+#[cfg(test)]
+mod pins;

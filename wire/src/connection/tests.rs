@@ -57,8 +57,14 @@ async fn another_protocol_version_is_refused_with_both_versions() {
     let (addr, server) = coordinator(certs.path()).await;
     let hello = Hello { protocol: PROTOCOL_VERSION + 1, role: Role::Worker, software: "9.9.9".into() };
     let HelloReply::Refused(text) = hello_by_hand(certs.path(), "w1", &addr, hello).await else { panic!("welcomed") };
-    assert!(text.starts_with("protocol mismatch: worker \"w1\" speaks protocol"), "{text}");
-    assert!(text.contains("(distencode 9.9.9)"), "{text}");
+    let expected = format!(
+        "protocol mismatch: worker \"w1\" speaks protocol {} (distencode 9.9.9), this coordinator speaks {} \
+         (distencode {})",
+        PROTOCOL_VERSION + 1,
+        PROTOCOL_VERSION,
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(text, expected);
     assert!(matches!(server.await.unwrap(), Err(ConnectionError::Refused(_))));
 }
 

@@ -1,0 +1,396 @@
+//! The encoded bytes of every protocol message, pinned, so that a protocol change is always deliberate.
+//!
+//! Each row of [`PINS`] is one message (every variant of every message enum, and every type carried inside them)
+//! with the exact bytes [`crate::frame::encode`] makes of it, in hex. A change to a message's shape, a field's type
+//! or the order of variants changes those bytes, and the test below fails listing every row that moved.
+//!
+//! **When these bytes change, bump [`PROTOCOL_VERSION`]** in `message.rs` (and [`PINNED_AT`] below to match), so
+//! that nodes of the old and the new shape refuse each other at the handshake with a message naming both versions
+//! instead of misreading each other. Then paste the literals the failing test printed into the rows it named. Adding a
+//! variant at the end of an enum leaves the old rows alone but still changes the protocol: add its row and bump.
+
+use super::*;
+use crate::frame;
+use crate::identity::Role;
+use crate::job::{Attempt, Encoding, JobId, JobRecord, JobSpec, JobState, MeltJob, MeltLog, Progress, RenderFacts};
+use serde::{de::DeserializeOwned, Serialize};
+use std::fmt::Debug;
+
+/// The protocol version these pins describe: bumping [`PROTOCOL_VERSION`] without looking at the pins fails here.
+const PINNED_AT: u32 = 2;
+
+/// One pinned message: a name for the failure report, the value, and its encoding in lowercase hex.
+type Pin = (&'static str, fn(&mut Checker), &'static str);
+
+/// Collects every mismatch so that one run reports all rows that moved, each with its new hex.
+#[derive(Default)]
+struct Checker {
+    /// The hex of the row being checked.
+    expected: &'static str,
+    /// The row's name, for the report.
+    name: &'static str,
+    /// One report line per row whose bytes moved or that does not decode back to its value.
+    failures: Vec<String>,
+}
+
+impl Checker {
+    /// Encodes `value`, compares with the row's hex, and decodes the hex back to `value`.
+    fn value<T: Serialize + DeserializeOwned + PartialEq + Debug>(&mut self, value: T) {
+        let actual = match frame::encode(&value) {
+            Ok(bytes) => hex(&bytes),
+            Err(e) => return self.failures.push(format!("{}: does not encode: {e}", self.name)),
+        };
+        if actual != self.expected {
+            self.failures.push(format!("{} is now\n        {}", self.name, literal(&actual)));
+            return;
+        }
+        match unhex(self.expected).map(|bytes| frame::decode::<T>(&bytes)) {
+            Some(Ok(back)) if back == value => {}
+            Some(Ok(back)) => self.failures.push(format!("{}: decodes to {back:?}, not {value:?}", self.name)),
+            Some(Err(e)) => self.failures.push(format!("{}: pinned bytes do not decode: {e}", self.name)),
+            None => self.failures.push(format!("{}: pinned text is not hex", self.name)),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `hex` as the Rust string literal of a row: wrapped every 96 digits with `\` continuations, ready to paste.
+fn literal(hex: &str) -> String {
+    let pieces: Vec<&str> = hex.as_bytes().chunks(96).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+    format!("\"{}\",", pieces.join("\\\n         "))
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+fn facts() -> RenderFacts {
+    RenderFacts {
+        frames: 250,
+        duration_seconds: 10.0,
+        video_codec: "h264".into(),
+        audio_codec: Some("aac".into()),
+        size_bytes: 70_000,
+    }
+}
+
+fn spec() -> JobSpec {
+    JobSpec {
+        project: "/p.mlt".into(),
+        output: "/o.mp4".into(),
+        encoding: Encoding { vcodec: "libx264".into(), acodec: "aac".into(), extra: vec![("crf".into(), "20".into())] },
+        priority: -1,
+        melt_log: MeltLog::Verbose,
+        services: vec!["color".into()],
+    }
+}
+
+fn attempt() -> Attempt {
+    Attempt {
+        number: 1,
+        worker: "w1".into(),
+        offered_at: 1_700_000_000_000,
+        started_at: Some(1_700_000_000_001),
+        ended_at: None,
+        outcome: Some("succeeded".into()),
+        blames_worker: false,
+    }
+}
+
+fn progress() -> Progress {
+    Progress { frame: 125, percent: 50.0, fps: 25.0, eta_seconds: Some(5.0) }
+}
+
+fn record() -> JobRecord {
+    JobRecord {
+        id: JobId(7),
+        state: JobState::Succeeded,
+        project: "/p.mlt".into(),
+        output: "/o.mp4".into(),
+        encoding: Encoding::default(),
+        priority: 0,
+        melt_log: MeltLog::Normal,
+        services: vec!["color".into()],
+        submitted_by: "alice".into(),
+        submitted_at: 1_700_000_000_000,
+        finished_at: Some(1_700_000_010_000),
+        worker: Some("w1".into()),
+        attempts: vec![attempt()],
+        error: None,
+        facts: Some(facts()),
+        revision: 4,
+        retried_at: 0,
+        progress: Some(progress()),
+    }
+}
+
+fn view() -> WorkerView {
+    WorkerView {
+        name: "w1".into(),
+        state: "reserved".into(),
+        current_job: Some(JobId(7)),
+        melt_version: "7.22.0".into(),
+        services: 1,
+        service_names: vec!["color".into()],
+        video_encoders: vec!["libx264".into()],
+        audio_encoders: vec!["aac".into()],
+        cpus: 4,
+        last_seen: 1_700_000_000_000,
+        recent_failures: 2,
+        suspect: false,
+        reserved_by: Some("bob".into()),
+        reserved_until: Some(1_700_000_600_000),
+        draining: true,
+    }
+}
+
+fn registration() -> Registration {
+    Registration {
+        melt_version: "7.22.0".into(),
+        services: vec!["color".into()],
+        video_encoders: vec!["libx264".into()],
+        audio_encoders: vec!["aac".into()],
+        cpus: 4,
+        current: Some((JobId(7), 2)),
+        instance: 0x0123_4567_89ab_cdef,
+    }
+}
+
+/// Every message and every type inside one, with its bytes. Rows name the value they encode.
+const PINS: &[Pin] = &[
+    // The handshake.
+    (
+        "Hello",
+        |c| c.value(Hello { protocol: PINNED_AT, role: Role::Worker, software: "0.1.0".into() }),
+        "020105302e312e30",
+    ),
+    (
+        "HelloReply::Welcome",
+        |c| c.value(HelloReply::Welcome { protocol: PINNED_AT, software: "0.1.0".into() }),
+        "000205302e312e30",
+    ),
+    ("HelloReply::Refused", |c| c.value(HelloReply::Refused("no".into())), "01026e6f"),
+    ("Role::Coordinator", |c| c.value(Role::Coordinator), "00"),
+    ("Role::Worker", |c| c.value(Role::Worker), "01"),
+    ("Role::Client", |c| c.value(Role::Client), "02"),
+    // Client → coordinator.
+    (
+        "ClientRequest::Submit",
+        |c| c.value(ClientRequest::Submit(spec())),
+        "00062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f72",
+    ),
+    ("ClientRequest::Status", |c| c.value(ClientRequest::Status(JobId(7))), "0107"),
+    ("ClientRequest::List", |c| c.value(ClientRequest::List), "02"),
+    ("ClientRequest::Logs", |c| c.value(ClientRequest::Logs { id: JobId(7), follow: true }), "030701"),
+    ("ClientRequest::Watch", |c| c.value(ClientRequest::Watch(JobId(7))), "0407"),
+    ("ClientRequest::Cancel", |c| c.value(ClientRequest::Cancel(JobId(7))), "0507"),
+    ("ClientRequest::Retry", |c| c.value(ClientRequest::Retry(JobId(7))), "0607"),
+    ("ClientRequest::WorkerList", |c| c.value(ClientRequest::WorkerList), "07"),
+    (
+        "ClientRequest::Reserve",
+        |c| {
+            c.value(ClientRequest::Reserve {
+                worker: "w1".into(),
+                person: "bob".into(),
+                until: Some(1_700_000_600_000),
+                now: true,
+            })
+        },
+        "0802773103626f6201fd0000018bcfee8fc001",
+    ),
+    ("ClientRequest::Release", |c| c.value(ClientRequest::Release { worker: "w1".into() }), "09027731"),
+    ("ClientRequest::Drain", |c| c.value(ClientRequest::Drain { worker: "w1".into() }), "0a027731"),
+    // Coordinator → client.
+    (
+        "ClientReply::Job",
+        |c| c.value(ClientReply::Job(record())),
+        "000703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f7205616c696365fd0000\
+         018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe5680100010973\
+         7563636565646564000001fa402400000000000004683236340103616163fc000111700400017d404900000000000040\
+         39000000000000014014000000000000",
+    ),
+    (
+        "ClientReply::Jobs",
+        |c| c.value(ClientReply::Jobs(vec![record()])),
+        "01010703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f7205616c696365fd00\
+         00018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe56801000109\
+         737563636565646564000001fa402400000000000004683236340103616163fc000111700400017d4049000000000000\
+         4039000000000000014014000000000000",
+    ),
+    ("ClientReply::JobsEnd", |c| c.value(ClientReply::JobsEnd), "02"),
+    (
+        "ClientReply::JobUpdate",
+        |c| c.value(ClientReply::JobUpdate(record())),
+        "030703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f7205616c696365fd0000\
+         018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe5680100010973\
+         7563636565646564000001fa402400000000000004683236340103616163fc000111700400017d404900000000000040\
+         39000000000000014014000000000000",
+    ),
+    ("ClientReply::Log", |c| c.value(ClientReply::Log("line\n".into())), "04056c696e650a"),
+    ("ClientReply::LogEnd", |c| c.value(ClientReply::LogEnd), "05"),
+    (
+        "ClientReply::Workers",
+        |c| c.value(ClientReply::Workers(vec![view()])),
+        "0601027731087265736572766564010706372e32322e30010105636f6c6f7201076c696278323634010361616304fd00\
+         00018bcfe5680002000103626f6201fd0000018bcfee8fc001",
+    ),
+    ("ClientReply::Error", |c| c.value(ClientReply::Error("no such job 7".into())), "070d6e6f2073756368206a6f622037"),
+    // Worker → coordinator.
+    (
+        "WorkerToCoordinator::Register",
+        |c| c.value(WorkerToCoordinator::Register(registration())),
+        "0006372e32322e300105636f6c6f7201076c696278323634010361616304010702fd0123456789abcdef",
+    ),
+    (
+        "WorkerToCoordinator::Accepted",
+        |c| c.value(WorkerToCoordinator::Accepted { job: JobId(7), attempt: 2 }),
+        "010702",
+    ),
+    (
+        "WorkerToCoordinator::Rejected",
+        |c| {
+            c.value(WorkerToCoordinator::Rejected {
+                job: JobId(7),
+                attempt: 2,
+                cause: RejectionCause::Worker,
+                reason: "no melt".into(),
+            })
+        },
+        "02070201076e6f206d656c74",
+    ),
+    (
+        "WorkerToCoordinator::Progress",
+        |c| c.value(WorkerToCoordinator::Progress { job: JobId(7), attempt: 2, progress: progress() }),
+        "0307027d40490000000000004039000000000000014014000000000000",
+    ),
+    (
+        "WorkerToCoordinator::Log",
+        |c| c.value(WorkerToCoordinator::Log { job: JobId(7), attempt: 2, seq: 300, text: "line\n".into() }),
+        "040702fb012c056c696e650a",
+    ),
+    (
+        "WorkerToCoordinator::Verified",
+        |c| c.value(WorkerToCoordinator::Verified { job: JobId(7), attempt: 2, facts: facts() }),
+        "050702fa402400000000000004683236340103616163fc00011170",
+    ),
+    (
+        "WorkerToCoordinator::Finished",
+        |c| c.value(WorkerToCoordinator::Finished { job: JobId(7), attempt: 2, outcome: Outcome::Succeeded(facts()) }),
+        "06070200fa402400000000000004683236340103616163fc00011170",
+    ),
+    ("WorkerToCoordinator::Heartbeat", |c| c.value(WorkerToCoordinator::Heartbeat), "07"),
+    ("RejectionCause::Project", |c| c.value(RejectionCause::Project), "00"),
+    ("RejectionCause::Worker", |c| c.value(RejectionCause::Worker), "01"),
+    (
+        "Outcome::Succeeded",
+        |c| c.value(Outcome::Succeeded(facts())),
+        "00fa402400000000000004683236340103616163fc00011170",
+    ),
+    (
+        "Outcome::Failed",
+        |c| c.value(Outcome::Failed { reason: "melt exited 1".into(), log_tail: "error\n".into() }),
+        "010d6d656c74206578697465642031066572726f720a",
+    ),
+    ("Outcome::Cancelled", |c| c.value(Outcome::Cancelled), "02"),
+    // Coordinator → worker.
+    ("CoordinatorToWorker::Registered", |c| c.value(CoordinatorToWorker::Registered), "00"),
+    ("CoordinatorToWorker::Refused", |c| c.value(CoordinatorToWorker::Refused("no".into())), "01026e6f"),
+    (
+        "CoordinatorToWorker::Offer",
+        |c| c.value(CoordinatorToWorker::Offer(MeltJob { id: JobId(7), attempt: 2, spec: spec() })),
+        "020702062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f72",
+    ),
+    ("CoordinatorToWorker::Cancel", |c| c.value(CoordinatorToWorker::Cancel { job: JobId(7), attempt: 2 }), "030702"),
+    (
+        "CoordinatorToWorker::LogAck",
+        |c| c.value(CoordinatorToWorker::LogAck { job: JobId(7), attempt: 2, seq: 300 }),
+        "040702fb012c",
+    ),
+    (
+        "CoordinatorToWorker::Commit",
+        |c| c.value(CoordinatorToWorker::Commit { job: JobId(7), attempt: 2, go: true }),
+        "05070201",
+    ),
+    (
+        "CoordinatorToWorker::FinishedAck",
+        |c| c.value(CoordinatorToWorker::FinishedAck { job: JobId(7), attempt: 2, accepted: false }),
+        "06070200",
+    ),
+    ("CoordinatorToWorker::Heartbeat", |c| c.value(CoordinatorToWorker::Heartbeat), "07"),
+    ("CoordinatorToWorker::NameTaken", |c| c.value(CoordinatorToWorker::NameTaken("w1".into())), "08027731"),
+    // The job types inside messages.
+    ("JobId", |c| c.value(JobId(300)), "fb012c"),
+    ("JobState::Queued", |c| c.value(JobState::Queued), "00"),
+    ("JobState::Offered", |c| c.value(JobState::Offered), "01"),
+    ("JobState::Running", |c| c.value(JobState::Running), "02"),
+    ("JobState::Succeeded", |c| c.value(JobState::Succeeded), "03"),
+    ("JobState::Failed", |c| c.value(JobState::Failed), "04"),
+    ("JobState::Cancelled", |c| c.value(JobState::Cancelled), "05"),
+    ("MeltLog::Normal", |c| c.value(MeltLog::Normal), "00"),
+    ("MeltLog::Verbose", |c| c.value(MeltLog::Verbose), "01"),
+    ("MeltLog::Debug", |c| c.value(MeltLog::Debug), "02"),
+    ("Encoding", |c| c.value(Encoding::default()), "076c6962783236340361616300"),
+    (
+        "JobSpec",
+        |c| c.value(spec()),
+        "062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f72",
+    ),
+    (
+        "MeltJob",
+        |c| c.value(MeltJob { id: JobId(7), attempt: 2, spec: spec() }),
+        "0702062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f72",
+    ),
+    ("Attempt", |c| c.value(attempt()), "01027731fd0000018bcfe5680001fd0000018bcfe5680100010973756363656564656400"),
+    ("RenderFacts", |c| c.value(facts()), "fa402400000000000004683236340103616163fc00011170"),
+    ("Progress", |c| c.value(progress()), "7d40490000000000004039000000000000014014000000000000"),
+    (
+        "JobRecord",
+        |c| c.value(record()),
+        "0703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f7205616c696365fd000001\
+         8bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001097375\
+         63636565646564000001fa402400000000000004683236340103616163fc000111700400017d40490000000000004039\
+         000000000000014014000000000000",
+    ),
+    (
+        "WorkerView",
+        |c| c.value(view()),
+        "027731087265736572766564010706372e32322e30010105636f6c6f7201076c696278323634010361616304fd000001\
+         8bcfe5680002000103626f6201fd0000018bcfee8fc001",
+    ),
+    (
+        "Registration",
+        |c| c.value(registration()),
+        "06372e32322e300105636f6c6f7201076c696278323634010361616304010702fd0123456789abcdef",
+    ),
+];
+
+#[test]
+fn every_message_encodes_to_its_pinned_bytes() {
+    let mut checker = Checker::default();
+    for (name, check, expected) in PINS {
+        checker.name = name;
+        checker.expected = expected;
+        check(&mut checker);
+    }
+    assert!(
+        checker.failures.is_empty(),
+        "{} pinned message(s) changed. A changed encoding is a protocol change: bump PROTOCOL_VERSION (and PINNED_AT \
+         in wire/src/message/pins.rs), then paste each new literal into its row.\n{}",
+        checker.failures.len(),
+        checker.failures.join("\n")
+    );
+}
+
+#[test]
+fn the_pins_describe_the_current_protocol_version() {
+    assert_eq!(
+        PROTOCOL_VERSION, PINNED_AT,
+        "PROTOCOL_VERSION moved: check that the pinned bytes describe the new version, then set PINNED_AT to it"
+    );
+}
