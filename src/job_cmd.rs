@@ -5,7 +5,7 @@ use crate::client::{Client, Endpoint};
 use crate::output;
 use crate::progress_view::ProgressView;
 use anyhow::{anyhow, bail, Context, Result};
-use distencode_actors::{mlt, runner};
+use distencode_mlt as mlt;
 use distencode_wire::connection::ConnectionError;
 use distencode_wire::job::{Encoding, JobId, JobRecord, JobSpec, JobState, MeltLog};
 use distencode_wire::message::{ClientReply, ClientRequest};
@@ -202,7 +202,7 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<JobSpec> {
     if output == project {
         bail!("the output {} would overwrite the project", output.display());
     }
-    runner::check_output_folder(&output).map_err(|e| anyhow!(e))?;
+    mlt::check_output_folder(&output).map_err(|e| anyhow!(e))?;
     let extra = options
         .consumer_args
         .iter()

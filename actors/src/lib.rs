@@ -4,10 +4,9 @@
 //!   [`store::JobStore`] remembers (sled), and [`server`] relays mutual-TLS connections to them.
 //! - On a worker: [`worker`] keeps the link to the coordinator and hands offers to [`runner::MeltRunner`], which
 //!   validates the project, runs melt as a child process and verifies what it wrote.
-//! - [`mlt`] reads MLT projects; the client uses it too, to refuse at once what cannot render.
+//! - MLT projects are read by the `distencode-mlt` crate, which the client uses too without linking these actors.
 
 pub mod coordinator;
-pub mod mlt;
 pub mod registry;
 pub mod runner;
 pub mod server;

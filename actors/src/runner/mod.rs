@@ -11,8 +11,8 @@ pub mod progress;
 pub mod render;
 pub mod verify;
 
-use crate::mlt::{self, ServiceSet};
 use actix::prelude::*;
+use distencode_mlt::{self as mlt, check_output_folder, ServiceSet};
 use distencode_wire::job::{JobId, JobSpec, MeltJob};
 use distencode_wire::message::{RejectionCause, WorkerToCoordinator};
 use std::path::{Path, PathBuf};
@@ -248,17 +248,4 @@ fn validate(config: &RunnerConfig, spec: &JobSpec) -> Result<mlt::Project, (Reje
     }
     check_output_folder(output).map_err(|reason| (RejectionCause::Worker, reason))?;
     Ok(parsed)
-}
-
-/// The output's folder exists and we may create files in it.
-pub fn check_output_folder(output: &Path) -> Result<(), String> {
-    let folder = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let probe = folder.join(format!(".distencode-write-test-{}", std::process::id()));
-    match std::fs::File::create(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(e) => Err(format!("output folder {} cannot be written: {e}", folder.display())),
-    }
 }

@@ -3,7 +3,7 @@
 
 use super::log_sink::{LogSink, LOG_BATCH_DELAY};
 use super::{process, progress, verify, RunnerConfig};
-use crate::mlt::Project;
+use distencode_mlt::Project;
 use distencode_wire::job::{JobId, MeltJob, RenderFacts};
 use distencode_wire::message::{Outcome, WorkerToCoordinator};
 use std::path::{Path, PathBuf};

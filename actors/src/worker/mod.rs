@@ -27,7 +27,7 @@ pub struct LinkConfig {
     pub heartbeat_timeout: Duration,
     pub melt_version: String,
     pub services: Vec<String>,
-    pub encoders: crate::mlt::Encoders,
+    pub encoders: distencode_mlt::Encoders,
     /// This machine's CPU count, announced at registration.
     pub cpus: u32,
 }

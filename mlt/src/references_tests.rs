@@ -1,7 +1,7 @@
 //! Which values are files, and how they resolve.
 
 use super::*;
-use crate::mlt::clock::TimeBase;
+use crate::clock::TimeBase;
 
 fn refs(body: &str) -> Vec<(String, String, bool)> {
     let xml = format!("<mlt>{body}</mlt>");

@@ -18,6 +18,7 @@ mod doc;
 mod error;
 mod length;
 mod melt;
+mod output;
 mod profile;
 mod references;
 mod services;
@@ -32,6 +33,7 @@ pub use check::{check_files, check_on_this_machine, Refusal, OPEN_DEADLINE};
 pub use error::ProjectError;
 pub use length::GENERATOR_LENGTH;
 pub use melt::{melt_version, parse_encoders, parse_version, query_encoders, query_services, Encoders, QUERY_TIMEOUT};
+pub use output::check_output_folder;
 pub use services::{ServiceKind, ServiceSet, LINKS_WHEN_UNLISTED, LOADER_RESOLVED};
 
 /// Largest project file read; checked with the file's metadata before reading.

@@ -10,14 +10,14 @@ use std::path::Path;
 /// same-track luma wipe), clock-string in/out everywhere, an avformat audio
 /// clip, the `black_track` and `main_bin`, `kdenlive:` metadata.
 /// melt 7.12 rendered 135 frames (75 + 10 blank + 50 on V1).
-pub const KDENLIVE_FILE: &str = include_str!("../../../tests/fixtures/kdenlive.mlt");
+pub const KDENLIVE_FILE: &str = include_str!("../../tests/fixtures/kdenlive.mlt");
 
 /// Shotcut 23.05-style at 30000/1001: `<chain>` producers with
 /// `mlt_service=avformat-novalidate` and clock-string lengths, `shotcut:`
 /// properties, a disabled frei0r.cairoblend (frei0r is not even installed
 /// where this was rendered). melt 7.12 rendered 136 frames
 /// (61 + 15 blank + 60 on V1; the background is 134, the music 120).
-pub const SHOTCUT_FILE: &str = include_str!("../../../tests/fixtures/shotcut.mlt");
+pub const SHOTCUT_FILE: &str = include_str!("../../tests/fixtures/shotcut.mlt");
 
 /// The Kdenlive fixture with its root where the unit tests expect it.
 fn kdenlive() -> String {

@@ -2,7 +2,7 @@
 //! from ffprobe in the comments).
 
 use super::*;
-use crate::mlt::clock::TimeBase;
+use crate::clock::TimeBase;
 
 fn length_at(body: &str, num: u32, den: u32) -> Result<u64, String> {
     let xml = format!("<mlt>{body}</mlt>");

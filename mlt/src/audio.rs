@@ -91,7 +91,7 @@ fn loads_sound_file(doc: &Doc<'_, '_>, node: Node<'_, '_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mlt::clock::TimeBase;
+    use crate::clock::TimeBase;
 
     fn audio(body: &str) -> bool {
         let xml = format!("<mlt>{body}</mlt>");

@@ -165,7 +165,7 @@ fn note(refusal: &mut Refusal, r: &FileRef, opened: std::io::Result<()>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mlt::services::ServiceKind;
+    use crate::services::ServiceKind;
     use std::path::PathBuf;
 
     fn fref(path: &str, origin: &str) -> FileRef {

@@ -213,7 +213,7 @@ fn disabled(node: Node<'_, '_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mlt::clock::TimeBase;
+    use crate::clock::TimeBase;
 
     const PRODUCERS: &str = "---\nproducers:\n  - xml\n  - color\n  - avformat\n  - \"frei0r.plasma\"\n...\n";
     // What melt 7.12 prints for `-query links`: every list but links.
