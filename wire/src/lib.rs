@@ -5,6 +5,7 @@
 //! - [`job`]: the job records that travel between client, coordinator and worker, and that the CLI prints as JSON.
 //! - [`identity`], [`pki`], [`tls`]: who a peer is (its role and name, read from its certificate's SAN), how the
 //!   cluster's certificates are made, and the mutual-TLS configurations every connection uses.
+//! - [`verify`]: the certificate checks webpki leaves out (the leaf signed directly by the CA, an EKU present).
 //! - [`connection`]: a TLS stream wrapped into a typed message channel, and the dial/accept handshakes.
 #![forbid(unsafe_code)]
 
@@ -16,6 +17,7 @@ pub mod message;
 pub mod pki;
 pub mod tls;
 pub mod tls_error;
+pub mod verify;
 
 pub use identity::{PeerIdentity, Role};
 pub use job::{JobId, JobState};

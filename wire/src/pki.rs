@@ -164,6 +164,20 @@ pub fn issue(dir: &Path, opts: &IssueOptions) -> Result<IssuedPaths, PkiError> {
     Ok(paths)
 }
 
+/// The cluster CA in `dir` as rcgen parameters (its exact subject, key usages and key identifier) and its key,
+/// checked as [`issue`] checks them: for certificates made outside [`issue`] (the refusal tests make every kind
+/// a node must refuse, an impostor CA of the same subject among them).
+pub fn load_ca_params(dir: &Path) -> Result<(CertificateParams, KeyPair), PkiError> {
+    let ca = load_ca(dir)?;
+    let key = KeyPair::from_pem(&ca.issuer.key().serialize_pem())?;
+    Ok((ca.params, key))
+}
+
+/// The cluster CA in `dir` as an rcgen issuer; see [`load_ca_params`].
+pub fn load_issuer(dir: &Path) -> Result<Issuer<'static, KeyPair>, PkiError> {
+    Ok(load_ca(dir)?.issuer)
+}
+
 /// CN "distencode cluster CA" plus a random OU: every cluster's CA must have a
 /// distinct subject, or a certificate from another cluster would be matched to
 /// ours by name and fail as a bad signature instead of an unknown issuer.
@@ -221,6 +235,8 @@ fn parse_host(host: &str) -> Result<HostName, PkiError> {
 
 struct LoadedCa {
     issuer: Issuer<'static, KeyPair>,
+    /// What the issuer was built from.
+    params: CertificateParams,
     subject_raw: Vec<u8>,
     cert_path: PathBuf,
 }
@@ -265,7 +281,12 @@ fn load_ca(dir: &Path) -> Result<LoadedCa, PkiError> {
             _ => None,
         })
         .unwrap_or(KeyIdMethod::Sha256);
-    Ok(LoadedCa { subject_raw: cert.subject().as_raw().to_vec(), issuer: Issuer::new(params, key), cert_path })
+    Ok(LoadedCa {
+        subject_raw: cert.subject().as_raw().to_vec(),
+        issuer: Issuer::new(params.clone(), key),
+        params,
+        cert_path,
+    })
 }
 
 /// Rebuilds an rcgen DN from a parsed certificate subject, keeping string types

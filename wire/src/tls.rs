@@ -15,7 +15,6 @@ use std::sync::Arc;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::server::danger::ClientCertVerifier;
-use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, CommonState, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -23,6 +22,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use crate::identity::{identity_from_cert, IdentityError, PeerIdentity, Role};
 use crate::pki::{ca_cert_path, node_cert_path, node_key_path};
 pub use crate::tls_error::{describe_handshake_error, describe_rustls_error, TlsError};
+use crate::verify::{ClusterClientVerifier, ClusterServerVerifier};
 
 /// The only crypto provider distencode uses.
 pub fn crypto_provider() -> Arc<CryptoProvider> {
@@ -100,19 +100,17 @@ impl NodeIdentity {
         Ok(Arc::new(roots))
     }
 
-    /// Verifies our own certificate against the CA as a peer would: chain,
-    /// validity dates, extended key usage (serverAuth + name `localhost` for a
-    /// coordinator, clientAuth otherwise). Also checks the key matches.
+    /// Verifies our own certificate against the CA as a peer would: signed
+    /// directly by the CA, validity dates, extended key usage present and
+    /// right (serverAuth + name `localhost` for a coordinator, clientAuth
+    /// otherwise). Also checks the key matches.
     pub fn check_signed_by_ca(&self) -> Result<(), TlsError> {
         let roots = self.root_store()?;
         let (leaf, rest) = (&self.cert_chain[0], &self.cert_chain[1..]);
         let now = UnixTime::now();
         let result = if self.role() == Role::Coordinator {
-            let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, crypto_provider())
-                .build()
-                .map_err(|e| TlsError::Config(e.to_string()))?;
             let localhost = ServerName::try_from("localhost").expect("valid DNS name");
-            verifier.verify_server_cert(leaf, rest, &localhost, &[], now).map(drop)
+            server_verifier(roots)?.verify_server_cert(leaf, rest, &localhost, &[], now).map(drop)
         } else {
             client_verifier(roots)?.verify_client_cert(leaf, rest, now).map(drop)
         };
@@ -148,7 +146,7 @@ impl NodeIdentity {
         self.build_client_config()
     }
 
-    fn build_server_config(&self) -> Result<Arc<ServerConfig>, TlsError> {
+    pub(crate) fn build_server_config(&self) -> Result<Arc<ServerConfig>, TlsError> {
         let verifier = client_verifier(self.root_store()?)?;
         let config = ServerConfig::builder_with_provider(crypto_provider())
             .with_safe_default_protocol_versions()
@@ -163,7 +161,8 @@ impl NodeIdentity {
         let config = ClientConfig::builder_with_provider(crypto_provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?
-            .with_root_certificates(self.root_store()?)
+            .dangerous()
+            .with_custom_certificate_verifier(server_verifier(self.root_store()?)?)
             .with_client_auth_cert(self.cert_chain.clone(), self.key.clone_key())
             .map_err(|e| self.key_error(e))?;
         Ok(Arc::new(config))
@@ -178,9 +177,11 @@ impl NodeIdentity {
 }
 
 fn client_verifier(roots: Arc<RootCertStore>) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
-    WebPkiClientVerifier::builder_with_provider(roots, crypto_provider())
-        .build()
-        .map_err(|e| TlsError::Config(format!("client certificate verifier: {e}")))
+    Ok(ClusterClientVerifier::new(roots).map_err(|e| TlsError::Config(format!("client certificate verifier: {e}")))?)
+}
+
+fn server_verifier(roots: Arc<RootCertStore>) -> Result<Arc<dyn ServerCertVerifier>, TlsError> {
+    Ok(ClusterServerVerifier::new(roots).map_err(|e| TlsError::Config(format!("server certificate verifier: {e}")))?)
 }
 
 /// Loads the coordinator's identity from `certs_dir` and builds its server config.

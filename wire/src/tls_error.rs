@@ -16,6 +16,7 @@ use rustls_pki_types::UnixTime;
 use time::OffsetDateTime;
 
 use crate::identity::{IdentityError, PeerIdentity};
+use crate::verify::ChainRefusal;
 
 /// Why a CA or node certificate could not be made. Every message is one line
 /// naming the file concerned.
@@ -141,7 +142,28 @@ pub fn describe_certificate_error(err: &CertificateError) -> String {
         C::BadEncoding => "it is malformed".into(),
         C::Revoked => "it has been revoked".into(),
         C::UnhandledCriticalExtension => "it has a critical extension we do not understand".into(),
+        C::Other(other) => describe_other(other),
         other => format!("{other:?}"),
+    }
+}
+
+/// webpki's refusals that rustls passes on as `Other`, and ours ([`ChainRefusal`]).
+fn describe_other(other: &rustls::OtherError) -> String {
+    if let Some(refusal) = other.0.downcast_ref::<ChainRefusal>() {
+        return refusal.to_string();
+    }
+    // webpki's error type is not ours to name; its Display is the variant's name.
+    match other.0.to_string().as_str() {
+        "CaUsedAsEndEntity" => {
+            "it is a CA certificate presented as a node's (a CA only signs; each node has a certificate of its own)"
+                .into()
+        }
+        "EndEntityUsedAsCa" => {
+            "it is signed by a node certificate used as a CA (only the cluster CA signs node certificates)".into()
+        }
+        "PathLenConstraintViolated" => "its chain is longer than the CA's path length allows".into(),
+        "UnknownIssuer" => describe_certificate_error(&CertificateError::UnknownIssuer),
+        text => format!("it was refused ({text})"),
     }
 }
 

@@ -1,0 +1,183 @@
+//! Certificate verification: webpki's checks, plus the two that a cluster CA needs and webpki leaves out.
+//!
+//! rustls' webpki verifiers check signatures, dates, key usage and basic constraints along a chain, but
+//! - they do not apply the trust anchor's own `pathLenConstraint`: an intermediate CA signed with `ca.key` (which
+//!   says `pathlen:0`) and a leaf under it verify, so anyone who once got a CA-flagged certificate could mint nodes;
+//! - they accept a certificate *without* an extended key usage for every purpose (RFC 5280), so a certificate made
+//!   for anything else under the same key would pass as a node.
+//!
+//! [`ClusterClientVerifier`] (the coordinator's view of workers and clients) and [`ClusterServerVerifier`] (their
+//! view of the coordinator) wrap webpki's verifiers and add both: the leaf must be signed directly by the cluster
+//! CA (intermediates the peer sends are not used), and it must carry the EKU of its side (clientAuth for a dialer,
+//! serverAuth for the coordinator). Each refusal is a [`ChainRefusal`], whose text the logs show.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, RootCertStore, SignatureScheme};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+
+use crate::tls::crypto_provider;
+
+/// Why a certificate that webpki would take is refused here. Shown in logs as the end of a sentence about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainRefusal {
+    #[error("it is not signed directly by this cluster's ca.pem but through {intermediates} intermediate certificate(s); distencode certificates are issued by the cluster CA itself (its pathlen is 0)")]
+    TooDeep { intermediates: usize },
+    #[error("it has no extended key usage; a {side} certificate must allow {purpose} (issue it with distencode certs issue)")]
+    NoExtendedKeyUsage { side: &'static str, purpose: &'static str },
+    #[error("its extended key usage cannot be read ({0})")]
+    BadExtendedKeyUsage(String),
+}
+
+impl ChainRefusal {
+    fn into_rustls(self) -> rustls::Error {
+        rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(self))))
+    }
+}
+
+/// Which side of a connection a certificate stands for, and the EKU that side needs.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Dialer,
+    Coordinator,
+}
+
+impl Side {
+    fn refusal(self) -> ChainRefusal {
+        match self {
+            Side::Dialer => ChainRefusal::NoExtendedKeyUsage { side: "worker or client", purpose: "clientAuth" },
+            Side::Coordinator => ChainRefusal::NoExtendedKeyUsage { side: "coordinator", purpose: "serverAuth" },
+        }
+    }
+}
+
+/// Runs `verify` on the leaf alone; a leaf that verifies only with the intermediates its peer sent is refused as
+/// too deep, and one that verifies with neither keeps webpki's reason (an intermediate that is not a CA, say).
+fn directly_under_ca(
+    intermediates: &[CertificateDer<'_>],
+    verify: impl Fn(&[CertificateDer<'_>]) -> Result<(), rustls::Error>,
+) -> Result<(), rustls::Error> {
+    match verify(&[]) {
+        Ok(()) => Ok(()),
+        Err(direct) if intermediates.is_empty() => Err(direct),
+        Err(_) => match verify(intermediates) {
+            Ok(()) => Err(ChainRefusal::TooDeep { intermediates: intermediates.len() }.into_rustls()),
+            Err(through) => Err(through),
+        },
+    }
+}
+
+/// webpki has checked that the EKU, when present, allows this side's purpose; here it must also be present.
+fn has_extended_key_usage(leaf: &CertificateDer<'_>, side: Side) -> Result<(), rustls::Error> {
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf)
+        .map_err(|e| ChainRefusal::BadExtendedKeyUsage(e.to_string()).into_rustls())?;
+    match cert.extended_key_usage() {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(side.refusal().into_rustls()),
+        Err(e) => Err(ChainRefusal::BadExtendedKeyUsage(e.to_string()).into_rustls()),
+    }
+}
+
+/// The handshake-signature methods both verifiers leave to webpki's `inner` verifier unchanged.
+macro_rules! signatures_by_inner {
+    () => {
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.inner.verify_tls12_signature(message, cert, dss)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.inner.verify_tls13_signature(message, cert, dss)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.inner.supported_verify_schemes()
+        }
+    };
+}
+
+// === impl ClusterClientVerifier ===
+
+/// The coordinator's verifier of workers' and clients' certificates.
+#[derive(Debug)]
+pub struct ClusterClientVerifier {
+    /// webpki's verifier over the cluster CA alone.
+    inner: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClusterClientVerifier {
+    pub fn new(roots: Arc<RootCertStore>) -> Result<Arc<Self>, rustls::server::VerifierBuilderError> {
+        let inner = WebPkiClientVerifier::builder_with_provider(roots, crypto_provider()).build()?;
+        Ok(Arc::new(Self { inner }))
+    }
+}
+
+impl ClientCertVerifier for ClusterClientVerifier {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        directly_under_ca(intermediates, |chain| self.inner.verify_client_cert(end_entity, chain, now).map(drop))?;
+        has_extended_key_usage(end_entity, Side::Dialer)?;
+        Ok(ClientCertVerified::assertion())
+    }
+
+    signatures_by_inner!();
+}
+
+// === impl ClusterServerVerifier ===
+
+/// Workers' and clients' verifier of the coordinator's certificate.
+#[derive(Debug)]
+pub struct ClusterServerVerifier {
+    /// webpki's verifier over the cluster CA alone (it also checks the dialled name).
+    inner: Arc<WebPkiServerVerifier>,
+}
+
+impl ClusterServerVerifier {
+    pub fn new(roots: Arc<RootCertStore>) -> Result<Arc<Self>, rustls::client::VerifierBuilderError> {
+        let inner = WebPkiServerVerifier::builder_with_provider(roots, crypto_provider()).build()?;
+        Ok(Arc::new(Self { inner }))
+    }
+}
+
+impl ServerCertVerifier for ClusterServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        directly_under_ca(intermediates, |chain| {
+            self.inner.verify_server_cert(end_entity, chain, server_name, ocsp_response, now).map(drop)
+        })?;
+        has_extended_key_usage(end_entity, Side::Coordinator)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    signatures_by_inner!();
+}
+
+#[cfg(test)]
+mod tests;
