@@ -39,8 +39,15 @@ fn local_project_problems_are_refused_before_submitting() {
     let html = projects::write(dir, "page.mlt", "<html><body/></html>");
     refused(&cluster.cli(&["job", "submit", html.to_str().unwrap()]), &["page.mlt", "not an MLT project", "<html>"]);
 
-    let dtd = projects::write(dir, "dtd.mlt", "<?xml version=\"1.0\"?><!DOCTYPE mlt [<!ENTITY x \"y\">]><mlt/>");
-    refused(&cluster.cli(&["job", "submit", dtd.to_str().unwrap()]), &["dtd.mlt", "DTD"]);
+    let dtd = projects::write(
+        dir,
+        "dtd.mlt",
+        "<?xml version=\"1.0\"?><!DOCTYPE mlt [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><mlt>&x;</mlt>",
+    );
+    refused(
+        &cluster.cli(&["job", "submit", dtd.to_str().unwrap()]),
+        &["dtd.mlt", "refused DOCTYPE: entity \"x\" is external (it would read another file)"],
+    );
 
     no_jobs(&cluster);
 }

@@ -9,13 +9,14 @@
 
 use std::fmt;
 use std::fs::File;
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::services::ServiceSet;
-use super::{FileRef, Project};
+use super::{FileRef, FileRole, Project};
 
 /// Every reason a machine cannot render a project.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +26,17 @@ pub struct Refusal {
     pub unreadable_files: Vec<(FileRef, String)>,
     /// Services this melt lacks, sorted.
     pub missing_services: Vec<String>,
+    /// The project's root folder when it does not exist here and relative paths need it.
+    pub missing_root: Option<MissingRoot>,
+}
+
+/// A `root` folder that does not exist on this machine, and the relative paths that need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingRoot {
+    /// The project's root, as resolved (`<mlt root="...">`, else the project's folder).
+    pub root: PathBuf,
+    /// The files named relative to it.
+    pub files: Vec<FileRef>,
 }
 
 impl Refusal {
@@ -37,20 +49,45 @@ impl Refusal {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.missing_files.is_empty() && self.unreadable_files.is_empty() && self.missing_services.is_empty()
+        self.missing_files.is_empty()
+            && self.unreadable_files.is_empty()
+            && self.missing_services.is_empty()
+            && self.missing_root.is_none()
     }
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
-        if !self.missing_files.is_empty() {
-            let list: Vec<String> = self
-                .missing_files
+        if let Some(missing) = &self.missing_root {
+            let list: Vec<String> = missing
+                .files
                 .iter()
-                .map(|r| format!("{} ({})", one_line(&r.path.display().to_string()), r.origin))
+                .map(|r| format!("{} ({})", one_line(r.relative.as_deref().unwrap_or_default()), r.origin))
                 .collect();
-            parts.push(format!("missing media: {}", list.join(", ")));
+            parts.push(format!(
+                "the project's root folder {} does not exist here, and these paths are relative to it: {}",
+                one_line(&missing.root.display().to_string()),
+                list.join(", ")
+            ));
+        }
+        let (analyses, media): (Vec<&FileRef>, Vec<&FileRef>) =
+            self.missing_files.iter().partition(|r| r.role == FileRole::StabilisationAnalysis);
+        let list = |refs: &[&FileRef]| {
+            let each: Vec<String> =
+                refs.iter().map(|r| format!("{} ({})", one_line(&r.path.display().to_string()), r.origin)).collect();
+            each.join(", ")
+        };
+        if !media.is_empty() {
+            parts.push(format!("missing media: {}", list(&media)));
+        }
+        if !analyses.is_empty() {
+            parts.push(format!(
+                "missing stabilisation analysis: {} (the vidstab filter reads the motion analysis the editor writes \
+                 when it analyses the clip: Shotcut's Stabilize filter \"Analyze\", Kdenlive's stabilise job; run it \
+                 again where this file is to be, or remove the filter)",
+                list(&analyses)
+            ));
         }
         if !self.unreadable_files.is_empty() {
             let list: Vec<String> = self
@@ -108,25 +145,27 @@ fn file_problems(project: &Project) -> Refusal {
 fn file_problems_within(project: &Project, deadline: Duration) -> Refusal {
     let mut refusal = Refusal::default();
     let (results, opened) = mpsc::channel();
-    let references = project.references.clone();
+    let (references, root) = (project.references.clone(), project.root.clone());
     let checker = std::thread::Builder::new().name("file-check".into()).spawn(move || {
+        let mut root_exists = None;
         for r in &references {
-            if results.send(open(r)).is_err() {
+            if results.send(open_under(r, &root, &mut root_exists)).is_err() {
                 return;
             }
         }
     });
     if checker.is_err() {
         // No thread to be had: check here, without the deadline, rather than not at all.
+        let mut root_exists = None;
         for r in &project.references {
-            note(&mut refusal, r, open(r));
+            note(&mut refusal, r, &project.root, open_under(r, &project.root, &mut root_exists));
         }
         return refusal;
     }
     for r in &project.references {
         let why = match opened.recv_timeout(deadline) {
             Ok(result) => {
-                note(&mut refusal, r, result);
+                note(&mut refusal, r, &project.root, result);
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => "could not be checked (the checking thread stopped)".into(),
@@ -138,6 +177,25 @@ fn file_problems_within(project: &Project, deadline: Duration) -> Refusal {
         break;
     }
     refusal
+}
+
+/// How opening one referenced file went.
+enum Opened {
+    Yes,
+    No(std::io::Error),
+    /// The path is relative and the root it needs does not exist.
+    RootMissing,
+}
+
+/// Opens `r`, unless it is relative to a `root` that does not exist (`root_exists` remembers, once looked at).
+fn open_under(r: &FileRef, root: &std::path::Path, root_exists: &mut Option<bool>) -> Opened {
+    if r.relative.is_some() && !*root_exists.get_or_insert_with(|| root.is_dir()) {
+        return Opened::RootMissing;
+    }
+    match open(r) {
+        Ok(()) => Opened::Yes,
+        Err(e) => Opened::No(e),
+    }
 }
 
 /// Opens one referenced file (or lists one folder) as melt would need to.
@@ -154,11 +212,16 @@ fn open(r: &FileRef) -> std::io::Result<()> {
     })
 }
 
-fn note(refusal: &mut Refusal, r: &FileRef, opened: std::io::Result<()>) {
+fn note(refusal: &mut Refusal, r: &FileRef, root: &std::path::Path, opened: Opened) {
     match opened {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => refusal.missing_files.push(r.clone()),
-        Err(e) => refusal.unreadable_files.push((r.clone(), e.to_string())),
+        Opened::Yes => {}
+        Opened::RootMissing => refusal
+            .missing_root
+            .get_or_insert_with(|| MissingRoot { root: root.to_path_buf(), files: Vec::new() })
+            .files
+            .push(r.clone()),
+        Opened::No(e) if e.kind() == std::io::ErrorKind::NotFound => refusal.missing_files.push(r.clone()),
+        Opened::No(e) => refusal.unreadable_files.push((r.clone(), e.to_string())),
     }
 }
 
@@ -166,10 +229,9 @@ fn note(refusal: &mut Refusal, r: &FileRef, opened: std::io::Result<()>) {
 mod tests {
     use super::*;
     use crate::services::ServiceKind;
-    use std::path::PathBuf;
 
     fn fref(path: &str, origin: &str) -> FileRef {
-        FileRef { path: PathBuf::from(path), origin: origin.into(), folder: false }
+        FileRef { path: PathBuf::from(path), origin: origin.into(), ..FileRef::default() }
     }
 
     #[test]
@@ -181,6 +243,7 @@ mod tests {
             ],
             unreadable_files: vec![(fref("/e", "filter at line 3 property av.file"), "Permission denied".into())],
             missing_services: vec!["bar".into(), "foo".into()],
+            missing_root: None,
         };
         assert_eq!(
             r.to_string(),
@@ -198,12 +261,12 @@ mod tests {
         std::fs::write(&present, b"x").unwrap();
         let mut project = Project::empty_for_tests();
         project.references = vec![
-            FileRef { path: present.clone(), origin: "p1".into(), folder: false },
-            FileRef { path: dir.path().join("gone1.mp4"), origin: "p2".into(), folder: false },
-            FileRef { path: dir.path().join("gone 2.wav"), origin: "p3".into(), folder: false },
-            FileRef { path: dir.path().to_path_buf(), origin: "p4".into(), folder: true },
-            FileRef { path: dir.path().join("nodir"), origin: "p5".into(), folder: true },
-            FileRef { path: dir.path().to_path_buf(), origin: "p6".into(), folder: false },
+            FileRef { path: present.clone(), origin: "p1".into(), ..FileRef::default() },
+            FileRef { path: dir.path().join("gone1.mp4"), origin: "p2".into(), ..FileRef::default() },
+            FileRef { path: dir.path().join("gone 2.wav"), origin: "p3".into(), ..FileRef::default() },
+            FileRef { path: dir.path().to_path_buf(), origin: "p4".into(), folder: true, ..FileRef::default() },
+            FileRef { path: dir.path().join("nodir"), origin: "p5".into(), folder: true, ..FileRef::default() },
+            FileRef { path: dir.path().to_path_buf(), origin: "p6".into(), ..FileRef::default() },
         ];
         project
             .services_by_kind
@@ -244,9 +307,9 @@ mod tests {
         assert!(made.success());
         let mut project = Project::empty_for_tests();
         project.references = vec![
-            FileRef { path: dir.path().join("gone.mp4"), origin: "p1".into(), folder: false },
-            FileRef { path: pipe.clone(), origin: "p2".into(), folder: false },
-            FileRef { path: dir.path().join("after.mp4"), origin: "p3".into(), folder: false },
+            FileRef { path: dir.path().join("gone.mp4"), origin: "p1".into(), ..FileRef::default() },
+            FileRef { path: pipe.clone(), origin: "p2".into(), ..FileRef::default() },
+            FileRef { path: dir.path().join("after.mp4"), origin: "p3".into(), ..FileRef::default() },
         ];
         // On a thread, so that a check that never returns fails the test instead of hanging it.
         let (done, checked) = mpsc::channel();

@@ -15,6 +15,7 @@ mod audio;
 mod check;
 pub mod clock;
 mod doc;
+mod dtd;
 mod error;
 mod length;
 mod melt;
@@ -29,7 +30,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use check::{check_files, check_on_this_machine, Refusal, OPEN_DEADLINE};
+pub use check::{check_files, check_on_this_machine, MissingRoot, Refusal, OPEN_DEADLINE};
+pub use dtd::{MAX_ENTITIES, MAX_ENTITY_DEPTH, MAX_EXPANDED_BYTES};
 pub use error::ProjectError;
 pub use length::GENERATOR_LENGTH;
 pub use melt::{melt_version, parse_encoders, parse_version, query_encoders, query_services, Encoders, QUERY_TIMEOUT};
@@ -72,7 +74,7 @@ pub struct Project {
 }
 
 /// A local file a project needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRef {
     /// Resolved absolute path.
     pub path: PathBuf,
@@ -82,6 +84,22 @@ pub struct FileRef {
     /// needed.
     #[serde(default)]
     pub folder: bool,
+    /// The path as written, when it is relative: it then needs the project's root folder to exist.
+    #[serde(default)]
+    pub relative: Option<String>,
+    /// What the file is for, so that a refusal can say how to make it again.
+    #[serde(default)]
+    pub role: FileRole,
+}
+
+/// What a referenced file is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileRole {
+    /// Media, lumas, LUTs, subtitles: files the user brought.
+    #[default]
+    Media,
+    /// A vidstab filter's motion analysis (`.stab`/`.trf`), which the editor writes when it analyses the clip.
+    StabilisationAnalysis,
 }
 
 /// Reads (at most [`MAX_PROJECT_BYTES`]) and parses a project file.
@@ -128,10 +146,13 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
     if xml.trim().is_empty() {
         return Err(ProjectError::NotXml(path, "the file is empty".into()));
     }
-    let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: MAX_XML_NODES, ..Default::default() };
+    // Plain internal entities are expanded (with caps); anything else a DOCTYPE could do is refused first.
+    if let Err(reason) = dtd::check(xml) {
+        return Err(ProjectError::DtdRefused(path, reason));
+    }
+    let options = roxmltree::ParsingOptions { allow_dtd: true, nodes_limit: MAX_XML_NODES, ..Default::default() };
     let document = match roxmltree::Document::parse_with_options(xml, options) {
         Ok(d) => d,
-        Err(roxmltree::Error::DtdDetected) => return Err(ProjectError::DtdRefused(path)),
         Err(roxmltree::Error::NodesLimitReached) => {
             return Err(ProjectError::Invalid(path, format!("more than {MAX_XML_NODES} XML nodes")))
         }
@@ -143,10 +164,6 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
         Err(e) => return Err(ProjectError::NotXml(path, e.to_string())),
     };
     let mlt = document.root_element();
-    // roxmltree accepts a DOCTYPE without an internal subset; refuse it too.
-    if xml[..mlt.range().start].contains("<!DOCTYPE") {
-        return Err(ProjectError::DtdRefused(path));
-    }
     if mlt.tag_name().name() != "mlt" {
         let root = mlt.tag_name().name().to_string();
         return Err(ProjectError::NotMlt { path, root });
@@ -179,6 +196,15 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
         services_by_kind,
         disabled_services,
     })
+}
+
+impl Project {
+    /// The folder the project file is in: melt is started there when the project's `root` does not exist on this
+    /// machine (melt needs no existing root when every path is absolute, as in a project saved on another machine;
+    /// a relative path that needs the missing root is refused by the checks before melt starts).
+    pub fn folder(&self) -> PathBuf {
+        self.path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"))
+    }
 }
 
 /// Line and column just past the end of `text`, counted from 1.
@@ -217,5 +243,7 @@ impl Project {
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod refusal_tests;
 #[cfg(test)]
 mod tests;

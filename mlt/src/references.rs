@@ -24,7 +24,7 @@ use std::path::{Component, Path, PathBuf};
 use roxmltree::Node;
 
 use super::doc::{describe, prop, service, Doc};
-use super::FileRef;
+use super::{FileRef, FileRole};
 
 const PRODUCER_PROPS: &[&str] = &["resource", "warp_resource"];
 const EFFECT_PROPS: &[&str] = &[
@@ -107,7 +107,13 @@ pub fn collect(doc: &Doc<'_, '_>, root: &Path) -> Vec<FileRef> {
                 continue;
             }
             let origin = format!("{} property {name}", describe(node));
-            refs.push(FileRef { path, origin, folder });
+            let relative = (!is_absolute(&text)).then_some(text);
+            let role = if svc.as_deref() == Some("vidstab") && name == "filename" {
+                FileRole::StabilisationAnalysis
+            } else {
+                FileRole::Media
+            };
+            refs.push(FileRef { path, origin, folder, relative, role });
         }
     }
     refs
@@ -219,12 +225,17 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether `text` is an absolute path (Unix, or Windows with a drive letter or a leading backslash).
+fn is_absolute(text: &str) -> bool {
+    let windows_absolute = text.starts_with('\\')
+        || (text.len() >= 3 && text.as_bytes()[1] == b':' && matches!(text.as_bytes()[2], b'/' | b'\\'));
+    Path::new(text).is_absolute() || windows_absolute
+}
+
 /// `text` as an absolute path: relative ones are joined to `root`.
 pub fn resolve(root: &Path, text: &str) -> PathBuf {
     let p = Path::new(text);
-    let windows_absolute = text.starts_with('\\')
-        || (text.len() >= 3 && text.as_bytes()[1] == b':' && matches!(text.as_bytes()[2], b'/' | b'\\'));
-    let joined = if p.is_absolute() || windows_absolute { p.to_path_buf() } else { root.join(p) };
+    let joined = if is_absolute(text) { p.to_path_buf() } else { root.join(p) };
     joined.components().filter(|c| !matches!(c, Component::CurDir)).collect()
 }
 

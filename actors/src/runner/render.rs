@@ -120,10 +120,19 @@ pub async fn render(
     outcome
 }
 
-fn melt_command(config: &RunnerConfig, job: &MeltJob, project: &Project, partial: &Path) -> Command {
+/// The folder melt starts in. Resources named after a service prefix (`avformat:media/x.mp4`) resolve against
+/// melt's working folder, so that is the project's root where it exists; where it does not (a project saved on
+/// another machine, every path absolute), the project file's own folder. melt reads `root` from the project itself.
+async fn melt_folder(project: &Project) -> PathBuf {
+    match tokio::fs::metadata(&project.root).await {
+        Ok(meta) if meta.is_dir() => project.root.clone(),
+        _ => project.folder(),
+    }
+}
+
+fn melt_command(config: &RunnerConfig, job: &MeltJob, folder: &Path, partial: &Path) -> Command {
     let mut command = Command::new(&config.melt);
-    // Resources named after a service prefix (`avformat:media/x.mp4`) resolve against melt's working folder.
-    command.current_dir(&project.root);
+    command.current_dir(folder);
     command.args(job.spec.melt_log.flag());
     command.arg("-progress2").arg(&job.spec.project).arg("-consumer");
     command.arg(format!("avformat:{}", partial.display()));
@@ -152,10 +161,19 @@ async fn run_melt(
     log: &mut LogSink,
     cancel: &mut oneshot::Receiver<()>,
 ) -> Result<(), Outcome> {
-    let mut child = melt_command(config, job, project, partial).spawn().map_err(|e| Outcome::Failed {
-        reason: format!("cannot start {}: {e}", config.melt.display()),
-        log_tail: String::new(),
-    })?;
+    let folder = melt_folder(project).await;
+    let mut child = match melt_command(config, job, &folder, partial).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            // A missing working folder gives the same error as a missing melt: tell them apart.
+            let reason = if tokio::fs::metadata(&folder).await.is_err() {
+                format!("the project's folder {} is gone from this machine", folder.display())
+            } else {
+                format!("cannot start {}: {e}", config.melt.display())
+            };
+            return Err(Outcome::Failed { reason, log_tail: String::new() });
+        }
+    };
     let pid = child.id().unwrap_or(0);
     tracing::info!(job = %job.id, attempt = job.attempt, pid, "melt started");
     let (lines_tx, mut lines) = mpsc::channel::<String>(1024);

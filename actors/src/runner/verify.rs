@@ -6,9 +6,28 @@ use serde::Deserialize;
 use std::path::Path;
 use tokio::process::Command;
 
-/// Messages melt prints for problems it then renders through anyway.
-pub const FATAL_MESSAGES: &[&str] =
-    &["failed to load", "Failed to load", "unrecognised - ignoring", "Could not", "error writing", "parse fatal"];
+/// Messages melt 7.x prints for problems it then renders through anyway (it exits 0 all the same). Only messages
+/// that mean a service did not load or the consumer could not write are listed; anything else (ffmpeg's decoder
+/// chatter above all) is left to verification of streams and frames, which does not have to guess. Each pattern is
+/// tested against the real message it must match and a real harmless one it must not (see the tests below).
+pub const FATAL_MESSAGES: &[&str] = &[
+    // producer_xml could not load a producer, chain, link, filter or transition.
+    "[producer_xml] failed to load",
+    // A LADSPA/LV2/VST2 plugin behind a filter or producer did not load.
+    "failed to load plugin",
+    // The `melt` producer could not load one of its arguments.
+    "Failed to load \"",
+    // A chain could not load its normalizing filters.
+    "Failed to load normalizers",
+    // The avformat consumer does not know a codec or format and leaves it out.
+    "unrecognised - ignoring",
+    // The avformat consumer could not open the file, write its header or allocate a stream.
+    "[consumer avformat] Could not",
+    // The avformat consumer could not write a frame or packet.
+    "error writing",
+    // The XML could not be parsed.
+    "[producer_xml] parse fatal",
+];
 
 /// The first fatal message in melt's output, if any.
 pub fn fatal_message(line: &str) -> Option<&'static str> {
@@ -126,13 +145,72 @@ mod tests {
         );
     }
 
+    /// Each pattern, a real line melt 7.12 or ffmpeg printed that it must match, and a real harmless line that
+    /// looks alike and must not match.
+    const REAL_MESSAGES: &[(&str, &str, &str)] = &[
+        (
+            "[producer_xml] failed to load",
+            "[producer_xml] failed to load filter \"frei0r.alpha0ps_alphaspot\"",
+            "[producer avformat] audio: total_streams 1 max_stream 1 total_channels 2 max_channels 2",
+        ),
+        ("failed to load plugin", "[filter ladspa] failed to load plugin 1408", "No LADSPA plugins were found!"),
+        (
+            "Failed to load \"",
+            "Failed to load \"/media/missing.mp4\"",
+            "[filter gpsgraphic] Failed to load background image: /home/u/map.png",
+        ),
+        (
+            "Failed to load normalizers",
+            "Failed to load normalizers from /usr/share/mlt-7/chain_normalizers.ini",
+            "[filter gpsgraphic] Failed to load background image: /home/u/map.png",
+        ),
+        (
+            "unrecognised - ignoring",
+            "[consumer avformat] audio codec nosuchaudio unrecognised - ignoring",
+            "[consumer avformat] audio codec aac chosen",
+        ),
+        (
+            "[consumer avformat] Could not",
+            "[consumer avformat] Could not open '/nonexistent/dir/o.mp4'",
+            "[mp3float @ 0x7f97b400cd00] Could not update timestamps for skipped samples.",
+        ),
+        (
+            "error writing",
+            "[consumer avformat] error writing video frame: -28",
+            "[mp4 @ 0x7f97c0000f40] Encoder did not produce proper pts, making some up.",
+        ),
+        (
+            "[producer_xml] parse fatal",
+            "[producer_xml] parse fatal: Premature end of data in tag mlt line 3\trow: 4\tcol: 1",
+            "[mp4 @ 0x7f97c0000f40] Timestamps are unset in a packet for stream 1. This is deprecated and will stop \
+             working in the future. Fix your code to set the timestamps properly",
+        ),
+    ];
+
     #[test]
-    fn spots_fatal_messages() {
-        assert_eq!(fatal_message("[producer avformat] Failed to load \"/x.mp4\""), Some("Failed to load"));
-        assert_eq!(
-            fatal_message("[consumer avformat] audio codec nosuch unrecognised - ignoring"),
-            Some("unrecognised - ignoring")
-        );
-        assert_eq!(fatal_message("Current Frame: 3, percentage: 6"), None);
+    fn each_pattern_matches_its_real_message_and_not_a_harmless_one() {
+        assert_eq!(REAL_MESSAGES.len(), FATAL_MESSAGES.len(), "every pattern has its messages");
+        for (pattern, fatal, harmless) in REAL_MESSAGES {
+            assert!(FATAL_MESSAGES.contains(pattern), "{pattern} is a listed pattern");
+            assert!(fatal.contains(pattern), "{fatal:?} is an example of {pattern}");
+            assert!(fatal_message(fatal).is_some(), "{fatal:?} is fatal");
+            assert_eq!(fatal_message(harmless), None, "{harmless:?} is harmless");
+        }
+    }
+
+    #[test]
+    fn ffmpeg_decoder_chatter_is_not_fatal() {
+        // A 600-frame Kdenlive project with MP3 music failed on this line before.
+        let harmless = [
+            "[mp3float @ 0x7f0b4800cd00] Could not update timestamps for skipped samples.",
+            "[mp4 @ 0x7f97c0000f40] Encoder did not produce proper pts, making some up.",
+            "[h264 @ 0x5581] Could not find ref with POC 12",
+            "QStandardPaths: XDG_RUNTIME_DIR not set, defaulting to '/tmp/runtime-root'",
+            "Check your LADSPA_PATH environment variable.",
+            "Current Frame:          3, percentage:          6",
+        ];
+        for line in harmless {
+            assert_eq!(fatal_message(line), None, "{line}");
+        }
     }
 }
