@@ -7,15 +7,11 @@ use distencode_actors::coordinator::{Coordinator, CoordinatorConfig};
 use distencode_actors::runner::{MeltRunner, RunnerConfig};
 use distencode_actors::server::{self, ServerContext};
 use distencode_actors::store::JobStore;
-use distencode_actors::worker::{self, LinkConfig};
+use distencode_actors::worker::{self, LinkConfig, LinkHandle};
 use distencode_mlt as mlt;
 use distencode_wire::tls;
 use std::io::Write;
 use std::time::Duration;
-
-/// Messages waiting between the MeltRunner and the link: at most 256 log batches of 64 KiB (16 MiB); progress
-/// reports beyond it are dropped, log batches wait (back-pressure on melt's output).
-const EVENT_QUEUE: usize = 256;
 
 pub fn run(args: NodeArgs) -> Result<()> {
     let role = args.role.ok_or_else(|| {
@@ -94,7 +90,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
                     encoders: encoders.clone(),
                     cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
                 };
-                let (events_tx, events_rx) = tokio::sync::mpsc::channel(EVENT_QUEUE);
+                let (handle, inbox) = LinkHandle::new();
                 let runner = MeltRunner::new(
                     RunnerConfig {
                         melt: args.melt.clone(),
@@ -103,12 +99,12 @@ pub fn run(args: NodeArgs) -> Result<()> {
                         encoders,
                         stall_timeout: seconds(args.stall_timeout, "--stall-timeout")?,
                     },
-                    events_tx,
+                    handle,
                 )
                 .start();
                 println!("distencode worker {name} started");
                 std::io::stdout().flush()?;
-                worker::run_link(link, runner, events_rx).await.map_err(|reason| anyhow!("{reason}"))
+                worker::run_link(link, runner, inbox).await.map_err(|reason| anyhow!("{reason}"))
             })
         }
     }

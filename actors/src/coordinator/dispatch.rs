@@ -7,14 +7,13 @@
 //! pool has turned down fails with each worker's reason.
 
 use super::Coordinator;
-use crate::registry::{Candidate, Claim, ClaimResult, Needs, Release};
+use crate::registry::{Candidate, Claim, ClaimResult, Needs, Release, SendTo};
 use crate::store::Change;
 use actix::prelude::*;
 use distencode_wire::job::{JobId, JobRecord, MeltJob};
 use distencode_wire::message::CoordinatorToWorker;
 use std::collections::HashSet;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// How many queued jobs one claim considers, and how many it may pair (a job no idle worker may take does not
 /// block those behind it).
@@ -71,14 +70,14 @@ impl Coordinator {
     fn claimed(&mut self, result: ClaimResult, ctx: &mut Context<Self>) {
         let ClaimResult { claimed, pool, idle_left } = result;
         self.idle_hint = idle_left;
-        self.offering.extend(claimed.iter().map(|(id, _, _)| *id));
+        self.offering.extend(claimed.iter().map(|(id, _)| *id));
         if let Some(pool) = pool {
             self.abandon_unwanted(&pool, ctx);
         }
         // More idle workers may be left for the jobs behind these; a claim that pairs nothing ends the round.
         let again = self.dispatch_again || !claimed.is_empty();
-        for (id, worker, outbox) in claimed {
-            self.offer(id, worker, outbox, ctx);
+        for (id, worker) in claimed {
+            self.offer(id, worker, ctx);
         }
         if again {
             self.dispatch(ctx);
@@ -86,7 +85,7 @@ impl Coordinator {
     }
 
     /// Records the offer of `id` to `worker`, then sends it.
-    fn offer(&mut self, id: JobId, worker: String, outbox: mpsc::Sender<CoordinatorToWorker>, ctx: &mut Context<Self>) {
+    fn offer(&mut self, id: JobId, worker: String, ctx: &mut Context<Self>) {
         self.change(id, Change::Offer { worker: worker.clone() }, ctx, move |result, act, ctx| {
             act.offering.remove(&id);
             match result {
@@ -94,16 +93,12 @@ impl Coordinator {
                     let attempt = record.attempts.last().map_or(1, |a| a.number);
                     let offer = MeltJob { id, attempt, spec: record.spec() };
                     tracing::info!(job = %id, attempt, worker = %worker, "offered");
-                    if outbox.try_send(CoordinatorToWorker::Offer(offer)).is_err() {
-                        let reason = format!("worker {worker} could not be reached");
-                        act.registry.do_send(Release { name: worker, job: id, attempt, rendered: None });
-                        act.change(
-                            id,
-                            Change::Fail { attempt, reason, requeue: true, blames_worker: false },
-                            ctx,
-                            |_, act, ctx| act.dispatch(ctx),
-                        );
-                    }
+                    let send = SendTo { name: worker.clone(), message: CoordinatorToWorker::Offer(offer) };
+                    act.registry
+                        .send(send)
+                        .into_actor(act)
+                        .map(move |sent, act, ctx| act.sent(id, attempt, worker, sent.unwrap_or(false), ctx))
+                        .spawn(ctx);
                 }
                 Err(_) => {
                     // The offer was not recorded: the attempt the worker was claimed for is the next one.
@@ -111,6 +106,18 @@ impl Coordinator {
                     act.registry.do_send(Release { name: worker, job: id, attempt, rendered: None });
                 }
             }
+        });
+    }
+
+    /// After an offer went out: one that did not reach its worker ends its attempt, and the job is queued again.
+    fn sent(&mut self, id: JobId, attempt: u32, worker: String, delivered: bool, ctx: &mut Context<Self>) {
+        if delivered {
+            return;
+        }
+        let reason = format!("worker {worker} could not be reached");
+        self.registry.do_send(Release { name: worker, job: id, attempt, rendered: None });
+        self.change(id, Change::Fail { attempt, reason, requeue: true, blames_worker: false }, ctx, |_, act, ctx| {
+            act.dispatch(ctx)
         });
     }
 

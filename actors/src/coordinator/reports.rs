@@ -6,7 +6,7 @@
 //! awaits, so they cannot be dropped by a full outbox.
 
 use super::{Coordinator, FromWorker};
-use crate::registry::{Release, SendTo, Touch};
+use crate::registry::{Release, SendTo};
 use crate::store::{AppendLog, Change, StoreError};
 use actix::prelude::*;
 use distencode_wire::job::{JobId, JobState};
@@ -47,11 +47,8 @@ impl Handler<FromWorker> for Coordinator {
                 tracing::info!(job = %job, attempt, worker = %worker, frames = facts.frames, "verified render");
                 return self.verified(worker, job, attempt);
             }
-            WorkerToCoordinator::Heartbeat => {
-                self.registry.do_send(Touch(worker));
-                None
-            }
-            WorkerToCoordinator::Register(_) => None,
+            // The connection task takes these itself (registration, and heartbeats straight to the registry).
+            WorkerToCoordinator::Heartbeat | WorkerToCoordinator::Register(_) => None,
         };
         Box::pin(async move { reply }.into_actor(self))
     }

@@ -78,8 +78,8 @@ pub struct Claim {
 /// The answer to [`Claim`].
 #[derive(actix::MessageResponse)]
 pub struct ClaimResult {
-    /// Each job claimed, its worker, and the worker's outbox.
-    pub claimed: Vec<(JobId, String, mpsc::Sender<CoordinatorToWorker>)>,
+    /// Each job claimed and its worker (reached with [`SendTo`]).
+    pub claimed: Vec<(JobId, String)>,
     /// When asked for: every worker connected now or seen in the last minute (to tell when every worker has turned
     /// a job down).
     pub pool: Option<Vec<String>>,
@@ -98,12 +98,14 @@ pub struct Release {
     pub rendered: Option<bool>,
 }
 
-/// A message arrived from this worker.
+/// A heartbeat arrived from this worker (sent by its connection task straight to the registry).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Touch(pub String);
 
-/// Sends one message to a worker; false when it is not connected or its outbox is full.
+/// Sends one message to a worker: the one way the Coordinator reaches a worker (answers to a worker's own reports
+/// go back on its connection as the reply). False when it is not connected, its outbox is full, or the message is
+/// an offer of a job the worker is no longer claimed for (it reconnected or was released meanwhile).
 #[derive(Message)]
 #[rtype(result = "bool")]
 pub struct SendTo {

@@ -1,6 +1,7 @@
 //! WorkerRegistry: who is in the pool, how to reach each worker, and what each is doing.
 //!
-//! Each connected worker has an outbox (the sending end of a bounded channel drained by its connection task). The
+//! Each connected worker has an outbox (the sending end of a bounded channel drained by its connection task), and
+//! [`SendTo`] is the one way the Coordinator reaches it. The
 //! registry is the only place that decides which worker takes which job: [`Claim`] picks an idle worker and marks it
 //! busy in one step, so two dispatches can never pick the same worker. When a worker disconnects, its job stays with
 //! it for a grace period (it may be reconnecting and still rendering); after that it is lost and the Coordinator is
@@ -241,8 +242,7 @@ impl Handler<Claim> for WorkerRegistry {
         for (job, attempt, name) in pairs {
             let entry = self.workers.get_mut(&name).expect("picked from the registry's own workers");
             entry.state = WorkerState::Busy { job, attempt };
-            let outbox = entry.outbox.clone().expect("picked only with an outbox");
-            claimed.push((job, name, outbox));
+            claimed.push((job, name));
         }
         let pool = msg.with_pool.then(|| self.recently_seen());
         ClaimResult { claimed, pool, idle_left }
@@ -316,10 +316,15 @@ impl Handler<SendTo> for WorkerRegistry {
     type Result = bool;
 
     fn handle(&mut self, msg: SendTo, _: &mut Self::Context) -> bool {
-        let Some(outbox) = self.workers.get(&msg.name).and_then(|e| e.outbox.as_ref()) else {
+        let Some(entry) = self.workers.get(&msg.name) else {
             return false;
         };
-        outbox.try_send(msg.message).is_ok()
+        if let CoordinatorToWorker::Offer(job) = &msg.message {
+            if entry.state.job() != Some((job.id, job.attempt)) {
+                return false;
+            }
+        }
+        entry.outbox.as_ref().is_some_and(|outbox| outbox.try_send(msg.message).is_ok())
     }
 }
 

@@ -1,12 +1,11 @@
 //! Where melt's log lines go on the worker: numbered batches to the coordinator, and a file that ends up beside the
 //! output as `OUTPUT.log`.
 
+use crate::worker::LinkHandle;
 use distencode_wire::job::JobId;
-use distencode_wire::message::WorkerToCoordinator;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::mpsc;
 
 /// Log text is sent in batches of about this size, or after [`LOG_BATCH_DELAY`].
 pub const LOG_BATCH_BYTES: usize = 64 * 1024;
@@ -14,7 +13,7 @@ pub const LOG_BATCH_DELAY: Duration = Duration::from_millis(250);
 
 /// Batches lines for the coordinator and writes them to the attempt's log file.
 pub struct LogSink {
-    events: mpsc::Sender<WorkerToCoordinator>,
+    link: LinkHandle,
     job: JobId,
     attempt: u32,
     /// The next batch's number.
@@ -25,12 +24,7 @@ pub struct LogSink {
 }
 
 impl LogSink {
-    pub async fn new(
-        events: mpsc::Sender<WorkerToCoordinator>,
-        job: JobId,
-        attempt: u32,
-        partial_log: PathBuf,
-    ) -> Self {
+    pub async fn new(link: LinkHandle, job: JobId, attempt: u32, partial_log: PathBuf) -> Self {
         let file = match tokio::fs::File::create(&partial_log).await {
             Ok(file) => Some((partial_log, tokio::io::BufWriter::new(file))),
             Err(e) => {
@@ -38,7 +32,7 @@ impl LogSink {
                 None
             }
         };
-        Self { events, job, attempt, seq: 0, batch: String::new(), file }
+        Self { link, job, attempt, seq: 0, batch: String::new(), file }
     }
 
     /// Adds one line; sends the batch when it is big enough.
@@ -59,9 +53,8 @@ impl LogSink {
         if let Some((_, file)) = self.file.as_mut() {
             let _ = file.write_all(text.as_bytes()).await;
         }
-        let message = WorkerToCoordinator::Log { job: self.job, attempt: self.attempt, seq: self.seq, text };
         self.seq += 1;
-        let _ = self.events.send(message).await;
+        self.link.log(self.job, self.attempt, self.seq - 1, text).await;
     }
 
     /// Sends the rest and puts the log file at `destination` (or removes it when `destination` is `None`).

@@ -3,7 +3,7 @@
 //! An offer is validated on this machine first (the project parses, every file it references is visible here,
 //! every service it uses is in this melt) and answered Accepted or Rejected; an accepted job is rendered by
 //! [`render`] as a future on this actor's context while the actor stays free to answer a cancellation. A worker
-//! renders one job at a time.
+//! renders one job at a time. Everything a render says goes through the worker's link ([`LinkHandle`]).
 
 mod log_sink;
 mod process;
@@ -11,6 +11,7 @@ pub mod progress;
 pub mod render;
 pub mod verify;
 
+use crate::worker::LinkHandle;
 use actix::prelude::*;
 use distencode_mlt::{self as mlt, check_output_folder, ServiceSet};
 use distencode_wire::job::{JobId, JobSpec, MeltJob};
@@ -18,7 +19,7 @@ use distencode_wire::message::{RejectionCause, WorkerToCoordinator};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// What a runner needs to know about this machine.
 pub struct RunnerConfig {
@@ -40,9 +41,9 @@ const VALIDATION_DEADLINE: Duration = Duration::from_secs(120);
 /// The actor.
 pub struct MeltRunner {
     config: Arc<RunnerConfig>,
-    /// Where progress, log lines and outcomes go (the worker's link to the coordinator).
-    events: mpsc::Sender<WorkerToCoordinator>,
-    /// The render in progress: its job and attempt, and the ways to stop it and to let it commit.
+    /// The way to the coordinator: log, progress and reports.
+    link: LinkHandle,
+    /// The render in progress: its job and attempt, and the way to stop it.
     current: Option<Current>,
 }
 
@@ -52,8 +53,6 @@ struct Current {
     attempt: u32,
     /// Stops the render (kills melt, removes the partial file).
     stop: Option<oneshot::Sender<()>>,
-    /// The coordinator's answer to `Verified`: rename into place, or throw away.
-    commit: Option<oneshot::Sender<bool>>,
     /// Cancelled while its project was still being checked: melt is never started.
     cancelled: bool,
 }
@@ -65,8 +64,8 @@ impl Current {
 }
 
 impl MeltRunner {
-    pub fn new(config: RunnerConfig, events: mpsc::Sender<WorkerToCoordinator>) -> Self {
-        Self { config: Arc::new(config), events, current: None }
+    pub fn new(config: RunnerConfig, link: LinkHandle) -> Self {
+        Self { config: Arc::new(config), link, current: None }
     }
 }
 
@@ -74,10 +73,29 @@ impl Actor for MeltRunner {
     type Context = Context<Self>;
 }
 
-/// An offer from the coordinator; answered with `Accepted` or `Rejected` (the render then goes on by itself).
+/// An offer from the coordinator, answered once checked; an accepted job then renders by itself.
 #[derive(Message)]
-#[rtype(result = "WorkerToCoordinator")]
+#[rtype(result = "OfferAnswer")]
 pub struct Offer(pub MeltJob);
+
+/// The answer to an [`Offer`].
+#[derive(Debug, PartialEq)]
+pub enum OfferAnswer {
+    /// Checked; the render has started.
+    Accepted,
+    /// Turned down, and why.
+    Rejected { cause: RejectionCause, reason: String },
+}
+
+impl OfferAnswer {
+    /// The message that tells the coordinator.
+    pub fn into_message(self, job: JobId, attempt: u32) -> WorkerToCoordinator {
+        match self {
+            OfferAnswer::Accepted => WorkerToCoordinator::Accepted { job, attempt },
+            OfferAnswer::Rejected { cause, reason } => WorkerToCoordinator::Rejected { job, attempt, cause, reason },
+        }
+    }
+}
 
 /// Stop that attempt's render, if it is the one running.
 #[derive(Message)]
@@ -93,26 +111,17 @@ pub struct CancelRender {
 pub struct CurrentRender;
 
 impl Handler<Offer> for MeltRunner {
-    type Result = ResponseActFuture<Self, WorkerToCoordinator>;
+    type Result = ResponseActFuture<Self, OfferAnswer>;
 
     fn handle(&mut self, Offer(job): Offer, _: &mut Self::Context) -> Self::Result {
         let (id, attempt) = (job.id, job.attempt);
         if let Some(busy) = &self.current {
             let reason = format!("busy with job {} (attempt {})", busy.job, busy.attempt);
-            return Box::pin(
-                async move {
-                    WorkerToCoordinator::Rejected {
-                        job: id,
-                        attempt,
-                        cause: RejectionCause::Worker,
-                        reason,
-                    }
-                }
-                .into_actor(self),
-            );
+            let answer = OfferAnswer::Rejected { cause: RejectionCause::Worker, reason };
+            return Box::pin(async move { answer }.into_actor(self));
         }
         // Held while validating, so a second offer in the meantime is refused.
-        self.current = Some(Current { job: id, attempt, stop: None, commit: None, cancelled: false });
+        self.current = Some(Current { job: id, attempt, stop: None, cancelled: false });
         let config = self.config.clone();
         let spec = job.spec.clone();
         let validate = async move {
@@ -146,35 +155,28 @@ impl MeltRunner {
         result: Result<mlt::Project, (RejectionCause, String)>,
         job: MeltJob,
         ctx: &mut Context<Self>,
-    ) -> WorkerToCoordinator {
+    ) -> OfferAnswer {
         let (id, attempt) = (job.id, job.attempt);
-        let act = self;
         match result {
             Err((cause, reason)) => {
-                act.current = None;
+                self.current = None;
                 tracing::info!(job = %id, attempt, "rejected: {reason}");
-                WorkerToCoordinator::Rejected { job: id, attempt, cause, reason }
+                OfferAnswer::Rejected { cause, reason }
             }
             Ok(project) => {
                 let (stop, cancel) = oneshot::channel();
-                let (commit, decision) = oneshot::channel();
-                act.current =
-                    Some(Current { job: id, attempt, stop: Some(stop), commit: Some(commit), cancelled: false });
-                let events = act.events.clone();
-                let controls = render::Controls { cancel, commit: decision };
-                render::render(act.config.clone(), job, project, events.clone(), controls)
-                    .into_actor(act)
+                self.current = Some(Current { job: id, attempt, stop: Some(stop), cancelled: false });
+                render::render(self.config.clone(), job, project, self.link.clone(), cancel)
+                    .into_actor(self)
                     .map(move |outcome, act, _| {
                         if act.current.as_ref().is_some_and(|c| c.is(id, attempt)) {
                             act.current = None;
                         }
-                        let events = events.clone();
-                        actix_rt::spawn(async move {
-                            let _ = events.send(WorkerToCoordinator::Finished { job: id, attempt, outcome }).await;
-                        });
+                        // In the same step as clearing `current`: the link never sees neither.
+                        act.link.finished(id, attempt, outcome);
                     })
                     .spawn(ctx);
-                WorkerToCoordinator::Accepted { job: id, attempt }
+                OfferAnswer::Accepted
             }
         }
     }
@@ -188,27 +190,6 @@ impl Handler<CancelRender> for MeltRunner {
             current.cancelled = true;
             if let Some(stop) = current.stop.take() {
                 let _ = stop.send(());
-            }
-        }
-    }
-}
-
-/// The coordinator's answer to a verified render.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CommitDecision {
-    pub job: JobId,
-    pub attempt: u32,
-    pub go: bool,
-}
-
-impl Handler<CommitDecision> for MeltRunner {
-    type Result = ();
-
-    fn handle(&mut self, msg: CommitDecision, _: &mut Self::Context) {
-        if let Some(current) = self.current.as_mut().filter(|c| c.is(msg.job, msg.attempt)) {
-            if let Some(commit) = current.commit.take() {
-                let _ = commit.send(msg.go);
             }
         }
     }

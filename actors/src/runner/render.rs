@@ -3,9 +3,10 @@
 
 use super::log_sink::{LogSink, LOG_BATCH_DELAY};
 use super::{process, progress, verify, RunnerConfig};
+use crate::worker::LinkHandle;
 use distencode_mlt::Project;
 use distencode_wire::job::{JobId, MeltJob, RenderFacts};
-use distencode_wire::message::{Outcome, WorkerToCoordinator};
+use distencode_wire::message::Outcome;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -79,29 +80,20 @@ impl<'a> Transcript<'a> {
     }
 }
 
-/// How the MeltRunner steers a render in progress.
-pub struct Controls {
-    /// Fires to stop the render.
-    pub cancel: oneshot::Receiver<()>,
-    /// The coordinator's answer to `Verified`.
-    pub commit: oneshot::Receiver<bool>,
-}
-
-/// Renders `job` (already validated into `project`) and says how it ended.
+/// Renders `job` (already validated into `project`) and says how it ended; `cancel` fires to stop it.
 pub async fn render(
     config: Arc<RunnerConfig>,
     job: MeltJob,
     project: Project,
-    events: mpsc::Sender<WorkerToCoordinator>,
-    controls: Controls,
+    link: LinkHandle,
+    mut cancel: oneshot::Receiver<()>,
 ) -> Outcome {
-    let Controls { mut cancel, commit } = controls;
     let output = PathBuf::from(&job.spec.output);
     let partial = partial_path(&output, job.id, job.attempt);
-    let mut log = LogSink::new(events.clone(), job.id, job.attempt, partial.with_extension("log")).await;
-    let outcome = match run_melt(&config, &job, &project, &partial, &events, &mut log, &mut cancel).await {
+    let mut log = LogSink::new(link.clone(), job.id, job.attempt, partial.with_extension("log")).await;
+    let outcome = match run_melt(&config, &job, &project, &partial, &link, &mut log, &mut cancel).await {
         Ok(()) => match verify(&config, &job, &project, &partial).await {
-            Ok(facts) => commit_or_discard(&job, facts, &partial, &output, &events, cancel, commit).await,
+            Ok(facts) => commit_or_discard(&job, facts, &partial, &output, &link, cancel).await,
             Err(outcome) => outcome,
         },
         Err(outcome) => outcome,
@@ -157,7 +149,7 @@ async fn run_melt(
     job: &MeltJob,
     project: &Project,
     partial: &Path,
-    events: &mpsc::Sender<WorkerToCoordinator>,
+    link: &LinkHandle,
     log: &mut LogSink,
     cancel: &mut oneshot::Receiver<()>,
 ) -> Result<(), Outcome> {
@@ -199,7 +191,7 @@ async fn run_melt(
                     if last_progress.is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL) {
                         last_progress = Some(Instant::now());
                         let progress = meter.measure(frame, percent);
-                        let _ = events.try_send(WorkerToCoordinator::Progress { job: id, attempt, progress });
+                        link.progress(id, attempt, progress);
                     }
                 }
                 if let Some(text) = text {
@@ -291,14 +283,12 @@ async fn commit_or_discard(
     facts: RenderFacts,
     partial: &Path,
     output: &Path,
-    events: &mpsc::Sender<WorkerToCoordinator>,
+    link: &LinkHandle,
     cancel: oneshot::Receiver<()>,
-    commit: oneshot::Receiver<bool>,
 ) -> Outcome {
     let (id, attempt) = (job.id, job.attempt);
-    let _ = events.send(WorkerToCoordinator::Verified { job: id, attempt, facts: facts.clone() }).await;
     let go = tokio::select! {
-        decision = commit => decision.unwrap_or(false),
+        go = link.verified(id, attempt, facts.clone()) => go,
         _ = cancel => return Outcome::Cancelled,
     };
     if !go {

@@ -1,13 +1,13 @@
 //! One worker's connection on the coordinator: registration, then messages both ways until it ends.
 //!
 //! The writer half drains the worker's outbox (offers, cancellations, acknowledgements), everything waiting in one
-//! write, and sends a heartbeat when idle; the reader half relays every message to the Coordinator and awaits it,
-//! so a flood of log lines slows the worker instead of filling memory. A worker silent for longer than the heartbeat
-//! timeout is disconnected.
+//! write, and sends a heartbeat when idle; the reader half takes heartbeats to the WorkerRegistry and relays every
+//! other message to the Coordinator, awaiting each, so a flood of log lines slows the worker instead of filling
+//! memory. A worker silent for longer than the heartbeat timeout is disconnected.
 
 use super::ServerContext;
 use crate::coordinator::FromWorker;
-use crate::registry::{Connect, Disconnect, NameTaken};
+use crate::registry::{Connect, Disconnect, NameTaken, Touch};
 use distencode_wire::connection::{Connection, ServerStream};
 use distencode_wire::message::{CoordinatorToWorker, WorkerToCoordinator};
 use tokio::sync::mpsc;
@@ -70,12 +70,18 @@ pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, cont
             }
         }
     };
-    let coordinator = context.coordinator.clone();
+    let (coordinator, registry) = (context.coordinator.clone(), context.registry.clone());
     let timeout = context.heartbeat_timeout;
     let name = worker.clone();
     let read = async move {
         loop {
             match tokio::time::timeout(timeout, reader.recv::<WorkerToCoordinator>()).await {
+                // Heartbeats go straight to the registry (awaited, so a flood of them waits too).
+                Ok(Ok(Some(WorkerToCoordinator::Heartbeat))) => {
+                    if registry.send(Touch(name.clone())).await.is_err() {
+                        return;
+                    }
+                }
                 Ok(Ok(Some(message))) => match coordinator.send(FromWorker { worker: name.clone(), message }).await {
                     // Never wait for room here: this reader must keep reading, or a worker blocked writing to us
                     // and a writer of ours blocked writing to it would wait for each other for ever. A worker
