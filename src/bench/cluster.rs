@@ -4,9 +4,7 @@
 //! Each of these owns what it started: dropping a [`Scratch`] removes the folder, dropping a [`Node`] kills the process
 //! (SIGKILL) and reaps it, so a benchmark that fails half-way, panics or is interrupted leaves nothing behind.
 
-use anyhow::{anyhow, bail, Context, Result};
-use distencode_wire::pki::{self, IssueOptions};
-use distencode_wire::Role;
+use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -41,36 +39,7 @@ impl Drop for Scratch {
     }
 }
 
-/// A throwaway cluster CA and the coordinator's certificate (`coord`), in `DIR/certs`.
-pub struct Pki {
-    pub dir: PathBuf,
-}
-
-impl Pki {
-    pub fn new(scratch: &Path) -> Result<Self> {
-        let dir = scratch.join("certs");
-        pki::init_ca(&dir)?;
-        pki::issue(&dir, &IssueOptions::new(Role::Coordinator, "coord"))?;
-        Ok(Self { dir })
-    }
-
-    pub fn issue(&self, role: Role, name: &str) -> Result<()> {
-        pki::issue(&self.dir, &IssueOptions::new(role, name))?;
-        Ok(())
-    }
-
-    /// Issues `names` on both cores (each key is written and synced).
-    pub fn issue_many(&self, role: Role, names: &[String]) -> Result<()> {
-        let half = names.len().div_ceil(2).max(1);
-        std::thread::scope(|scope| {
-            let jobs: Vec<_> = names
-                .chunks(half)
-                .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(|name| self.issue(role, name))))
-                .collect();
-            jobs.into_iter().try_for_each(|job| job.join().map_err(|_| anyhow!("certificate thread panicked"))?)
-        })
-    }
-}
+pub use distencode_sim::Pki;
 
 /// A `distencode node` process, killed (SIGKILL) and reaped when dropped.
 pub struct Node {

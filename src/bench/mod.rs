@@ -6,13 +6,12 @@
 //! passes or on Ctrl-C/SIGTERM (the benchmark's future is dropped). Only a SIGKILL of the benchmark itself leaves its
 //! nodes running.
 //!
-//! Files: [`load`] (simulated workers and clients), [`cluster`] and [`sim`] (processes, certificates, scratch),
-//! one file per benchmark, [`report`] and [`stats`] for the figures.
+//! Files: `distencode_sim` (simulated workers and clients, used here as `load`), [`cluster`] and [`sim`] (processes,
+//! certificates, scratch), one file per benchmark, [`report`] and [`stats`] for the figures.
 
 mod args;
 mod cluster;
 mod dispatch;
-mod load;
 mod logs;
 mod overhead;
 mod projects;
@@ -23,6 +22,9 @@ mod sim;
 mod stats;
 
 pub use args::BenchCommand;
+
+/// The simulated workers and clients, shared with the coordinator's tests.
+use distencode_sim as load;
 
 use anyhow::{anyhow, bail, Result};
 use std::time::Duration;

@@ -159,11 +159,17 @@ impl Coordinator {
 
     /// Whether the job may be rendered again after this attempt ended.
     fn may_requeue(&self, id: JobId) -> bool {
+        self.may_requeue_after(id, None)
+    }
+
+    /// As [`Coordinator::may_requeue`]; attempt `rendered` (one whose worker reported how its render ended) counts
+    /// as started even while its start is still on its way through the store.
+    fn may_requeue_after(&self, id: JobId, rendered: Option<u32>) -> bool {
         // Attempts made before the last retry do not count: a retried job gets its full number of attempts again.
-        let started = self
-            .active
-            .get(&id)
-            .map_or(0, |r| r.attempts.iter().skip(r.retried_at).filter(|a| a.started_at.is_some()).count());
+        let started = self.active.get(&id).map_or(0, |r| {
+            let attempts = r.attempts.iter().skip(r.retried_at);
+            attempts.filter(|a| a.started_at.is_some() || Some(a.number) == rendered).count()
+        });
         (started as u32) < self.config.max_attempts
     }
 

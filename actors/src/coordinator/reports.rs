@@ -64,8 +64,9 @@ impl Coordinator {
     }
 
     /// Stores a log batch (awaited by the worker's connection task, so a worker that logs faster than the store
-    /// writes is slowed down, not buffered) and acknowledges it once stored. Batches of an attempt this worker
-    /// never held are acknowledged and dropped.
+    /// writes is slowed down, not buffered) and acknowledges it once stored. Only the live attempt the worker holds
+    /// logs: a batch for any other (another worker's, an ended attempt, a final job, a job that does not exist yet
+    /// and would otherwise show it once created) is acknowledged, so the worker forgets it, and dropped.
     fn log(
         &mut self,
         worker: String,
@@ -75,10 +76,8 @@ impl Coordinator {
         text: String,
     ) -> ResponseActFuture<Self, Reply> {
         let ack = Some(CoordinatorToWorker::LogAck { job, attempt, seq });
-        let ours =
-            self.active.get(&job).is_none_or(|r| r.attempts.iter().any(|a| a.number == attempt && a.worker == worker));
-        if !ours {
-            tracing::warn!(job = %job, attempt, worker = %worker, "log batch for an attempt this worker never held");
+        if !self.holds(&worker, job, attempt) {
+            tracing::warn!(job = %job, attempt, worker = %worker, "log batch refused: not an attempt this worker holds");
             return Box::pin(async move { ack }.into_actor(self));
         }
         let append = self.store.send(AppendLog { id: job, attempt, seq, text });
@@ -170,7 +169,7 @@ impl Coordinator {
             Outcome::Succeeded(facts) => (Change::Succeed { attempt, facts }, Some(true)),
             Outcome::Failed { reason, log_tail } => {
                 tracing::info!(job = %job, attempt, worker = %worker, "render failed: {reason}\n{log_tail}");
-                let requeue = self.may_requeue(job);
+                let requeue = self.may_requeue_after(job, Some(attempt));
                 let reason = format!("worker {worker}: {reason}");
                 (Change::Fail { attempt, reason, requeue, blames_worker: true }, Some(false))
             }

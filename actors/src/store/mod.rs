@@ -8,11 +8,13 @@
 //! An index of unfinished jobs lets a restarted coordinator read only those, however long the store's history.
 
 mod commit;
+mod fault;
 mod log_segments;
 pub mod machine;
 mod messages;
 
 pub use commit::Durable;
+pub use fault::{WriteFault, INJECTED};
 pub use machine::{Change, TransitionError};
 pub use messages::*;
 
@@ -62,6 +64,8 @@ pub struct JobStore {
     /// Facts about the store itself (which indexes it has).
     meta: sled::Tree,
     commits: CommitQueue,
+    /// Off unless a test sets it ([`JobStore::write_fault`]).
+    fault: WriteFault,
 }
 
 /// sled's page cache (its default, 1 GiB, would let the coordinator's memory grow with every log it stores).
@@ -85,6 +89,7 @@ impl JobStore {
             commits: CommitQueue::start(db.clone(), segments.clone()).map_err(log_error)?,
             segments,
             db,
+            fault: WriteFault::default(),
         };
         store.index_unfinished()?;
         store.move_legacy_logs()?;
@@ -127,6 +132,11 @@ impl JobStore {
         Ok(())
     }
 
+    /// A test hook: the switch that makes the next write fail (see [`WriteFault`]).
+    pub fn write_fault(&self) -> WriteFault {
+        self.fault.clone()
+    }
+
     /// One job's record.
     pub fn get(&self, id: JobId) -> Result<JobRecord, StoreError> {
         let bytes = self.jobs.get(id.0.to_be_bytes())?.ok_or(StoreError::NoSuchJob(id))?;
@@ -138,6 +148,7 @@ impl JobStore {
     /// unfinished and after it becomes final, so an entry can be stale but never missing; [`JobStore::list`] skips
     /// stale ones. (A sled transaction across both trees costs a log write of its own at every change.)
     fn put(&self, record: &mut JobRecord, was_unfinished: Option<bool>) -> Result<(), StoreError> {
+        self.fault.check()?;
         record.revision += 1;
         let bytes = frame::encode(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let key = record.id.0.to_be_bytes();
@@ -243,6 +254,7 @@ impl JobStore {
     /// Stores one log batch under its attempt and number (not yet synced); a batch already stored is not stored
     /// again.
     pub fn append_log(&self, id: JobId, attempt: u32, seq: u64, text: &str) -> Result<(), StoreError> {
+        self.fault.check()?;
         let key = Self::log_key(id, attempt, seq);
         if let Some(at) = self.log_index.get(key)?.as_deref().and_then(Location::decode) {
             if self.segments.holds(at).map_err(log_error)? {
@@ -298,6 +310,7 @@ impl JobStore {
 impl JobStore {
     /// Records (or, with `None`, removes) a worker's reservation (not yet flushed).
     pub fn save_reservation(&self, worker: &str, reservation: Option<&Reservation>) -> Result<(), StoreError> {
+        self.fault.check()?;
         match reservation {
             Some(r) => {
                 let bytes = frame::encode(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -2,13 +2,12 @@
 //! protocol as the real one does (see the parent module), and the helpers that start and stop many of them.
 
 use super::{Recorder, Target, JOB_SERVICES};
-use anyhow::{anyhow, bail, Context, Result};
-use distencode_wire::connection;
+use anyhow::{anyhow, bail, Result};
 use distencode_wire::job::{JobId, RenderFacts};
 use distencode_wire::message::{CoordinatorToWorker, Outcome, Registration, WorkerToCoordinator};
-use distencode_wire::{tls, Role};
+
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Semaphore};
@@ -45,7 +44,7 @@ impl Default for Plan {
 }
 
 /// What a simulated worker registers with; `instance` as in [`Registration::instance`].
-fn registration(instance: u64) -> Registration {
+pub fn registration(instance: u64) -> Registration {
     let mut services: Vec<String> = JOB_SERVICES.iter().map(|s| s.to_string()).collect();
     services.extend((0..EXTRA_SERVICES).map(|i| format!("bench.service{i:03}")));
     let mut video: Vec<String> = vec!["libx264".into()];
@@ -64,7 +63,7 @@ fn registration(instance: u64) -> Registration {
 }
 
 /// What the simulated render "made".
-fn facts() -> RenderFacts {
+pub fn facts() -> RenderFacts {
     RenderFacts {
         frames: 25,
         duration_seconds: 1.0,
@@ -72,6 +71,13 @@ fn facts() -> RenderFacts {
         audio_codec: Some("aac".into()),
         size_bytes: 1,
     }
+}
+
+/// A random instance number, drawn for each simulated worker as a worker process draws one when it starts.
+pub fn instance() -> u64 {
+    use std::hash::BuildHasher;
+    static DRAWN: AtomicU64 = AtomicU64::new(0);
+    std::collections::hash_map::RandomState::new().hash_one(DRAWN.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A simulated worker `name`, until `stop` turns true. Dials while holding a permit of `gate` (so a thousand
@@ -85,18 +91,13 @@ pub async fn worker(
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
     // Each simulated worker is a process of its own, as a real one is.
-    let instance = distencode_actors::worker::new_instance();
+    let instance = instance();
     let conn = {
         let _permit = gate.acquire().await?;
-        let config = tls::client_config(&target.certs, &name)?;
-        let (mut conn, _) =
-            connection::dial(&target.addr, config, Role::Worker).await.with_context(|| format!("worker {name}"))?;
-        conn.send(&WorkerToCoordinator::Register(registration(instance))).await?;
-        match conn.expect::<CoordinatorToWorker>().await? {
-            CoordinatorToWorker::Registered => {}
-            other => bail!("worker {name}: unexpected answer to Register: {other:?}"),
+        match super::peer::register(&target, &name, registration(instance)).await? {
+            (CoordinatorToWorker::Registered, conn) => conn,
+            (other, _) => bail!("worker {name}: unexpected answer to Register: {other:?}"),
         }
-        conn
     };
     recorder.registered.fetch_add(1, Ordering::SeqCst);
     let (mut reader, mut writer) = conn.split();

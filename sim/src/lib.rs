@@ -1,5 +1,6 @@
-//! The load generator: simulated workers and clients that speak the real protocol through `distencode_wire`, so a
-//! coordinator can be driven far harder than real melt processes could, with no second implementation of the protocol.
+//! Simulated workers and clients that speak the real protocol through `distencode_wire`, so a coordinator can be
+//! driven far harder than real melt processes could, and tested message by message, with no second implementation of
+//! the protocol. The benchmarks (`distencode bench`) and the coordinator's in-process tests share them.
 //!
 //! A simulated worker dials with its own certificate (`connection::dial`, `Hello`), sends `Register`, answers each
 //! `Offer` with `Accepted` and `Verified`, waits for `Commit { go: true }`, sends `Finished` with a success, and
@@ -10,7 +11,12 @@
 //! submits `JobSpec`s whose paths need not exist (the coordinator never opens them). Every moment that matters is
 //! stamped in a shared [`Recorder`].
 //!
-//! Files: this one (the shared [`Recorder`] and the simulated client), [`worker`] (the simulated worker).
+//! The tests drive [`ScriptedWorker`] and [`ScriptedClient`] instead: one message at a time, so a test decides what
+//! the worker answers and when, and sees exactly what the coordinator says.
+//!
+//! Files: this one (the shared [`Recorder`] and the simulated client), [`worker`] (the simulated worker), [`peer`]
+//! (the scripted worker and client), [`certs`] (a throwaway CA and certificates), [`deadline`] (waits bounded in
+//! real time, also under tokio's paused clock).
 
 use anyhow::{bail, Result};
 use distencode_wire::connection::{self, ClientStream, Connection};
@@ -24,12 +30,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+mod certs;
+mod deadline;
+mod peer;
 mod worker;
 
-pub use worker::{start_workers, stop_workers, wait_registered, Plan};
+pub use certs::{Pki, COORDINATOR};
+pub use deadline::{within, REPLY_LIMIT};
+pub use peer::{ScriptedClient, ScriptedWorker};
+pub use worker::{facts, instance, registration, start_workers, stop_workers, wait_registered, Plan};
 
 /// Services every simulated job uses; every simulated worker has them.
-const JOB_SERVICES: [&str; 3] = ["color", "tone", "mix"];
+pub const JOB_SERVICES: [&str; 3] = ["color", "tone", "mix"];
 
 /// Where the coordinator is, and the certs dir holding every simulated node's certificate.
 pub struct Target {
