@@ -7,6 +7,7 @@
 //!   cluster's certificates are made, and the mutual-TLS configurations every connection uses.
 //! - [`verify`]: the certificate checks webpki leaves out (the leaf signed directly by the CA, an EKU present).
 //! - [`connection`]: a TLS stream wrapped into a typed message channel, and the dial/accept handshakes.
+//! - [`redial`]: how long a node waits before dialling its coordinator again (backoff with jitter).
 #![forbid(unsafe_code)]
 
 pub mod connection;
@@ -15,6 +16,7 @@ pub mod identity;
 pub mod job;
 pub mod message;
 pub mod pki;
+pub mod redial;
 pub mod tls;
 pub mod tls_error;
 pub mod verify;

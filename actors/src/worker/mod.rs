@@ -8,7 +8,7 @@
 //! - `Finished` → `FinishedAck`: the report is kept until answered.
 //!
 //! The link outlives connections. When the coordinator goes away, the render goes on; the link dials again with
-//! backoff, registers with the job it still holds, and sends again whatever is unanswered.
+//! backoff and jitter, registers with the job it still holds, and sends again whatever is unanswered.
 
 mod handle;
 mod pending;
@@ -19,6 +19,7 @@ pub use handle::{LinkHandle, LinkInbox};
 use crate::runner::{MeltRunner, Offer, OfferAnswer};
 use actix::Addr;
 use distencode_wire::message::WorkerToCoordinator;
+use distencode_wire::redial::{self, Backoff};
 use futures::stream::FuturesUnordered;
 use pending::Pending;
 use session::SessionEnd;
@@ -42,9 +43,9 @@ pub struct LinkConfig {
     pub cpus: u32,
 }
 
-/// The shortest and the longest wait between two dials.
-const MIN_BACKOFF: Duration = Duration::from_millis(200);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The longest wait between two dials (each wait is drawn at random under a ceiling that doubles up to this; see
+/// [`redial`]).
+pub const MAX_BACKOFF: Duration = redial::MAX_WAIT;
 
 /// Offers being checked by the MeltRunner at once; past this an offer is turned down at once as busy (the
 /// runner takes one job at a time, so more only come from a coordinator that misbehaves).
@@ -100,31 +101,31 @@ pub async fn run_link(config: LinkConfig, runner: Addr<MeltRunner>, inbox: LinkI
         pending: Pending::default(),
         offers: FuturesUnordered::new(),
     };
-    let mut backoff = MIN_BACKOFF;
+    let mut backoff = Backoff::default();
     let mut registered_once = false;
     loop {
         let mut registered = false;
         let result = session::run(&mut link, &mut registered).await;
         if registered {
             // That session got as far as registering: the next dial starts from the shortest wait again.
-            backoff = MIN_BACKOFF;
+            backoff.reset();
             registered_once = true;
         }
         let coordinator = &link.config.coordinator;
+        let wait = backoff.next_wait();
         match result {
             Ok(()) => return Ok(()),
             // Before the first registration a refusal is a configuration error: say so and stop. Later it may be
             // a coordinator restarting mid-handshake: keep trying.
             Err(SessionEnd::Refused(reason)) if !registered_once => return Err(reason),
             Err(SessionEnd::Refused(reason) | SessionEnd::NameTaken(reason)) => {
-                tracing::error!(%coordinator, "{reason}; dialling again in {backoff:?}");
+                tracing::error!(%coordinator, "{reason}; dialling again in {wait:?}");
             }
             Err(SessionEnd::Failed(e)) => {
-                tracing::warn!(%coordinator, "{e}; dialling again in {backoff:?}");
+                tracing::warn!(%coordinator, "{e}; dialling again in {wait:?}");
             }
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        tokio::time::sleep(wait).await;
     }
 }
 
