@@ -2,6 +2,7 @@
 
 pub use crate::bench::BenchCommand;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use distencode_actors::server::admission;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -92,6 +93,15 @@ pub struct NodeArgs {
     /// Coordinator: renders a job may start before it fails for good.
     #[arg(long, env = "DISTENCODE_MAX_ATTEMPTS", default_value_t = 3)]
     pub max_attempts: u32,
+    /// Coordinator: connections open at once, all peers together; past it new ones are closed at once.
+    #[arg(long, env = "DISTENCODE_MAX_CONNECTIONS", default_value_t = admission::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Coordinator: connections open at once under one certificate (one role and node name).
+    #[arg(long, env = "DISTENCODE_MAX_CONNECTIONS_PER_NODE", default_value_t = admission::MAX_CONNECTIONS_PER_NODE)]
+    pub max_connections_per_node: usize,
+    /// Coordinator: seconds a client connection may stay open without a request.
+    #[arg(long, env = "DISTENCODE_CLIENT_IDLE_TIMEOUT", default_value_t = admission::CLIENT_IDLE_TIMEOUT.as_secs_f64())]
+    pub client_idle_timeout: f64,
     /// Worker: seconds without any output from melt before the render is killed as stalled.
     #[arg(long, env = "DISTENCODE_STALL_TIMEOUT", default_value_t = 120.0)]
     pub stall_timeout: f64,

@@ -29,6 +29,9 @@ pub struct NodeFile {
     pub grace: Option<f64>,
     pub max_attempts: Option<u32>,
     pub stall_timeout: Option<f64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_node: Option<usize>,
+    pub client_idle_timeout: Option<f64>,
 }
 
 /// Every key a file may hold and what its value must be, in the order the example files use.
@@ -46,6 +49,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("heartbeat_timeout", "a number"),
     ("grace", "a number"),
     ("max_attempts", "a whole number"),
+    ("max_connections", "a whole number"),
+    ("max_connections_per_node", "a whole number"),
+    ("client_idle_timeout", "a number"),
     ("stall_timeout", "a number"),
 ];
 
@@ -106,6 +112,11 @@ pub fn apply(args: &mut NodeArgs, file: NodeFile, given: impl Fn(&str) -> bool) 
     set(&mut args.grace, "grace", file.grace, g);
     set(&mut args.max_attempts, "max_attempts", file.max_attempts, g);
     set(&mut args.stall_timeout, "stall_timeout", file.stall_timeout, g);
+    set(&mut args.max_connections, "max_connections", file.max_connections, g);
+    let per_node = file.max_connections_per_node;
+    set(&mut args.max_connections_per_node, "max_connections_per_node", per_node, g);
+    let idle = file.client_idle_timeout;
+    set(&mut args.client_idle_timeout, "client_idle_timeout", idle, g);
 }
 
 /// What is wrong with one key: unknown, or a value of the wrong kind.

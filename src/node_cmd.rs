@@ -5,7 +5,7 @@ use actix::{Actor, SyncArbiter};
 use anyhow::{anyhow, bail, Context, Result};
 use distencode_actors::coordinator::{Coordinator, CoordinatorConfig};
 use distencode_actors::runner::{MeltRunner, RunnerConfig};
-use distencode_actors::server::{self, ServerContext};
+use distencode_actors::server::{self, ConnectionLimits, ServerContext};
 use distencode_actors::store::JobStore;
 use distencode_actors::worker::{self, LinkConfig, LinkHandle};
 use distencode_mlt as mlt;
@@ -49,6 +49,11 @@ pub fn run(args: NodeArgs) -> Result<()> {
             let store = JobStore::open(&data_dir)?;
             let config =
                 CoordinatorConfig { max_attempts: args.max_attempts.max(1), grace: seconds(args.grace, "--grace")? };
+            let limits = ConnectionLimits {
+                max_connections: args.max_connections.max(1),
+                max_per_node: args.max_connections_per_node.max(1),
+                client_idle_timeout: seconds(args.client_idle_timeout, "--client-idle-timeout")?,
+            };
             let listen = args.listen.clone();
             actix_rt::System::new().block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen)
@@ -57,7 +62,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
                 let local = listener.local_addr()?;
                 let store = SyncArbiter::start(1, move || store.clone());
                 let (coordinator, registry) = Coordinator::start(store, config);
-                let context = ServerContext { coordinator, registry, heartbeat_interval, heartbeat_timeout };
+                let context = ServerContext { coordinator, registry, heartbeat_interval, heartbeat_timeout, limits };
                 tracing::info!(%local, %name, "coordinator listening");
                 println!("distencode coordinator {name} listening on {local}");
                 std::io::stdout().flush()?;

@@ -4,11 +4,14 @@
 //! coordinator, then [`Hello`]. [`accept`] is the coordinator's side: TLS, the peer's role checked against the roles
 //! this listener serves *before any frame is read*, then the version handshake.
 
+use crate::frame::FrameCodec;
 use crate::frame::{self, FrameError};
 use crate::identity::{PeerIdentity, Role};
 use crate::message::{Hello, HelloReply, PROTOCOL_VERSION};
 use crate::tls;
 use bytes::Bytes;
+use bytes::BytesMut;
+use futures::Stream;
 use futures::{SinkExt, StreamExt};
 use serde::{de::DeserializeOwned, Serialize};
 use std::sync::Arc;
@@ -16,7 +19,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
-use tokio_util::codec::{Framed, FramedRead, FramedWrite, LengthDelimitedCodec};
+use tokio_util::codec::{Framed, FramedRead, FramedWrite};
 
 /// How long the TCP connect, the TLS handshake and the version handshake may take together.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,6 +37,10 @@ pub enum ConnectionError {
     Closed,
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    #[error("nothing was sent for {0:?}; closing the idle connection")]
+    Idle(Duration),
+    #[error("a frame of {} did not arrive within {deadline:?} of its first byte", describe_len(*.len))]
+    SlowFrame { len: Option<usize>, deadline: Duration },
     #[error("connection error: {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
@@ -44,7 +51,7 @@ pub enum ConnectionError {
 
 /// A framed, typed message stream over any byte stream (a TLS stream in practice).
 pub struct Connection<S> {
-    framed: Framed<S, LengthDelimitedCodec>,
+    framed: Framed<S, FrameCodec>,
 }
 
 impl<S> std::fmt::Debug for Connection<S> {
@@ -64,12 +71,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         Ok(())
     }
 
-    /// The next message, or `None` when the peer closed the connection cleanly.
+    /// The next message, or `None` when the peer closed the connection cleanly. A frame that has begun to arrive
+    /// must be complete within its [`frame::frame_deadline`].
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ConnectionError> {
-        match self.framed.next().await {
-            None => Ok(None),
-            Some(frame) => Ok(Some(frame::decode(&frame?)?)),
-        }
+        next_message(&mut self.framed, None).await
+    }
+
+    /// [`Connection::recv`], and the peer must begin its next message within `idle`.
+    pub async fn recv_within<T: DeserializeOwned>(&mut self, idle: Duration) -> Result<Option<T>, ConnectionError> {
+        next_message(&mut self.framed, Some(idle)).await
     }
 
     /// The next message; a closed connection is an error.
@@ -96,22 +106,93 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
 /// The reading half of a split [`Connection`].
 pub struct MessageReader<R> {
-    inner: FramedRead<R, LengthDelimitedCodec>,
+    inner: FramedRead<R, FrameCodec>,
 }
 
 impl<R: AsyncRead + Unpin> MessageReader<R> {
-    /// The next message, or `None` when the peer closed the connection cleanly.
+    /// The next message, or `None` when the peer closed the connection cleanly; see [`Connection::recv`].
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ConnectionError> {
-        match self.inner.next().await {
-            None => Ok(None),
-            Some(frame) => Ok(Some(frame::decode(&frame?)?)),
+        next_message(&mut self.inner, None).await
+    }
+}
+
+/// A stream of frames whose codec says when the frame now arriving must be complete.
+trait Frames: Stream<Item = Result<BytesMut, std::io::Error>> + Unpin {
+    fn frame_codec(&self) -> &FrameCodec;
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Frames for Framed<S, FrameCodec> {
+    fn frame_codec(&self) -> &FrameCodec {
+        self.codec()
+    }
+}
+
+impl<R: AsyncRead + Unpin> Frames for FramedRead<R, FrameCodec> {
+    fn frame_codec(&self) -> &FrameCodec {
+        self.decoder()
+    }
+}
+
+/// The next message: the peer must begin it within `idle` (if given), and finish each frame by its deadline.
+///
+/// The frame stream is polled afresh after each wake-up (its `next` is cancel-safe): between frames the wake-ups
+/// come at most every [`frame::FRAME_DEADLINE_BASE`], so a frame that begins meanwhile is held to its own deadline.
+async fn next_message<T: DeserializeOwned>(
+    frames: &mut impl Frames,
+    idle: Option<Duration>,
+) -> Result<Option<T>, ConnectionError> {
+    let idle_until = idle.map(|idle| tokio::time::Instant::now() + idle);
+    loop {
+        let pending = frames.frame_codec().pending_deadline();
+        let wake = match pending {
+            Some((deadline, _)) => deadline,
+            None => {
+                let soon = tokio::time::Instant::now() + frame::FRAME_DEADLINE_BASE;
+                idle_until.map_or(soon, |until| until.min(soon))
+            }
+        };
+        match tokio::time::timeout_at(wake, frames.next()).await {
+            Ok(None) => return Ok(None),
+            Ok(Some(Ok(frame))) => return Ok(Some(frame::decode(&frame)?)),
+            Ok(Some(Err(e))) => return Err(frame_error(e)),
+            Err(_) => {
+                let now = tokio::time::Instant::now();
+                match frames.frame_codec().pending_deadline() {
+                    Some((deadline, len)) if deadline <= now => {
+                        return Err(ConnectionError::SlowFrame { len, deadline: frame::frame_deadline(len) })
+                    }
+                    Some(_) => {}
+                    None if idle_until.is_some_and(|until| until <= now) => {
+                        return Err(ConnectionError::Idle(idle.unwrap_or_default()))
+                    }
+                    None => {}
+                }
+            }
         }
+    }
+}
+
+/// The codec's own refusals (an announced length over the cap) as [`ConnectionError::Frame`], the rest as I/O.
+fn frame_error(e: std::io::Error) -> ConnectionError {
+    if e.get_ref().is_some_and(|inner| inner.is::<FrameError>()) {
+        if let Some(Ok(frame)) = e.into_inner().map(|inner| inner.downcast::<FrameError>()) {
+            return ConnectionError::Frame(*frame);
+        }
+        return ConnectionError::Io(std::io::ErrorKind::InvalidData.into());
+    }
+    ConnectionError::Io(e)
+}
+
+fn describe_len(len: Option<usize>) -> String {
+    match len {
+        Some(len) => format!("{len} bytes"),
+        None => "unknown length (its header was incomplete)".into(),
     }
 }
 
 /// The writing half of a split [`Connection`].
 pub struct MessageWriter<W> {
-    inner: FramedWrite<W, LengthDelimitedCodec>,
+    inner: FramedWrite<W, FrameCodec>,
 }
 
 impl<W: AsyncWrite + Unpin> MessageWriter<W> {
@@ -203,8 +284,19 @@ pub async fn accept(
     acceptor: TlsAcceptor,
     allowed: &[Role],
 ) -> Result<(Connection<ServerStream>, PeerIdentity), ConnectionError> {
+    accept_admitting(tcp, acceptor, allowed, |_| Ok(())).await
+}
+
+/// [`accept`], and `admit` has the last word on the identified peer: its `Err` text is the peer's refusal (a
+/// connection cap, say), sent as the answer to its `Hello`.
+pub async fn accept_admitting(
+    tcp: TcpStream,
+    acceptor: TlsAcceptor,
+    allowed: &[Role],
+    admit: impl FnOnce(&PeerIdentity) -> Result<(), String>,
+) -> Result<(Connection<ServerStream>, PeerIdentity), ConnectionError> {
     let peer_addr = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "unknown peer".into());
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, accept_inner(tcp, acceptor, allowed, &peer_addr))
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, accept_inner(tcp, acceptor, allowed, &peer_addr, admit))
         .await
         .map_err(|_| ConnectionError::Timeout(HANDSHAKE_TIMEOUT))?
 }
@@ -214,6 +306,7 @@ async fn accept_inner(
     acceptor: TlsAcceptor,
     allowed: &[Role],
     peer_addr: &str,
+    admit: impl FnOnce(&PeerIdentity) -> Result<(), String>,
 ) -> Result<(Connection<ServerStream>, PeerIdentity), ConnectionError> {
     tcp.set_nodelay(true)?;
     let stream = acceptor.accept(tcp).await.map_err(|e| ConnectionError::Handshake {
@@ -240,6 +333,10 @@ async fn accept_inner(
     }
     if hello.role != peer.role {
         let text = format!("refused: certificate of {} {:?} may not act as a {}", peer.role, peer.name, hello.role);
+        let _ = connection.send(&HelloReply::Refused(text.clone())).await;
+        return Err(ConnectionError::Refused(format!("{peer_addr}: {text}")));
+    }
+    if let Err(text) = admit(&peer) {
         let _ = connection.send(&HelloReply::Refused(text.clone())).await;
         return Err(ConnectionError::Refused(format!("{peer_addr}: {text}")));
     }

@@ -12,7 +12,7 @@ const JOBS_PER_PAGE: usize = 256;
 
 pub(super) async fn run(mut conn: Connection<ServerStream>, client: String, context: ServerContext) {
     loop {
-        let request = match conn.recv::<ClientRequest>().await {
+        let request = match conn.recv_within::<ClientRequest>(context.limits.client_idle_timeout).await {
             Ok(Some(request)) => request,
             Ok(None) => return,
             // A client that exits without closing TLS has still said all it meant to.

@@ -3,9 +3,16 @@
 //! The TLS handshake verifies the peer's chain against the cluster CA; [`connection::accept`] then checks the peer's
 //! role before any frame is read. Workers go to [`worker_session`], clients to [`client_session`]. A refused
 //! connection is logged with the reason and never reaches an actor.
+//!
+//! Every connection holds a [`admission::Permit`] from the moment it is accepted: the coordinator caps
+//! connections in all and per certificate, closes clients that send nothing, and backs off when `accept` fails.
 
+pub mod admission;
 mod client_session;
 mod worker_session;
+
+pub use admission::ConnectionLimits;
+use admission::{open_files_limit, AcceptBackoff, Admission, Refusal};
 
 use crate::coordinator::Coordinator;
 use crate::registry::WorkerRegistry;
@@ -25,6 +32,8 @@ pub struct ServerContext {
     /// Heartbeats are sent this often; a peer silent for `heartbeat_timeout` is disconnected.
     pub heartbeat_interval: Duration,
     pub heartbeat_timeout: Duration,
+    /// Connection caps and the clients' idle timeout.
+    pub limits: ConnectionLimits,
 }
 
 /// Accepts connections until the listener fails. Each connection runs as its own task on this thread.
@@ -34,20 +43,54 @@ pub async fn serve(
     context: ServerContext,
 ) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(tls);
+    let fd_limit = open_files_limit();
+    let limits = context.limits.within_fd_limit(fd_limit);
+    if limits.max_connections < context.limits.max_connections {
+        tracing::warn!(
+            "--max-connections lowered from {} to {}: this process may open only {} files (raise LimitNOFILE)",
+            context.limits.max_connections,
+            limits.max_connections,
+            fd_limit.unwrap_or_default()
+        );
+    }
+    let admission = Admission::new(limits);
+    let mut backoff = AcceptBackoff::default();
     loop {
         let (tcp, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
+            Ok(accepted) => {
+                if let Some(failures) = backoff.succeeded() {
+                    tracing::info!(failures, "accepting connections again");
+                }
+                accepted
+            }
             Err(e) => {
-                // Out of file descriptors and the like: wait a little instead of spinning.
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Out of file descriptors and the like: wait longer after each failure instead of spinning, and
+                // say so once, not at every attempt.
+                let (wait, first) = backoff.failed();
+                if first {
+                    tracing::warn!(
+                        "accept failed: {e}; retrying with a back-off of up to {:?}, not logging each failure",
+                        admission::ACCEPT_BACKOFF_MAX
+                    );
+                }
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+        };
+        let mut permit = match admission.open() {
+            Ok(permit) => permit,
+            Err(Refusal::Full { open, first }) => {
+                if first {
+                    tracing::warn!(%peer, "refused connection: {open} connections are open, the limit (--max-connections); closing new ones until one ends, not logging each");
+                }
                 continue;
             }
         };
         let acceptor = acceptor.clone();
         let context = context.clone();
         actix_rt::spawn(async move {
-            match connection::accept(tcp, acceptor, &[Role::Worker, Role::Client]).await {
+            let allowed = [Role::Worker, Role::Client];
+            match connection::accept_admitting(tcp, acceptor, &allowed, |node| permit.identify(node)).await {
                 Ok((conn, identity)) => match identity.role {
                     Role::Worker => worker_session::run(conn, identity.name, context).await,
                     Role::Client => client_session::run(conn, identity.name, context).await,
@@ -58,6 +101,7 @@ pub async fn serve(
                 }
                 Err(e) => tracing::info!(%peer, "connection ended during the handshake: {e}"),
             }
+            drop(permit);
         });
     }
 }

@@ -19,8 +19,36 @@ fn refuses_a_frame_header_over_the_cap_before_allocating() {
     buf.extend_from_slice(&u32::MAX.to_be_bytes());
     buf.extend_from_slice(b"abc");
     let err = codec.decode(&mut buf).unwrap_err();
-    assert!(err.to_string().contains("frame size too big"), "{err}");
+    assert_eq!(err.to_string(), "a frame of 4294967295 bytes was announced; the limit is 16777216");
     assert!(buf.capacity() < 1024 * 1024, "no buffer was reserved for the announced length");
+}
+
+#[test]
+fn a_frame_at_the_cap_reserves_nothing_for_bytes_not_received() {
+    let mut codec = codec();
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    buf.extend_from_slice(&(MAX_FRAME_BYTES as u32).to_be_bytes());
+    buf.extend_from_slice(&[0u8; 1000]);
+    assert!(codec.decode(&mut buf).unwrap().is_none());
+    assert!(buf.capacity() <= 8 * 1024, "capacity {} grew before the bytes came", buf.capacity());
+    let (_, len) = codec.pending_deadline().expect("a frame is arriving");
+    assert_eq!(len, Some(MAX_FRAME_BYTES));
+    assert_eq!(frame_deadline(len), std::time::Duration::from_secs(74));
+}
+
+#[test]
+fn a_frame_completes_and_the_next_begins() {
+    let mut codec = codec();
+    let mut buf = BytesMut::new();
+    buf.extend_from_slice(&3u32.to_be_bytes());
+    buf.extend_from_slice(b"abc");
+    buf.extend_from_slice(&[0, 0]);
+    assert_eq!(&codec.decode(&mut buf).unwrap().unwrap()[..], b"abc");
+    assert!(codec.decode(&mut buf).unwrap().is_none());
+    assert_eq!(codec.pending_deadline().map(|(_, len)| len), Some(None), "half a header is a frame begun");
+    buf.clear();
+    assert!(codec.decode(&mut buf).unwrap().is_none());
+    assert!(codec.pending_deadline().is_none());
 }
 
 #[test]
