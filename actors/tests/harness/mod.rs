@@ -18,7 +18,7 @@
 
 use actix::SyncArbiter;
 use distencode_actors::coordinator::{Coordinator, CoordinatorConfig};
-use distencode_actors::server::{self, ServerContext};
+use distencode_actors::server::{self, ConnectionLimits, ServerContext};
 use distencode_actors::store::{JobStore, StoreError, WriteFault};
 use distencode_sim::{within, Pki, ScriptedClient, ScriptedWorker, Target, REPLY_LIMIT};
 use distencode_wire::job::{JobSpec, MeltJob};
@@ -208,6 +208,7 @@ fn run_coordinator(
             registry,
             heartbeat_interval: HEARTBEAT_INTERVAL,
             heartbeat_timeout: HEARTBEAT_TIMEOUT,
+            limits: ConnectionLimits::default(),
         };
         let serve = server::serve(listener, tls, context);
         tokio::pin!(serve);
