@@ -6,6 +6,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod outcome;
+pub use outcome::AttemptOutcome;
+
 /// A job's number, unique for the life of a coordinator's data directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -137,8 +140,11 @@ pub struct Attempt {
     pub offered_at: u64,
     pub started_at: Option<u64>,
     pub ended_at: Option<u64>,
-    /// `None` while the attempt is live; afterwards why it ended (`succeeded`, or the reason).
-    pub outcome: Option<String>,
+    /// When the coordinator told the worker to put the verified file in place (unix ms): from then on the attempt
+    /// is finishing and can no longer be cancelled.
+    pub committed_at: Option<u64>,
+    /// `None` while the attempt is live; afterwards how it ended.
+    pub outcome: Option<AttemptOutcome>,
     /// The attempt ended in a way that speaks against this worker (it rejected or failed the job), so the job is
     /// not offered to it again; a worker that was merely lost is not blamed.
     pub blames_worker: bool,

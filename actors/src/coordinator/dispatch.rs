@@ -168,7 +168,10 @@ pub(super) fn no_worker_can_take(record: &JobRecord) -> String {
         .attempts
         .iter()
         .filter(|a| a.blames_worker)
-        .map(|a| format!("{}: {}", a.worker, a.outcome.as_deref().unwrap_or("no reason given")))
+        .map(|a| match &a.outcome {
+            Some(outcome) => format!("{}: {outcome}", a.worker),
+            None => format!("{}: no reason given", a.worker),
+        })
         .collect();
     format!("no worker can render it: {}", reasons.join("; "))
 }

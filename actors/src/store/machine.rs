@@ -16,7 +16,7 @@
 //! Every change names the attempt it is about; a change for an attempt that is no longer the live one (a late
 //! result from a worker the job was taken from) is refused as stale and changes nothing.
 
-use distencode_wire::job::{Attempt, JobRecord, JobState, RenderFacts};
+use distencode_wire::job::{Attempt, AttemptOutcome, JobRecord, JobState, RenderFacts};
 
 /// A requested change to one job.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,6 +113,7 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
                 offered_at: now,
                 started_at: None,
                 ended_at: None,
+                committed_at: None,
                 outcome: None,
                 blames_worker: false,
             });
@@ -124,11 +125,11 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
             record.state = JobState::Running;
         }
         Change::Decline { reason, requeue, .. } => {
-            end_attempt(record, now, format!("rejected: {reason}"), true);
+            end_attempt(record, now, AttemptOutcome::Declined { reason: reason.clone() }, true);
             finish_or_requeue(record, requeue, reason, now);
         }
         Change::Succeed { facts, .. } => {
-            end_attempt(record, now, "succeeded".into(), false);
+            end_attempt(record, now, AttemptOutcome::Succeeded, false);
             record.facts = Some(facts);
             record.error = None;
             record.progress = None;
@@ -136,7 +137,7 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
             record.finished_at = Some(now);
         }
         Change::Fail { reason, requeue, blames_worker, .. } => {
-            end_attempt(record, now, reason.clone(), blames_worker);
+            end_attempt(record, now, AttemptOutcome::Failed { reason: reason.clone() }, blames_worker);
             finish_or_requeue(record, requeue, reason, now);
         }
         Change::Abandon { reason } => {
@@ -146,7 +147,7 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
         }
         Change::Cancel { reason } => {
             if record.current_attempt().is_some() {
-                end_attempt(record, now, format!("cancelled: {reason}"), false);
+                end_attempt(record, now, AttemptOutcome::Cancelled { reason: reason.clone() }, false);
             }
             record.error = Some(reason);
             record.progress = None;
@@ -172,7 +173,7 @@ fn live_attempt(record: &mut JobRecord) -> &mut Attempt {
     record.attempts.last_mut().expect("a live attempt was checked before")
 }
 
-fn end_attempt(record: &mut JobRecord, now: u64, outcome: String, blames_worker: bool) {
+fn end_attempt(record: &mut JobRecord, now: u64, outcome: AttemptOutcome, blames_worker: bool) {
     let attempt = live_attempt(record);
     attempt.ended_at = Some(now);
     attempt.outcome = Some(outcome);
@@ -195,7 +196,10 @@ fn every_attempt(record: &JobRecord) -> String {
     let attempts: Vec<String> = record
         .attempts
         .iter()
-        .map(|a| format!("#{} on {}: {}", a.number, a.worker, a.outcome.as_deref().unwrap_or("no outcome")))
+        .map(|a| match &a.outcome {
+            Some(outcome) => format!("#{} on {}: {outcome}", a.number, a.worker),
+            None => format!("#{} on {}: no outcome", a.number, a.worker),
+        })
         .collect();
     format!("failed after {} attempts: {}", record.attempts.len(), attempts.join("; "))
 }

@@ -12,6 +12,8 @@ mod fault;
 mod log_segments;
 pub mod machine;
 mod messages;
+mod schema;
+pub mod stored;
 
 pub use commit::Durable;
 pub use fault::{WriteFault, INJECTED};
@@ -20,13 +22,13 @@ pub use messages::*;
 
 use commit::CommitQueue;
 use log_segments::{Location, LogSegments};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix::{Actor, Handler, SyncContext};
-use distencode_wire::frame;
 use distencode_wire::job::{now_ms, JobId, JobRecord, JobSpec, JobState};
 use distencode_wire::message::Reservation;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Why the store could not do what it was asked.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -37,6 +39,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("job store: log files: {0}")]
     Logs(String),
+    /// A store of a schema this version cannot read, or whose version cannot be read: the text is the whole line.
+    #[error("{0}")]
+    Schema(String),
     #[error("no job {0}")]
     NoSuchJob(JobId),
     #[error("job {id}: {error}")]
@@ -49,8 +54,10 @@ pub enum StoreError {
 /// order of replies relies on it); clones share the same database.
 #[derive(Clone)]
 pub struct JobStore {
+    /// The data directory (the database and the log segments are in it).
+    dir: PathBuf,
     db: sled::Db,
-    /// id (big-endian u64) → bincode `JobRecord`.
+    /// id (big-endian u64) → a stored job record ([`stored`]).
     jobs: sled::Tree,
     /// id (big-endian u64) → nothing, for every job not in a final state.
     unfinished: sled::Tree,
@@ -59,41 +66,99 @@ pub struct JobStore {
     /// id, attempt, sequence (big-endian) → where that batch's text is in the log segments.
     log_index: sled::Tree,
     segments: Arc<LogSegments>,
-    /// worker name → bincode `Reservation`.
+    /// worker name → a stored reservation.
     reservations: sled::Tree,
-    /// Facts about the store itself (which indexes it has).
+    /// worker name → a stored drain.
+    drains: sled::Tree,
+    /// Facts about the store itself (its schema version, which indexes it has).
     meta: sled::Tree,
     commits: CommitQueue,
     /// Off unless a test sets it ([`JobStore::write_fault`]).
     fault: WriteFault,
+    /// The id the next job gets: one past the highest id ever given. The job's own record is what makes it durable
+    /// (at open it is one past the highest key of `jobs`, or past [`ID_FLOOR`] once the highest jobs were deleted),
+    /// so ids run 1, 2, 3, ... across any stop, unlike sled's `generate_id`, which jumps by a million after an
+    /// unclean one.
+    next_id: Arc<AtomicU64>,
 }
 
 /// sled's page cache (its default, 1 GiB, would let the coordinator's memory grow with every log it stores).
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// In `meta`: no job id below this (a big-endian u64) is given again, though its job may have been deleted.
+const ID_FLOOR: &[u8] = b"id-floor";
+
 /// Present in `meta` once the unfinished index covers every job.
 const UNFINISHED_INDEXED: &[u8] = b"unfinished-indexed";
 
 impl JobStore {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`, migrating one of an older schema; refuses one of a newer schema
+    /// before anything on disk is changed.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        schema::check_file(dir)?;
         let db = sled::Config::new().path(dir.join("jobs.sled")).cache_capacity(CACHE_BYTES).open()?;
+        let meta = db.open_tree("meta")?;
+        let version = schema::check_meta(dir, &meta)?;
         let segments = Arc::new(LogSegments::open(&dir.join("logs")).map_err(log_error)?);
         let store = Self {
+            dir: dir.to_path_buf(),
             jobs: db.open_tree("jobs")?,
             unfinished: db.open_tree("unfinished")?,
             legacy_logs: db.open_tree("logs")?,
             log_index: db.open_tree("log-index")?,
             reservations: db.open_tree("reservations")?,
-            meta: db.open_tree("meta")?,
+            drains: db.open_tree("drains")?,
+            meta,
             commits: CommitQueue::start(db.clone(), segments.clone()).map_err(log_error)?,
             segments,
             db,
             fault: WriteFault::default(),
+            next_id: Arc::default(),
         };
+        store.next_id.store(store.first_free_id()?, Ordering::Relaxed);
+        if version < stored::SCHEMA {
+            store.migrate(version)?;
+        } else if !dir.join(schema::VERSION_FILE).exists() {
+            schema::write_file(dir)?;
+        }
         store.index_unfinished()?;
         store.move_legacy_logs()?;
         Ok(store)
+    }
+
+    /// One past the highest id given so far: past the highest job's, and past the floor that deletions leave.
+    fn first_free_id(&self) -> Result<u64, StoreError> {
+        let highest = match self.jobs.last()? {
+            Some((key, _)) => u64::from_be_bytes(
+                key.as_ref().try_into().map_err(|_| StoreError::Corrupt(format!("job key of {} bytes", key.len())))?,
+            ),
+            None => 0,
+        };
+        let floor = match self.meta.get(ID_FLOOR)? {
+            Some(bytes) => u64::from_be_bytes(
+                bytes
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt(format!("id floor of {} bytes", bytes.len())))?,
+            ),
+            None => 0,
+        };
+        Ok(highest.max(floor.saturating_sub(1)).saturating_add(1))
+    }
+
+    /// Rewrites every record of an older schema in this one (see [`schema`] for why in this order).
+    fn migrate(&self, from: u32) -> Result<(), StoreError> {
+        schema::write_file(&self.dir)?;
+        let jobs = schema::rewrite_older(&self.jobs, |b| stored::encode_job(&stored::decode_job(b)?))?;
+        let reservations =
+            schema::rewrite_older(&self.reservations, |b| stored::encode_reservation(&stored::decode_reservation(b)?))?;
+        self.flush()?;
+        schema::write_meta(&self.meta)?;
+        self.flush()?;
+        if jobs + reservations > 0 {
+            tracing::info!(from, to = stored::SCHEMA, jobs, reservations, "job store migrated");
+        }
+        Ok(())
     }
 
     /// Moves log text kept inside the database by older versions into the segments (once).
@@ -140,7 +205,7 @@ impl JobStore {
     /// One job's record.
     pub fn get(&self, id: JobId) -> Result<JobRecord, StoreError> {
         let bytes = self.jobs.get(id.0.to_be_bytes())?.ok_or(StoreError::NoSuchJob(id))?;
-        frame::decode(&bytes).map_err(|e| StoreError::Corrupt(format!("job {id}: {e}")))
+        stored::decode_job(&bytes).map_err(|e| StoreError::Corrupt(format!("job {id}: {e}")))
     }
 
     /// Writes a record (not yet flushed) with its next revision, and keeps the unfinished index in step where the
@@ -150,13 +215,13 @@ impl JobStore {
     fn put(&self, record: &mut JobRecord, was_unfinished: Option<bool>) -> Result<(), StoreError> {
         self.fault.check()?;
         record.revision += 1;
-        let bytes = frame::encode(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let bytes = stored::encode_job(record).map_err(StoreError::Corrupt)?;
         let key = record.id.0.to_be_bytes();
         let unfinished = !record.state.is_final();
         if unfinished && was_unfinished != Some(true) {
             self.unfinished.insert(key, &[])?;
         }
-        self.jobs.insert(key, bytes.as_ref())?;
+        self.jobs.insert(key, bytes)?;
         if !unfinished && was_unfinished != Some(false) {
             self.unfinished.remove(key)?;
         }
@@ -169,7 +234,7 @@ impl JobStore {
             .values()
             .map(|bytes| {
                 let bytes = bytes?;
-                frame::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+                stored::decode_job(&bytes).map_err(StoreError::Corrupt)
             })
             .collect()
     }
@@ -197,7 +262,7 @@ impl Actor for JobStore {
 impl JobStore {
     /// Records a new queued job.
     pub fn create(&self, spec: JobSpec, submitted_by: String) -> Result<JobRecord, StoreError> {
-        let id = JobId(self.db.generate_id()? + 1);
+        let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let mut record = JobRecord {
             id,
             state: JobState::Queued,
@@ -218,7 +283,12 @@ impl JobStore {
             revision: 0,
             retried_at: 0,
         };
-        self.put(&mut record, None)?;
+        if let Err(e) = self.put(&mut record, None) {
+            // Nothing was written: the id is given to the next job instead, so ids stay dense.
+            let next = id.0.saturating_add(1);
+            let _ = self.next_id.compare_exchange(next, id.0, Ordering::Relaxed, Ordering::Relaxed);
+            return Err(e);
+        }
         Ok(record)
     }
 
@@ -313,8 +383,8 @@ impl JobStore {
         self.fault.check()?;
         match reservation {
             Some(r) => {
-                let bytes = frame::encode(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                self.reservations.insert(worker.as_bytes(), bytes.as_ref())?;
+                let bytes = stored::encode_reservation(r).map_err(StoreError::Corrupt)?;
+                self.reservations.insert(worker.as_bytes(), bytes)?;
             }
             None => {
                 self.reservations.remove(worker.as_bytes())?;
@@ -329,8 +399,31 @@ impl JobStore {
             .iter()
             .map(|entry| {
                 let (name, bytes) = entry?;
-                let reservation = frame::decode(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let reservation = stored::decode_reservation(&bytes).map_err(StoreError::Corrupt)?;
                 Ok((String::from_utf8_lossy(&name).into_owned(), reservation))
+            })
+            .collect()
+    }
+
+    /// Records that a worker drains (or, with `false`, that it no longer does) (not yet flushed).
+    pub fn save_drain(&self, worker: &str, draining: bool) -> Result<(), StoreError> {
+        if draining {
+            let bytes = stored::encode_drain(&stored::v2::Drain { since: now_ms() }).map_err(StoreError::Corrupt)?;
+            self.drains.insert(worker.as_bytes(), bytes)?;
+        } else {
+            self.drains.remove(worker.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Every worker recorded as draining.
+    pub fn drains(&self) -> Result<Vec<String>, StoreError> {
+        self.drains
+            .iter()
+            .map(|entry| {
+                let (name, bytes) = entry?;
+                stored::decode_drain(&bytes).map_err(StoreError::Corrupt)?;
+                Ok(String::from_utf8_lossy(&name).into_owned())
             })
             .collect()
     }
@@ -394,5 +487,7 @@ impl Handler<ReadLog> for JobStore {
     }
 }
 
+#[cfg(test)]
+mod schema_tests;
 #[cfg(test)]
 mod tests;

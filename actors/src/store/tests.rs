@@ -112,7 +112,7 @@ fn a_store_written_before_the_unfinished_index_gets_one_at_open() {
 }
 
 /// Copies a folder as it is on disk now (what a `kill -9` at this moment would leave).
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+pub(super) fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -181,4 +181,25 @@ fn a_log_batch_whose_bytes_a_crash_lost_is_stored_again_when_resent() {
     store.append_log(id, 1, 0, "kept\n").unwrap();
     store.append_log(id, 1, 1, "lost\n").unwrap();
     assert_eq!(store.read_log(id, None, 1 << 20).unwrap(), ("kept\nlost\n".to_string(), Some((1, 1))));
+}
+
+#[actix_rt::test]
+async fn ids_run_one_two_three_across_an_unclean_stop() {
+    use actix::SyncArbiter;
+    let dir = tempfile::tempdir().unwrap();
+    let store = JobStore::open(dir.path()).unwrap();
+    let addr = SyncArbiter::start(1, move || store.clone());
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        ids.push(addr.send(CreateJob { spec: spec(), submitted_by: "a".into() }).await.unwrap().unwrap().id.0);
+    }
+    // What a kill -9 now would leave: the acknowledged jobs, and no clean shutdown of sled.
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), copy.path());
+    let store = JobStore::open(copy.path()).unwrap();
+    ids.push(store.create(spec(), "a".into()).unwrap().id.0);
+    store.flush().unwrap();
+    drop(store);
+    ids.push(JobStore::open(copy.path()).unwrap().create(spec(), "a".into()).unwrap().id.0);
+    assert_eq!(ids, [1, 2, 3, 4]);
 }

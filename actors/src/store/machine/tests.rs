@@ -31,6 +31,7 @@ fn job(state: JobState, live_attempt: bool) -> JobRecord {
             offered_at: 1,
             started_at: None,
             ended_at: None,
+            committed_at: None,
             outcome: None,
             blames_worker: false,
         });
@@ -100,7 +101,7 @@ fn offer_opens_numbered_attempts() {
     assert_eq!(record.attempts[1].number, 2);
     assert_eq!(record.worker.as_deref(), Some("w2"));
     assert!(record.attempts[0].blames_worker);
-    assert_eq!(record.attempts[0].outcome.as_deref(), Some("rejected: no file"));
+    assert_eq!(record.attempts[0].outcome, Some(AttemptOutcome::Declined { reason: "no file".into() }));
 }
 
 #[test]

@@ -1,0 +1,303 @@
+//! Stores of older schemas open with every record intact; a store of a newer schema is refused untouched.
+//!
+//! `tests/fixtures/store-v1` is a data directory written by the release before stored records had versions (its
+//! README says what is in it); every test works on a copy of it.
+
+use super::tests::copy_dir;
+use super::*;
+use distencode_wire::job::{Attempt, AttemptOutcome, Encoding, MeltLog, RenderFacts};
+
+/// When the fixture was written (unix ms): its changes fell in these two milliseconds.
+const T0: u64 = 1_796_139_411_703;
+const T1: u64 = T0 + 1;
+
+fn fixture_copy() -> tempfile::TempDir {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/store-v1");
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&from, dir.path());
+    dir
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            files.extend(snapshot(&entry.path()));
+        } else {
+            files.push((entry.path(), std::fs::read(entry.path()).unwrap()));
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Job `n` of the fixture as submitted: the README's project, output, encoding and services.
+fn submitted(n: u64, by: &str, priority: i32, at: u64) -> JobRecord {
+    let extra = match n % 2 {
+        0 => vec![("crf".into(), "20".into()), ("preset".into(), "fast".into())],
+        _ => vec![],
+    };
+    JobRecord {
+        id: JobId(n),
+        state: JobState::Queued,
+        project: format!("/srv/projects/show/episode{n}.mlt"),
+        output: format!("/srv/renders/episode{n}.mp4"),
+        encoding: Encoding { vcodec: "libx264".into(), acodec: "aac".into(), extra },
+        priority,
+        melt_log: if n == 3 { MeltLog::Verbose } else { MeltLog::Normal },
+        services: vec!["avformat".into(), "color".into(), "luma".into()],
+        submitted_by: by.into(),
+        submitted_at: at,
+        finished_at: None,
+        worker: None,
+        attempts: Vec::new(),
+        error: None,
+        facts: None,
+        progress: None,
+        revision: 1,
+        retried_at: 0,
+    }
+}
+
+fn attempt(
+    number: u32,
+    worker: &str,
+    at: u64,
+    started: bool,
+    outcome: Option<AttemptOutcome>,
+    blames: bool,
+) -> Attempt {
+    Attempt {
+        number,
+        worker: worker.into(),
+        offered_at: at,
+        started_at: started.then_some(at),
+        ended_at: outcome.as_ref().map(|_| at),
+        committed_at: None,
+        outcome,
+        blames_worker: blames,
+    }
+}
+
+fn failed(reason: &str) -> Option<AttemptOutcome> {
+    Some(AttemptOutcome::Failed { reason: reason.into() })
+}
+
+/// The fixture's nine jobs, field by field, as the README describes them.
+fn fixture_jobs() -> Vec<JobRecord> {
+    let mut jobs = Vec::new();
+    let mut j = submitted(1, "alice", 0, T0);
+    j.state = JobState::Succeeded;
+    j.finished_at = Some(T0);
+    j.worker = Some("render1".into());
+    j.attempts = vec![attempt(1, "render1", T0, true, Some(AttemptOutcome::Succeeded), false)];
+    j.facts = Some(RenderFacts {
+        frames: 250,
+        duration_seconds: 10.0,
+        video_codec: "h264".into(),
+        audio_codec: Some("aac".into()),
+        size_bytes: 1_234_567,
+    });
+    j.revision = 4;
+    jobs.push(j);
+    let mut j = submitted(2, "bob", 5, T0);
+    j.state = JobState::Failed;
+    j.finished_at = Some(T0);
+    j.worker = Some("render2".into());
+    j.attempts = vec![attempt(1, "render2", T0, true, failed("melt reported: Could not open codec"), true)];
+    j.error = Some("melt reported: Could not open codec".into());
+    j.revision = 4;
+    jobs.push(j);
+    let mut j = submitted(3, "alice", 0, T0);
+    j.state = JobState::Cancelled;
+    j.finished_at = Some(T0);
+    j.worker = Some("render1".into());
+    let cancelled = AttemptOutcome::Cancelled { reason: "cancelled by alice".into() };
+    j.attempts = vec![attempt(1, "render1", T0, false, Some(cancelled), false)];
+    j.error = Some("cancelled by alice".into());
+    j.revision = 3;
+    jobs.push(j);
+    let mut j = submitted(4, "carol", -3, T0);
+    j.worker = Some("render2".into());
+    let declined = AttemptOutcome::Declined { reason: "worker render2: missing file /srv/media/a.mov".into() };
+    j.attempts = vec![attempt(1, "render2", T0, false, Some(declined), true)];
+    j.revision = 3;
+    jobs.push(j);
+    let mut j = submitted(5, "alice", 0, T0);
+    j.state = JobState::Offered;
+    j.worker = Some("render3".into());
+    j.attempts = vec![attempt(1, "render3", T1, false, None, false)];
+    j.revision = 2;
+    jobs.push(j);
+    let mut j = submitted(6, "bob", 2, T1);
+    j.state = JobState::Running;
+    j.worker = Some("render2".into());
+    j.attempts = vec![
+        attempt(1, "render1", T1, true, failed("worker render1 was lost"), false),
+        attempt(2, "render2", T1, true, None, false),
+    ];
+    j.revision = 6;
+    jobs.push(j);
+    let mut j = submitted(7, "carol", 0, T1);
+    j.worker = Some("render3".into());
+    // Failed blaming render3, then retried, which forgives every worker.
+    j.attempts = vec![attempt(1, "render3", T1, false, failed("melt exited with 1"), false)];
+    j.revision = 4;
+    j.retried_at = 1;
+    jobs.push(j);
+    jobs.push(submitted(8, "dave", 1, T1));
+    let mut j = submitted(9, "dave", 0, T1);
+    j.state = JobState::Failed;
+    j.finished_at = Some(T1);
+    j.error = Some("no worker can render it: render1: lacks frei0r.alphaspot".into());
+    j.revision = 2;
+    jobs.push(j);
+    jobs
+}
+
+fn fixture_logs() -> Vec<(u64, &'static str, Option<LogCursor>)> {
+    vec![
+        (1, "[consumer avformat] job 1 starts\nCurrent Frame: 250 done\nrender finished\n", Some((1, 1))),
+        (2, "[avformat] Could not open codec\n", Some((1, 0))),
+        (6, "first attempt's line\nsecond attempt's line\n", Some((2, 0))),
+    ]
+}
+
+fn fixture_reservations() -> Vec<(String, Reservation)> {
+    vec![
+        ("render3".into(), Reservation { person: "bob".into(), until: Some(4_102_444_800_000) }),
+        ("render4".into(), Reservation { person: "erin".into(), until: None }),
+    ]
+}
+
+/// Checks everything the fixture holds, through the store's own reads.
+fn assert_holds_the_fixture(store: &JobStore) {
+    let expected = fixture_jobs();
+    let jobs = store.list(false).unwrap();
+    assert_eq!(jobs.len(), expected.len());
+    for (job, expected) in jobs.iter().zip(&expected) {
+        assert_eq!(job, expected, "job {}", expected.id);
+        assert_eq!(&store.get(expected.id).unwrap(), expected);
+    }
+    let unfinished: Vec<u64> = store.list(true).unwrap().iter().map(|j| j.id.0).collect();
+    assert_eq!(unfinished, vec![4, 5, 6, 7, 8]);
+    for n in 1..=9 {
+        let (text, cursor) = store.read_log(JobId(n), None, 1 << 20).unwrap();
+        match fixture_logs().into_iter().find(|(id, _, _)| *id == n) {
+            Some((_, expected, at)) => assert_eq!((text.as_str(), cursor), (expected, at), "log of job {n}"),
+            None => assert_eq!((text.as_str(), cursor), ("", None), "log of job {n}"),
+        }
+    }
+    assert_eq!(store.reservations().unwrap(), fixture_reservations());
+    assert_eq!(store.drains().unwrap(), Vec::<String>::new());
+}
+
+/// The schema every stored record of `tree` is in.
+fn versions(tree: &sled::Tree) -> Vec<u32> {
+    tree.iter().values().map(|v| stored::version_of(&v.unwrap())).collect()
+}
+
+#[test]
+fn the_schema_1_fixture_opens_with_every_job_log_and_reservation_and_is_migrated() {
+    let dir = fixture_copy();
+    assert_eq!(versions(&sled::open(dir.path().join("jobs.sled")).unwrap().open_tree("jobs").unwrap()), [1; 9]);
+    {
+        let store = JobStore::open(dir.path()).unwrap();
+        assert_holds_the_fixture(&store);
+        assert_eq!(versions(&store.jobs), [2; 9]);
+        assert_eq!(versions(&store.reservations), [2; 2]);
+        assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 2);
+    }
+    assert_eq!(std::fs::read_to_string(dir.path().join(schema::VERSION_FILE)).unwrap(), "2\n");
+    // Migrated, it reads the same, and goes on: the next job is number 10.
+    let store = JobStore::open(dir.path()).unwrap();
+    assert_holds_the_fixture(&store);
+    let spec = fixture_jobs()[7].spec();
+    assert_eq!(store.create(spec, "frank".into()).unwrap().id, JobId(10));
+}
+
+#[test]
+fn a_migration_stopped_half_way_reads_either_way_and_finishes_at_the_next_open() {
+    let dir = fixture_copy();
+    {
+        // As if killed after rewriting jobs 1 and 6 and a reservation, before `meta` was raised.
+        let db = sled::open(dir.path().join("jobs.sled")).unwrap();
+        schema::write_file(dir.path()).unwrap();
+        let (jobs, reservations) = (db.open_tree("jobs").unwrap(), db.open_tree("reservations").unwrap());
+        for n in [1u64, 6] {
+            let bytes = jobs.get(n.to_be_bytes()).unwrap().unwrap();
+            jobs.insert(n.to_be_bytes(), stored::encode_job(&stored::decode_job(&bytes).unwrap()).unwrap()).unwrap();
+        }
+        let bytes = reservations.get("render4").unwrap().unwrap();
+        let migrated = stored::encode_reservation(&stored::decode_reservation(&bytes).unwrap()).unwrap();
+        reservations.insert("render4", migrated).unwrap();
+        assert_eq!(versions(&jobs), [2, 1, 1, 1, 1, 2, 1, 1, 1]);
+        db.flush().unwrap();
+    }
+    let store = JobStore::open(dir.path()).unwrap();
+    assert_holds_the_fixture(&store);
+    assert_eq!(versions(&store.jobs), [2; 9]);
+    assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 2);
+}
+
+#[test]
+fn a_store_of_a_newer_schema_is_refused_with_both_versions_and_left_as_it_was() {
+    let dir = fixture_copy();
+    drop(JobStore::open(dir.path()).unwrap());
+    std::fs::write(dir.path().join(schema::VERSION_FILE), "5\n").unwrap();
+    let before = snapshot(dir.path());
+    let error = JobStore::open(dir.path()).err().unwrap().to_string();
+    let expected = format!(
+        "the job store in {} has schema version 5; this distencode reads up to 2: upgrade distencode, or restore a \
+         backup",
+        dir.path().display()
+    );
+    assert_eq!(error, expected);
+    assert!(snapshot(dir.path()) == before, "a refused open changed the files");
+    // Without the file, `meta` refuses it all the same.
+    std::fs::remove_file(dir.path().join(schema::VERSION_FILE)).unwrap();
+    {
+        let db = sled::open(dir.path().join("jobs.sled")).unwrap();
+        db.open_tree("meta").unwrap().insert("schema-version", &5u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    assert_eq!(JobStore::open(dir.path()).err().unwrap().to_string(), expected);
+    std::fs::write(dir.path().join(schema::VERSION_FILE), "two\n").unwrap();
+    let error = JobStore::open(dir.path()).err().unwrap().to_string();
+    assert_eq!(error, format!("{} cannot be read (not a number)", dir.path().join("schema-version").display()));
+}
+
+#[test]
+fn a_record_of_a_newer_schema_is_an_error_naming_both_versions() {
+    let mut bytes = stored::encode_job(&fixture_jobs()[0]).unwrap();
+    bytes[1] = 3;
+    let error = stored::decode_job(&bytes).unwrap_err();
+    assert_eq!(error, "a record of schema version 3; this distencode reads up to 2");
+    assert!(stored::decode_job(&[stored::TAG]).is_err() && stored::decode_job(&[]).is_err());
+}
+
+#[test]
+fn a_schema_2_store_opens_with_what_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = fixture_jobs();
+    {
+        let store = JobStore::open(dir.path()).unwrap();
+        for job in &expected {
+            let mut job = job.clone();
+            job.revision -= 1;
+            store.put(&mut job, None).unwrap();
+        }
+        for (worker, r) in fixture_reservations() {
+            store.save_reservation(&worker, Some(&r)).unwrap();
+        }
+        store.save_drain("render5", true).unwrap();
+        store.flush().unwrap();
+    }
+    let store = JobStore::open(dir.path()).unwrap();
+    assert_eq!(store.list(false).unwrap(), expected);
+    assert_eq!(versions(&store.jobs), [2; 9]);
+    assert_eq!(store.reservations().unwrap(), fixture_reservations());
+    assert_eq!(store.drains().unwrap(), vec!["render5".to_string()]);
+}
