@@ -12,12 +12,14 @@
 use super::*;
 use crate::frame;
 use crate::identity::Role;
-use crate::job::{Attempt, Encoding, JobId, JobRecord, JobSpec, JobState, MeltJob, MeltLog, Progress, RenderFacts};
+use crate::job::{
+    Attempt, AttemptOutcome, Encoding, JobId, JobRecord, JobSpec, JobState, MeltJob, MeltLog, Progress, RenderFacts,
+};
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
 
 /// The protocol version these pins describe: bumping [`PROTOCOL_VERSION`] without looking at the pins fails here.
-const PINNED_AT: u32 = 2;
+const PINNED_AT: u32 = 3;
 
 /// One pinned message: a name for the failure report, the value, and its encoding in lowercase hex.
 type Pin = (&'static str, fn(&mut Checker), &'static str);
@@ -98,7 +100,8 @@ fn attempt() -> Attempt {
         offered_at: 1_700_000_000_000,
         started_at: Some(1_700_000_000_001),
         ended_at: None,
-        outcome: Some("succeeded".into()),
+        committed_at: Some(1_700_000_000_002),
+        outcome: Some(AttemptOutcome::Succeeded),
         blames_worker: false,
     }
 }
@@ -168,12 +171,12 @@ const PINS: &[Pin] = &[
     (
         "Hello",
         |c| c.value(Hello { protocol: PINNED_AT, role: Role::Worker, software: "0.1.0".into() }),
-        "020105302e312e30",
+        "030105302e312e30",
     ),
     (
         "HelloReply::Welcome",
         |c| c.value(HelloReply::Welcome { protocol: PINNED_AT, software: "0.1.0".into() }),
-        "000205302e312e30",
+        "000305302e312e30",
     ),
     ("HelloReply::Refused", |c| c.value(HelloReply::Refused("no".into())), "01026e6f"),
     ("Role::Coordinator", |c| c.value(Role::Coordinator), "00"),
@@ -211,26 +214,26 @@ const PINS: &[Pin] = &[
         "ClientReply::Job",
         |c| c.value(ClientReply::Job(record())),
         "000703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f7205616c696365fd0000\
-         018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe5680100010973\
-         7563636565646564000001fa402400000000000004683236340103616163fc000111700400017d404900000000000040\
-         39000000000000014014000000000000",
+         018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001fd00\
+         00018bcfe568020100000001fa402400000000000004683236340103616163fc000111700400017d4049000000000000\
+         4039000000000000014014000000000000",
     ),
     (
         "ClientReply::Jobs",
         |c| c.value(ClientReply::Jobs(vec![record()])),
         "01010703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f7205616c696365fd00\
-         00018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe56801000109\
-         737563636565646564000001fa402400000000000004683236340103616163fc000111700400017d4049000000000000\
-         4039000000000000014014000000000000",
+         00018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001fd\
+         0000018bcfe568020100000001fa402400000000000004683236340103616163fc000111700400017d40490000000000\
+         004039000000000000014014000000000000",
     ),
     ("ClientReply::JobsEnd", |c| c.value(ClientReply::JobsEnd), "02"),
     (
         "ClientReply::JobUpdate",
         |c| c.value(ClientReply::JobUpdate(record())),
         "030703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f7205616c696365fd0000\
-         018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe5680100010973\
-         7563636565646564000001fa402400000000000004683236340103616163fc000111700400017d404900000000000040\
-         39000000000000014014000000000000",
+         018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001fd00\
+         00018bcfe568020100000001fa402400000000000004683236340103616163fc000111700400017d4049000000000000\
+         4039000000000000014014000000000000",
     ),
     ("ClientReply::Log", |c| c.value(ClientReply::Log("line\n".into())), "04056c696e650a"),
     ("ClientReply::LogEnd", |c| c.value(ClientReply::LogEnd), "05"),
@@ -346,16 +349,16 @@ const PINS: &[Pin] = &[
         |c| c.value(MeltJob { id: JobId(7), attempt: 2, spec: spec() }),
         "0702062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f72",
     ),
-    ("Attempt", |c| c.value(attempt()), "01027731fd0000018bcfe5680001fd0000018bcfe5680100010973756363656564656400"),
+    ("Attempt", |c| c.value(attempt()), "01027731fd0000018bcfe5680001fd0000018bcfe568010001fd0000018bcfe56802010000"),
     ("RenderFacts", |c| c.value(facts()), "fa402400000000000004683236340103616163fc00011170"),
     ("Progress", |c| c.value(progress()), "7d40490000000000004039000000000000014014000000000000"),
     (
         "JobRecord",
         |c| c.value(record()),
         "0703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f7205616c696365fd000001\
-         8bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001097375\
-         63636565646564000001fa402400000000000004683236340103616163fc000111700400017d40490000000000004039\
-         000000000000014014000000000000",
+         8bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001fd0000\
+         018bcfe568020100000001fa402400000000000004683236340103616163fc000111700400017d404900000000000040\
+         39000000000000014014000000000000",
     ),
     (
         "WorkerView",
