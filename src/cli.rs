@@ -1,9 +1,9 @@
 //! The command line: every subcommand and flag, as clap reads them. Nothing here does any work.
 
 pub use crate::bench::BenchCommand;
+pub use crate::node_settings::NodeSettings;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use distencode_actors::server::admission;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -35,78 +35,29 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NodeRole {
-    Coordinator,
-    Worker,
-}
-
-/// Where a networked command finds the coordinator and its own identity.
-#[derive(Args, Debug, Clone)]
+/// Where a networked command finds the coordinator and its own identity. Also part of a node's settings, so the
+/// field names are keys of the node's config file.
+#[derive(Args, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Connect {
-    /// The coordinator's HOST:PORT.
-    #[arg(long, env = "DISTENCODE_COORDINATOR", global = true)]
-    pub coordinator: Option<String>,
-    /// Folder with ca.pem and this node's NAME.pem and NAME.key.
-    #[arg(long, env = "DISTENCODE_CERTS", global = true)]
-    pub certs: Option<PathBuf>,
     /// This node's name: its certificate is CERTS/NAME.pem.
-    #[arg(long, env = "DISTENCODE_NAME", global = true)]
+    #[arg(long, env = "DISTENCODE_NAME", value_name = "NAME", global = true)]
     pub name: Option<String>,
+    /// Folder with ca.pem and this node's NAME.pem and NAME.key.
+    #[arg(long, env = "DISTENCODE_CERTS", value_name = "DIR", global = true)]
+    pub certs: Option<PathBuf>,
+    /// The coordinator's HOST:PORT.
+    #[arg(long, env = "DISTENCODE_COORDINATOR", value_name = "HOST:PORT", global = true)]
+    pub coordinator: Option<String>,
 }
 
-/// Every flag here can also be set in the `--config` file (key = the flag's name with `_`) and in the environment
-/// (`DISTENCODE_` + the key in capitals). Flags win over the environment, which wins over the file.
+/// `distencode node`: the settings, and the file that may hold them.
 #[derive(Args, Debug)]
 pub struct NodeArgs {
     /// A TOML file with any of these settings (see config/coordinator.toml and config/worker.toml).
     #[arg(long, env = "DISTENCODE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// coordinator or worker.
-    #[arg(long, value_enum, env = "DISTENCODE_ROLE")]
-    pub role: Option<NodeRole>,
-    /// Coordinator: the HOST:PORT to listen on.
-    #[arg(long, env = "DISTENCODE_LISTEN", default_value = "127.0.0.1:7878")]
-    pub listen: String,
-    /// Coordinator: where the job store lives.
-    #[arg(long, env = "DISTENCODE_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Worker: a folder for its own files.
-    #[arg(long, env = "DISTENCODE_WORK_DIR")]
-    pub work_dir: Option<PathBuf>,
-    /// Worker: the melt to run.
-    #[arg(long, env = "DISTENCODE_MELT", default_value = "melt")]
-    pub melt: PathBuf,
-    /// Worker: the ffprobe that verifies results.
-    #[arg(long, env = "DISTENCODE_FFPROBE", default_value = "ffprobe")]
-    pub ffprobe: PathBuf,
-    /// Seconds between heartbeats.
-    #[arg(long, env = "DISTENCODE_HEARTBEAT_INTERVAL", default_value_t = 2.0)]
-    pub heartbeat_interval: f64,
-    /// Seconds of silence after which a peer counts as gone.
-    #[arg(long, env = "DISTENCODE_HEARTBEAT_TIMEOUT", default_value_t = 6.0)]
-    pub heartbeat_timeout: f64,
-    /// Coordinator: seconds a disconnected busy worker has to come back before its job is requeued.
-    #[arg(long, env = "DISTENCODE_GRACE", default_value_t = 8.0)]
-    pub grace: f64,
-    /// Coordinator: renders a job may start before it fails for good.
-    #[arg(long, env = "DISTENCODE_MAX_ATTEMPTS", default_value_t = 3)]
-    pub max_attempts: u32,
-    /// Coordinator: connections open at once, all peers together; past it new ones are closed at once.
-    #[arg(long, env = "DISTENCODE_MAX_CONNECTIONS", default_value_t = admission::MAX_CONNECTIONS)]
-    pub max_connections: usize,
-    /// Coordinator: connections open at once under one certificate (one role and node name).
-    #[arg(long, env = "DISTENCODE_MAX_CONNECTIONS_PER_NODE", default_value_t = admission::MAX_CONNECTIONS_PER_NODE)]
-    pub max_connections_per_node: usize,
-    /// Coordinator: seconds a client connection may stay open without a request.
-    #[arg(long, env = "DISTENCODE_CLIENT_IDLE_TIMEOUT", default_value_t = admission::CLIENT_IDLE_TIMEOUT.as_secs_f64())]
-    pub client_idle_timeout: f64,
-    /// Worker: seconds without any output from melt before the render is killed as stalled.
-    #[arg(long, env = "DISTENCODE_STALL_TIMEOUT", default_value_t = 120.0)]
-    pub stall_timeout: f64,
     #[command(flatten)]
-    pub connect: Connect,
+    pub settings: NodeSettings,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,137 +1,141 @@
-//! `distencode node --config FILE`: a node's settings from a TOML file, so a service unit needs one flag only.
+//! `distencode node --config FILE`: the node's settings read in layers, so a service unit needs one flag only.
 //!
-//! The file's keys are the `node` flags with `_` for `-` (`heartbeat_timeout`, `data_dir`, ...). A setting given as a
-//! flag or an environment variable wins over the file; the file wins over the built-in default. A key the file may
-//! not hold, or a value of the wrong kind, is an error naming the file, the key and what was wrong.
+//! clap reads the flags, the environment and the defaults into [`NodeSettings`]; this module lays the file between
+//! the defaults and the environment: a key of the file replaces a setting that neither a flag nor an environment
+//! variable gave. The file's keys are the fields of [`NodeSettings`] (the `node` flags with `_` for `-`); what each
+//! must hold comes from its flag's `value_name` (see [`expected`]). A key the file may not hold, or a value of the
+//! wrong kind, is an error naming the file, the key and what was wrong. [`Origins`] remembers where each setting
+//! came from, so that a later check can name the file and key, the flag or the variable of a value it refuses.
 
-use crate::cli::{NodeArgs, NodeRole};
+use crate::cli::NodeArgs;
+use crate::node_settings::NodeSettings;
 use anyhow::{anyhow, Context, Result};
 use clap::parser::ValueSource;
-use clap::ArgMatches;
-use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use clap::{ArgMatches, Args};
+use std::collections::BTreeMap;
 
-/// A node's settings as a file gives them: each optional, nothing else allowed.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NodeFile {
-    pub role: Option<NodeRole>,
-    pub name: Option<String>,
-    pub certs: Option<PathBuf>,
-    pub coordinator: Option<String>,
-    pub listen: Option<String>,
-    pub data_dir: Option<PathBuf>,
-    pub work_dir: Option<PathBuf>,
-    pub melt: Option<PathBuf>,
-    pub ffprobe: Option<PathBuf>,
-    pub heartbeat_interval: Option<f64>,
-    pub heartbeat_timeout: Option<f64>,
-    pub grace: Option<f64>,
-    pub max_attempts: Option<u32>,
-    pub stall_timeout: Option<f64>,
-    pub max_connections: Option<usize>,
-    pub max_connections_per_node: Option<usize>,
-    pub client_idle_timeout: Option<f64>,
+/// A node's settings, and where each came from.
+#[derive(Debug)]
+pub struct Resolved {
+    pub settings: NodeSettings,
+    pub origins: Origins,
 }
 
-/// Every key a file may hold and what its value must be, in the order the example files use.
-pub const KEYS: &[(&str, &str)] = &[
-    ("role", r#""coordinator" or "worker""#),
-    ("name", "a string"),
-    ("certs", "a path"),
-    ("coordinator", "a string"),
-    ("listen", "a string"),
-    ("data_dir", "a path"),
-    ("work_dir", "a path"),
-    ("melt", "a path"),
-    ("ffprobe", "a path"),
-    ("heartbeat_interval", "a number"),
-    ("heartbeat_timeout", "a number"),
-    ("grace", "a number"),
-    ("max_attempts", "a whole number"),
-    ("max_connections", "a whole number"),
-    ("max_connections_per_node", "a whole number"),
-    ("client_idle_timeout", "a number"),
-    ("stall_timeout", "a number"),
-];
+/// Where one setting came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    /// The `--config` file; its name as the user gave it.
+    File(String),
+    Environment,
+    Flag,
+}
 
-/// Fills in from `--config FILE` (if any) every setting that was neither a flag nor an environment variable.
-pub fn resolve(mut args: NodeArgs, matches: &ArgMatches) -> Result<NodeArgs> {
-    let Some(path) = args.config.clone() else {
-        return Ok(args);
+/// The origin of every setting, by key.
+#[derive(Clone, Debug, Default)]
+pub struct Origins {
+    /// Keys that are missing here were left at their default.
+    by_key: BTreeMap<String, Origin>,
+}
+
+impl Origins {
+    pub fn of(&self, key: &str) -> Origin {
+        self.by_key.get(key).cloned().unwrap_or(Origin::Default)
+    }
+
+    /// How the user names the setting where it came from: `FILE: key`, `--flag`, `DISTENCODE_KEY`, or the key.
+    pub fn name(&self, key: &str) -> String {
+        match self.of(key) {
+            Origin::File(file) => format!("{file}: {key}"),
+            Origin::Flag => format!("--{}", key.replace('_', "-")),
+            Origin::Environment => format!("DISTENCODE_{}", key.to_uppercase()),
+            Origin::Default => key.to_string(),
+        }
+    }
+
+    /// Where the setting came from, in a few words: `the default`, `--flag`, `DISTENCODE_KEY` or `FILE: key`.
+    pub fn source(&self, key: &str) -> String {
+        match self.of(key) {
+            Origin::Default => "the default".into(),
+            _ => self.name(key),
+        }
+    }
+}
+
+/// The settings from the flags, the environment and (if `--config` names one) the file.
+pub fn resolve(args: NodeArgs, matches: &ArgMatches) -> Result<Resolved> {
+    let mut origins = Origins::default();
+    for arg in setting_args() {
+        let key = arg.get_id().as_str();
+        let origin = match matches.value_source(key) {
+            Some(ValueSource::CommandLine) => Origin::Flag,
+            Some(ValueSource::EnvVariable) => Origin::Environment,
+            _ => continue,
+        };
+        origins.by_key.insert(key.to_string(), origin);
+    }
+    let Some(path) = args.config else {
+        return Ok(Resolved { settings: args.settings, origins });
     };
-    let file = load(&path)?;
-    let given =
-        |id: &str| matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
-    apply(&mut args, file, given);
-    Ok(args)
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    layer(&path.display().to_string(), &text, args.settings, origins)
 }
 
-/// Reads and checks a config file.
-pub fn load(path: &Path) -> Result<NodeFile> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
-    parse(&path.display().to_string(), &text)
-}
-
-/// Parses the text of a config file; `origin` names it in errors.
-pub fn parse(origin: &str, text: &str) -> Result<NodeFile> {
-    let table: toml::Table =
+/// Lays the file `text` (called `origin` in errors) under `given`, the settings from flags, environment and
+/// defaults, whose origins say which were flags or variables.
+pub fn layer(origin: &str, text: &str, given: NodeSettings, mut origins: Origins) -> Result<Resolved> {
+    let file: toml::Table =
         text.parse().map_err(|e: toml::de::Error| anyhow!("{origin}: {}", syntax_error(text, &e)))?;
-    // Each key alone first, so that an error can name its key.
-    for (key, value) in &table {
-        let alone = toml::Table::from_iter([(key.clone(), value.clone())]);
-        if alone.try_into::<NodeFile>().is_err() {
-            return Err(anyhow!("{origin}: key {key}: {}", key_error(key, value)));
+    let base = toml::Table::try_from(&given).map_err(|e| anyhow!("the settings could not be layered: {e}"))?;
+    let args = setting_args();
+    let mut merged = base.clone();
+    for (key, value) in file {
+        let Some(arg) = args.iter().find(|a| a.get_id() == key.as_str()) else {
+            return Err(anyhow!("{origin}: key {key}: {}", unknown_key(&key, &args)));
+        };
+        // Each key alone on top of settings known to be good, so that an error names its key.
+        let mut alone = base.clone();
+        alone.insert(key.clone(), value.clone());
+        if alone.try_into::<NodeSettings>().is_err() {
+            return Err(anyhow!("{origin}: key {key}: expected {}, found {}", expected(arg), describe(&value)));
+        }
+        if origins.of(&key) == Origin::Default {
+            origins.by_key.insert(key.clone(), Origin::File(origin.to_string()));
+            merged.insert(key, value);
         }
     }
-    table.try_into::<NodeFile>().map_err(|e| anyhow!("{origin}: {}", e.message().trim().replace('\n', "; ")))
+    let settings = merged.try_into::<NodeSettings>().map_err(|e| anyhow!("{origin}: {}", one_line(e.message())))?;
+    Ok(Resolved { settings, origins })
 }
 
-/// Takes each file setting whose flag `given` says was not given on the command line or in the environment.
-pub fn apply(args: &mut NodeArgs, file: NodeFile, given: impl Fn(&str) -> bool) {
-    fn set<T>(target: &mut T, id: &str, value: Option<T>, given: &impl Fn(&str) -> bool) {
-        if let Some(value) = value.filter(|_| !given(id)) {
-            *target = value;
-        }
+/// The flags of [`NodeSettings`]: each is a key of the file.
+pub fn setting_args() -> Vec<clap::Arg> {
+    NodeSettings::augment_args(clap::Command::new("node")).get_arguments().cloned().collect()
+}
+
+/// What a key's value must be, from its flag: one of its possible values, or what its `value_name` says.
+pub fn expected(arg: &clap::Arg) -> String {
+    let values: Vec<String> = arg.get_possible_values().iter().map(|v| format!("{:?}", v.get_name())).collect();
+    if !values.is_empty() {
+        return values.join(" or ");
     }
-    let g = &given;
-    set(&mut args.role, "role", file.role.map(Some), g);
-    set(&mut args.connect.name, "name", file.name.map(Some), g);
-    set(&mut args.connect.certs, "certs", file.certs.map(Some), g);
-    let coordinator = file.coordinator.map(Some);
-    set(&mut args.connect.coordinator, "coordinator", coordinator, g);
-    set(&mut args.listen, "listen", file.listen, g);
-    set(&mut args.data_dir, "data_dir", file.data_dir.map(Some), g);
-    set(&mut args.work_dir, "work_dir", file.work_dir.map(Some), g);
-    set(&mut args.melt, "melt", file.melt, g);
-    set(&mut args.ffprobe, "ffprobe", file.ffprobe, g);
-    let interval = file.heartbeat_interval;
-    set(&mut args.heartbeat_interval, "heartbeat_interval", interval, g);
-    let timeout = file.heartbeat_timeout;
-    set(&mut args.heartbeat_timeout, "heartbeat_timeout", timeout, g);
-    set(&mut args.grace, "grace", file.grace, g);
-    set(&mut args.max_attempts, "max_attempts", file.max_attempts, g);
-    set(&mut args.stall_timeout, "stall_timeout", file.stall_timeout, g);
-    set(&mut args.max_connections, "max_connections", file.max_connections, g);
-    let per_node = file.max_connections_per_node;
-    set(&mut args.max_connections_per_node, "max_connections_per_node", per_node, g);
-    let idle = file.client_idle_timeout;
-    set(&mut args.client_idle_timeout, "client_idle_timeout", idle, g);
+    let name = arg.get_value_names().and_then(|names| names.first()).map(|name| name.as_str());
+    match name {
+        Some("SECONDS") => "a number",
+        Some("COUNT") => "a whole number",
+        Some("DIR" | "PATH" | "FILE") => "a path",
+        _ => "a string",
+    }
+    .to_string()
 }
 
-/// What is wrong with one key: unknown, or a value of the wrong kind.
-fn key_error(key: &str, value: &toml::Value) -> String {
-    match KEYS.iter().find(|(k, _)| *k == key) {
-        Some((_, expected)) => format!("expected {expected}, found {}", describe(value)),
-        None => {
-            let underscored = key.replace('-', "_");
-            if KEYS.iter().any(|(k, _)| *k == underscored) {
-                format!("unknown key; did you mean {underscored}?")
-            } else {
-                let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
-                format!("unknown key (the keys are {})", known.join(", "))
-            }
-        }
+fn unknown_key(key: &str, args: &[clap::Arg]) -> String {
+    let underscored = key.replace('-', "_");
+    if args.iter().any(|a| a.get_id() == underscored.as_str()) {
+        format!("unknown key; did you mean {underscored}?")
+    } else {
+        let known: Vec<&str> = args.iter().map(|a| a.get_id().as_str()).collect();
+        format!("unknown key (the keys are {})", known.join(", "))
     }
 }
 
@@ -152,9 +156,13 @@ fn describe(value: &toml::Value) -> String {
     }
 }
 
+fn one_line(message: &str) -> String {
+    message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+}
+
 /// A TOML syntax error as one line: where it is and what the parser says.
 fn syntax_error(text: &str, error: &toml::de::Error) -> String {
-    let message = error.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+    let message = one_line(error.message());
     match error.span() {
         Some(span) => {
             let before = text.get(..span.start).unwrap_or(text);

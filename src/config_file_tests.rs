@@ -3,26 +3,50 @@
 
 use super::*;
 use crate::cli::{Cli, Command};
+use crate::node_settings::NodeRole;
 use clap::{CommandFactory, FromArgMatches};
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// Tests that parse a command line read the environment: one at a time.
 static ENV: Mutex<()> = Mutex::new(());
 
 /// `distencode node ARGV...` with `file` as its `--config`, resolved as `main` does.
-fn node(argv: &[&str], file: &str) -> Result<NodeArgs> {
+fn node(argv: &[&str], file: &str) -> Result<NodeSettings> {
+    Ok(with_file(argv, file)?.settings)
+}
+
+/// The same, with the origins.
+fn with_file(argv: &[&str], file: &str) -> Result<Resolved> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("node.toml");
     std::fs::write(&path, file)?;
     let mut full = vec!["distencode", "node", "--config", path.to_str().unwrap_or_default()];
     full.extend_from_slice(argv);
-    let matches = Cli::command().try_get_matches_from(full)?;
+    command_line(&full)
+}
+
+/// A whole command line, resolved as `main` does.
+fn command_line(argv: &[&str]) -> Result<Resolved> {
+    let matches = Cli::command().try_get_matches_from(argv)?;
     let Command::Node(args) = Cli::from_arg_matches(&matches)?.command else {
         return Err(anyhow!("not a node command"));
     };
     let node_matches = matches.subcommand_matches("node").ok_or_else(|| anyhow!("no node matches"))?;
     resolve(args, node_matches)
+}
+
+/// The defaults alone: what clap gives with no flag and no environment variable read.
+fn defaults() -> NodeSettings {
+    let command = NodeSettings::augment_args(clap::Command::new("node")).mut_args(|arg| arg.env(None::<&str>));
+    let matches = command.try_get_matches_from(["node"]).unwrap();
+    NodeSettings::from_arg_matches(&matches).unwrap()
+}
+
+/// A file's text alone over the defaults, as `origin`.
+fn parse(origin: &str, text: &str) -> Result<NodeSettings> {
+    Ok(layer(origin, text, defaults(), Origins::default())?.settings)
 }
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
@@ -100,13 +124,10 @@ fn the_environment_beats_the_file_and_flags_beat_the_environment() {
 #[test]
 fn no_config_flag_leaves_the_arguments_alone() {
     let _env = lock();
-    let matches = Cli::command().try_get_matches_from(["distencode", "node", "--grace", "4"]).unwrap();
-    let Command::Node(args) = Cli::from_arg_matches(&matches).unwrap().command else {
-        panic!("not a node command");
-    };
-    let args = resolve(args, matches.subcommand_matches("node").unwrap()).unwrap();
-    assert_eq!(args.grace, 4.0);
-    assert_eq!(args.config, None);
+    let resolved = command_line(&["distencode", "node", "--grace", "4"]).unwrap();
+    assert_eq!(resolved.settings.grace, 4.0);
+    assert_eq!(resolved.origins.of("grace"), Origin::Flag);
+    assert_eq!(resolved.origins.of("heartbeat_timeout"), Origin::Default);
 }
 
 fn error(text: &str) -> String {
@@ -156,7 +177,9 @@ fn a_syntax_error_is_one_line_with_its_place() {
 
 #[test]
 fn a_missing_file_is_named() {
-    let message = format!("{:#}", load(Path::new("/nonexistent/distencode.toml")).unwrap_err());
+    let _env = lock();
+    let argv = ["distencode", "node", "--config", "/nonexistent/distencode.toml"];
+    let message = format!("{:#}", command_line(&argv).unwrap_err());
     assert!(message.starts_with("cannot read config file /nonexistent/distencode.toml"), "{message}");
 }
 
@@ -175,7 +198,7 @@ fn the_example_files_load_and_set_every_key_between_them() {
     assert_eq!(parsed.role, Some(NodeRole::Worker));
     let mut set = keys_of(coordinator);
     set.extend(keys_of(worker));
-    let all: BTreeSet<String> = KEYS.iter().map(|(k, _)| k.to_string()).collect();
+    let all: BTreeSet<String> = setting_args().iter().map(|a| a.get_id().to_string()).collect();
     assert_eq!(set, all);
 }
 
@@ -195,6 +218,99 @@ fn every_node_flag_is_a_key_and_has_an_environment_variable() {
             flags.insert(id.to_string());
         }
     }
-    let keys: BTreeSet<String> = KEYS.iter().map(|(k, _)| k.to_string()).collect();
+    let keys: BTreeSet<String> = setting_args().iter().map(|a| a.get_id().to_string()).collect();
     assert_eq!(flags, keys);
+}
+
+/// What `check` says of `distencode node ARGV...` with `file` as its config (the file's name replaced by FILE).
+fn refusal(argv: &[&str], file: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("worker.toml");
+    std::fs::write(&path, file).unwrap();
+    let mut full = vec!["distencode", "node", "--config", path.to_str().unwrap()];
+    full.extend_from_slice(argv);
+    let resolved = command_line(&full).unwrap();
+    let error = resolved.settings.check(&resolved.origins).unwrap_err().to_string();
+    error.replace(path.to_str().unwrap(), "FILE")
+}
+
+#[test]
+fn a_senseless_value_is_named_where_it_was_set() {
+    let _env = lock();
+    assert_eq!(
+        refusal(&[], "heartbeat_timeout = -1\n"),
+        "FILE: heartbeat_timeout: must be a positive number of seconds, not -1"
+    );
+    assert_eq!(refusal(&["--stall-timeout", "0"], ""), "--stall-timeout: must be a positive number of seconds, not 0");
+    std::env::set_var("DISTENCODE_GRACE", "-3");
+    let from_env = refusal(&[], "grace = 9\n");
+    std::env::remove_var("DISTENCODE_GRACE");
+    assert_eq!(from_env, "DISTENCODE_GRACE: must be a positive number of seconds, not -3");
+    assert_eq!(refusal(&["--max-attempts", "0"], ""), "--max-attempts: must be at least 1");
+}
+
+#[test]
+fn a_heartbeat_timeout_within_the_interval_is_refused_naming_both() {
+    let _env = lock();
+    assert_eq!(
+        refusal(&["--heartbeat-interval", "3"], "heartbeat_timeout = 3\n"),
+        "FILE: heartbeat_timeout: must be longer than the heartbeat interval (3 s, --heartbeat-interval)"
+    );
+    assert_eq!(
+        refusal(&[], "heartbeat_interval = 6.0\n"),
+        "heartbeat_timeout: must be longer than the heartbeat interval (6 s, FILE: heartbeat_interval)"
+    );
+}
+
+#[test]
+fn a_grace_within_a_workers_redial_backoff_is_refused_on_a_coordinator() {
+    let _env = lock();
+    let backoff = distencode_actors::worker::MAX_BACKOFF.as_secs_f64();
+    let file = format!("role = \"coordinator\"\ngrace = {backoff}\n");
+    let message = refusal(&[], &file);
+    assert!(
+        message.starts_with(&format!("FILE: grace: must be longer than {backoff} s, the longest a worker waits")),
+        "{message}"
+    );
+    // Just over it is fine; a worker does not use its grace at all.
+    let file = format!("role = \"coordinator\"\ngrace = {}\n", backoff + 0.5);
+    let resolved = with_file(&[], &file).unwrap();
+    assert!(resolved.settings.check(&resolved.origins).is_ok());
+    let worker = with_file(&[], "role = \"worker\"\ngrace = 1\n").unwrap();
+    assert!(worker.settings.check(&worker.origins).is_ok());
+}
+
+#[test]
+fn the_defaults_pass_the_checks() {
+    let checked = defaults().check(&Origins::default()).unwrap();
+    assert_eq!(checked.heartbeat_interval, std::time::Duration::from_secs(2));
+    assert_eq!(checked.heartbeat_timeout, std::time::Duration::from_secs(6));
+    assert_eq!(checked.max_attempts, 3);
+}
+
+/// A value of the kind a key's flag says (`value_name`), and one of another kind.
+fn samples(kind: &str) -> (Vec<toml::Value>, toml::Value) {
+    use toml::Value::{Boolean, Float, Integer, String as Text};
+    match kind {
+        "a number" => (vec![Float(1.5), Integer(2)], Text("one".into())),
+        "a whole number" => (vec![Integer(2)], Float(2.5)),
+        "a path" | "a string" => (vec![Text("/x".into())], Boolean(true)),
+        list => (list.split(" or ").map(|v| Text(v.trim_matches('"').into())).collect(), Integer(1)),
+    }
+}
+
+#[test]
+fn what_the_errors_say_a_key_holds_is_what_it_holds() {
+    for arg in setting_args() {
+        let key = arg.get_id().as_str();
+        let kind = expected(&arg);
+        let (good, bad) = samples(&kind);
+        for value in good {
+            let text = toml::Table::from_iter([(key.to_string(), value.clone())]).to_string();
+            assert!(parse("f.toml", &text).is_ok(), "{key} = {value} should be {kind}");
+        }
+        let text = toml::Table::from_iter([(key.to_string(), bad.clone())]).to_string();
+        let message = parse("f.toml", &text).unwrap_err().to_string();
+        assert_eq!(message, format!("f.toml: key {key}: expected {kind}, found {}", describe(&bad)));
+    }
 }

@@ -9,6 +9,7 @@ mod client;
 mod config_file;
 mod job_cmd;
 mod node_cmd;
+mod node_settings;
 mod output;
 mod progress_view;
 mod worker_cmd;

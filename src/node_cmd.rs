@@ -1,8 +1,9 @@
 //! `distencode node --role coordinator|worker`: loads certificates, starts the actors, and serves until killed.
 
-use crate::cli::{NodeArgs, NodeRole};
+use crate::config_file::Resolved;
+use crate::node_settings::NodeRole;
 use actix::{Actor, SyncArbiter};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use distencode_actors::coordinator::{Coordinator, CoordinatorConfig};
 use distencode_actors::runner::{MeltRunner, RunnerConfig};
 use distencode_actors::server::{self, ConnectionLimits, ServerContext};
@@ -11,9 +12,10 @@ use distencode_actors::worker::{self, LinkConfig, LinkHandle};
 use distencode_mlt as mlt;
 use distencode_wire::tls;
 use std::io::Write;
-use std::time::Duration;
 
-pub fn run(args: NodeArgs) -> Result<()> {
+pub fn run(resolved: Resolved) -> Result<()> {
+    let checked = resolved.settings.check(&resolved.origins)?;
+    let args = resolved.settings;
     let role = args.role.ok_or_else(|| {
         anyhow!("no --role coordinator|worker given (or set DISTENCODE_ROLE, or role in the --config file)")
     })?;
@@ -27,17 +29,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
         .certs
         .clone()
         .ok_or_else(|| anyhow!("no --certs DIR given (or set DISTENCODE_CERTS, or certs in the --config file)"))?;
-    let seconds = |value: f64, flag: &str| {
-        Duration::try_from_secs_f64(value)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| anyhow!("{flag} must be a positive number of seconds"))
-    };
-    let heartbeat_interval = seconds(args.heartbeat_interval, "--heartbeat-interval")?;
-    let heartbeat_timeout = seconds(args.heartbeat_timeout, "--heartbeat-timeout")?;
-    if heartbeat_timeout <= heartbeat_interval {
-        bail!("--heartbeat-timeout must be longer than --heartbeat-interval");
-    }
+    let (heartbeat_interval, heartbeat_timeout) = (checked.heartbeat_interval, checked.heartbeat_timeout);
     match role {
         NodeRole::Coordinator => {
             let data_dir = args
@@ -47,12 +39,11 @@ pub fn run(args: NodeArgs) -> Result<()> {
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             let tls = tls::server_config(&certs, &name)?;
             let store = JobStore::open(&data_dir)?;
-            let config =
-                CoordinatorConfig { max_attempts: args.max_attempts.max(1), grace: seconds(args.grace, "--grace")? };
+            let config = CoordinatorConfig { max_attempts: checked.max_attempts, grace: checked.grace };
             let limits = ConnectionLimits {
-                max_connections: args.max_connections.max(1),
-                max_per_node: args.max_connections_per_node.max(1),
-                client_idle_timeout: seconds(args.client_idle_timeout, "--client-idle-timeout")?,
+                max_connections: checked.max_connections,
+                max_per_node: checked.max_connections_per_node,
+                client_idle_timeout: checked.client_idle_timeout,
             };
             let listen = args.listen.clone();
             actix_rt::System::new().block_on(async move {
@@ -102,7 +93,8 @@ pub fn run(args: NodeArgs) -> Result<()> {
                         ffprobe: args.ffprobe.clone(),
                         services,
                         encoders,
-                        stall_timeout: seconds(args.stall_timeout, "--stall-timeout")?,
+                        stall_timeout: checked.stall_timeout,
+                        work_dir,
                     },
                     handle,
                 )

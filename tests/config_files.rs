@@ -199,6 +199,19 @@ fn a_broken_file_stops_the_node_with_one_line_naming_file_and_key() {
         format!("distencode: {}: key heartbeat_timeout: expected a number, found \"ten\"", broken.display())
     );
 
+    let senseless =
+        site.config(WORKER_EXAMPLE, "senseless.toml", &[("heartbeat_timeout = 6.0", "heartbeat_timeout = 1.5")]);
+    let output = distencode(&["node", "--config", senseless.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let file = senseless.display();
+    assert_eq!(
+        stderr(&output).trim_end(),
+        format!(
+            "distencode: {file}: heartbeat_timeout: must be longer than the heartbeat interval (2 s, {file}: \
+             heartbeat_interval)"
+        )
+    );
+
     let unknown = site.path("unknown.toml");
     std::fs::write(&unknown, "role = \"worker\"\nthreads = 4\n").unwrap();
     let output = distencode(&["node", "--config", unknown.to_str().unwrap()]);

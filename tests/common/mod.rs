@@ -265,7 +265,7 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 /// Short heartbeats and grace, so fault tests do not wait long.
 pub const FAST_FAILURE_DETECTION: &[&str] =
-    &["--heartbeat-interval", "0.5", "--heartbeat-timeout", "3", "--grace", "2"];
+    &["--heartbeat-interval", "0.5", "--heartbeat-timeout", "3", "--grace", "6"];
 
 impl Cluster {
     /// The coordinator's address stays; the process is started again over the same data (after a kill).

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// The port the coordinator listens on (every host has its own addresses, so it is always free).
 pub const PORT: u16 = 7878;
 /// Short heartbeats, so that a lost link is noticed in seconds.
-pub const FAST: &[&str] = &["--heartbeat-interval", "0.5", "--heartbeat-timeout", "3", "--grace", "3"];
+pub const FAST: &[&str] = &["--heartbeat-interval", "0.5", "--heartbeat-timeout", "3", "--grace", "6"];
 /// The client's certificate name.
 pub const CLIENT: &str = "alice";
 /// The longest a client command may take (`job submit --wait` included).

@@ -31,6 +31,10 @@ pub struct RunnerConfig {
     pub encoders: mlt::Encoders,
     /// A render with no output for this long is killed as stalled.
     pub stall_timeout: Duration,
+    /// The worker's own folder: melt's TMPDIR, so its temporary files (and its plugins') stay out of the shared
+    /// storage and the system's /tmp. Partial renders are not put here: they are written beside their output, so
+    /// that the final rename stays on one file system.
+    pub work_dir: PathBuf,
 }
 
 /// How long checking an offer may take before it is turned down. Each referenced file has a deadline of its own

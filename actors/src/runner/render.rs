@@ -136,6 +136,7 @@ fn melt_command(config: &RunnerConfig, job: &MeltJob, folder: &Path, partial: &P
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     // Qt-based services need a platform even on a worker without a screen.
     command.env("QT_QPA_PLATFORM", "offscreen");
+    command.env("TMPDIR", &config.work_dir);
     if std::env::var_os("DISPLAY").is_none() {
         command.env("DISPLAY", ":0");
     }
@@ -304,4 +305,37 @@ async fn commit_or_discard(
     tracing::info!(job = %id, attempt, frames = facts.frames, output = %output.display(), "render in place");
     remove_earlier_partials(output, id, attempt).await;
     Outcome::Succeeded(facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use distencode_wire::job::{Encoding, JobSpec, MeltLog};
+
+    #[test]
+    fn melt_runs_in_its_folder_with_the_work_dir_as_its_tmpdir() {
+        let config = RunnerConfig {
+            melt: "melt".into(),
+            ffprobe: "ffprobe".into(),
+            services: Default::default(),
+            encoders: Default::default(),
+            stall_timeout: Duration::from_secs(1),
+            work_dir: "/var/lib/distencode/worker".into(),
+        };
+        let spec = JobSpec {
+            project: "/srv/renders/p/p.mlt".into(),
+            output: "/srv/renders/p/p.mp4".into(),
+            encoding: Encoding::default(),
+            priority: 0,
+            melt_log: MeltLog::Normal,
+            services: vec!["color".into()],
+        };
+        let job = MeltJob { id: JobId(1), attempt: 1, spec };
+        let folder = Path::new("/srv/renders/p");
+        let command = melt_command(&config, &job, folder, Path::new("/srv/renders/p/.p.mp4.job1-1.partial.mp4"));
+        let command = command.as_std();
+        assert_eq!(command.get_current_dir(), Some(Path::new("/srv/renders/p")));
+        let tmpdir = command.get_envs().find(|(key, _)| *key == "TMPDIR").and_then(|(_, value)| value);
+        assert_eq!(tmpdir, Some(std::ffi::OsStr::new("/var/lib/distencode/worker")));
+    }
 }

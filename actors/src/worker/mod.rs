@@ -44,7 +44,8 @@ pub struct LinkConfig {
 }
 
 /// The longest wait between two dials (each wait is drawn at random under a ceiling that doubles up to this; see
-/// [`redial`]).
+/// [`redial`]). A coordinator's grace must be longer, or a worker that was cut off for a while may dial back only
+/// after its job was given away; `distencode node` refuses a shorter one.
 pub const MAX_BACKOFF: Duration = redial::MAX_WAIT;
 
 /// Offers being checked by the MeltRunner at once; past this an offer is turned down at once as busy (the

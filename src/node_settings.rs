@@ -1,0 +1,151 @@
+//! A node's settings: one struct, written once.
+//!
+//! [`NodeSettings`] is at the same time the `distencode node` flags (clap, with their environment variables and
+//! defaults) and the keys of the `--config` file (serde, each key a field's name). `config_file` layers them:
+//! defaults, then the file, then the environment, then the flags. [`NodeSettings::check`] then turns the numbers
+//! into what the node runs with, refusing values that make no sense with a message naming where each came from.
+//!
+//! The `value_name` of each flag also says what kind of value a file's key must hold (`SECONDS` a number, `COUNT` a
+//! whole number, `DIR`/`PATH` a path, anything else a string): see `config_file::expected`.
+
+use crate::cli::Connect;
+use crate::config_file::Origins;
+use anyhow::{bail, Result};
+use clap::{Args, ValueEnum};
+use distencode_actors::server::admission;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeRole {
+    Coordinator,
+    Worker,
+}
+
+/// Every setting of `distencode node`. Each can be set in the `--config` file (key = the field's name), in the
+/// environment (`DISTENCODE_` + the key in capitals) and as a flag (`--` + the key with `-` for `_`); a flag wins
+/// over the environment, which wins over the file, which wins over the default.
+#[derive(Args, Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeSettings {
+    /// coordinator or worker.
+    #[arg(long, value_enum, env = "DISTENCODE_ROLE")]
+    pub role: Option<NodeRole>,
+    /// Who this node is and, for a worker, where its coordinator is.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub connect: Connect,
+    /// Coordinator: the HOST:PORT to listen on.
+    #[arg(long, env = "DISTENCODE_LISTEN", value_name = "HOST:PORT", default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// Coordinator: where the job store lives.
+    #[arg(long, env = "DISTENCODE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Worker: melt's temporary folder (its TMPDIR), created if missing.
+    #[arg(long, env = "DISTENCODE_WORK_DIR", value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Worker: the melt to run.
+    #[arg(long, env = "DISTENCODE_MELT", value_name = "PATH", default_value = "melt")]
+    pub melt: PathBuf,
+    /// Worker: the ffprobe that verifies results.
+    #[arg(long, env = "DISTENCODE_FFPROBE", value_name = "PATH", default_value = "ffprobe")]
+    pub ffprobe: PathBuf,
+    /// Seconds between heartbeats.
+    #[arg(long, env = "DISTENCODE_HEARTBEAT_INTERVAL", value_name = "SECONDS", default_value_t = 2.0)]
+    pub heartbeat_interval: f64,
+    /// Seconds of silence after which a peer counts as gone; longer than the interval.
+    #[arg(long, env = "DISTENCODE_HEARTBEAT_TIMEOUT", value_name = "SECONDS", default_value_t = 6.0)]
+    pub heartbeat_timeout: f64,
+    /// Coordinator: seconds a disconnected busy worker has to come back before its job is requeued; longer than a
+    /// worker's longest wait between two dials.
+    #[arg(long, env = "DISTENCODE_GRACE", value_name = "SECONDS", default_value_t = 8.0)]
+    pub grace: f64,
+    /// Coordinator: renders a job may start before it fails for good.
+    #[arg(long, env = "DISTENCODE_MAX_ATTEMPTS", value_name = "COUNT", default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Coordinator: connections open at once, all peers together; past it new ones are closed at once.
+    #[arg(long, env = "DISTENCODE_MAX_CONNECTIONS", value_name = "COUNT", default_value_t = admission::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Coordinator: connections open at once under one certificate (one role and node name).
+    #[arg(
+        long,
+        env = "DISTENCODE_MAX_CONNECTIONS_PER_NODE",
+        value_name = "COUNT",
+        default_value_t = admission::MAX_CONNECTIONS_PER_NODE
+    )]
+    pub max_connections_per_node: usize,
+    /// Coordinator: seconds a client connection may stay open without a request.
+    #[arg(
+        long,
+        env = "DISTENCODE_CLIENT_IDLE_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = admission::CLIENT_IDLE_TIMEOUT.as_secs_f64()
+    )]
+    pub client_idle_timeout: f64,
+    /// Worker: seconds without any output from melt before the render is killed as stalled.
+    #[arg(long, env = "DISTENCODE_STALL_TIMEOUT", value_name = "SECONDS", default_value_t = 120.0)]
+    pub stall_timeout: f64,
+}
+
+/// The settings' times and counts, checked: what the node runs with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checked {
+    pub heartbeat_interval: Duration,
+    pub heartbeat_timeout: Duration,
+    pub grace: Duration,
+    pub stall_timeout: Duration,
+    pub client_idle_timeout: Duration,
+    pub max_attempts: u32,
+    pub max_connections: usize,
+    pub max_connections_per_node: usize,
+}
+
+impl NodeSettings {
+    /// The durations and counts, or the first value that makes no sense, named by where it came from
+    /// (`/etc/distencode/worker.toml: heartbeat_timeout: ...`, `--grace: ...`, `DISTENCODE_GRACE: ...`).
+    pub fn check(&self, origins: &Origins) -> Result<Checked> {
+        let seconds = |key: &str, value: f64| -> Result<Duration> {
+            match Duration::try_from_secs_f64(value) {
+                Ok(duration) if !duration.is_zero() => Ok(duration),
+                _ => bail!("{}: must be a positive number of seconds, not {value}", origins.name(key)),
+            }
+        };
+        let checked = Checked {
+            heartbeat_interval: seconds("heartbeat_interval", self.heartbeat_interval)?,
+            heartbeat_timeout: seconds("heartbeat_timeout", self.heartbeat_timeout)?,
+            grace: seconds("grace", self.grace)?,
+            stall_timeout: seconds("stall_timeout", self.stall_timeout)?,
+            client_idle_timeout: seconds("client_idle_timeout", self.client_idle_timeout)?,
+            max_attempts: self.max_attempts,
+            max_connections: self.max_connections,
+            max_connections_per_node: self.max_connections_per_node,
+        };
+        if checked.heartbeat_timeout <= checked.heartbeat_interval {
+            bail!(
+                "{}: must be longer than the heartbeat interval ({} s, {})",
+                origins.name("heartbeat_timeout"),
+                self.heartbeat_interval,
+                origins.source("heartbeat_interval")
+            );
+        }
+        let backoff = distencode_actors::worker::MAX_BACKOFF;
+        if self.role == Some(NodeRole::Coordinator) && checked.grace <= backoff {
+            bail!(
+                "{}: must be longer than {} s, the longest a worker waits between two dials, or a worker that was \
+                 cut off finds its job given away when it comes back",
+                origins.name("grace"),
+                backoff.as_secs_f64()
+            );
+        }
+        let counts = [
+            ("max_attempts", self.max_attempts as usize),
+            ("max_connections", self.max_connections),
+            ("max_connections_per_node", self.max_connections_per_node),
+        ];
+        if let Some((key, _)) = counts.iter().find(|(_, count)| *count == 0) {
+            bail!("{}: must be at least 1", origins.name(key));
+        }
+        Ok(checked)
+    }
+}
