@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use distencode_wire::job::now_ms;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -22,14 +23,20 @@ fn no_job_goes_to_a_reserved_or_draining_worker() {
     assert_eq!(cluster.worker("w2")["state"], "draining");
 
     let id = cluster.submit(&projects::tiny(&dir, "waits.mlt", 5), &[]);
-    // Give a dispatch every chance to happen: the job must still be queued.
-    std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(cluster.job(id)["state"], "queued");
 
+    let released_at = now_ms();
     ok(&cluster.cli(&["worker", "release", "w2"]));
     let job = cluster.wait_final(id, LIMIT);
     assert_eq!(job["state"], "succeeded");
+    // Its one and only offer came after the release: neither the reserved nor the draining worker was offered it.
+    let attempts = job["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 1, "{job}");
     assert_eq!(job["worker"], "w2", "the reserved worker took nothing");
+    assert!(
+        attempts[0]["offered_at"].as_u64().expect("offered_at") >= released_at,
+        "offered only once released: {job}"
+    );
     let err = cluster.cli(&["worker", "release", "w2"]);
     assert!(!err.status.success());
     assert_eq!(stderr(&err).trim(), "distencode: worker w2 is neither reserved nor draining");

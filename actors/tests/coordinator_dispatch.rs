@@ -6,11 +6,7 @@ mod harness;
 
 use distencode_wire::job::JobState;
 use distencode_wire::message::{CoordinatorToWorker, Outcome, WorkerToCoordinator};
-use harness::{job, offer, running, Farm, GRACE};
-use std::time::Duration;
-
-/// A little more than the grace period: enough for its timer, whatever the clock's rounding.
-const PAST_GRACE: Duration = GRACE.saturating_add(Duration::from_secs(1));
+use harness::{job, offer, running, Farm, GRACE, PAST_GRACE};
 
 #[tokio::test]
 async fn higher_priority_first_then_oldest_first() {
@@ -47,14 +43,7 @@ async fn the_job_of_a_worker_that_does_not_come_back_within_the_grace_period_goe
     // Disconnected, w1 keeps its job for the grace period.
     let view = farm.wait_worker(&mut client, "w1", "lost").await;
     assert_eq!(view.current_job, Some(id));
-    assert_eq!(client.status(id).await.unwrap().state, JobState::Running);
-    farm.advance(PAST_GRACE).await;
-    let second = offer(&mut w2).await;
-    assert_eq!((second.id, second.attempt), (id, 2));
-    w2.render(&second).await.unwrap();
-    let record = client.status(id).await.unwrap();
-    assert_eq!(record.state, JobState::Succeeded);
-    assert_eq!(record.attempts[0].outcome.as_ref().map(ToString::to_string).as_deref(), Some("worker w1 was lost"));
+    let record = farm.moves_after_grace(&mut client, &mut w2, id, "worker w1 was lost").await;
     assert!(!record.attempts[0].blames_worker, "a lost worker is not blamed");
     assert_eq!((record.attempts[1].worker.as_str(), record.worker.as_deref()), ("w2", Some("w2")));
 }

@@ -49,12 +49,19 @@ impl ScriptedWorker {
     /// The coordinator's next message other than a heartbeat.
     pub async fn next(&mut self) -> Result<CoordinatorToWorker> {
         loop {
-            let what = format!("worker {}: a message from the coordinator", self.name);
-            match within(REPLY_LIMIT, &what, self.conn.recv::<CoordinatorToWorker>()).await?? {
-                Some(CoordinatorToWorker::Heartbeat) => continue,
-                Some(message) => return Ok(message),
-                None => bail!("worker {}: the coordinator closed the connection", self.name),
+            match self.next_any().await? {
+                CoordinatorToWorker::Heartbeat => continue,
+                message => return Ok(message),
             }
+        }
+    }
+
+    /// The coordinator's next message, heartbeats included.
+    pub async fn next_any(&mut self) -> Result<CoordinatorToWorker> {
+        let what = format!("worker {}: a message from the coordinator", self.name);
+        match within(REPLY_LIMIT, &what, self.conn.recv::<CoordinatorToWorker>()).await?? {
+            Some(message) => Ok(message),
+            None => bail!("worker {}: the coordinator closed the connection", self.name),
         }
     }
 

@@ -131,14 +131,25 @@ async fn replies_come_after_their_change_is_flushed_and_in_the_order_sent() {
     let dir = tempfile::tempdir().unwrap();
     let store = JobStore::open(dir.path()).unwrap();
     let addr = SyncArbiter::start(1, move || store.clone());
-    let created: Vec<_> = (0..50).map(|_| addr.send(CreateJob { spec: spec(), submitted_by: "a".into() })).collect();
-    let mut ids = Vec::new();
-    for reply in created {
-        ids.push(reply.await.unwrap().unwrap().id);
+    // Every reply is watched from the moment its request is sent (each is polled at once, so its waker is in place
+    // long before a flush can answer it), and noted in the order the replies arrive.
+    use futures::{FutureExt, StreamExt};
+    let mut pending = futures::stream::FuturesUnordered::new();
+    let mut arrived = Vec::new();
+    for sent in 0..50 {
+        let reply = addr.send(CreateJob { spec: spec(), submitted_by: "a".into() });
+        pending.push(async move { (sent, reply.await.unwrap().unwrap().id) });
+        while let Some(Some(reply)) = pending.next().now_or_never() {
+            arrived.push(reply);
+        }
     }
-    let mut sorted = ids.clone();
-    sorted.sort();
-    assert_eq!(ids, sorted, "replies in the order sent");
+    while let Some(reply) = pending.next().await {
+        arrived.push(reply);
+    }
+    let order: Vec<usize> = arrived.iter().map(|(sent, _)| *sent).collect();
+    assert_eq!(order, (0..50).collect::<Vec<_>>(), "replies in the order sent");
+    let ids: Vec<JobId> = arrived.iter().map(|(_, id)| *id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids in the order sent: {ids:?}");
     let refused = addr.send(ApplyChange { id: ids[0], change: Change::Start { attempt: 1 } }).await.unwrap();
     assert_eq!(refused.unwrap_err().to_string(), format!("job {}: job is queued: cannot start it", ids[0]));
     let listed = addr.send(ListJobs { unfinished_only: true }).await.unwrap().unwrap();

@@ -8,8 +8,8 @@
 //! store's thread or for a socket, and fire timeouts no test asked for; a blocking task held open for the
 //! coordinator's lifetime keeps tokio from doing that.) The test itself runs on an ordinary runtime: every wait of
 //! a scripted peer is bounded in real time, so a coordinator that never answers fails the test instead of hanging
-//! it. Heartbeats are set far beyond anything a test advances, so advancing a grace period never drops a
-//! connection by accident.
+//! it. Heartbeats and the client idle timeout are set far beyond anything a test advances, so advancing a grace
+//! period never drops a connection by accident.
 //!
 //! Restarting ([`Farm::restart`]) stops that System (every connection closes, as when the process dies), and
 //! starts a new coordinator on the same data folder and address.
@@ -21,8 +21,8 @@ use distencode_actors::coordinator::{Coordinator, CoordinatorConfig};
 use distencode_actors::server::{self, ConnectionLimits, ServerContext};
 use distencode_actors::store::{JobStore, StoreError, WriteFault};
 use distencode_sim::{within, Pki, ScriptedClient, ScriptedWorker, Target, REPLY_LIMIT};
-use distencode_wire::job::{JobSpec, MeltJob};
-use distencode_wire::message::{ClientRequest, CoordinatorToWorker, WorkerView};
+use distencode_wire::job::{JobId, JobRecord, JobSpec, JobState, MeltJob};
+use distencode_wire::message::{ClientRequest, CoordinatorToWorker, WorkerToCoordinator, WorkerView};
 use distencode_wire::{tls, Role};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,9 +34,13 @@ pub const WORKERS: [&str; 3] = ["w1", "w2", "w3"];
 pub const CLIENT: &str = "alice";
 /// The grace period of a farm's coordinator.
 pub const GRACE: Duration = Duration::from_secs(30);
+/// A little more than the grace period: enough for its timer, whatever the clock's rounding.
+pub const PAST_GRACE: Duration = GRACE.saturating_add(Duration::from_secs(1));
 /// Heartbeats: far beyond any time a test advances.
-const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(24 * 3600);
-const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(48 * 3600);
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(48 * 3600);
+/// A test's client stays connected however far the clock moves.
+const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 /// How long a restarted coordinator waits for the old one to release the database (real time).
 const REOPEN_LIMIT: Duration = Duration::from_secs(10);
 /// How often a test looks again while waiting for a state only a request shows, and how many times at most.
@@ -159,6 +163,26 @@ impl Farm {
         self.wait_worker(client, &name, "lost").await;
     }
 
+    /// The running job `id` whose worker is gone: still running until the grace period has passed, then offered to
+    /// `worker` as attempt 2, which renders it. Its record then, the first attempt ended as `lost`.
+    pub async fn moves_after_grace(
+        &self,
+        client: &mut ScriptedClient,
+        worker: &mut ScriptedWorker,
+        id: JobId,
+        lost: &str,
+    ) -> JobRecord {
+        assert_eq!(client.status(id).await.expect("status").state, JobState::Running);
+        self.advance(PAST_GRACE).await;
+        let moved = offer(worker).await;
+        assert_eq!((moved.id, moved.attempt), (id, 2));
+        worker.render(&moved).await.expect("rendered");
+        let record = client.status(id).await.expect("status");
+        assert_eq!(record.state, JobState::Succeeded);
+        assert_eq!(record.attempts[0].outcome.as_ref().map(ToString::to_string).as_deref(), Some(lost));
+        record
+    }
+
     /// Connects a client as [`CLIENT`].
     pub async fn client(&self) -> ScriptedClient {
         ScriptedClient::connect(&self.target, CLIENT).await.expect("client connects")
@@ -208,7 +232,7 @@ fn run_coordinator(
             registry,
             heartbeat_interval: HEARTBEAT_INTERVAL,
             heartbeat_timeout: HEARTBEAT_TIMEOUT,
-            limits: ConnectionLimits::default(),
+            limits: ConnectionLimits { client_idle_timeout: CLIENT_IDLE_TIMEOUT, ..ConnectionLimits::default() },
         };
         let serve = server::serve(listener, tls, context);
         tokio::pin!(serve);
@@ -247,6 +271,18 @@ pub fn job(n: usize, priority: i32) -> JobSpec {
 /// The next offer `worker` gets.
 pub async fn offer(worker: &mut ScriptedWorker) -> MeltJob {
     worker.offer().await.expect("an offer")
+}
+
+/// Waits for the coordinator's heartbeat and answers it; returns once the coordinator has read the answer (a log
+/// batch for job 0, which no job ever is, sent behind it has been acknowledged), so the clock may move on.
+pub async fn answer_heartbeat(worker: &mut ScriptedWorker) {
+    let heard = worker.next_any().await.expect("a message");
+    assert_eq!(heard, CoordinatorToWorker::Heartbeat, "worker {}", worker.name);
+    worker.send(WorkerToCoordinator::Heartbeat).await.expect("heartbeat sent");
+    let ping = WorkerToCoordinator::Log { job: JobId(0), attempt: 0, seq: 0, text: String::new() };
+    worker.send(ping).await.expect("ping sent");
+    let ack = CoordinatorToWorker::LogAck { job: JobId(0), attempt: 0, seq: 0 };
+    assert_eq!(worker.next().await.expect("the ping's answer"), ack, "worker {}", worker.name);
 }
 
 /// Takes `worker`'s next offer and starts rendering it: accepted, and a first log batch `text` stored (so the
