@@ -1,8 +1,8 @@
-//! Taking workers out of the pool and putting them back: reservations for a person (durable, with an optional end)
-//! and drains (until released).
+//! Taking workers out of the pool and putting them back: reservations for a person (with an optional end) and drains
+//! (until released), both durable: each is on disk before it is acknowledged, and loaded again at start.
 
 use super::{WorkerEvent, WorkerRegistry};
-use crate::store::{LoadReservations, SaveReservation};
+use crate::store::{LoadDrains, LoadReservations, SaveDrain, SaveReservation, StoreError};
 use actix::prelude::*;
 use distencode_wire::identity::validate_node_name;
 use distencode_wire::job::now_ms;
@@ -44,6 +44,18 @@ impl WorkerRegistry {
                 }
                 Ok(Err(e)) => tracing::error!("cannot load reservations: {e}"),
                 Err(e) => tracing::error!("cannot load reservations: {e}"),
+            })
+            .wait(ctx);
+        self.store
+            .send(LoadDrains)
+            .into_actor(self)
+            .map(|result, act, _| match result {
+                Ok(Ok(drains)) => {
+                    tracing::info!(count = drains.len(), "drains loaded");
+                    act.draining.extend(drains);
+                }
+                Ok(Err(e)) => tracing::error!("cannot load drains: {e}"),
+                Err(e) => tracing::error!("cannot load drains: {e}"),
             })
             .wait(ctx);
     }
@@ -129,14 +141,12 @@ impl Handler<Unreserve> for WorkerRegistry {
             let error = format!("worker {worker} is neither reserved nor draining");
             return Box::pin(async move { Err(error) }.into_actor(self));
         }
-        // The reservation's end is on disk before anyone is told it ended.
+        // The reservation's (or drain's) end is on disk before anyone is told it ended.
         let save = self.store.send(SaveReservation { worker: worker.clone(), reservation: None });
-        Box::pin(save.into_actor(self).map(move |result, act, _| {
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e.to_string()),
-                Err(e) => return Err(e.to_string()),
-            }
+        let save_drain = self.store.send(SaveDrain { worker: worker.clone(), draining: false });
+        let saved = async move { saved(save.await).and(saved(save_drain.await)) };
+        Box::pin(saved.into_actor(self).map(move |result, act, _| {
+            result?;
             act.reservations.remove(&worker);
             act.draining.remove(&worker);
             tracing::info!(%worker, "worker back in the pool");
@@ -147,14 +157,34 @@ impl Handler<Unreserve> for WorkerRegistry {
 }
 
 impl Handler<Drain> for WorkerRegistry {
-    type Result = Result<Vec<WorkerView>, String>;
+    type Result = ResponseActFuture<Self, Result<Vec<WorkerView>, String>>;
 
     fn handle(&mut self, msg: Drain, _: &mut Self::Context) -> Self::Result {
-        if !self.workers.contains_key(&msg.worker) {
-            return Err(format!("no worker {} has registered", msg.worker));
+        let worker = msg.worker;
+        if !self.workers.contains_key(&worker) {
+            let error = format!("no worker {worker} has registered");
+            return Box::pin(async move { Err(error) }.into_actor(self));
         }
-        self.draining.insert(msg.worker.clone());
-        tracing::info!(worker = %msg.worker, "worker draining");
-        Ok(self.views())
+        // Taken out of the pool at once (nothing is offered to it while the drain is written), acknowledged once
+        // the drain is on disk.
+        self.draining.insert(worker.clone());
+        let save = self.store.send(SaveDrain { worker: worker.clone(), draining: true });
+        Box::pin(save.into_actor(self).map(move |result, act, _| {
+            if let Err(e) = saved(result) {
+                act.draining.remove(&worker);
+                return Err(e);
+            }
+            tracing::info!(%worker, "worker draining");
+            Ok(act.views())
+        }))
+    }
+}
+
+/// A store write's answer as the registry's replies give it.
+fn saved(result: Result<Result<(), StoreError>, MailboxError>) -> Result<(), String> {
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
     }
 }

@@ -83,6 +83,8 @@ impl LogSegments {
 
     fn create(dir: &Path, number: u32) -> std::io::Result<Current> {
         let file = OpenOptions::new().create_new(true).append(true).read(true).open(Self::path(dir, number))?;
+        // The new name must reach the disk too, or a power cut could lose the file with its synced text.
+        File::open(dir)?.sync_all()?;
         Ok(Current { number, file: Arc::new(file), len: 0 })
     }
 

@@ -68,3 +68,16 @@ pub struct SaveReservation {
 #[derive(Message)]
 #[rtype(result = "Result<Vec<(String, Reservation)>, StoreError>")]
 pub struct LoadReservations;
+
+/// Records that a worker drains (`false`: no longer); answered once flushed.
+#[derive(Message)]
+#[rtype(result = "Result<(), StoreError>")]
+pub struct SaveDrain {
+    pub worker: String,
+    pub draining: bool,
+}
+
+/// Every worker recorded as draining, for the registry at start.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<String>, StoreError>")]
+pub struct LoadDrains;

@@ -13,6 +13,7 @@ mod log_segments;
 pub mod machine;
 mod messages;
 mod schema;
+mod sled_files;
 pub mod stored;
 
 pub use commit::Durable;
@@ -22,6 +23,7 @@ pub use messages::*;
 
 use commit::CommitQueue;
 use log_segments::{Location, LogSegments};
+use sled_files::SledFiles;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -39,6 +41,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("job store: log files: {0}")]
     Logs(String),
+    #[error("job store: syncing the database files: {0}")]
+    Sync(String),
     /// A store of a schema this version cannot read, or whose version cannot be read: the text is the whole line.
     #[error("{0}")]
     Schema(String),
@@ -66,6 +70,8 @@ pub struct JobStore {
     /// id, attempt, sequence (big-endian) → where that batch's text is in the log segments.
     log_index: sled::Tree,
     segments: Arc<LogSegments>,
+    /// sled's files, synced for real after each flush.
+    disk: Arc<SledFiles>,
     /// worker name → a stored reservation.
     reservations: sled::Tree,
     /// worker name → a stored drain.
@@ -100,6 +106,7 @@ impl JobStore {
         let meta = db.open_tree("meta")?;
         let version = schema::check_meta(dir, &meta)?;
         let segments = Arc::new(LogSegments::open(&dir.join("logs")).map_err(log_error)?);
+        let disk = Arc::new(SledFiles::open(&dir.join("jobs.sled")).map_err(sync_error)?);
         let store = Self {
             dir: dir.to_path_buf(),
             jobs: db.open_tree("jobs")?,
@@ -109,7 +116,8 @@ impl JobStore {
             reservations: db.open_tree("reservations")?,
             drains: db.open_tree("drains")?,
             meta,
-            commits: CommitQueue::start(db.clone(), segments.clone()).map_err(log_error)?,
+            commits: CommitQueue::start(db.clone(), disk.clone(), segments.clone()).map_err(log_error)?,
+            disk,
             segments,
             db,
             fault: WriteFault::default(),
@@ -194,6 +202,7 @@ impl JobStore {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.segments.sync().map_err(log_error)?;
         self.db.flush()?;
+        self.disk.sync().map_err(sync_error)?;
         Ok(())
     }
 
@@ -246,6 +255,11 @@ impl JobStore {
         key[12..].copy_from_slice(&seq.to_be_bytes());
         key
     }
+}
+
+/// An error of syncing sled's files, as a store error.
+pub(crate) fn sync_error(e: std::io::Error) -> StoreError {
+    StoreError::Sync(e.to_string())
 }
 
 /// An error of the log segment files (or of starting the commit thread), as a store error.
@@ -435,6 +449,20 @@ impl Handler<SaveReservation> for JobStore {
     type Result = Durable<()>;
     fn handle(&mut self, msg: SaveReservation, _: &mut Self::Context) -> Self::Result {
         Durable::wrote(&self.commits, self.save_reservation(&msg.worker, msg.reservation.as_ref()))
+    }
+}
+
+impl Handler<SaveDrain> for JobStore {
+    type Result = Durable<()>;
+    fn handle(&mut self, msg: SaveDrain, _: &mut Self::Context) -> Self::Result {
+        Durable::wrote(&self.commits, self.save_drain(&msg.worker, msg.draining))
+    }
+}
+
+impl Handler<LoadDrains> for JobStore {
+    type Result = Durable<Vec<String>>;
+    fn handle(&mut self, _: LoadDrains, _: &mut Self::Context) -> Self::Result {
+        Durable::read(&self.commits, self.drains())
     }
 }
 

@@ -214,3 +214,20 @@ async fn ids_run_one_two_three_across_an_unclean_stop() {
     ids.push(JobStore::open(copy.path()).unwrap().create(spec(), "a".into()).unwrap().id.0);
     assert_eq!(ids, [1, 2, 3, 4]);
 }
+
+#[test]
+fn drains_survive_reopening_and_can_be_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    written(dir.path(), |store| {
+        store.save_drain("w1", true).unwrap();
+        store.save_drain("w2", true).unwrap();
+        store.save_drain("w3", true).unwrap();
+        store.save_drain("w2", false).unwrap();
+    });
+    let store = JobStore::open(dir.path()).unwrap();
+    assert_eq!(store.drains().unwrap(), vec!["w1".to_string(), "w3".to_string()]);
+    store.save_drain("w1", false).unwrap();
+    store.flush().unwrap();
+    drop(store);
+    assert_eq!(JobStore::open(dir.path()).unwrap().drains().unwrap(), vec!["w3".to_string()]);
+}
