@@ -74,9 +74,23 @@ impl Cluster {
 
     /// Starts (or restarts) the coordinator on `listen` and waits for it to listen.
     pub fn start_coordinator(&mut self, listen: &str) {
+        self.start_coordinator_under(listen, &[]);
+    }
+
+    /// Starts the coordinator as the last argument of `wrapper` (e.g. `strace -f -o FILE`), as
+    /// [`Cluster::start_coordinator`] does.
+    pub fn start_coordinator_under(&mut self, listen: &str, wrapper: &[&str]) {
         let data = self.dir.path().join("coordinator-data");
         let log = std::fs::File::create(self.dir.path().join("coordinator.log")).unwrap();
-        let mut child = Command::new(BIN)
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(BIN);
+                command
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = command
             .args(["node", "--role", "coordinator", "--listen", listen, "--name", "coord"])
             .arg("--data-dir")
             .arg(&data)
@@ -154,6 +168,11 @@ impl Cluster {
 
     pub fn worker_log(&self, name: &str) -> String {
         std::fs::read_to_string(self.worker_log_path(name)).unwrap_or_default()
+    }
+
+    /// The process id of the coordinator (or of its wrapper).
+    pub fn coordinator_pid(&self) -> Option<u32> {
+        self.coordinator.as_ref().map(Child::id)
     }
 
     /// kill -9 the coordinator.
