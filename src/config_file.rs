@@ -122,7 +122,7 @@ pub fn expected(arg: &clap::Arg) -> String {
     let name = arg.get_value_names().and_then(|names| names.first()).map(|name| name.as_str());
     match name {
         Some("SECONDS") => "a number",
-        Some("COUNT") => "a whole number",
+        Some("COUNT" | "BYTES") => "a whole number",
         Some("DIR" | "PATH" | "FILE") => "a path",
         _ => "a string",
     }

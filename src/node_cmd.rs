@@ -39,7 +39,11 @@ pub fn run(resolved: Resolved) -> Result<()> {
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             let tls = tls::server_config(&certs, &name)?;
             let store = JobStore::open(&data_dir)?;
-            let config = CoordinatorConfig { max_attempts: checked.max_attempts, grace: checked.grace };
+            let config = CoordinatorConfig {
+                max_attempts: checked.max_attempts,
+                grace: checked.grace,
+                max_log_bytes: checked.max_log_bytes,
+            };
             let limits = ConnectionLimits {
                 max_connections: checked.max_connections,
                 max_per_node: checked.max_connections_per_node,

@@ -12,6 +12,7 @@ use crate::cli::Connect;
 use crate::config_file::Origins;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
+use distencode_actors::coordinator::log_budget;
 use distencode_actors::server::admission;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -64,6 +65,9 @@ pub struct NodeSettings {
     /// Coordinator: renders a job may start before it fails for good.
     #[arg(long, env = "DISTENCODE_MAX_ATTEMPTS", value_name = "COUNT", default_value_t = 3)]
     pub max_attempts: u32,
+    /// Coordinator: bytes of melt's output stored per attempt; past it one line says the log was cut.
+    #[arg(long, env = "DISTENCODE_MAX_LOG_BYTES", value_name = "BYTES", default_value_t = log_budget::DEFAULT_MAX_LOG_BYTES)]
+    pub max_log_bytes: u64,
     /// Coordinator: connections open at once, all peers together; past it new ones are closed at once.
     #[arg(long, env = "DISTENCODE_MAX_CONNECTIONS", value_name = "COUNT", default_value_t = admission::MAX_CONNECTIONS)]
     pub max_connections: usize,
@@ -97,6 +101,7 @@ pub struct Checked {
     pub stall_timeout: Duration,
     pub client_idle_timeout: Duration,
     pub max_attempts: u32,
+    pub max_log_bytes: u64,
     pub max_connections: usize,
     pub max_connections_per_node: usize,
 }
@@ -118,6 +123,7 @@ impl NodeSettings {
             stall_timeout: seconds("stall_timeout", self.stall_timeout)?,
             client_idle_timeout: seconds("client_idle_timeout", self.client_idle_timeout)?,
             max_attempts: self.max_attempts,
+            max_log_bytes: self.max_log_bytes,
             max_connections: self.max_connections,
             max_connections_per_node: self.max_connections_per_node,
         };

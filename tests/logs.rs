@@ -134,3 +134,18 @@ fn a_worker_whose_link_is_cut_mid_render_delivers_the_rest_of_its_log() {
     assert!(worker_log.matches("registered").count() >= 2, "the worker reconnected:\n{worker_log}");
     assert_eq!(probe(&dir.join("cut.mp4")).video_frames, 300);
 }
+
+#[test]
+fn an_attempt_logging_past_max_log_bytes_is_cut_with_a_line_saying_so() {
+    let cluster = Cluster::start_with(1, &["--max-log-bytes", "2000"]);
+    let dir = cluster.dir.path().to_path_buf();
+    let id = cluster.submit(&projects::color_and_tone(&dir, "chatty.mlt", 25), &["--melt-log", "debug"]);
+    assert_eq!(cluster.wait_final(id, LIMIT)["state"], "succeeded", "the render itself is not harmed");
+    let stored = stored_log(&cluster, id);
+    let cut = "distencode: this attempt's log reached its limit of 2000 bytes (--max-log-bytes); the rest of melt's \
+               output is not stored\n";
+    assert!(stored.ends_with(cut), "the log ends with the cut line:\n{stored}");
+    assert!(stored.len() <= 2000 + cut.len(), "{} bytes stored", stored.len());
+    // The worker's own copy beside the output is whole.
+    assert!(log_beside(&dir.join("chatty.mp4")).len() > stored.len());
+}

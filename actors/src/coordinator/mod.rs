@@ -8,6 +8,7 @@
 //! Files: [`dispatch`] (queue → worker), [`reports`] (what workers say), [`requests`] (what clients ask).
 
 mod dispatch;
+pub mod log_budget;
 mod messages;
 mod reports;
 mod requests;
@@ -30,11 +31,13 @@ pub struct CoordinatorConfig {
     pub max_attempts: u32,
     /// How long a disconnected worker (or, after a restart, a running job's worker) has to come back.
     pub grace: Duration,
+    /// Bytes of melt's output stored per attempt; see [`log_budget`].
+    pub max_log_bytes: u64,
 }
 
 impl Default for CoordinatorConfig {
     fn default() -> Self {
-        Self { max_attempts: 3, grace: Duration::from_secs(10) }
+        Self { max_attempts: 3, grace: Duration::from_secs(10), max_log_bytes: log_budget::DEFAULT_MAX_LOG_BYTES }
     }
 }
 
@@ -58,6 +61,8 @@ pub struct Coordinator {
     /// Jobs that became final lately, with their last revision: a late reply about them is recognised as older.
     /// Entries are forgotten after [`RECENTLY_FINAL`].
     recently_final: HashMap<JobId, (u64, std::time::Instant)>,
+    /// Log bytes stored per live attempt, against `config.max_log_bytes`.
+    log_budgets: log_budget::LogBudgets,
     /// Followers of a job's log: bumped at each stored batch; dropped once the job is final.
     log_signals: HashMap<JobId, watch::Sender<u64>>,
     /// Jobs some worker has turned down that are queued again: the ones that may have to be abandoned.
@@ -79,6 +84,7 @@ impl Coordinator {
     /// Starts the Coordinator and its WorkerRegistry around an already started JobStore.
     pub fn start(store: Addr<JobStore>, config: CoordinatorConfig) -> (Addr<Coordinator>, Addr<WorkerRegistry>) {
         let mut registry_addr = None;
+        let log_budgets = log_budget::LogBudgets::new(config.max_log_bytes);
         let coordinator = Coordinator::create(|ctx| {
             let registry = WorkerRegistry::new(ctx.address().recipient(), store.clone(), config.grace).start();
             registry_addr = Some(registry.clone());
@@ -90,6 +96,7 @@ impl Coordinator {
                 active: HashMap::new(),
                 watchers: HashMap::new(),
                 log_signals: HashMap::new(),
+                log_budgets,
                 recently_final: HashMap::new(),
                 turned_down: BTreeSet::new(),
                 queued_parts: HashMap::new(),
@@ -132,6 +139,7 @@ impl Coordinator {
             self.active.remove(&record.id);
             self.watchers.remove(&record.id);
             self.log_signals.remove(&record.id);
+            self.log_budgets.forget(record.id);
         } else {
             self.recently_final.remove(&record.id);
             self.active.insert(record.id, record);

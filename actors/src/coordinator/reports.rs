@@ -5,6 +5,7 @@
 //! for (`LogAck`, `Commit`, `FinishedAck`) go back as the reply to the report, on the path its connection task
 //! awaits, so they cannot be dropped by a full outbox.
 
+use super::log_budget::Admit;
 use super::{Coordinator, FromWorker};
 use crate::registry::{Release, SendTo};
 use crate::store::{AppendLog, Change, StoreError};
@@ -66,7 +67,8 @@ impl Coordinator {
     /// Stores a log batch (awaited by the worker's connection task, so a worker that logs faster than the store
     /// writes is slowed down, not buffered) and acknowledges it once stored. Only the live attempt the worker holds
     /// logs: a batch for any other (another worker's, an ended attempt, a final job, a job that does not exist yet
-    /// and would otherwise show it once created) is acknowledged, so the worker forgets it, and dropped.
+    /// and would otherwise show it once created) is acknowledged, so the worker forgets it, and dropped. Past
+    /// `--max-log-bytes` for the attempt, one line says the log was cut, and the rest is dropped likewise.
     fn log(
         &mut self,
         worker: String,
@@ -80,6 +82,14 @@ impl Coordinator {
             tracing::warn!(job = %job, attempt, worker = %worker, "log batch refused: not an attempt this worker holds");
             return Box::pin(async move { ack }.into_actor(self));
         }
+        let text = match self.log_budgets.admit(job, attempt, seq, text) {
+            Admit::Store(text) => text,
+            Admit::Cut(line) => {
+                tracing::warn!(job = %job, attempt, worker = %worker, "log cut: the attempt reached --max-log-bytes");
+                line
+            }
+            Admit::Drop => return Box::pin(async move { ack }.into_actor(self)),
+        };
         let append = self.store.send(AppendLog { id: job, attempt, seq, text });
         Box::pin(append.into_actor(self).map(move |result, act, _| match result {
             Ok(Ok(())) => {

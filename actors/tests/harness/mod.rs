@@ -89,7 +89,7 @@ impl Farm {
             fill(&store);
             store.flush().expect("flush");
         }
-        let config = CoordinatorConfig { max_attempts, grace: GRACE };
+        let config = CoordinatorConfig { max_attempts, grace: GRACE, ..CoordinatorConfig::default() };
         let target = Target { addr: "127.0.0.1:0".into(), certs: pki.dir.clone() };
         let mut farm = Farm { target, config, data, node: None, _dir: dir };
         farm.boot().await;
