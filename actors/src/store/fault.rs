@@ -14,7 +14,7 @@ pub const INJECTED: &str = "injected write failure";
 pub struct WriteFault(Arc<AtomicBool>);
 
 impl WriteFault {
-    /// The next write (a job's record, a log batch or a reservation) fails with [`INJECTED`]; the ones after it
+    /// The next write (a job's record, a log batch, a reservation or a drain) fails with [`INJECTED`]; the ones after it
     /// succeed again.
     pub fn fail_next_write(&self) {
         self.0.store(true, Ordering::SeqCst);

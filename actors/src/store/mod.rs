@@ -421,6 +421,7 @@ impl JobStore {
 
     /// Records that a worker drains (or, with `false`, that it no longer does) (not yet flushed).
     pub fn save_drain(&self, worker: &str, draining: bool) -> Result<(), StoreError> {
+        self.fault.check()?;
         if draining {
             let bytes = stored::encode_drain(&stored::v2::Drain { since: now_ms() }).map_err(StoreError::Corrupt)?;
             self.drains.insert(worker.as_bytes(), bytes)?;

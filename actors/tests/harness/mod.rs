@@ -199,7 +199,8 @@ impl Farm {
             }
             tokio::time::sleep(POLL_EVERY).await;
         }
-        panic!("worker {worker} never became {state}; last seen as {seen:?}");
+        let last = seen.map(|w| (w.state, w.current_job, w.reserved_by, w.draining));
+        panic!("worker {worker} never became {state}; last seen as (state, job, reserved by, draining) {last:?}");
     }
 }
 
