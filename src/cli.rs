@@ -144,6 +144,10 @@ pub struct SubmitOptions {
     /// How much melt writes to the job's log.
     #[arg(long, value_enum, default_value = "normal")]
     pub melt_log: MeltLogArg,
+    /// Render even where a worker lacks some of the project's filters (not producers or transitions): it renders
+    /// without them, and the job records which it dropped.
+    #[arg(long)]
+    pub allow_missing_filters: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -17,7 +17,8 @@ pub async fn run(command: JobCommand) -> Result<()> {
     let (connect, request) = match command {
         JobCommand::Submit { project, options, connect } => {
             let (wait, json) = (options.wait, options.json);
-            (connect, Request::Submit { spec: prepare(&project, options)?, wait, json })
+            let (spec, filters) = prepare(&project, options)?;
+            (connect, Request::Submit { spec, filters, wait, json })
         }
         JobCommand::Status { id, json, connect } => {
             (connect, Request::Show(ClientRequest::Status(parse_id(&id)?), json))
@@ -39,6 +40,8 @@ pub async fn run(command: JobCommand) -> Result<()> {
 enum Request {
     Submit {
         spec: JobSpec,
+        /// The project's required filters and where each sits, to explain a refusal naming one.
+        filters: Vec<(String, String)>,
         wait: bool,
         json: bool,
     },
@@ -59,8 +62,9 @@ enum Request {
 
 async fn serve(client: &mut Client, endpoint: &Endpoint, request: Request) -> Result<()> {
     match request {
-        Request::Submit { spec, wait, json } => {
-            let record = expect_job(client.call(ClientRequest::Submit(spec)).await?)?;
+        Request::Submit { spec, filters, wait, json } => {
+            let reply = client.call(ClientRequest::Submit(spec)).await.map_err(|e| explain_filters(e, &filters))?;
+            let record = expect_job(reply)?;
             if !wait {
                 print_job(&record, json);
                 return Ok(());
@@ -190,8 +194,26 @@ async fn reconnect(endpoint: &Endpoint, id: JobId, lost: &ConnectionError) -> Re
     }
 }
 
-/// Reads and checks the project here, and builds what the coordinator is sent.
-fn prepare(project: &Path, options: SubmitOptions) -> Result<JobSpec> {
+/// A refusal naming filters the pool lacks, with where each sits in the project and the way forward.
+fn explain_filters(error: anyhow::Error, filters: &[(String, String)]) -> anyhow::Error {
+    let text = error.to_string();
+    let named: Vec<String> = filters
+        .iter()
+        .filter(|(name, _)| text.contains(&format!(" {name}")))
+        .map(|(name, place)| format!("{name} is the {place}"))
+        .collect();
+    if named.is_empty() {
+        return error;
+    }
+    anyhow!(
+        "{text}; {}; submit with --allow-missing-filters to render without the filters a worker lacks",
+        named.join("; ")
+    )
+}
+
+/// Reads and checks the project here, and builds what the coordinator is sent (with the project's required filters
+/// and where each sits).
+fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(String, String)>)> {
     let project = absolute(project)?;
     let parsed = mlt::read_project(&project)?;
     mlt::check_files(&parsed).map_err(|refusal| anyhow!("{}: {refusal}", project.display()))?;
@@ -213,18 +235,30 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<JobSpec> {
                 .ok_or_else(|| anyhow!("--consumer-arg {arg:?} is not KEY=VALUE"))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(JobSpec {
+    // Only filters may be left out; producers, transitions, links and consumers stay required.
+    let optional_filters: Vec<String> =
+        if options.allow_missing_filters { parsed.filter_only_services().into_iter().collect() } else { Vec::new() };
+    let services = parsed.services.iter().filter(|s| !optional_filters.contains(s)).cloned().collect();
+    let filters = parsed
+        .filter_places
+        .keys()
+        .filter(|name| !optional_filters.contains(name))
+        .filter_map(|name| Some((name.clone(), parsed.filter_place(name)?)))
+        .collect();
+    let spec = JobSpec {
         project: project.display().to_string(),
         output: output.display().to_string(),
         encoding: Encoding { vcodec: options.vcodec, acodec: options.acodec, extra },
         priority: options.priority,
-        services: parsed.services.iter().cloned().collect(),
+        services,
         melt_log: match options.melt_log {
             MeltLogArg::Normal => MeltLog::Normal,
             MeltLogArg::Verbose => MeltLog::Verbose,
             MeltLogArg::Debug => MeltLog::Debug,
         },
-    })
+        optional_filters,
+    };
+    Ok((spec, filters))
 }
 
 /// `path` made absolute against the current folder (without resolving links: workers see the same mounts).

@@ -27,13 +27,18 @@ pub fn describe_state(job: &JobRecord) -> String {
         JobState::Running => format!("job {} accepted by worker {worker}", job.id),
         JobState::Succeeded => match &job.facts {
             Some(f) => format!(
-                "job {} succeeded: {} ({} frames, {:.2} s, {}{})",
+                "job {} succeeded: {} ({} frames, {:.2} s, {}{}){}",
                 job.id,
                 job.output,
                 f.frames,
                 f.duration_seconds,
                 f.video_codec,
-                f.audio_codec.as_deref().map(|a| format!("+{a}")).unwrap_or_default()
+                f.audio_codec.as_deref().map(|a| format!("+{a}")).unwrap_or_default(),
+                if f.dropped_filters.is_empty() {
+                    String::new()
+                } else {
+                    format!("; rendered without filters {} (not on worker {worker})", f.dropped_filters.join(", "))
+                }
             ),
             None => format!("job {} succeeded: {}", job.id, job.output),
         },

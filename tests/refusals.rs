@@ -92,7 +92,8 @@ fn an_unknown_service_is_refused_at_submit_naming_what_each_worker_lacks() {
     assert_eq!(
         err.trim(),
         "distencode: no worker of the pool can render it: w1 lacks no_such_filter, encoder no_such_encoder; \
-         w2 lacks no_such_filter, encoder no_such_encoder"
+         w2 lacks no_such_filter, encoder no_such_encoder; no_such_filter is the filter at line 3 on producer \"a\"; \
+         submit with --allow-missing-filters to render without the filters a worker lacks"
     );
     no_jobs(&cluster);
     assert!(!cluster.dir.path().join("service.mp4").exists(), "nothing rendered");

@@ -7,6 +7,7 @@
 //! and would otherwise hold a client, or a worker's only slot, with it. The files
 //! after one that does not answer stay unchecked (that thread is blocked on it).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::path::PathBuf;
@@ -15,7 +16,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::services::ServiceSet;
+use super::renames::renamed_note;
+use super::services::{ServiceKind, ServiceSet};
 use super::{FileRef, FileRole, Project};
 
 /// Every reason a machine cannot render a project.
@@ -26,8 +28,10 @@ pub struct Refusal {
     pub unreadable_files: Vec<(FileRef, String)>,
     /// Services this melt lacks, sorted.
     pub missing_services: Vec<String>,
+    /// For a missing service: where it sits (a filter's clip or track) and the name this melt has it under.
+    pub service_notes: BTreeMap<String, String>,
     /// The project's root folder when it does not exist here and relative paths need it.
-    pub missing_root: Option<MissingRoot>,
+    pub missing_root: Option<Box<MissingRoot>>,
 }
 
 /// A `root` folder that does not exist on this machine, and the relative paths that need it.
@@ -100,7 +104,15 @@ impl fmt::Display for Refusal {
             parts.push(format!("unreadable media: {}", list.join(", ")));
         }
         if !self.missing_services.is_empty() {
-            parts.push(format!("unknown services: {}", self.missing_services.join(", ")));
+            let each: Vec<String> = self
+                .missing_services
+                .iter()
+                .map(|name| match self.service_notes.get(name) {
+                    Some(note) => format!("{name} ({note})"),
+                    None => name.clone(),
+                })
+                .collect();
+            parts.push(format!("unknown services: {}", each.join(", ")));
         }
         f.write_str(&parts.join("; "))
     }
@@ -122,8 +134,30 @@ pub fn check_on_this_machine(project: &Project, available: &ServiceSet) -> Resul
         .collect();
     missing.sort();
     missing.dedup();
+    refusal.service_notes =
+        missing.iter().filter_map(|name| Some((name.clone(), service_note(project, available, name)?))).collect();
     refusal.missing_services = missing;
     refusal.into_result()
+}
+
+/// Where a missing service sits and, if this melt has it under another name, that name.
+fn service_note(project: &Project, available: &ServiceSet, name: &str) -> Option<String> {
+    let kinds: Vec<ServiceKind> =
+        project.services_by_kind.iter().filter(|(_, names)| names.contains(name)).map(|(kind, _)| *kind).collect();
+    let renamed = renamed_note(name, |other| kinds.iter().any(|kind| available.contains_kind(*kind, other)))
+        .map(|n| n.replacen("it has", "this melt has", 1));
+    let notes: Vec<String> = project.filter_place(name).into_iter().chain(renamed).collect();
+    (!notes.is_empty()).then(|| notes.join("; "))
+}
+
+/// The job's optional filters (`job submit --allow-missing-filters`) that this melt lacks: the render drops them.
+pub fn filters_to_drop(project: &Project, available: &ServiceSet, optional: &[String]) -> Vec<String> {
+    let used = project.services_by_kind.get(&ServiceKind::Filter);
+    optional
+        .iter()
+        .filter(|name| used.is_some_and(|u| u.contains(*name)) && !available.contains_kind(ServiceKind::Filter, name))
+        .cloned()
+        .collect()
 }
 
 /// Every file of the project this machine cannot open (services unchecked),
@@ -217,7 +251,7 @@ fn note(refusal: &mut Refusal, r: &FileRef, root: &std::path::Path, opened: Open
         Opened::Yes => {}
         Opened::RootMissing => refusal
             .missing_root
-            .get_or_insert_with(|| MissingRoot { root: root.to_path_buf(), files: Vec::new() })
+            .get_or_insert_with(|| Box::new(MissingRoot { root: root.to_path_buf(), files: Vec::new() }))
             .files
             .push(r.clone()),
         Opened::No(e) if e.kind() == std::io::ErrorKind::NotFound => refusal.missing_files.push(r.clone()),
@@ -228,7 +262,6 @@ fn note(refusal: &mut Refusal, r: &FileRef, root: &std::path::Path, opened: Open
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::ServiceKind;
 
     fn fref(path: &str, origin: &str) -> FileRef {
         FileRef { path: PathBuf::from(path), origin: origin.into(), ..FileRef::default() }
@@ -244,6 +277,7 @@ mod tests {
             unreadable_files: vec![(fref("/e", "filter at line 3 property av.file"), "Permission denied".into())],
             missing_services: vec!["bar".into(), "foo".into()],
             missing_root: None,
+            ..Refusal::default()
         };
         assert_eq!(
             r.to_string(),

@@ -16,11 +16,12 @@ pub const MAX_ENTITY_DEPTH: usize = 8;
 
 /// Checks the DOCTYPE of `xml`, if it has one: `Err` says why it is refused.
 pub fn check(xml: &str) -> Result<(), String> {
-    let Some((entities, body)) = doctype(xml)? else {
+    let Some((declared, body)) = doctype(xml)? else {
         return Ok(());
     };
+    let entities: Entities<'_> = declared.iter().copied().collect();
     let mut sizes = HashMap::new();
-    for name in entities.keys() {
+    for (name, _) in &declared {
         expanded_size(name, &entities, &mut sizes, &mut Vec::new())?;
     }
     let mut total: u64 = 0;
@@ -38,8 +39,12 @@ pub fn check(xml: &str) -> Result<(), String> {
 /// Declared entities by name, each with its value as written.
 type Entities<'a> = HashMap<&'a str, &'a str>;
 
-/// The entities declared by the DOCTYPE, and the document after it; `None` without a DOCTYPE.
-fn doctype(xml: &str) -> Result<Option<(Entities<'_>, &str)>, String> {
+/// Declared entities (name, value) in the order of the DOCTYPE.
+type Declared<'a> = Vec<(&'a str, &'a str)>;
+
+/// The entities declared by the DOCTYPE (name and value, in order), and the document after it; `None` without a
+/// DOCTYPE.
+fn doctype(xml: &str) -> Result<Option<(Declared<'_>, &str)>, String> {
     let mut rest = xml.trim_start_matches('\u{feff}');
     loop {
         rest = rest.trim_start();
@@ -60,14 +65,14 @@ fn doctype(xml: &str) -> Result<Option<(Entities<'_>, &str)>, String> {
         text = text.trim_start();
         match text.chars().next() {
             None => return Err("the DOCTYPE is not closed".into()),
-            Some('>') => return Ok(Some((HashMap::new(), &text[1..]))),
+            Some('>') => return Ok(Some((Vec::new(), &text[1..]))),
             Some('[') => break,
             Some(q @ ('"' | '\'')) => text = quoted(text, q)?.1,
             Some(_) => text = text.trim_start_matches(|c: char| !c.is_whitespace() && !"[>\"'".contains(c)),
         }
     }
     let mut subset = &text[1..];
-    let mut entities = HashMap::new();
+    let mut entities = Vec::new();
     loop {
         subset = subset.trim_start();
         if let Some(after) = subset.strip_prefix(']') {
@@ -81,7 +86,7 @@ fn doctype(xml: &str) -> Result<Option<(Entities<'_>, &str)>, String> {
             if entities.len() == MAX_ENTITIES {
                 return Err(format!("it declares more than {MAX_ENTITIES} entities"));
             }
-            entities.insert(name, value);
+            entities.push((name, value));
             subset = after;
         } else if subset.starts_with('%') {
             return Err("it uses a parameter entity".into());

@@ -107,5 +107,9 @@ fn kdenlive_project_checked_on_disk() {
     assert_eq!(refusal.missing_services, ["luma", "panner", "qtblend"]);
     let line = refusal.to_string();
     assert!(line.contains("music.wav (producer \"producer1\" property resource)"), "{line}");
-    assert!(line.ends_with("unknown services: luma, panner, qtblend"), "{line}");
+    // The panner is a filter: where it sits is named.
+    assert!(
+        line.ends_with("unknown services: luma, panner (filter \"filter2\" on tractor \"tractor1\"), qtblend"),
+        "{line}"
+    );
 }

@@ -22,6 +22,7 @@ mod melt;
 mod output;
 mod profile;
 mod references;
+pub mod renames;
 mod services;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,13 +31,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use check::{check_files, check_on_this_machine, MissingRoot, Refusal, OPEN_DEADLINE};
+pub use check::{check_files, check_on_this_machine, filters_to_drop, MissingRoot, Refusal, OPEN_DEADLINE};
 pub use dtd::{MAX_ENTITIES, MAX_ENTITY_DEPTH, MAX_EXPANDED_BYTES};
 pub use error::ProjectError;
 pub use length::GENERATOR_LENGTH;
 pub use melt::{melt_version, parse_encoders, parse_version, query_encoders, query_services, Encoders, QUERY_TIMEOUT};
 pub use output::check_output_folder;
-pub use services::{ServiceKind, ServiceSet, LINKS_WHEN_UNLISTED, LOADER_RESOLVED};
+pub use services::{ServiceKind, ServiceSet, LINKS_WHEN_UNLISTED, LOADER_RESOLVED, MAX_PLACES_NAMED};
 
 /// Largest project file read; checked with the file's metadata before reading.
 pub const MAX_PROJECT_BYTES: u64 = 32 * 1024 * 1024;
@@ -71,6 +72,12 @@ pub struct Project {
     /// Services named only by disabled filters and transitions: not needed, and melt's complaint that it could
     /// not load them is not fatal.
     pub disabled_services: BTreeSet<String>,
+    /// Where each filter service sits (filter, clip or track), for refusals that name it.
+    #[serde(default)]
+    pub filter_places: BTreeMap<String, Vec<String>>,
+    /// Filters this machine lacks that the render goes without ([`Project::drop_filters`]).
+    #[serde(default)]
+    pub dropped_filters: Vec<String>,
 }
 
 /// A local file a project needs.
@@ -183,6 +190,7 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
     let services_by_kind = services::used(&doc);
     let services = services_by_kind.values().flatten().cloned().collect();
     let disabled_services = services::disabled_only(&doc, &services_by_kind);
+    let filter_places = services::filter_places(&doc);
     Ok(Project {
         has_audio: audio::has_audio(&doc),
         path,
@@ -195,10 +203,52 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
         services,
         services_by_kind,
         disabled_services,
+        filter_places,
+        dropped_filters: Vec::new(),
     })
 }
 
 impl Project {
+    /// Services used only as filters: with `job submit --allow-missing-filters` a worker that lacks one renders
+    /// without it, so these are not required of a worker (every other service is).
+    pub fn filter_only_services(&self) -> BTreeSet<String> {
+        let filters = self.services_by_kind.get(&ServiceKind::Filter).cloned().unwrap_or_default();
+        let elsewhere: BTreeSet<&String> = self
+            .services_by_kind
+            .iter()
+            .filter(|(kind, _)| **kind != ServiceKind::Filter)
+            .flat_map(|(_, names)| names)
+            .collect();
+        filters.into_iter().filter(|name| !elsewhere.contains(name)).collect()
+    }
+
+    /// Renders without `filters` (those of the job's optional filters this machine lacks): they are no longer
+    /// required, and melt's message that it could not load them is not fatal.
+    pub fn drop_filters(&mut self, filters: &[String]) {
+        for name in filters {
+            if let Some(names) = self.services_by_kind.get_mut(&ServiceKind::Filter) {
+                names.remove(name);
+            }
+            if !self.services_by_kind.values().any(|names| names.contains(name)) {
+                self.services.remove(name);
+            }
+            self.disabled_services.insert(name.clone());
+            if !self.dropped_filters.contains(name) {
+                self.dropped_filters.push(name.clone());
+            }
+        }
+    }
+
+    /// Where filter `service` sits, for a message: up to [`services::MAX_PLACES_NAMED`] places, then a count.
+    pub fn filter_place(&self, service: &str) -> Option<String> {
+        let places = self.filter_places.get(service).filter(|p| !p.is_empty())?;
+        let mut named = places.iter().take(services::MAX_PLACES_NAMED).cloned().collect::<Vec<_>>().join(", ");
+        if places.len() > services::MAX_PLACES_NAMED {
+            named.push_str(&format!(" and {} more", places.len() - services::MAX_PLACES_NAMED));
+        }
+        Some(named)
+    }
+
     /// The folder the project file is in: melt is started there when the project's `root` does not exist on this
     /// machine (melt needs no existing root when every path is absolute, as in a project saved on another machine;
     /// a relative path that needs the missing root is refused by the checks before melt starts).
@@ -237,10 +287,14 @@ impl Project {
             services: BTreeSet::new(),
             services_by_kind: BTreeMap::new(),
             disabled_services: BTreeSet::new(),
+            filter_places: BTreeMap::new(),
+            dropped_filters: Vec::new(),
         }
     }
 }
 
+#[cfg(test)]
+mod filter_tests;
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]

@@ -20,7 +20,7 @@ use roxmltree::Node;
 use serde::{Deserialize, Serialize};
 
 use super::clock::c_strtol;
-use super::doc::{prop, service, Doc};
+use super::doc::{describe, prop, service, Doc};
 
 /// Names never reported missing: MLT's XML loader resolves them itself.
 pub const LOADER_RESOLVED: &[&str] =
@@ -191,6 +191,34 @@ pub fn used(doc: &Doc<'_, '_>) -> BTreeMap<ServiceKind, BTreeSet<String>> {
         used.entry(kind).or_default().insert(name);
     }
     used
+}
+
+/// Most places named for one filter service in a refusal; more are counted.
+pub const MAX_PLACES_NAMED: usize = 3;
+
+/// Where each (enabled) filter service sits: `filter "filter3" on chain "chain0" (in playlist "playlist1")`.
+pub fn filter_places(doc: &Doc<'_, '_>) -> BTreeMap<String, Vec<String>> {
+    let mut places: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for node in doc.mlt.descendants().filter(|n| n.is_element() && n.tag_name().name() == "filter") {
+        let Some(name) = service(node) else { continue };
+        if disabled(node) {
+            continue;
+        }
+        let Some(parent) = node.parent_element() else { continue };
+        let mut place = format!("{} on {}", describe(node), describe(parent));
+        // A clip's filter: name the track (playlist) the clip is placed on, as the editor shows it.
+        if let (Some(id), "producer" | "chain") = (parent.attribute("id"), parent.tag_name().name()) {
+            let track = doc.mlt.descendants().find(|n| {
+                n.tag_name().name() == "playlist"
+                    && n.children().any(|e| e.tag_name().name() == "entry" && e.attribute("producer") == Some(id))
+            });
+            if let Some(track) = track {
+                place.push_str(&format!(" (in {})", describe(track)));
+            }
+        }
+        places.entry(name).or_default().push(place);
+    }
+    places
 }
 
 /// The services only disabled filters and transitions use: melt skips them, though it still reports that it

@@ -136,6 +136,7 @@ pub fn spec(client: usize, n: usize) -> JobSpec {
         priority: 0,
         melt_log: MeltLog::Normal,
         services: JOB_SERVICES.iter().map(|s| s.to_string()).collect(),
+        optional_filters: Vec::new(),
     }
 }
 

@@ -70,6 +70,7 @@ pub fn facts() -> RenderFacts {
         video_codec: "h264".into(),
         audio_codec: Some("aac".into()),
         size_bytes: 1,
+        dropped_filters: Vec::new(),
     }
 }
 

@@ -120,6 +120,9 @@ pub struct JobSpec {
     pub melt_log: MeltLog,
     /// Every MLT service the project uses: only a worker that has them all is offered the job.
     pub services: Vec<String>,
+    /// Filters the render may go without (`job submit --allow-missing-filters`): not in `services`; a worker that
+    /// lacks one renders without it and says so in the job's log and its facts.
+    pub optional_filters: Vec<String>,
 }
 
 /// One render of a job as offered to one worker; the attempt number guards against stale results.
@@ -158,6 +161,8 @@ pub struct RenderFacts {
     pub video_codec: String,
     pub audio_codec: Option<String>,
     pub size_bytes: u64,
+    /// Optional filters the worker did not have and rendered without (`job submit --allow-missing-filters`).
+    pub dropped_filters: Vec<String>,
 }
 
 /// How far a running render is, as the worker last reported it.
@@ -181,6 +186,8 @@ pub struct JobRecord {
     pub priority: i32,
     pub melt_log: MeltLog,
     pub services: Vec<String>,
+    /// Filters the render may go without (see [`JobSpec::optional_filters`]).
+    pub optional_filters: Vec<String>,
     /// The client identity that submitted it.
     pub submitted_by: String,
     /// Unix milliseconds.
@@ -211,6 +218,7 @@ impl JobRecord {
             priority: self.priority,
             melt_log: self.melt_log,
             services: self.services.clone(),
+            optional_filters: self.optional_filters.clone(),
         }
     }
 

@@ -81,9 +81,16 @@ pub fn has_all(has: &HashSet<String>, keys: &[String]) -> bool {
     keys.iter().all(|key| has.contains(key))
 }
 
-/// What of `keys` a worker with `has` lacks, in a readable form (`frei0r.glow`, `encoder libx265`).
+/// What of `keys` a worker with `has` lacks, in a readable form (`frei0r.glow`, `encoder libx265`), with the name it
+/// has a renamed service under (`frei0r.alpha0ps_alphaspot (it has frei0r.alphaspot, ...)`).
 pub fn lacks(has: &HashSet<String>, keys: &[String]) -> Vec<String> {
-    keys.iter().filter(|key| !has.contains(*key)).cloned().collect()
+    keys.iter()
+        .filter(|key| !has.contains(*key))
+        .map(|key| match distencode_mlt::renames::renamed_note(key, |other| has.contains(other)) {
+            Some(note) => format!("{key} ({note})"),
+            None => key.clone(),
+        })
+        .collect()
 }
 
 /// How many connected workers have each capability.
@@ -153,6 +160,12 @@ mod tests {
         let has = capability_keys(&keys(&["color", "libx264"]), &keys(&["libx264"]), &[]);
         assert!(has.contains("libx264") && has.contains("encoder libx264"));
         assert_eq!(lacks(&has, &needs.keys()), keys(&["avformat"]));
+        let renamed = set(&["frei0r.alphaspot"]);
+        assert_eq!(
+            lacks(&renamed, &keys(&["frei0r.alpha0ps_alphaspot"])),
+            ["frei0r.alpha0ps_alphaspot (it has frei0r.alphaspot, the same service under its name in another \
+              frei0r/MLT version)"]
+        );
         assert!(!has_all(&has, &needs.keys()));
     }
 

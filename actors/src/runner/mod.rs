@@ -210,7 +210,7 @@ impl Handler<CurrentRender> for MeltRunner {
 /// Everything that must hold on this machine before melt starts; blocking file access, run off the actor thread.
 fn validate(config: &RunnerConfig, spec: &JobSpec) -> Result<mlt::Project, (RejectionCause, String)> {
     let (project, output) = (Path::new(&spec.project), Path::new(&spec.output));
-    let parsed = match mlt::read_project(project) {
+    let mut parsed = match mlt::read_project(project) {
         Ok(parsed) => parsed,
         // A file this worker cannot see may be visible to another (different mounts).
         Err(e @ (mlt::ProjectError::NotFound(..) | mlt::ProjectError::Unreadable(..))) => {
@@ -221,6 +221,8 @@ fn validate(config: &RunnerConfig, spec: &JobSpec) -> Result<mlt::Project, (Reje
     if config.services.is_empty() {
         return Err((RejectionCause::Worker, format!("no usable melt at {}", config.melt.display())));
     }
+    // Submitted with --allow-missing-filters: the optional filters this melt lacks are left out of the render.
+    parsed.drop_filters(&mlt::filters_to_drop(&parsed, &config.services, &spec.optional_filters));
     mlt::check_on_this_machine(&parsed, &config.services).map_err(|r| (RejectionCause::Worker, r.to_string()))?;
     let encoders = &config.encoders;
     let missing: Vec<&str> = [(&spec.encoding.vcodec, &encoders.video), (&spec.encoding.acodec, &encoders.audio)]

@@ -91,9 +91,20 @@ pub async fn render(
     let output = PathBuf::from(&job.spec.output);
     let partial = partial_path(&output, job.id, job.attempt);
     let mut log = LogSink::new(link.clone(), job.id, job.attempt, partial.with_extension("log")).await;
+    if !project.dropped_filters.is_empty() {
+        let dropped = project.dropped_filters.join(", ");
+        tracing::warn!(job = %job.id, attempt = job.attempt, "rendering without filters: {dropped}");
+        log.line(&format!(
+            "distencode: rendering without filters this worker lacks (--allow-missing-filters): {dropped}"
+        ))
+        .await;
+    }
     let outcome = match run_melt(&config, &job, &project, &partial, &link, &mut log, &mut cancel).await {
         Ok(()) => match verify(&config, &job, &project, &partial).await {
-            Ok(facts) => commit_or_discard(&job, facts, &partial, &output, &link, cancel).await,
+            Ok(mut facts) => {
+                facts.dropped_filters = project.dropped_filters.clone();
+                commit_or_discard(&job, facts, &partial, &output, &link, cancel).await
+            }
             Err(outcome) => outcome,
         },
         Err(outcome) => outcome,

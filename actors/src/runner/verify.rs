@@ -103,6 +103,7 @@ fn facts_from_probe(probe: Probe, expected_frames: u64, expect_audio: bool) -> R
         video_codec: video.codec_name.clone().unwrap_or_default(),
         audio_codec: audio.and_then(|a| a.codec_name.clone()),
         size_bytes: format.and_then(|f| f.size.as_deref()?.parse().ok()).unwrap_or(0),
+        dropped_filters: Vec::new(),
     })
 }
 

@@ -286,6 +286,7 @@ impl JobStore {
             priority: spec.priority,
             melt_log: spec.melt_log,
             services: spec.services,
+            optional_filters: spec.optional_filters,
             submitted_by,
             submitted_at: now_ms(),
             finished_at: None,

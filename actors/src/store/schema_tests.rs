@@ -48,6 +48,7 @@ fn submitted(n: u64, by: &str, priority: i32, at: u64) -> JobRecord {
         priority,
         melt_log: if n == 3 { MeltLog::Verbose } else { MeltLog::Normal },
         services: vec!["avformat".into(), "color".into(), "luma".into()],
+        optional_filters: Vec::new(),
         submitted_by: by.into(),
         submitted_at: at,
         finished_at: None,
@@ -99,6 +100,7 @@ fn fixture_jobs() -> Vec<JobRecord> {
         video_codec: "h264".into(),
         audio_codec: Some("aac".into()),
         size_bytes: 1_234_567,
+        dropped_filters: Vec::new(),
     });
     j.revision = 4;
     jobs.push(j);
@@ -300,4 +302,17 @@ fn a_schema_2_store_opens_with_what_it_was_given() {
     assert_eq!(versions(&store.jobs), [2; 9]);
     assert_eq!(store.reservations().unwrap(), fixture_reservations());
     assert_eq!(store.drains().unwrap(), vec!["render5".to_string()]);
+}
+
+#[test]
+fn schema_2_keeps_a_jobs_optional_filters_and_the_filters_its_render_dropped() {
+    let mut job = fixture_jobs()[0].clone();
+    job.optional_filters = vec!["frei0r.alpha0ps_alphaspot".into(), "avfilter.gblur".into()];
+    if let Some(facts) = job.facts.as_mut() {
+        facts.dropped_filters = vec!["frei0r.alpha0ps_alphaspot".into()];
+    }
+    assert!(job.facts.is_some(), "the first fixture job succeeded");
+    let back = stored::decode_job(&stored::encode_job(&job).unwrap()).unwrap();
+    assert_eq!(back.optional_filters, job.optional_filters);
+    assert_eq!(back.facts.unwrap().dropped_filters, ["frei0r.alpha0ps_alphaspot"]);
 }

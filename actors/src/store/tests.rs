@@ -12,6 +12,7 @@ fn spec() -> JobSpec {
         priority: 0,
         melt_log: Default::default(),
         services: Vec::new(),
+        optional_filters: Vec::new(),
     }
 }
 

@@ -128,7 +128,14 @@ mod tests {
     }
 
     fn facts() -> RenderFacts {
-        RenderFacts { frames: 25, duration_seconds: 1.0, video_codec: "h264".into(), audio_codec: None, size_bytes: 1 }
+        RenderFacts {
+            frames: 25,
+            duration_seconds: 1.0,
+            video_codec: "h264".into(),
+            audio_codec: None,
+            size_bytes: 1,
+            dropped_filters: Vec::new(),
+        }
     }
 
     #[test]

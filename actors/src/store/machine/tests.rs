@@ -13,6 +13,7 @@ fn job(state: JobState, live_attempt: bool) -> JobRecord {
         priority: 0,
         melt_log: Default::default(),
         services: Vec::new(),
+        optional_filters: Vec::new(),
         submitted_by: "alice".into(),
         submitted_at: 0,
         finished_at: None,
@@ -46,6 +47,7 @@ fn facts() -> RenderFacts {
         video_codec: "h264".into(),
         audio_codec: Some("aac".into()),
         size_bytes: 1000,
+        dropped_filters: Vec::new(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! The parts of a record that schema 2 kept byte for byte (state, encoding, melt log level, facts, reservation) are
 //! schema 2's types, frozen with it.
 
-use super::v2::{self, Encoding, Facts, MeltLog, State};
+use super::v2::{self, Encoding, MeltLog, State};
 use distencode_wire::job::AttemptOutcome;
 use serde::Deserialize;
 
@@ -54,6 +54,30 @@ pub struct Progress {
     pub eta_seconds: Option<f64>,
 }
 
+/// A succeeded render's facts as schema 1 stored them (schema 2 added the filters it went without).
+#[derive(Deserialize)]
+pub struct Facts {
+    pub frames: u64,
+    pub duration_seconds: f64,
+    pub video_codec: String,
+    pub audio_codec: Option<String>,
+    pub size_bytes: u64,
+}
+
+impl From<Facts> for v2::Facts {
+    fn from(f: Facts) -> Self {
+        Self {
+            frames: f.frames,
+            duration_seconds: f.duration_seconds,
+            video_codec: f.video_codec,
+            audio_codec: f.audio_codec,
+            size_bytes: f.size_bytes,
+            // Schema 1 rendered every filter.
+            dropped_filters: Vec::new(),
+        }
+    }
+}
+
 /// The record as schema 2 has it.
 impl From<Job> for v2::Job {
     fn from(job: Job) -> Self {
@@ -66,13 +90,15 @@ impl From<Job> for v2::Job {
             priority: job.priority,
             melt_log: job.melt_log,
             services: job.services,
+            // Schema 1 had no optional filters: every service was required.
+            optional_filters: Vec::new(),
             submitted_by: job.submitted_by,
             submitted_at: job.submitted_at,
             finished_at: job.finished_at,
             worker: job.worker,
             attempts: job.attempts.into_iter().map(Into::into).collect(),
             error: job.error,
-            facts: job.facts,
+            facts: job.facts.map(Into::into),
             revision: job.revision,
             retried_at: job.retried_at,
         }

@@ -1,6 +1,7 @@
 //! Schema 2: what this version writes. Each record is tagged `0xFF 0x02` before its bincode. Against schema 1, an
 //! attempt's outcome is a value (not a sentence), an attempt records when it was committed, live progress is not
-//! stored, and drains are kept.
+//! stored, drains are kept, and a job records its optional filters (`--allow-missing-filters`) and a render the
+//! filters it went without.
 //!
 //! These types belong to the disk, not the wire: a field added to `JobRecord` changes nothing here until a schema 3
 //! is written beside this one (and this one is then frozen, as [`super::v1`] is, which shares the parts it kept).
@@ -19,6 +20,8 @@ pub struct Job {
     pub priority: i32,
     pub melt_log: MeltLog,
     pub services: Vec<String>,
+    /// Filters the render may go without (`job submit --allow-missing-filters`).
+    pub optional_filters: Vec<String>,
     pub submitted_by: String,
     pub submitted_at: u64,
     pub finished_at: Option<u64>,
@@ -81,6 +84,8 @@ pub struct Facts {
     pub video_codec: String,
     pub audio_codec: Option<String>,
     pub size_bytes: u64,
+    /// Optional filters the render went without.
+    pub dropped_filters: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -124,6 +129,7 @@ impl From<&wire::JobRecord> for Job {
                 wire::MeltLog::Debug => MeltLog::Debug,
             },
             services: r.services.clone(),
+            optional_filters: r.optional_filters.clone(),
             submitted_by: r.submitted_by.clone(),
             submitted_at: r.submitted_at,
             finished_at: r.finished_at,
@@ -136,6 +142,7 @@ impl From<&wire::JobRecord> for Job {
                 video_codec: f.video_codec.clone(),
                 audio_codec: f.audio_codec.clone(),
                 size_bytes: f.size_bytes,
+                dropped_filters: f.dropped_filters.clone(),
             }),
             revision: r.revision,
             retried_at: r.retried_at as u64,
@@ -203,6 +210,7 @@ impl From<Job> for wire::JobRecord {
                 MeltLog::Debug => wire::MeltLog::Debug,
             },
             services: job.services,
+            optional_filters: job.optional_filters,
             submitted_by: job.submitted_by,
             submitted_at: job.submitted_at,
             finished_at: job.finished_at,
@@ -215,6 +223,7 @@ impl From<Job> for wire::JobRecord {
                 video_codec: f.video_codec,
                 audio_codec: f.audio_codec,
                 size_bytes: f.size_bytes,
+                dropped_filters: f.dropped_filters,
             }),
             revision: job.revision,
             retried_at: usize::try_from(job.retried_at).unwrap_or(usize::MAX),
