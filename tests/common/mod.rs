@@ -4,6 +4,7 @@
 
 pub mod projects;
 pub mod proxy;
+pub mod substitute;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
