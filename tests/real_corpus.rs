@@ -79,20 +79,7 @@ fn stage(dir: &Path, name: &str) -> PathBuf {
 
 /// Renders `project` with melt as a worker does (same consumer settings), into `out`.
 fn bare(project: &Path, out: &Path) {
-    let status = Command::new("melt")
-        .arg(project)
-        .arg("-consumer")
-        .arg(format!("avformat:{}", out.display()))
-        .args(CONSUMER)
-        .env("QT_QPA_PLATFORM", "offscreen")
-        .env("DISPLAY", std::env::var("DISPLAY").unwrap_or_else(|_| ":0".into()))
-        .current_dir(project.parent().unwrap())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("melt");
-    assert!(status.success());
+    bare_melt_with(project, out, CONSUMER);
 }
 
 /// The md5 of one decoded stream (`v` or `a`) of `file`, as ffmpeg's md5 muxer gives it; `None` without one.

@@ -385,11 +385,16 @@ pub fn probe(file: &Path) -> Probe {
 
 /// Renders `project` with melt directly, exactly as a worker does, into `out`.
 pub fn bare_melt(project: &Path, out: &Path) {
+    bare_melt_with(project, out, &["vcodec=libx264", "acodec=aac"]);
+}
+
+/// Renders `project` with melt directly into `out`, with these consumer properties.
+pub fn bare_melt_with(project: &Path, out: &Path, consumer: &[&str]) {
     let status = Command::new("melt")
         .arg(project)
         .arg("-consumer")
         .arg(format!("avformat:{}", out.display()))
-        .args(["vcodec=libx264", "acodec=aac"])
+        .args(consumer)
         .env("QT_QPA_PLATFORM", "offscreen")
         .env("DISPLAY", std::env::var("DISPLAY").unwrap_or_else(|_| ":0".into()))
         .current_dir(project.parent().unwrap())

@@ -340,6 +340,7 @@ mod tests {
             priority: 0,
             melt_log: MeltLog::Normal,
             services: vec!["color".into()],
+            optional_filters: Vec::new(),
         };
         let job = MeltJob { id: JobId(1), attempt: 1, spec };
         let folder = Path::new("/srv/renders/p");
