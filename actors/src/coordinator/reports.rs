@@ -106,19 +106,21 @@ impl Coordinator {
         }))
     }
 
-    /// May the verified render be renamed into place? Only if this worker holds the live attempt. An attempt
-    /// still `offered` (its `Accepted` was lost with a connection) is started first: the render proves it ran.
+    /// May the verified render be renamed into place? Only if this worker holds the live attempt, and only once the
+    /// commit is recorded (an attempt still `offered`, its `Accepted` lost with a connection, is started by it).
     fn verified(&mut self, worker: String, job: JobId, attempt: u32) -> ResponseActFuture<Self, Reply> {
         let commit = move |go| Some(CoordinatorToWorker::Commit { job, attempt, go });
         let state = self.active.get(&job).map(|r| r.state);
         if !self.holds(&worker, job, attempt) || state.is_none() {
             return Box::pin(async move { commit(false) }.into_actor(self));
         }
-        if state != Some(JobState::Offered) {
-            return Box::pin(async move { commit(state == Some(JobState::Running)) }.into_actor(self));
+        if !matches!(state, Some(JobState::Offered | JobState::Running)) {
+            return Box::pin(async move { commit(false) }.into_actor(self));
         }
-        let start = self.store.send(crate::store::ApplyChange { id: job, change: Change::Start { attempt } });
-        Box::pin(start.into_actor(self).map(move |result, act, _| match result {
+        // The commit is on disk before the worker is told to go: from then on a cancel is refused (the file is
+        // being put in place), and a cancel that came first makes this change refused, so the answer is no.
+        let committed = self.store.send(crate::store::ApplyChange { id: job, change: Change::Commit { attempt } });
+        Box::pin(committed.into_actor(self).map(move |result, act, _| match result {
             Ok(Ok(record)) => {
                 act.update(record);
                 commit(true)

@@ -9,14 +9,14 @@
 //!   │         │  └────────────────────┘   │              ├──fail/lost (attempts left)──▶ queued
 //!   │         │  abandon                  │              └──fail (no attempts left)────▶ failed
 //!   │         ▼                           ▼
-//!   │   failed / cancelled ◀──cancel── (queued, offered, running)
+//!   │   failed / cancelled ◀──cancel── (queued, offered, running until committed)
 //!   └──retry──┘
 //! ```
 //!
 //! Every change names the attempt it is about; a change for an attempt that is no longer the live one (a late
 //! result from a worker the job was taken from) is refused as stale and changes nothing.
 
-use distencode_wire::job::{Attempt, AttemptOutcome, JobRecord, JobState, RenderFacts};
+use distencode_wire::job::{Attempt, AttemptOutcome, JobId, JobRecord, JobState, RenderFacts};
 
 /// A requested change to one job.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +27,9 @@ pub enum Change {
     Start { attempt: u32 },
     /// Offered → queued (`requeue`) or failed: the worker turned it down.
     Decline { attempt: u32, reason: String, requeue: bool },
+    /// Offered or running → running, committed: the worker was told to put its verified file in place, so the job
+    /// is finishing and can no longer be cancelled.
+    Commit { attempt: u32 },
     /// Running → succeeded, with the verified facts.
     Succeed { attempt: u32, facts: RenderFacts },
     /// Offered or running → queued (`requeue`) or failed.
@@ -46,6 +49,8 @@ pub enum TransitionError {
     NotAllowed { state: JobState, action: &'static str },
     #[error("stale report for attempt {attempt}: the job's live attempt is {live}")]
     Stale { attempt: u32, live: String },
+    #[error("job {id} is already finishing: its file is being put in place")]
+    Finishing { id: JobId },
 }
 
 impl Change {
@@ -53,6 +58,7 @@ impl Change {
         match self {
             Change::Offer { .. } => "offer it to a worker",
             Change::Start { .. } => "start it",
+            Change::Commit { .. } => "commit it",
             Change::Decline { .. } => "decline it",
             Change::Succeed { .. } => "record a success",
             Change::Fail { .. } => "record a failure",
@@ -68,6 +74,7 @@ impl Change {
             Change::Offer { .. } | Change::Abandon { .. } => state == Queued,
             Change::Start { .. } | Change::Decline { .. } => state == Offered,
             Change::Succeed { .. } => state == Running,
+            Change::Commit { .. } => matches!(state, Offered | Running),
             Change::Fail { .. } => matches!(state, Offered | Running),
             Change::Cancel { .. } => matches!(state, Queued | Offered | Running),
             Change::Retry => matches!(state, Failed | Cancelled),
@@ -77,6 +84,7 @@ impl Change {
     fn attempt(&self) -> Option<u32> {
         match self {
             Change::Start { attempt }
+            | Change::Commit { attempt }
             | Change::Decline { attempt, .. }
             | Change::Succeed { attempt, .. }
             | Change::Fail { attempt, .. } => Some(*attempt),
@@ -92,6 +100,19 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
     if let Change::Start { attempt } = change {
         if record.state == JobState::Running && record.current_attempt().is_some_and(|a| a.number == attempt) {
             return Ok(());
+        }
+    }
+    // A worker that sends `Verified` again (after a reconnection) commits the attempt already committed.
+    if let Change::Commit { attempt } = change {
+        let live = record.current_attempt();
+        if record.state == JobState::Running && live.is_some_and(|a| a.number == attempt && a.committed_at.is_some()) {
+            return Ok(());
+        }
+    }
+    // Once committed, the file is being renamed into place: a cancel could no longer stop it.
+    if let Change::Cancel { .. } = change {
+        if record.current_attempt().is_some_and(|a| a.committed_at.is_some()) {
+            return Err(TransitionError::Finishing { id: record.id });
         }
     }
     if !change.allowed_from(record.state) {
@@ -122,6 +143,13 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
         }
         Change::Start { .. } => {
             live_attempt(record).started_at = Some(now);
+            record.state = JobState::Running;
+        }
+        Change::Commit { .. } => {
+            let attempt = live_attempt(record);
+            // An attempt still offered (its `Accepted` was lost with a connection) is started: the render ran.
+            attempt.started_at.get_or_insert(now);
+            attempt.committed_at = Some(now);
             record.state = JobState::Running;
         }
         Change::Decline { reason, requeue, .. } => {

@@ -48,7 +48,7 @@ pub enum StoreError {
     Schema(String),
     #[error("no job {0}")]
     NoSuchJob(JobId),
-    #[error("job {id}: {error}")]
+    #[error("{}", refusal(*.id, .error))]
     Refused { id: JobId, error: TransitionError },
     #[error("the job store is not running")]
     Gone,
@@ -254,6 +254,14 @@ impl JobStore {
         key[8..12].copy_from_slice(&attempt.to_be_bytes());
         key[12..].copy_from_slice(&seq.to_be_bytes());
         key
+    }
+}
+
+/// A refused change as one line: `job N: why` (a refusal that names the job already is left as it is).
+fn refusal(id: JobId, error: &TransitionError) -> String {
+    match error {
+        TransitionError::Finishing { .. } => error.to_string(),
+        _ => format!("job {id}: {error}"),
     }
 }
 

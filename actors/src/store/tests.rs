@@ -232,3 +232,32 @@ fn drains_survive_reopening_and_can_be_ended() {
     drop(store);
     assert_eq!(JobStore::open(dir.path()).unwrap().drains().unwrap(), vec!["w3".to_string()]);
 }
+
+#[actix_rt::test]
+async fn of_a_commit_and_a_cancel_sent_together_the_first_wins_and_the_other_is_refused() {
+    use actix::SyncArbiter;
+    let dir = tempfile::tempdir().unwrap();
+    let store = JobStore::open(dir.path()).unwrap();
+    let addr = SyncArbiter::start(1, move || store.clone());
+    let cancel = || ApplyChange { id: JobId(0), change: Change::Cancel { reason: "cancelled by alice".into() } };
+    let commit = || ApplyChange { id: JobId(0), change: Change::Commit { attempt: 1 } };
+    for commit_first in [true, false] {
+        let id = addr.send(CreateJob { spec: spec(), submitted_by: "a".into() }).await.unwrap().unwrap().id;
+        addr.send(ApplyChange { id, change: Change::Offer { worker: "w1".into() } }).await.unwrap().unwrap();
+        addr.send(ApplyChange { id, change: Change::Start { attempt: 1 } }).await.unwrap().unwrap();
+        let (first, second) = match commit_first {
+            true => (ApplyChange { id, ..commit() }, ApplyChange { id, ..cancel() }),
+            false => (ApplyChange { id, ..cancel() }, ApplyChange { id, ..commit() }),
+        };
+        let (first, second) = (addr.send(first), addr.send(second));
+        let (first, second) = (first.await.unwrap(), second.await.unwrap());
+        assert!(first.is_ok(), "{first:?}");
+        let expected = match commit_first {
+            true => format!("job {id} is already finishing: its file is being put in place"),
+            false => format!("job {id}: job is cancelled: cannot commit it"),
+        };
+        assert_eq!(second.unwrap_err().to_string(), expected);
+        let state = addr.send(GetJob(id)).await.unwrap().unwrap().state;
+        assert_eq!(state, if commit_first { JobState::Running } else { JobState::Cancelled });
+    }
+}

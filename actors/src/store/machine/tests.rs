@@ -61,6 +61,7 @@ fn every_change() -> Vec<Change> {
         Change::Abandon { reason: "nobody".into() },
         Change::Cancel { reason: "by alice".into() },
         Change::Retry,
+        Change::Commit { attempt: 1 },
     ]
 }
 
@@ -68,14 +69,14 @@ fn every_change() -> Vec<Change> {
 #[test]
 fn transition_table() {
     use JobState::*;
-    let table: &[(JobState, [bool; 8])] = &[
-        //         offer  start  decline succeed fail  abandon cancel retry
-        (Queued, [true, false, false, false, false, true, true, false]),
-        (Offered, [false, true, true, false, true, false, true, false]),
-        (Running, [false, true, false, true, true, false, true, false]),
-        (Succeeded, [false, false, false, false, false, false, false, false]),
-        (Failed, [false, false, false, false, false, false, false, true]),
-        (Cancelled, [false, false, false, false, false, false, false, true]),
+    let table: &[(JobState, [bool; 9])] = &[
+        //         offer  start  decline succeed fail  abandon cancel retry commit
+        (Queued, [true, false, false, false, false, true, true, false, false]),
+        (Offered, [false, true, true, false, true, false, true, false, true]),
+        (Running, [false, true, false, true, true, false, true, false, true]),
+        (Succeeded, [false, false, false, false, false, false, false, false, false]),
+        (Failed, [false, false, false, false, false, false, false, true, false]),
+        (Cancelled, [false, false, false, false, false, false, false, true, false]),
     ];
     for (state, allowed) in table {
         for (change, allowed) in every_change().into_iter().zip(allowed) {
@@ -183,4 +184,33 @@ fn starting_the_running_attempt_again_changes_nothing() {
     apply(&mut record, Change::Start { attempt: 1 }, 9).unwrap();
     assert_eq!(record, before, "the second start is a no-op, not a new start time");
     assert!(matches!(apply(&mut record, Change::Start { attempt: 2 }, 9), Err(TransitionError::NotAllowed { .. })));
+}
+
+#[test]
+fn a_committed_attempt_cannot_be_cancelled_and_a_cancelled_one_cannot_be_committed() {
+    // Commit first: the cancel is refused, naming the job, and changes nothing; the render goes on to succeed.
+    let mut record = job(JobState::Running, true);
+    apply(&mut record, Change::Commit { attempt: 1 }, 20).unwrap();
+    assert_eq!(record.attempts[0].committed_at, Some(20));
+    apply(&mut record, Change::Commit { attempt: 1 }, 21).unwrap();
+    assert_eq!(record.attempts[0].committed_at, Some(20), "a repeated Verified commits once");
+    let before = record.clone();
+    let refused = apply(&mut record, Change::Cancel { reason: "by alice".into() }, 22).unwrap_err();
+    assert_eq!(refused.to_string(), "job 1 is already finishing: its file is being put in place");
+    assert_eq!(record, before);
+    apply(&mut record, Change::Succeed { attempt: 1, facts: facts() }, 23).unwrap();
+    assert_eq!(record.state, JobState::Succeeded);
+    // Cancel first: the commit is refused, so the worker is told not to put its file in place.
+    let mut record = job(JobState::Running, true);
+    apply(&mut record, Change::Cancel { reason: "by alice".into() }, 20).unwrap();
+    let refused = apply(&mut record, Change::Commit { attempt: 1 }, 21).unwrap_err();
+    assert_eq!(refused.to_string(), "job is cancelled: cannot commit it");
+    // An attempt still offered (its Accepted lost) is started by its commit; a stale one is refused.
+    let mut record = job(JobState::Offered, true);
+    assert!(matches!(apply(&mut record, Change::Commit { attempt: 2 }, 5), Err(TransitionError::Stale { .. })));
+    apply(&mut record, Change::Commit { attempt: 1 }, 5).unwrap();
+    assert_eq!(
+        (record.state, record.attempts[0].started_at, record.attempts[0].committed_at),
+        (JobState::Running, Some(5), Some(5))
+    );
 }
