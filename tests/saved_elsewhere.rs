@@ -1,7 +1,8 @@
 //! Projects as real users save them, rendered through coordinator and worker: one saved on a Mac (its `root` does
 //! not exist here, its media absolute) renders like bare melt; one with a frei0r 2.x filter that the workers'
 //! frei0r 1.8 calls by another name is refused naming the filter, its clip and track and the other name, and with
-//! `--allow-missing-filters` renders without it, which `job status`, `--json` and the job's log all say.
+//! `--allow-missing-filters` renders without it, which `job status`, `--json` and the job's log all say; MP3 music
+//! whose decoder complains harmlessly renders.
 
 mod common;
 
@@ -130,4 +131,44 @@ fn a_missing_transition_stays_a_hard_error_with_missing_filters_allowed() {
     let run = cluster.cli(&["job", "submit", project.to_str().unwrap(), "--allow-missing-filters"]);
     assert!(!run.status.success());
     assert_eq!(stderr(&run).trim(), "distencode: no worker of the pool can render it: w1 lacks no_such_transition");
+}
+
+#[test]
+fn mp3_music_whose_decoder_could_not_update_timestamps_renders() {
+    let cluster = Cluster::start(1);
+    let dir = cluster.dir.path();
+    let music = dir.join("music.mp3");
+    projects::ffmpeg(
+        &["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=4", "-c:a", "libmp3lame"],
+        &music,
+    );
+    // Music that starts a few frames into the MP3: ffmpeg's mp3 decoder then prints
+    // "[mp3float @ 0x...] Could not update timestamps for skipped samples.", which failed good renders before.
+    let xml = format!(
+        r#"<mlt LC_NUMERIC="C" version="7.12.0">
+  {PROFILE}
+  <producer id="black" in="0" out="49"><property name="mlt_service">color</property><property name="resource">black</property></producer>
+  <producer id="music" in="5" out="54"><property name="resource">{music}</property></producer>
+  <tractor id="main" in="0" out="49">
+    <track producer="black"/>
+    <track producer="music"/>
+    <transition><property name="mlt_service">mix</property><property name="a_track">0</property><property name="b_track">1</property><property name="always_active">1</property><property name="sum">1</property></transition>
+  </tractor>
+</mlt>
+"#,
+        PROFILE = projects::PROFILE,
+        music = music.display()
+    );
+    let project = projects::write(dir, "music.mlt", &xml);
+    let id = cluster.submit(&project, &[]);
+    let job = cluster.wait_final(id, Duration::from_secs(120));
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let logs = cluster.cli(&["job", "logs", &id.to_string()]);
+    ok(&logs);
+    assert!(
+        stdout(&logs).contains("Could not update timestamps for skipped samples."),
+        "the decoder printed its message: {}",
+        stdout(&logs)
+    );
+    assert_eq!(probe(&project.with_extension("mp4")).video_frames, 50);
 }
