@@ -7,6 +7,7 @@
 //! - MLT projects are read by the `distencode-mlt` crate, which the client uses too without linking these actors.
 
 pub mod coordinator;
+pub mod error;
 pub mod registry;
 pub mod runner;
 pub mod server;

@@ -6,8 +6,7 @@ use distencode_wire::job::{JobId, JobRecord, JobSpec};
 use distencode_wire::message::{CoordinatorToWorker, WorkerToCoordinator, WorkerView};
 use tokio::sync::watch;
 
-/// A client's request; the answer, or one line saying why not.
-pub type Answer<T> = Result<T, String>;
+pub use crate::error::{Answer, RequestError};
 
 /// Record and queue a new job. Answered once it is durable.
 #[derive(Message)]

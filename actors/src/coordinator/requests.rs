@@ -5,9 +5,9 @@ use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo};
 use crate::store::{CreateJob, GetJob, LogCursor, ReadLog};
 use distencode_wire::message::{CoordinatorToWorker, WorkerView};
 
-/// Turns an actor-mailbox failure and a store error into the one line a client sees.
+/// A store's answer; a store that is gone says so as the store does.
 fn answer<T>(result: Result<Result<T, StoreError>, MailboxError>) -> Answer<T> {
-    result.unwrap_or(Err(StoreError::Gone)).map_err(|e| e.to_string())
+    Ok(result.unwrap_or(Err(StoreError::Gone))?)
 }
 
 impl Handler<Submit> for Coordinator {
@@ -18,7 +18,7 @@ impl Handler<Submit> for Coordinator {
         let (registry, store) = (self.registry.clone(), self.store.clone());
         let create = async move {
             // A job no worker of the pool could render is refused now, with what each worker lacks.
-            registry.send(CheckNeeds(needs)).await.map_err(|e| e.to_string())??;
+            registry.send(CheckNeeds(needs)).await??;
             answer(store.send(CreateJob { spec: msg.spec, submitted_by: msg.submitted_by }).await)
         };
         Box::pin(create.into_actor(self).map(|result, act, ctx| {
@@ -142,6 +142,6 @@ impl Handler<Workers> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<Vec<WorkerView>>>;
 
     fn handle(&mut self, _: Workers, _: &mut Self::Context) -> Self::Result {
-        Box::pin(self.registry.send(ListWorkers).into_actor(self).map(|r, _, _| r.map_err(|e| e.to_string())))
+        Box::pin(self.registry.send(ListWorkers).into_actor(self).map(|r, _, _| Ok(r?)))
     }
 }

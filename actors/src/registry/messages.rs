@@ -1,5 +1,6 @@
 //! The WorkerRegistry's messages and the events it sends to the Coordinator.
 
+use crate::error::Answer;
 use actix::Message;
 use distencode_wire::job::{Encoding, JobId};
 use distencode_wire::message::{CoordinatorToWorker, Registration, WorkerView};
@@ -61,7 +62,7 @@ pub struct Candidate {
 /// Sent by the Coordinator before it records a job: `Err` says, for every connected worker, what it lacks, when
 /// none of them could render the job. With no worker connected, nobody can tell, and the answer is `Ok`.
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Answer<()>")]
 pub struct CheckNeeds(pub Needs);
 
 /// Sent by the Coordinator: pair candidates, in order, with idle workers that may render them (each worker and

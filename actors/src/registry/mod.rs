@@ -16,6 +16,7 @@ pub use messages::*;
 pub use reservations::{Drain, Reserve, Unreserve};
 pub use state::WorkerState;
 
+use crate::error::{Answer, RequestError};
 use crate::store::JobStore;
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
 use capabilities::{has_all, lacks, Announced, AnnouncedSets, PoolCapabilities};
@@ -285,7 +286,7 @@ impl Handler<Release> for WorkerRegistry {
 }
 
 impl Handler<CheckNeeds> for WorkerRegistry {
-    type Result = Result<(), String>;
+    type Result = Answer<()>;
 
     fn handle(&mut self, CheckNeeds(needs): CheckNeeds, _: &mut Self::Context) -> Self::Result {
         let keys = needs.keys();
@@ -298,7 +299,7 @@ impl Handler<CheckNeeds> for WorkerRegistry {
         }
         let each: Vec<String> =
             connected.map(|(name, e)| format!("{name} lacks {}", lacks(&e.announced.has, &keys).join(", "))).collect();
-        Err(format!("no worker of the pool can render it: {}", each.join("; ")))
+        Err(RequestError::NoWorkerCanRender(each))
     }
 }
 

@@ -2,6 +2,7 @@
 //! (until released), both durable: each is on disk before it is acknowledged, and loaded again at start.
 
 use super::{WorkerEvent, WorkerRegistry};
+use crate::error::{Answer, RequestError};
 use crate::store::{LoadDrains, LoadReservations, SaveDrain, SaveReservation, StoreError};
 use actix::prelude::*;
 use distencode_wire::identity::validate_node_name;
@@ -10,7 +11,7 @@ use distencode_wire::message::{Reservation, WorkerView};
 
 /// Reserve `worker` for `person`; with `now`, its current job is taken back at once.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<WorkerView>, String>")]
+#[rtype(result = "Answer<Vec<WorkerView>>")]
 pub struct Reserve {
     pub worker: String,
     pub person: String,
@@ -20,14 +21,14 @@ pub struct Reserve {
 
 /// End a worker's reservation or drain.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<WorkerView>, String>")]
+#[rtype(result = "Answer<Vec<WorkerView>>")]
 pub struct Unreserve {
     pub worker: String,
 }
 
 /// Let a worker finish its job and take nothing more.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<WorkerView>, String>")]
+#[rtype(result = "Answer<Vec<WorkerView>>")]
 pub struct Drain {
     pub worker: String,
 }
@@ -91,22 +92,23 @@ impl WorkerRegistry {
 }
 
 impl Handler<Reserve> for WorkerRegistry {
-    type Result = ResponseActFuture<Self, Result<Vec<WorkerView>, String>>;
+    type Result = ResponseActFuture<Self, Answer<Vec<WorkerView>>>;
 
     fn handle(&mut self, msg: Reserve, _: &mut Self::Context) -> Self::Result {
-        let checked = validate_node_name(&msg.worker)
-            .map_err(|e| e.to_string())
-            .and_then(|_| match msg.until {
-                Some(until) if until <= now_ms() => Err("the reservation would end in the past".to_string()),
-                _ => Ok(()),
-            })
-            .and_then(|_| {
-                if msg.person.trim().is_empty() {
-                    Err("a reservation needs a person (--for NAME)".to_string())
-                } else {
-                    Ok(())
-                }
-            });
+        let checked =
+            validate_node_name(&msg.worker)
+                .map_err(RequestError::from)
+                .and_then(|_| match msg.until {
+                    Some(until) if until <= now_ms() => Err(RequestError::ReservationInThePast),
+                    _ => Ok(()),
+                })
+                .and_then(|_| {
+                    if msg.person.trim().is_empty() {
+                        Err(RequestError::ReservationWithoutPerson)
+                    } else {
+                        Ok(())
+                    }
+                });
         if let Err(e) = checked {
             return Box::pin(async move { Err(e) }.into_actor(self));
         }
@@ -115,11 +117,7 @@ impl Handler<Reserve> for WorkerRegistry {
             self.store.send(SaveReservation { worker: msg.worker.clone(), reservation: Some(reservation.clone()) });
         let (worker, now) = (msg.worker, msg.now);
         Box::pin(save.into_actor(self).map(move |result, act, _| {
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(e.to_string()),
-                Err(e) => return Err(e.to_string()),
-            }
+            result??;
             tracing::info!(%worker, person = %reservation.person, now, "worker reserved");
             act.reservations.insert(worker.clone(), reservation);
             if now {
@@ -133,12 +131,12 @@ impl Handler<Reserve> for WorkerRegistry {
 }
 
 impl Handler<Unreserve> for WorkerRegistry {
-    type Result = ResponseActFuture<Self, Result<Vec<WorkerView>, String>>;
+    type Result = ResponseActFuture<Self, Answer<Vec<WorkerView>>>;
 
     fn handle(&mut self, msg: Unreserve, _: &mut Self::Context) -> Self::Result {
         let worker = msg.worker;
         if !self.reservations.contains_key(&worker) && !self.draining.contains(&worker) {
-            let error = format!("worker {worker} is neither reserved nor draining");
+            let error = RequestError::NotHeld(worker);
             return Box::pin(async move { Err(error) }.into_actor(self));
         }
         // The reservation's (or drain's) end is on disk before anyone is told it ended.
@@ -157,12 +155,12 @@ impl Handler<Unreserve> for WorkerRegistry {
 }
 
 impl Handler<Drain> for WorkerRegistry {
-    type Result = ResponseActFuture<Self, Result<Vec<WorkerView>, String>>;
+    type Result = ResponseActFuture<Self, Answer<Vec<WorkerView>>>;
 
     fn handle(&mut self, msg: Drain, _: &mut Self::Context) -> Self::Result {
         let worker = msg.worker;
         if !self.workers.contains_key(&worker) {
-            let error = format!("no worker {worker} has registered");
+            let error = RequestError::NoSuchWorker(worker);
             return Box::pin(async move { Err(error) }.into_actor(self));
         }
         // Taken out of the pool at once (nothing is offered to it while the drain is written), acknowledged once
@@ -181,10 +179,9 @@ impl Handler<Drain> for WorkerRegistry {
 }
 
 /// A store write's answer as the registry's replies give it.
-fn saved(result: Result<Result<(), StoreError>, MailboxError>) -> Result<(), String> {
-    match result {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(e.to_string()),
-    }
+fn saved(result: Result<Result<(), StoreError>, MailboxError>) -> Answer<()> {
+    Ok(result??)
 }
+
+#[cfg(test)]
+mod tests;

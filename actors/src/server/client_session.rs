@@ -1,7 +1,7 @@
 //! One client's connection: requests in, answers out, in order.
 
 use super::ServerContext;
-use crate::coordinator::{self as coord, Answer};
+use crate::coordinator::{self as coord, Answer, RequestError};
 use crate::registry::{Drain, Reserve, Unreserve};
 use distencode_wire::connection::{Connection, ConnectionError, ServerStream};
 use distencode_wire::job::{JobId, JobRecord};
@@ -50,11 +50,11 @@ async fn serve(
                 }
                 ClientReply::JobsEnd
             }
-            Err(e) => ClientReply::Error(e),
+            Err(e) => ClientReply::Error(e.to_string()),
         },
         ClientRequest::WorkerList => match flatten(coordinator.send(coord::Workers).await) {
             Ok(workers) => ClientReply::Workers(workers),
-            Err(e) => ClientReply::Error(e),
+            Err(e) => ClientReply::Error(e.to_string()),
         },
         ClientRequest::Reserve { worker, person, until, now } => {
             workers(context.registry.send(Reserve { worker, person, until, now }).await)
@@ -64,27 +64,27 @@ async fn serve(
         ClientRequest::Logs { id, follow } => return send_log(conn, context, id, follow).await,
         ClientRequest::Watch(id) => match flatten(coordinator.send(coord::Watch(id)).await) {
             Ok(receiver) => return follow(conn, receiver).await,
-            Err(e) => ClientReply::Error(e),
+            Err(e) => ClientReply::Error(e.to_string()),
         },
     };
     conn.send(&reply).await
 }
 
 fn flatten<T>(result: Result<Answer<T>, actix::MailboxError>) -> Answer<T> {
-    result.unwrap_or_else(|e| Err(format!("coordinator unavailable: {e}")))
+    result.unwrap_or_else(|e| Err(RequestError::CoordinatorUnavailable(e)))
 }
 
 fn workers(result: Result<Answer<Vec<distencode_wire::message::WorkerView>>, actix::MailboxError>) -> ClientReply {
     match flatten(result) {
         Ok(workers) => ClientReply::Workers(workers),
-        Err(e) => ClientReply::Error(e),
+        Err(e) => ClientReply::Error(e.to_string()),
     }
 }
 
 fn job(result: Result<Answer<JobRecord>, actix::MailboxError>) -> ClientReply {
     match flatten(result) {
         Ok(record) => ClientReply::Job(record),
-        Err(e) => ClientReply::Error(e),
+        Err(e) => ClientReply::Error(e.to_string()),
     }
 }
 
@@ -100,7 +100,7 @@ async fn send_log(
     if follow {
         match flatten(coordinator.send(coord::LogSignal(id)).await) {
             Ok(receiver) => signal = receiver,
-            Err(e) => return conn.send(&ClientReply::Error(e)).await,
+            Err(e) => return conn.send(&ClientReply::Error(e.to_string())).await,
         }
     }
     let mut cursor = None;
@@ -108,7 +108,7 @@ async fn send_log(
         loop {
             let (text, next) = match flatten(coordinator.send(coord::Logs { id, after: cursor }).await) {
                 Ok(piece) => piece,
-                Err(e) => return conn.send(&ClientReply::Error(e)).await,
+                Err(e) => return conn.send(&ClientReply::Error(e.to_string())).await,
             };
             if text.is_empty() {
                 break;

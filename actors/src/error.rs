@@ -1,0 +1,41 @@
+//! What a request to the actors can meet instead of its answer, as kinds a caller can match on.
+//!
+//! The Coordinator and the WorkerRegistry answer clients' requests with [`Answer`]; the client's connection task
+//! turns a [`RequestError`] into the one line the user reads (`ClientReply::Error`), so each variant's text is that
+//! line, exactly as users and tests know it.
+
+use crate::store::StoreError;
+use distencode_wire::identity::IdentityError;
+
+/// A client's request to the Coordinator or the WorkerRegistry: the answer, or why not.
+pub type Answer<T> = Result<T, RequestError>;
+
+/// Why a request was not served.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The job store refused or failed (no such job, a transition not allowed, a failed write).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No connected worker has everything the job needs: for each worker, what it lacks.
+    #[error("no worker of the pool can render it: {}", .0.join("; "))]
+    NoWorkerCanRender(Vec<String>),
+    /// The worker named is not known to the registry.
+    #[error("no worker {0} has registered")]
+    NoSuchWorker(String),
+    /// A release of a worker that is neither reserved nor draining.
+    #[error("worker {0} is neither reserved nor draining")]
+    NotHeld(String),
+    /// A worker name that is no node name.
+    #[error(transparent)]
+    BadWorkerName(#[from] IdentityError),
+    #[error("the reservation would end in the past")]
+    ReservationInThePast,
+    #[error("a reservation needs a person (--for NAME)")]
+    ReservationWithoutPerson,
+    /// An actor that should have answered is gone (the node is stopping).
+    #[error("{0}")]
+    Mailbox(#[from] actix::MailboxError),
+    /// The Coordinator itself did not answer a client's connection task.
+    #[error("coordinator unavailable: {0}")]
+    CoordinatorUnavailable(actix::MailboxError),
+}
