@@ -2,6 +2,7 @@
 //!
 //! - [`frame`]: length-prefixed frames, capped before allocation, carrying bincode payloads decoded with a limit.
 //! - [`message`]: the typed messages of the protocol and its version handshake.
+//! - [`limits`]: caps on every field a client sends in a job spec or a reservation.
 //! - [`job`]: the job records that travel between client, coordinator and worker, and that the CLI prints as JSON.
 //! - [`identity`], [`pki`], [`tls`]: who a peer is (its role and name, read from its certificate's SAN), how the
 //!   cluster's certificates are made, and the mutual-TLS configurations every connection uses.
@@ -14,6 +15,7 @@ pub mod connection;
 pub mod frame;
 pub mod identity;
 pub mod job;
+pub mod limits;
 pub mod message;
 pub mod pki;
 pub mod redial;

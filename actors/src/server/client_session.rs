@@ -4,11 +4,16 @@ use super::ServerContext;
 use crate::coordinator::{self as coord, Answer, RequestError};
 use crate::registry::{Drain, Reserve, Unreserve};
 use distencode_wire::connection::{Connection, ConnectionError, ServerStream};
+use distencode_wire::frame::{self, MAX_FRAME_BYTES};
 use distencode_wire::job::{JobId, JobRecord};
+use distencode_wire::limits;
 use distencode_wire::message::{ClientReply, ClientRequest};
 
-/// Jobs per `Jobs` page: a record is well under 16 KiB, so a page stays far below the frame cap.
+/// Jobs per `Jobs` page at most.
 const JOBS_PER_PAGE: usize = 256;
+/// Encoded bytes per `Jobs` page at most (a record within `distencode_wire::limits` is under 300 KiB, so any one
+/// fits): pages stay a quarter of the frame cap whatever the records hold.
+const PAGE_BYTES: usize = MAX_FRAME_BYTES / 4;
 
 pub(super) async fn run(mut conn: Connection<ServerStream>, client: String, context: ServerContext) {
     loop {
@@ -37,16 +42,17 @@ async fn serve(
 ) -> Result<(), ConnectionError> {
     let coordinator = &context.coordinator;
     let reply = match request {
-        ClientRequest::Submit(spec) => {
-            job(coordinator.send(coord::Submit { spec, submitted_by: client.to_string() }).await)
-        }
+        ClientRequest::Submit(spec) => match limits::check_spec(&spec) {
+            Ok(()) => job(coordinator.send(coord::Submit { spec, submitted_by: client.to_string() }).await),
+            Err(refusal) => ClientReply::Error(refusal),
+        },
         ClientRequest::Status(id) => job(coordinator.send(coord::Status(id)).await),
         ClientRequest::Cancel(id) => job(coordinator.send(coord::Cancel { id, by: client.to_string() }).await),
         ClientRequest::Retry(id) => job(coordinator.send(coord::Retry(id)).await),
         ClientRequest::List => match flatten(coordinator.send(coord::List).await) {
             Ok(jobs) => {
-                for page in jobs.chunks(JOBS_PER_PAGE) {
-                    conn.send(&ClientReply::Jobs(page.to_vec())).await?;
+                for page in pages(jobs) {
+                    conn.send(&ClientReply::Jobs(page)).await?;
                 }
                 ClientReply::JobsEnd
             }
@@ -56,9 +62,10 @@ async fn serve(
             Ok(workers) => ClientReply::Workers(workers),
             Err(e) => ClientReply::Error(e.to_string()),
         },
-        ClientRequest::Reserve { worker, person, until, now } => {
-            workers(context.registry.send(Reserve { worker, person, until, now }).await)
-        }
+        ClientRequest::Reserve { worker, person, until, now } => match limits::check_reservation(&worker, &person) {
+            Ok(()) => workers(context.registry.send(Reserve { worker, person, until, now }).await),
+            Err(refusal) => ClientReply::Error(refusal),
+        },
         ClientRequest::Release { worker } => workers(context.registry.send(Unreserve { worker }).await),
         ClientRequest::Drain { worker } => workers(context.registry.send(Drain { worker }).await),
         ClientRequest::Logs { id, follow } => return send_log(conn, context, id, follow).await,
@@ -68,6 +75,33 @@ async fn serve(
         },
     };
     conn.send(&reply).await
+}
+
+/// `job list` in pages of at most [`JOBS_PER_PAGE`] records and [`PAGE_BYTES`] encoded bytes. A record too large
+/// for a frame on its own (one stored before fields were capped) is left out and logged, so that it cannot break
+/// the list for everyone; `job status` and deleting it still work by its id.
+fn pages(jobs: Vec<JobRecord>) -> Vec<Vec<JobRecord>> {
+    let mut pages = Vec::new();
+    let (mut page, mut bytes) = (Vec::new(), 0);
+    for record in jobs {
+        let size = match frame::encode(&record) {
+            Ok(encoded) if encoded.len() <= PAGE_BYTES => encoded.len(),
+            _ => {
+                tracing::warn!(job = %record.id, "job left out of job list: its record alone exceeds a page");
+                continue;
+            }
+        };
+        if !page.is_empty() && (page.len() == JOBS_PER_PAGE || bytes + size > PAGE_BYTES) {
+            pages.push(std::mem::take(&mut page));
+            bytes = 0;
+        }
+        page.push(record);
+        bytes += size;
+    }
+    if !page.is_empty() {
+        pages.push(page);
+    }
+    pages
 }
 
 fn flatten<T>(result: Result<Answer<T>, actix::MailboxError>) -> Answer<T> {
@@ -147,5 +181,57 @@ async fn follow(
             }
             return conn.send(&ClientReply::Error("the coordinator stopped following this job".into())).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use distencode_wire::job::{Encoding, JobState};
+
+    /// A job whose consumer properties take about `bytes`.
+    fn record(id: u64, bytes: usize) -> JobRecord {
+        let encoding = Encoding { extra: vec![("x".into(), "y".repeat(bytes))], ..Encoding::default() };
+        JobRecord {
+            id: JobId(id),
+            state: JobState::Queued,
+            project: "/p.mlt".into(),
+            output: "/p.mp4".into(),
+            encoding,
+            priority: 0,
+            melt_log: Default::default(),
+            services: Vec::new(),
+            submitted_by: "alice".into(),
+            submitted_at: 0,
+            finished_at: None,
+            worker: None,
+            attempts: Vec::new(),
+            error: None,
+            facts: None,
+            progress: None,
+            revision: 0,
+            retried_at: 0,
+        }
+    }
+
+    #[test]
+    fn job_list_pages_hold_by_count_and_by_bytes_and_every_page_fits_a_frame() {
+        let small: Vec<JobRecord> = (0..JOBS_PER_PAGE as u64 + 1).map(|i| record(i, 10)).collect();
+        let sizes: Vec<usize> = pages(small).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![JOBS_PER_PAGE, 1], "at the count and one past it");
+
+        // Eleven records of 1.5 MiB each were once one 16 MiB page.
+        let large: Vec<JobRecord> = (0..11).map(|i| record(i, 1536 * 1024)).collect();
+        let paged = pages(large);
+        assert_eq!(paged.iter().map(Vec::len).sum::<usize>(), 11, "no record lost");
+        for page in &paged {
+            let encoded = frame::encode(&ClientReply::Jobs(page.clone())).unwrap();
+            assert!(encoded.len() <= PAGE_BYTES + 64, "a page of {} bytes", encoded.len());
+        }
+
+        // A record too large for a page on its own is left out, not sent to break the list.
+        let paged = pages(vec![record(1, 10), record(2, MAX_FRAME_BYTES), record(3, 10)]);
+        let ids: Vec<u64> = paged.concat().iter().map(|r| r.id.0).collect();
+        assert_eq!(ids, vec![1, 3]);
     }
 }

@@ -1,0 +1,139 @@
+//! Caps on every field and list a client sends in a job spec or a reservation, checked when it arrives.
+//!
+//! Records are stored and listed for everyone: eleven submits with large `--consumer-arg` values made every
+//! `job list` exceed the 16 MiB frame, and a 16 MiB person name in `Reserve` did the same to `worker list`, both
+//! for good (the records were stored). Each cap here keeps one record far below a frame; a request over one is
+//! refused with a line naming the field and the cap, before anything is stored.
+
+use crate::identity::MAX_NODE_NAME_LEN;
+use crate::job::JobSpec;
+
+/// A project or output path, in bytes (Linux's `PATH_MAX`).
+pub const MAX_PATH_BYTES: usize = 4096;
+/// An encoder's name, in bytes.
+pub const MAX_CODEC_BYTES: usize = 64;
+/// Consumer properties (`--consumer-arg`) per job.
+pub const MAX_CONSUMER_ARGS: usize = 64;
+/// One consumer property, name and value together, in bytes.
+pub const MAX_CONSUMER_ARG_BYTES: usize = 4096;
+/// MLT services a job may name.
+pub const MAX_SERVICES: usize = 512;
+/// One service's name, in bytes.
+pub const MAX_SERVICE_BYTES: usize = 128;
+/// The person a worker is reserved for, in bytes.
+pub const MAX_PERSON_BYTES: usize = 256;
+
+/// The first field of `spec` over its cap, as a refusal for the client.
+pub fn check_spec(spec: &JobSpec) -> Result<(), String> {
+    bytes("the project path", &spec.project, MAX_PATH_BYTES)?;
+    bytes("the output path", &spec.output, MAX_PATH_BYTES)?;
+    bytes("the video encoder's name", &spec.encoding.vcodec, MAX_CODEC_BYTES)?;
+    bytes("the audio encoder's name", &spec.encoding.acodec, MAX_CODEC_BYTES)?;
+    count("consumer properties", spec.encoding.extra.len(), MAX_CONSUMER_ARGS)?;
+    for (key, value) in &spec.encoding.extra {
+        let len = key.len() + value.len();
+        if len > MAX_CONSUMER_ARG_BYTES {
+            let shown: String = key.chars().take(40).collect();
+            return Err(format!(
+                "refused: the consumer property {shown:?} is {len} bytes; the limit is {MAX_CONSUMER_ARG_BYTES}"
+            ));
+        }
+    }
+    count("MLT services", spec.services.len(), MAX_SERVICES)?;
+    for service in &spec.services {
+        bytes("an MLT service's name", service, MAX_SERVICE_BYTES)?;
+    }
+    Ok(())
+}
+
+/// A reservation's worker and person names, against their caps.
+pub fn check_reservation(worker: &str, person: &str) -> Result<(), String> {
+    bytes("the worker's name", worker, MAX_NODE_NAME_LEN)?;
+    bytes("the person's name", person, MAX_PERSON_BYTES)
+}
+
+fn bytes(what: &str, text: &str, limit: usize) -> Result<(), String> {
+    if text.len() > limit {
+        return Err(format!("refused: {what} is {} bytes; the limit is {limit}", text.len()));
+    }
+    Ok(())
+}
+
+fn count(what: &str, count: usize, limit: usize) -> Result<(), String> {
+    if count > limit {
+        return Err(format!("refused: the job names {count} {what}; the limit is {limit}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{Encoding, MeltLog};
+
+    fn spec() -> JobSpec {
+        JobSpec {
+            project: "/p/a.mlt".into(),
+            output: "/p/a.mp4".into(),
+            encoding: Encoding::default(),
+            priority: 0,
+            melt_log: MeltLog::Normal,
+            services: vec!["color".into()],
+        }
+    }
+
+    #[test]
+    fn every_field_at_its_cap_passes_and_one_past_it_is_refused_by_name() {
+        let mut at = spec();
+        at.project = "p".repeat(MAX_PATH_BYTES);
+        at.output = "o".repeat(MAX_PATH_BYTES);
+        at.encoding.vcodec = "v".repeat(MAX_CODEC_BYTES);
+        at.encoding.extra = vec![("crf".into(), "2".repeat(MAX_CONSUMER_ARG_BYTES - 3)); MAX_CONSUMER_ARGS];
+        at.services = vec!["s".repeat(MAX_SERVICE_BYTES); MAX_SERVICES];
+        check_spec(&at).unwrap();
+
+        let past = |change: fn(&mut JobSpec)| {
+            let mut spec = spec();
+            change(&mut spec);
+            check_spec(&spec).unwrap_err()
+        };
+        assert_eq!(
+            past(|s| s.project = "p".repeat(4097)),
+            "refused: the project path is 4097 bytes; the limit is 4096"
+        );
+        assert_eq!(past(|s| s.output = "o".repeat(4097)), "refused: the output path is 4097 bytes; the limit is 4096");
+        assert_eq!(
+            past(|s| s.encoding.acodec = "a".repeat(65)),
+            "refused: the audio encoder's name is 65 bytes; the limit is 64"
+        );
+        assert_eq!(
+            past(|s| s.encoding.extra = vec![("k".into(), "v".into()); 65]),
+            "refused: the job names 65 consumer properties; the limit is 64"
+        );
+        assert_eq!(
+            past(|s| s.encoding.extra = vec![("crf".into(), "2".repeat(4094))]),
+            r#"refused: the consumer property "crf" is 4097 bytes; the limit is 4096"#
+        );
+        assert_eq!(
+            past(|s| s.services = vec!["color".into(); 513]),
+            "refused: the job names 513 MLT services; the limit is 512"
+        );
+        assert_eq!(
+            past(|s| s.services = vec!["s".repeat(129)]),
+            "refused: an MLT service's name is 129 bytes; the limit is 128"
+        );
+    }
+
+    #[test]
+    fn a_reservation_s_names_are_capped() {
+        check_reservation(&"w".repeat(64), &"p".repeat(256)).unwrap();
+        assert_eq!(
+            check_reservation("w1", &"p".repeat(257)).unwrap_err(),
+            "refused: the person's name is 257 bytes; the limit is 256"
+        );
+        assert_eq!(
+            check_reservation(&"w".repeat(65), "alice").unwrap_err(),
+            "refused: the worker's name is 65 bytes; the limit is 64"
+        );
+    }
+}
