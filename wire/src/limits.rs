@@ -43,6 +43,10 @@ pub fn check_spec(spec: &JobSpec) -> Result<(), String> {
     for service in &spec.services {
         bytes("an MLT service's name", service, MAX_SERVICE_BYTES)?;
     }
+    count("optional filters", spec.optional_filters.len(), MAX_SERVICES)?;
+    for filter in &spec.optional_filters {
+        bytes("an optional filter's name", filter, MAX_SERVICE_BYTES)?;
+    }
     Ok(())
 }
 
@@ -79,6 +83,7 @@ mod tests {
             priority: 0,
             melt_log: MeltLog::Normal,
             services: vec!["color".into()],
+            optional_filters: Vec::new(),
         }
     }
 
@@ -121,6 +126,10 @@ mod tests {
         assert_eq!(
             past(|s| s.services = vec!["s".repeat(129)]),
             "refused: an MLT service's name is 129 bytes; the limit is 128"
+        );
+        assert_eq!(
+            past(|s| s.optional_filters = vec!["f".into(); 513]),
+            "refused: the job names 513 optional filters; the limit is 512"
         );
     }
 

@@ -201,6 +201,7 @@ mod tests {
             priority: 0,
             melt_log: Default::default(),
             services: Vec::new(),
+            optional_filters: Vec::new(),
             submitted_by: "alice".into(),
             submitted_at: 0,
             finished_at: None,
