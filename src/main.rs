@@ -12,6 +12,7 @@ mod node_cmd;
 mod node_settings;
 mod output;
 mod progress_view;
+mod shutdown;
 mod worker_cmd;
 
 use clap::{CommandFactory, FromArgMatches};

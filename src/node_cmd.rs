@@ -2,14 +2,16 @@
 
 use crate::config_file::Resolved;
 use crate::node_settings::NodeRole;
+use crate::shutdown;
 use actix::{Actor, SyncArbiter};
 use anyhow::{anyhow, Context, Result};
 use distencode_actors::coordinator::{Coordinator, CoordinatorConfig};
 use distencode_actors::runner::{MeltRunner, RunnerConfig};
 use distencode_actors::server::{self, ConnectionLimits, ServerContext};
-use distencode_actors::store::JobStore;
+use distencode_actors::store::{GetJob, JobStore};
 use distencode_actors::worker::{self, LinkConfig, LinkHandle};
 use distencode_mlt as mlt;
+use distencode_wire::job::JobId;
 use distencode_wire::tls;
 use std::io::Write;
 
@@ -56,12 +58,29 @@ pub fn run(resolved: Resolved) -> Result<()> {
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 let local = listener.local_addr()?;
                 let store = SyncArbiter::start(1, move || store.clone());
-                let (coordinator, registry) = Coordinator::start(store, config);
+                let (coordinator, registry) = Coordinator::start(store.clone(), config);
                 let context = ServerContext { coordinator, registry, heartbeat_interval, heartbeat_timeout, limits };
                 tracing::info!(%local, %name, "coordinator listening");
                 println!("distencode coordinator {name} listening on {local}");
                 std::io::stdout().flush()?;
-                server::serve(listener, tls, context).await?;
+                let (stop, stopping) = tokio::sync::watch::channel(false);
+                let serving = server::serve_until(listener, tls, context, stopping);
+                tokio::pin!(serving);
+                tokio::select! {
+                    result = &mut serving => return Ok(result?),
+                    _ = shutdown::terminated() => {}
+                }
+                // Stop taking connections, let every connection answer what it has read and close cleanly.
+                tracing::info!("SIGTERM: closing connections");
+                stop.send_replace(true);
+                serving.await?;
+                if tokio::time::timeout(shutdown::CONNECTIONS_CLOSE_WITHIN, stop.closed()).await.is_err() {
+                    tracing::warn!("some connections did not close within {:?}", shutdown::CONNECTIONS_CLOSE_WITHIN);
+                }
+                // The store answers in order, each answer after the flush that made the changes before it
+                // durable: once this read is answered, every change asked for before it is on disk.
+                let _ = store.send(GetJob(JobId(0))).await;
+                tracing::info!("coordinator stopped");
                 Ok(())
             })
         }
@@ -75,6 +94,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 .ok_or_else(|| anyhow!("a worker needs --work-dir DIR (or work_dir in the --config file)"))?;
             std::fs::create_dir_all(&work_dir).with_context(|| format!("cannot create {}", work_dir.display()))?;
             let tls = tls::client_config(&certs, &name)?;
+            let shutdown_timeout = checked.shutdown_timeout;
             actix_rt::System::new().block_on(async move {
                 let services = mlt::query_services(&args.melt).await?;
                 let melt_version = mlt::melt_version(&args.melt).await?;
@@ -103,9 +123,13 @@ pub fn run(resolved: Resolved) -> Result<()> {
                     handle,
                 )
                 .start();
+                let (stage, stages) = worker::stages();
+                actix_rt::spawn(shutdown::worker_signals(stage, shutdown_timeout));
                 println!("distencode worker {name} started");
                 std::io::stdout().flush()?;
-                worker::run_link(link, runner, inbox).await.map_err(|reason| anyhow!("{reason}"))
+                worker::run_link(link, runner, inbox, stages).await.map_err(|reason| anyhow!("{reason}"))?;
+                tracing::info!("worker stopped");
+                Ok(())
             })
         }
     }

@@ -90,6 +90,10 @@ pub struct NodeSettings {
     /// Worker: seconds without any output from melt before the render is killed as stalled.
     #[arg(long, env = "DISTENCODE_STALL_TIMEOUT", value_name = "SECONDS", default_value_t = 120.0)]
     pub stall_timeout: f64,
+    /// Worker: seconds after the first SIGTERM that the render in progress may take to finish; then it is given up
+    /// (as by a second SIGTERM) and its job goes to another worker.
+    #[arg(long, env = "DISTENCODE_SHUTDOWN_TIMEOUT", value_name = "SECONDS", default_value_t = 600.0)]
+    pub shutdown_timeout: f64,
 }
 
 /// The settings' times and counts, checked: what the node runs with.
@@ -99,6 +103,7 @@ pub struct Checked {
     pub heartbeat_timeout: Duration,
     pub grace: Duration,
     pub stall_timeout: Duration,
+    pub shutdown_timeout: Duration,
     pub client_idle_timeout: Duration,
     pub max_attempts: u32,
     pub max_log_bytes: u64,
@@ -121,6 +126,7 @@ impl NodeSettings {
             heartbeat_timeout: seconds("heartbeat_timeout", self.heartbeat_timeout)?,
             grace: seconds("grace", self.grace)?,
             stall_timeout: seconds("stall_timeout", self.stall_timeout)?,
+            shutdown_timeout: seconds("shutdown_timeout", self.shutdown_timeout)?,
             client_idle_timeout: seconds("client_idle_timeout", self.client_idle_timeout)?,
             max_attempts: self.max_attempts,
             max_log_bytes: self.max_log_bytes,

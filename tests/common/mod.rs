@@ -196,6 +196,38 @@ impl Cluster {
         }
     }
 
+    /// Sends SIGTERM to the coordinator (`None`) or to a worker.
+    pub fn terminate(&self, worker: Option<&str>) {
+        let pid = match worker {
+            Some(name) => self.worker_pid(name),
+            None => self.coordinator.as_ref().expect("a running coordinator").id(),
+        };
+        let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits (at most `limit`) for the coordinator (`None`) or a worker to exit; its exit status.
+    pub fn wait_exit(&mut self, worker: Option<&str>, limit: Duration) -> std::process::ExitStatus {
+        let child = match worker {
+            Some(name) => self.workers.iter_mut().find(|(n, _)| n == name).and_then(|(_, c)| c.as_mut()),
+            None => self.coordinator.as_mut(),
+        };
+        let child = child.expect("a running node");
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "{worker:?} did not exit within {limit:?}
+coordinator log:
+{}",
+            self.coordinator_log()
+        );
+    }
+
     /// Runs a client command as `alice` against this cluster.
     pub fn cli(&self, args: &[&str]) -> Output {
         self.cli_as("alice", args)

@@ -219,6 +219,12 @@ impl<W: AsyncWrite + Unpin> MessageWriter<W> {
         SinkExt::<Bytes>::flush(&mut self.inner).await?;
         Ok(())
     }
+
+    /// Sends what is queued, then ends the connection cleanly (TLS close_notify, then FIN).
+    pub async fn close(&mut self) -> Result<(), ConnectionError> {
+        SinkExt::<Bytes>::close(&mut self.inner).await?;
+        Ok(())
+    }
 }
 
 /// The dialer's TLS stream.

@@ -183,6 +183,9 @@ pub enum WorkerToCoordinator {
         outcome: Outcome,
     },
     Heartbeat,
+    /// The worker is shutting down: it finishes (or gives up) the render it holds, reports it, and takes no new
+    /// offer. It is out of the pool until it registers again.
+    Leaving,
 }
 
 /// What a worker announces about itself.

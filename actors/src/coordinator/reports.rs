@@ -48,8 +48,8 @@ impl Handler<FromWorker> for Coordinator {
                 tracing::info!(job = %job, attempt, worker = %worker, frames = facts.frames, "verified render");
                 return self.verified(worker, job, attempt);
             }
-            // The connection task takes these itself (registration, and heartbeats straight to the registry).
-            WorkerToCoordinator::Heartbeat | WorkerToCoordinator::Register(_) => None,
+            // The connection task takes these itself (registration; heartbeats and `Leaving` go to the registry).
+            WorkerToCoordinator::Heartbeat | WorkerToCoordinator::Leaving | WorkerToCoordinator::Register(_) => None,
         };
         Box::pin(async move { reply }.into_actor(self))
     }

@@ -104,6 +104,11 @@ pub struct Release {
 #[rtype(result = "()")]
 pub struct Touch(pub String);
 
+/// The worker is shutting down (it said `Leaving`): offer it nothing more until it registers again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave(pub String);
+
 /// Sends one message to a worker: the one way the Coordinator reaches a worker (answers to a worker's own reports
 /// go back on its connection as the reply). False when it is not connected, its outbox is full, or the message is
 /// an offer of a job the worker is no longer claimed for (it reconnected or was released meanwhile).

@@ -57,6 +57,8 @@ pub struct WorkerRegistry {
     reservations: BTreeMap<String, Reservation>,
     /// Workers that finish what they have and take nothing more.
     draining: BTreeSet<String>,
+    /// Workers shutting down: they finish what they hold and go; forgotten when they register again.
+    leaving: BTreeSet<String>,
     /// How many connected workers have each capability.
     pool: PoolCapabilities,
     /// The distinct capability sets workers announced.
@@ -76,6 +78,7 @@ impl WorkerRegistry {
             workers: BTreeMap::new(),
             reservations: BTreeMap::new(),
             draining: BTreeSet::new(),
+            leaving: BTreeSet::new(),
             pool: PoolCapabilities::default(),
             announced_sets: AnnouncedSets::default(),
             events,
@@ -85,9 +88,9 @@ impl WorkerRegistry {
         }
     }
 
-    /// Whether the worker is in the pool (not reserved, not draining).
+    /// Whether the worker is in the pool (not reserved, not draining, not leaving).
     fn in_pool(&self, name: &str) -> bool {
-        !self.reservations.contains_key(name) && !self.draining.contains(name)
+        !self.reservations.contains_key(name) && !self.draining.contains(name) && !self.leaving.contains(name)
     }
 
     /// The worker's connection is gone: it no longer counts in the pool's capabilities.
@@ -138,6 +141,8 @@ impl Handler<Connect> for WorkerRegistry {
                 )));
             }
         }
+        // A worker that shut down and started again is back in the pool.
+        self.leaving.remove(&msg.name);
         let connection = self.next_connection;
         self.next_connection += 1;
         let now = now_ms();
@@ -313,6 +318,17 @@ impl Handler<Touch> for WorkerRegistry {
     }
 }
 
+impl Handler<Leave> for WorkerRegistry {
+    type Result = ();
+
+    fn handle(&mut self, Leave(name): Leave, _: &mut Self::Context) {
+        if self.workers.get(&name).is_some_and(|e| e.outbox.is_some()) {
+            tracing::info!(worker = %name, "worker is shutting down; it takes no new job");
+            self.leaving.insert(name);
+        }
+    }
+}
+
 impl Handler<SendTo> for WorkerRegistry {
     type Result = bool;
 
@@ -360,6 +376,7 @@ impl WorkerRegistry {
         let state = match entry {
             None => "lost",
             Some(e) if e.outbox.is_none() => "lost",
+            Some(_) if self.leaving.contains(name) => "leaving",
             Some(e) if draining => {
                 let _ = e;
                 "draining"

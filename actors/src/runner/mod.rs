@@ -49,6 +49,8 @@ pub struct MeltRunner {
     link: LinkHandle,
     /// The render in progress: its job and attempt, and the way to stop it.
     current: Option<Current>,
+    /// The worker is shutting down: every offer is turned down.
+    leaving: bool,
 }
 
 /// The one render a worker runs at a time.
@@ -65,11 +67,19 @@ impl Current {
     fn is(&self, job: JobId, attempt: u32) -> bool {
         self.job == job && self.attempt == attempt
     }
+
+    /// Stops the render (or keeps melt from starting, while the project is still being checked).
+    fn stop(&mut self) {
+        self.cancelled = true;
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 impl MeltRunner {
     pub fn new(config: RunnerConfig, link: LinkHandle) -> Self {
-        Self { config: Arc::new(config), link, current: None }
+        Self { config: Arc::new(config), link, current: None, leaving: false }
     }
 }
 
@@ -109,6 +119,17 @@ pub struct CancelRender {
     pub attempt: u32,
 }
 
+/// The worker is shutting down: turn down every offer from now on.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopTakingOffers;
+
+/// The worker gives up: stop the render in progress, whichever it is (it ends as cancelled, and the coordinator
+/// gives the job to another worker).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AbandonRender;
+
 /// The attempt being rendered, if any.
 #[derive(Message)]
 #[rtype(result = "Option<(JobId, u32)>")]
@@ -119,6 +140,10 @@ impl Handler<Offer> for MeltRunner {
 
     fn handle(&mut self, Offer(job): Offer, _: &mut Self::Context) -> Self::Result {
         let (id, attempt) = (job.id, job.attempt);
+        if self.leaving {
+            let answer = OfferAnswer::Rejected { cause: RejectionCause::Worker, reason: "shutting down".into() };
+            return Box::pin(async move { answer }.into_actor(self));
+        }
         if let Some(busy) = &self.current {
             let reason = format!("busy with job {} (attempt {})", busy.job, busy.attempt);
             let answer = OfferAnswer::Rejected { cause: RejectionCause::Worker, reason };
@@ -191,10 +216,26 @@ impl Handler<CancelRender> for MeltRunner {
 
     fn handle(&mut self, msg: CancelRender, _: &mut Self::Context) {
         if let Some(current) = self.current.as_mut().filter(|c| c.is(msg.job, msg.attempt)) {
-            current.cancelled = true;
-            if let Some(stop) = current.stop.take() {
-                let _ = stop.send(());
-            }
+            current.stop();
+        }
+    }
+}
+
+impl Handler<StopTakingOffers> for MeltRunner {
+    type Result = ();
+
+    fn handle(&mut self, _: StopTakingOffers, _: &mut Self::Context) {
+        self.leaving = true;
+    }
+}
+
+impl Handler<AbandonRender> for MeltRunner {
+    type Result = ();
+
+    fn handle(&mut self, _: AbandonRender, _: &mut Self::Context) {
+        if let Some(current) = self.current.as_mut() {
+            tracing::warn!(job = %current.job, attempt = current.attempt, "giving up the render: the worker is shutting down");
+            current.stop();
         }
     }
 }

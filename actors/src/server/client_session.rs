@@ -8,6 +8,7 @@ use distencode_wire::frame::{self, MAX_FRAME_BYTES};
 use distencode_wire::job::{JobId, JobRecord};
 use distencode_wire::limits;
 use distencode_wire::message::{ClientReply, ClientRequest};
+use tokio::sync::watch;
 
 /// Jobs per `Jobs` page at most.
 const JOBS_PER_PAGE: usize = 256;
@@ -15,9 +16,22 @@ const JOBS_PER_PAGE: usize = 256;
 /// fits): pages stay a quarter of the frame cap whatever the records hold.
 const PAGE_BYTES: usize = MAX_FRAME_BYTES / 4;
 
-pub(super) async fn run(mut conn: Connection<ServerStream>, client: String, context: ServerContext) {
+pub(super) async fn run(
+    mut conn: Connection<ServerStream>,
+    client: String,
+    context: ServerContext,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
-        let request = match conn.recv_within::<ClientRequest>(context.limits.client_idle_timeout).await {
+        let received = tokio::select! {
+            received = conn.recv_within::<ClientRequest>(context.limits.client_idle_timeout) => received,
+            // The coordinator stops: between two requests, close cleanly.
+            _ = shutdown.wait_for(|stop| *stop) => {
+                let _ = conn.close().await;
+                return;
+            }
+        };
+        let request = match received {
             Ok(Some(request)) => request,
             Ok(None) => return,
             // A client that exits without closing TLS has still said all it meant to.

@@ -22,6 +22,7 @@ use distencode_wire::Role;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 /// Everything a connection task needs.
@@ -42,6 +43,19 @@ pub async fn serve(
     tls: Arc<rustls::ServerConfig>,
     context: ServerContext,
 ) -> std::io::Result<()> {
+    let (_never, shutdown) = watch::channel(false);
+    serve_until(listener, tls, context, shutdown).await
+}
+
+/// As [`serve`], until `shutdown` turns true: then it stops accepting (the listener closes) and returns, and every
+/// connection closes cleanly (TLS close_notify) once the request it is serving has been answered. Each connection
+/// holds a clone of `shutdown`: the sender's `closed()` tells when all have ended.
+pub async fn serve_until(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    context: ServerContext,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(tls);
     let fd_limit = open_files_limit();
     let limits = context.limits.within_fd_limit(fd_limit);
@@ -56,7 +70,11 @@ pub async fn serve(
     let admission = Admission::new(limits);
     let mut backoff = AcceptBackoff::default();
     loop {
-        let (tcp, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+        };
+        let (tcp, peer) = match accepted {
             Ok(accepted) => {
                 if let Some(failures) = backoff.succeeded() {
                     tracing::info!(failures, "accepting connections again");
@@ -88,12 +106,13 @@ pub async fn serve(
         };
         let acceptor = acceptor.clone();
         let context = context.clone();
+        let shutdown = shutdown.clone();
         actix_rt::spawn(async move {
             let allowed = [Role::Worker, Role::Client];
             match connection::accept_admitting(tcp, acceptor, &allowed, |node| permit.identify(node)).await {
                 Ok((conn, identity)) => match identity.role {
-                    Role::Worker => worker_session::run(conn, identity.name, context).await,
-                    Role::Client => client_session::run(conn, identity.name, context).await,
+                    Role::Worker => worker_session::run(conn, identity.name, context, shutdown).await,
+                    Role::Client => client_session::run(conn, identity.name, context, shutdown).await,
                     Role::Coordinator => {}
                 },
                 Err(e @ (ConnectionError::Handshake { .. } | ConnectionError::Refused(_))) => {

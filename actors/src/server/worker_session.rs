@@ -1,21 +1,27 @@
 //! One worker's connection on the coordinator: registration, then messages both ways until it ends.
 //!
 //! The writer half drains the worker's outbox (offers, cancellations, acknowledgements), everything waiting in one
-//! write, and sends a heartbeat when idle; the reader half takes heartbeats to the WorkerRegistry and relays every
+//! write, and sends a heartbeat when idle; the reader half takes heartbeats and `Leaving` to the WorkerRegistry and relays every
 //! other message to the Coordinator, awaiting each, so a flood of log lines slows the worker instead of filling
-//! memory. A worker silent for longer than the heartbeat timeout is disconnected.
+//! memory. A worker silent for longer than the heartbeat timeout is disconnected. When the coordinator stops, the
+//! reader stops between two messages and the writer sends what is waiting, then closes the connection cleanly.
 
 use super::ServerContext;
 use crate::coordinator::FromWorker;
-use crate::registry::{Connect, Disconnect, NameTaken, Touch};
+use crate::registry::{Connect, Disconnect, Leave, NameTaken, Touch};
 use distencode_wire::connection::{Connection, ServerStream};
 use distencode_wire::message::{CoordinatorToWorker, WorkerToCoordinator};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Messages waiting for one worker's connection; the registry's `try_send` fails past this.
 const OUTBOX_CAPACITY: usize = 256;
 
-pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, context: ServerContext) {
+pub(super) async fn run(
+    mut conn: Connection<ServerStream>,
+    worker: String,
+    context: ServerContext,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let registration = match tokio::time::timeout(context.heartbeat_timeout, conn.recv()).await {
         Ok(Ok(Some(WorkerToCoordinator::Register(registration)))) => registration,
         Ok(Ok(Some(other))) => {
@@ -48,9 +54,25 @@ pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, cont
     }
     let (mut reader, mut writer) = conn.split();
     let interval = context.heartbeat_interval;
+    // The reader stopped for a shutdown: the writer sends what is waiting (the answer to the last report) and closes.
+    let (stop_writing, mut stopped_reading) = oneshot::channel::<()>();
+    let timeout = context.heartbeat_timeout;
     let write = async move {
         loop {
-            let message = match tokio::time::timeout(interval, inbox.recv()).await {
+            let waited = tokio::select! {
+                biased;
+                _ = &mut stopped_reading => {
+                    while let Ok(message) = inbox.try_recv() {
+                        if writer.feed(&message).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = tokio::time::timeout(timeout, writer.close()).await;
+                    return;
+                }
+                waited = tokio::time::timeout(interval, inbox.recv()) => waited,
+            };
+            let message = match waited {
                 Ok(Some(message)) => message,
                 Ok(None) => return, // the registry dropped our outbox: replaced by a newer connection
                 Err(_) => CoordinatorToWorker::Heartbeat,
@@ -71,14 +93,26 @@ pub(super) async fn run(mut conn: Connection<ServerStream>, worker: String, cont
         }
     };
     let (coordinator, registry) = (context.coordinator.clone(), context.registry.clone());
-    let timeout = context.heartbeat_timeout;
     let name = worker.clone();
     let read = async move {
         loop {
-            match tokio::time::timeout(timeout, reader.recv::<WorkerToCoordinator>()).await {
+            let received = tokio::select! {
+                received = tokio::time::timeout(timeout, reader.recv::<WorkerToCoordinator>()) => received,
+                // The coordinator stops: between two messages, so every report read has been answered.
+                _ = shutdown.wait_for(|stop| *stop) => {
+                    let _ = stop_writing.send(());
+                    return std::future::pending().await;
+                }
+            };
+            match received {
                 // Heartbeats go straight to the registry (awaited, so a flood of them waits too).
                 Ok(Ok(Some(WorkerToCoordinator::Heartbeat))) => {
                     if registry.send(Touch(name.clone())).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Ok(Some(WorkerToCoordinator::Leaving))) => {
+                    if registry.send(Leave(name.clone())).await.is_err() {
                         return;
                     }
                 }

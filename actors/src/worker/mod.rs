@@ -13,8 +13,10 @@
 mod handle;
 mod pending;
 mod session;
+mod shutdown;
 
 pub use handle::{LinkHandle, LinkInbox};
+pub use shutdown::{stages, Stage, GIVE_UP_WAIT};
 
 use crate::runner::{MeltRunner, Offer, OfferAnswer};
 use actix::Addr;
@@ -27,6 +29,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// How a worker reaches its coordinator.
 #[derive(Clone)]
@@ -67,6 +70,10 @@ struct Link {
     pending: Pending,
     /// Offers the MeltRunner is checking; their answers are sent on whichever connection is up then.
     offers: FuturesUnordered<OfferReply>,
+    /// Whether the worker is shutting down (see [`shutdown`]).
+    stage: watch::Receiver<Stage>,
+    /// Once the render is given up: when to stop waiting for the coordinator to take its report.
+    give_up_at: Option<tokio::time::Instant>,
 }
 
 impl Link {
@@ -92,8 +99,14 @@ impl Link {
     }
 }
 
-/// Runs the link until the runner is gone. Fails only if the coordinator refuses this worker for good.
-pub async fn run_link(config: LinkConfig, runner: Addr<MeltRunner>, inbox: LinkInbox) -> Result<(), String> {
+/// Runs the link until the runner is gone or, once `stage` says the worker shuts down, until it has nothing left
+/// to render or report. Fails only if the coordinator refuses this worker for good.
+pub async fn run_link(
+    config: LinkConfig,
+    runner: Addr<MeltRunner>,
+    inbox: LinkInbox,
+    stage: watch::Receiver<Stage>,
+) -> Result<(), String> {
     let mut link = Link {
         config,
         instance: new_instance(),
@@ -101,6 +114,8 @@ pub async fn run_link(config: LinkConfig, runner: Addr<MeltRunner>, inbox: LinkI
         inbox,
         pending: Pending::default(),
         offers: FuturesUnordered::new(),
+        stage,
+        give_up_at: None,
     };
     let mut backoff = Backoff::default();
     let mut registered_once = false;
@@ -126,7 +141,19 @@ pub async fn run_link(config: LinkConfig, runner: Addr<MeltRunner>, inbox: LinkI
                 tracing::warn!(%coordinator, "{e}; dialling again in {wait:?}");
             }
         }
-        tokio::time::sleep(wait).await;
+        if link.done().await {
+            return Ok(());
+        }
+        // Shutting down while the coordinator cannot be reached: a render given up is reported if it comes back
+        // in time; otherwise its grace period ends with the job queued again.
+        if link.give_up_at.is_some_and(|at| at <= tokio::time::Instant::now()) {
+            tracing::warn!(coordinator = %link.config.coordinator, "shutting down without reporting the render given up");
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            stage = link.next_stage() => link.enter(stage).await,
+        }
     }
 }
 

@@ -107,6 +107,11 @@ impl Pending {
         }
     }
 
+    /// Whether every request has been answered.
+    pub(super) fn is_empty(&self) -> bool {
+        self.logs.is_empty() && self.report.is_none()
+    }
+
     /// Whether more log text may be taken.
     pub(super) fn has_room(&self) -> bool {
         self.log_bytes < MAX_UNACKNOWLEDGED_LOG_BYTES

@@ -1,7 +1,7 @@
 //! One connection to the coordinator: dial, register, send again what is unanswered, then relay both ways until
-//! the connection ends.
+//! the connection ends, or until a worker that shuts down has nothing left to do.
 
-use super::Link;
+use super::{Link, Stage};
 use crate::runner::{CancelRender, CurrentRender};
 use distencode_wire::connection::{self, ConnectionError};
 use distencode_wire::message::{CoordinatorToWorker, Registration, WorkerToCoordinator};
@@ -22,7 +22,7 @@ pub(super) enum SessionEnd {
 
 /// One connection, to its end. `Ok` when the runner is gone (the worker stops).
 pub(super) async fn run(link: &mut Link, registered: &mut bool) -> Result<(), SessionEnd> {
-    let config = &link.config;
+    let config = link.config.clone();
     let (mut conn, _) =
         connection::dial(&config.coordinator, config.tls.clone(), Role::Worker).await.map_err(|e| match e {
             ConnectionError::Handshake { .. } | ConnectionError::Refused(_) => SessionEnd::Refused(e.to_string()),
@@ -67,6 +67,24 @@ pub(super) async fn run(link: &mut Link, registered: &mut bool) -> Result<(), Se
             }
         };
     }
+    // Ends the connection cleanly (close_notify) once a shutting-down worker has nothing left to do.
+    macro_rules! finish {
+        () => {{
+            let _ = tokio::time::timeout(timeout, writer.close()).await;
+            tracing::info!("nothing left to render or report; leaving");
+            return Ok(());
+        }};
+    }
+    let mut told_leaving = false;
+    if link.stage() >= Stage::Draining {
+        // Registered again while shutting down: this coordinator must know too.
+        send!(&WorkerToCoordinator::Leaving);
+        told_leaving = true;
+        if link.done().await {
+            finish!();
+        }
+    }
+    let mut stage_open = true;
     let mut heartbeat = tokio::time::interval(config.heartbeat_interval);
     // Reset by every message from the coordinator; when it fires, the coordinator has been silent too long.
     let silence = tokio::time::sleep(timeout);
@@ -83,7 +101,33 @@ pub(super) async fn run(link: &mut Link, registered: &mut bool) -> Result<(), Se
                 let message = link.pending.report(report);
                 send!(&message);
             }
-            Some(answer) = link.offers.next(), if !link.offers.is_empty() => send!(&answer),
+            Some(answer) = link.offers.next(), if !link.offers.is_empty() => {
+                send!(&answer);
+                if link.done().await {
+                    finish!();
+                }
+            }
+            changed = link.stage.changed(), if stage_open => {
+                if changed.is_err() {
+                    stage_open = false;
+                    continue;
+                }
+                let stage = *link.stage.borrow_and_update();
+                link.enter(stage).await;
+                if stage >= Stage::Draining && !told_leaving {
+                    send!(&WorkerToCoordinator::Leaving);
+                    told_leaving = true;
+                }
+                if link.done().await {
+                    finish!();
+                }
+            }
+            _ = tokio::time::sleep_until(link.give_up_at.unwrap_or_else(tokio::time::Instant::now)),
+                if link.give_up_at.is_some() =>
+            {
+                tracing::warn!("the coordinator did not take the report of the render given up in time; leaving");
+                finish!();
+            }
             _ = heartbeat.tick() => send!(&WorkerToCoordinator::Heartbeat),
             _ = &mut silence => {
                 return Err(SessionEnd::Failed(format!("no word from the coordinator for {timeout:?}")));
@@ -98,7 +142,12 @@ pub(super) async fn run(link: &mut Link, registered: &mut bool) -> Result<(), Se
                 match message {
                     CoordinatorToWorker::LogAck { .. }
                     | CoordinatorToWorker::Commit { .. }
-                    | CoordinatorToWorker::FinishedAck { .. } => link.pending.answer(&message),
+                    | CoordinatorToWorker::FinishedAck { .. } => {
+                        link.pending.answer(&message);
+                        if link.done().await {
+                            finish!();
+                        }
+                    }
                     CoordinatorToWorker::Offer(job) => {
                         if let Some(answer) = link.offer(job) {
                             send!(&answer);

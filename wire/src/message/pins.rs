@@ -293,6 +293,7 @@ const PINS: &[Pin] = &[
          70686173706f74",
     ),
     ("WorkerToCoordinator::Heartbeat", |c| c.value(WorkerToCoordinator::Heartbeat), "07"),
+    ("WorkerToCoordinator::Leaving", |c| c.value(WorkerToCoordinator::Leaving), "08"),
     ("RejectionCause::Project", |c| c.value(RejectionCause::Project), "00"),
     ("RejectionCause::Worker", |c| c.value(RejectionCause::Worker), "01"),
     (

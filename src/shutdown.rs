@@ -1,0 +1,53 @@
+//! What SIGTERM does to a node (`systemctl stop`, `kill`).
+//!
+//! A worker drains on the first SIGTERM: it finishes the render it holds, reports it and exits 0, taking no new
+//! offer meanwhile. A second SIGTERM, or `--shutdown-timeout` seconds after the first, gives the render up: melt is
+//! killed, the job is reported cancelled and queued again for another worker, and the worker exits 0.
+//!
+//! A coordinator stops on the first SIGTERM: it takes no new connection, lets each connection answer the message it
+//! is serving and close cleanly (TLS close_notify), waits for the store to make every change asked for durable, and
+//! exits 0.
+
+use distencode_actors::worker::Stage;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+/// How long a stopping coordinator waits for its connections to close.
+pub const CONNECTIONS_CLOSE_WITHIN: Duration = Duration::from_secs(5);
+
+/// Moves a worker's shutdown [`Stage`] forward at each SIGTERM and when the shutdown timeout passes.
+pub async fn worker_signals(stage: watch::Sender<Stage>, timeout: Duration) {
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => return tracing::error!("cannot catch SIGTERM: {e}"),
+    };
+    term.recv().await;
+    tracing::info!(
+        timeout = ?timeout,
+        "SIGTERM: finishing the render in progress, taking no new job; SIGTERM again to give it up"
+    );
+    stage.send_replace(Stage::Draining);
+    tokio::select! {
+        _ = term.recv() => tracing::warn!("SIGTERM again: giving up the render in progress"),
+        _ = tokio::time::sleep(timeout) => {
+            tracing::warn!("the render did not finish within the shutdown timeout ({timeout:?}): giving it up");
+        }
+    }
+    stage.send_replace(Stage::Abandoning);
+    // Further signals change nothing; keep catching them so they do not kill the process mid-report.
+    while term.recv().await.is_some() {}
+}
+
+/// Resolves at the first SIGTERM (never, if it cannot be caught).
+pub async fn terminated() {
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            term.recv().await;
+        }
+        Err(e) => {
+            tracing::error!("cannot catch SIGTERM: {e}");
+            std::future::pending::<()>().await;
+        }
+    }
+}
