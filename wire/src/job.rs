@@ -210,6 +210,32 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
+    /// A job just submitted: queued, no attempts yet, revision 0 (the store's first write makes it 1). Every record
+    /// starts here, so a field added to `JobRecord` gets its first value in this one place.
+    pub fn queued(id: JobId, spec: JobSpec, submitted_by: String, submitted_at: u64) -> Self {
+        Self {
+            id,
+            state: JobState::Queued,
+            project: spec.project,
+            output: spec.output,
+            encoding: spec.encoding,
+            priority: spec.priority,
+            melt_log: spec.melt_log,
+            services: spec.services,
+            optional_filters: spec.optional_filters,
+            submitted_by,
+            submitted_at,
+            finished_at: None,
+            worker: None,
+            attempts: Vec::new(),
+            error: None,
+            facts: None,
+            revision: 0,
+            retried_at: 0,
+            progress: None,
+        }
+    }
+
     pub fn spec(&self) -> JobSpec {
         JobSpec {
             project: self.project.clone(),

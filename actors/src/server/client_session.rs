@@ -201,14 +201,12 @@ async fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use distencode_wire::job::{Encoding, JobState};
+    use distencode_wire::job::{Encoding, JobSpec};
 
     /// A job whose consumer properties take about `bytes`.
     fn record(id: u64, bytes: usize) -> JobRecord {
         let encoding = Encoding { extra: vec![("x".into(), "y".repeat(bytes))], ..Encoding::default() };
-        JobRecord {
-            id: JobId(id),
-            state: JobState::Queued,
+        let spec = JobSpec {
             project: "/p.mlt".into(),
             output: "/p.mp4".into(),
             encoding,
@@ -216,17 +214,8 @@ mod tests {
             melt_log: Default::default(),
             services: Vec::new(),
             optional_filters: Vec::new(),
-            submitted_by: "alice".into(),
-            submitted_at: 0,
-            finished_at: None,
-            worker: None,
-            attempts: Vec::new(),
-            error: None,
-            facts: None,
-            progress: None,
-            revision: 0,
-            retried_at: 0,
-        }
+        };
+        JobRecord::queued(JobId(id), spec, "alice".into(), 0)
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix::{Actor, Handler, SyncContext};
-use distencode_wire::job::{now_ms, JobId, JobRecord, JobSpec, JobState};
+use distencode_wire::job::{now_ms, JobId, JobRecord, JobSpec};
 use distencode_wire::message::Reservation;
 use std::path::{Path, PathBuf};
 
@@ -160,11 +160,12 @@ impl JobStore {
         let jobs = schema::rewrite_older(&self.jobs, |b| stored::encode_job(&stored::decode_job(b)?))?;
         let reservations =
             schema::rewrite_older(&self.reservations, |b| stored::encode_reservation(&stored::decode_reservation(b)?))?;
+        let drains = schema::rewrite_older(&self.drains, |b| stored::encode_drain(&stored::decode_drain(b)?))?;
         self.flush()?;
         schema::write_meta(&self.meta)?;
         self.flush()?;
-        if jobs + reservations > 0 {
-            tracing::info!(from, to = stored::SCHEMA, jobs, reservations, "job store migrated");
+        if jobs + reservations + drains > 0 {
+            tracing::info!(from, to = stored::SCHEMA, jobs, reservations, drains, "job store migrated");
         }
         Ok(())
     }
@@ -285,27 +286,7 @@ impl JobStore {
     /// Records a new queued job.
     pub fn create(&self, spec: JobSpec, submitted_by: String) -> Result<JobRecord, StoreError> {
         let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let mut record = JobRecord {
-            id,
-            state: JobState::Queued,
-            project: spec.project,
-            output: spec.output,
-            encoding: spec.encoding,
-            priority: spec.priority,
-            melt_log: spec.melt_log,
-            services: spec.services,
-            optional_filters: spec.optional_filters,
-            submitted_by,
-            submitted_at: now_ms(),
-            finished_at: None,
-            worker: None,
-            attempts: Vec::new(),
-            error: None,
-            facts: None,
-            progress: None,
-            revision: 0,
-            retried_at: 0,
-        };
+        let mut record = JobRecord::queued(id, spec, submitted_by, now_ms());
         if let Err(e) = self.put(&mut record, None) {
             // Nothing was written: the id is given to the next job instead, so ids stay dense.
             let next = id.0.saturating_add(1);
@@ -432,7 +413,7 @@ impl JobStore {
     pub fn save_drain(&self, worker: &str, draining: bool) -> Result<(), StoreError> {
         self.fault.check()?;
         if draining {
-            let bytes = stored::encode_drain(&stored::v2::Drain { since: now_ms() }).map_err(StoreError::Corrupt)?;
+            let bytes = stored::encode_drain(&stored::v3::Drain { since: now_ms() }).map_err(StoreError::Corrupt)?;
             self.drains.insert(worker.as_bytes(), bytes)?;
         } else {
             self.drains.remove(worker.as_bytes())?;
@@ -527,5 +508,7 @@ impl Handler<ReadLog> for JobStore {
 
 #[cfg(test)]
 mod schema_tests;
+#[cfg(test)]
+mod schema_v2_tests;
 #[cfg(test)]
 mod tests;

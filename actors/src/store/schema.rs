@@ -14,7 +14,7 @@ use super::StoreError;
 use std::io::Write;
 use std::path::Path;
 
-/// The file beside the database that names its schema version (`2\n`).
+/// The file beside the database that names its schema version (`3\n`).
 pub const VERSION_FILE: &str = "schema-version";
 
 /// The `meta` key of the schema version (a big-endian u32); a store without it is of schema 1.

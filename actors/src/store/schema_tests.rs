@@ -1,25 +1,31 @@
 //! Stores of older schemas open with every record intact; a store of a newer schema is refused untouched.
 //!
 //! `tests/fixtures/store-v1` is a data directory written by the release before stored records had versions (its
-//! README says what is in it); every test works on a copy of it.
+//! README says what is in it); every test works on a copy of it. The schema-2 fixture has tests of its own
+//! ([`super::schema_v2_tests`]).
 
 use super::tests::copy_dir;
 use super::*;
-use distencode_wire::job::{Attempt, AttemptOutcome, Encoding, MeltLog, RenderFacts};
+use distencode_wire::job::{Attempt, AttemptOutcome, Encoding, JobState, MeltLog, RenderFacts};
 
 /// When the fixture was written (unix ms): its changes fell in these two milliseconds.
 const T0: u64 = 1_796_139_411_703;
 const T1: u64 = T0 + 1;
 
-fn fixture_copy() -> tempfile::TempDir {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/store-v1");
+/// A copy of `tests/fixtures/<name>`.
+pub(super) fn fixture_copy_of(name: &str) -> tempfile::TempDir {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(name);
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&from, dir.path());
     dir
 }
 
+fn fixture_copy() -> tempfile::TempDir {
+    fixture_copy_of("store-v1")
+}
+
 /// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub(super) fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
@@ -39,9 +45,7 @@ fn submitted(n: u64, by: &str, priority: i32, at: u64) -> JobRecord {
         0 => vec![("crf".into(), "20".into()), ("preset".into(), "fast".into())],
         _ => vec![],
     };
-    JobRecord {
-        id: JobId(n),
-        state: JobState::Queued,
+    let spec = JobSpec {
         project: format!("/srv/projects/show/episode{n}.mlt"),
         output: format!("/srv/renders/episode{n}.mp4"),
         encoding: Encoding { vcodec: "libx264".into(), acodec: "aac".into(), extra },
@@ -49,17 +53,10 @@ fn submitted(n: u64, by: &str, priority: i32, at: u64) -> JobRecord {
         melt_log: if n == 3 { MeltLog::Verbose } else { MeltLog::Normal },
         services: vec!["avformat".into(), "color".into(), "luma".into()],
         optional_filters: Vec::new(),
-        submitted_by: by.into(),
-        submitted_at: at,
-        finished_at: None,
-        worker: None,
-        attempts: Vec::new(),
-        error: None,
-        facts: None,
-        progress: None,
-        revision: 1,
-        retried_at: 0,
-    }
+    };
+    let mut record = JobRecord::queued(JobId(n), spec, by.into(), at);
+    record.revision = 1;
+    record
 }
 
 fn attempt(
@@ -159,7 +156,7 @@ fn fixture_jobs() -> Vec<JobRecord> {
     jobs
 }
 
-fn fixture_logs() -> Vec<(u64, &'static str, Option<LogCursor>)> {
+fn fixture_logs() -> Vec<FixtureLog> {
     vec![
         (1, "[consumer avformat] job 1 starts\nCurrent Frame: 250 done\nrender finished\n", Some((1, 1))),
         (2, "[avformat] Could not open codec\n", Some((1, 0))),
@@ -167,37 +164,49 @@ fn fixture_logs() -> Vec<(u64, &'static str, Option<LogCursor>)> {
     ]
 }
 
-fn fixture_reservations() -> Vec<(String, Reservation)> {
+/// The reservations of both fixtures (schema 1's and schema 2's).
+pub(super) fn fixture_reservations() -> Vec<(String, Reservation)> {
     vec![
         ("render3".into(), Reservation { person: "bob".into(), until: Some(4_102_444_800_000) }),
         ("render4".into(), Reservation { person: "erin".into(), until: None }),
     ]
 }
 
-/// Checks everything the fixture holds, through the store's own reads.
-fn assert_holds_the_fixture(store: &JobStore) {
-    let expected = fixture_jobs();
+/// A log as a fixture holds it: job, text, cursor of its last batch.
+pub(super) type FixtureLog = (u64, &'static str, Option<LogCursor>);
+
+/// Checks through the store's own reads that it holds exactly these jobs (unfinished ones listed as such), logs
+/// (every other job has none), the fixtures' reservations and these drains.
+pub(super) fn assert_holds(store: &JobStore, expected: &[JobRecord], logs: &[FixtureLog], drains: &[&str]) {
     let jobs = store.list(false).unwrap();
     assert_eq!(jobs.len(), expected.len());
-    for (job, expected) in jobs.iter().zip(&expected) {
+    for (job, expected) in jobs.iter().zip(expected) {
         assert_eq!(job, expected, "job {}", expected.id);
         assert_eq!(&store.get(expected.id).unwrap(), expected);
     }
-    let unfinished: Vec<u64> = store.list(true).unwrap().iter().map(|j| j.id.0).collect();
-    assert_eq!(unfinished, vec![4, 5, 6, 7, 8]);
-    for n in 1..=9 {
-        let (text, cursor) = store.read_log(JobId(n), None, 1 << 20).unwrap();
-        match fixture_logs().into_iter().find(|(id, _, _)| *id == n) {
-            Some((_, expected, at)) => assert_eq!((text.as_str(), cursor), (expected, at), "log of job {n}"),
-            None => assert_eq!((text.as_str(), cursor), ("", None), "log of job {n}"),
+    let unfinished: Vec<JobId> = store.list(true).unwrap().iter().map(|j| j.id).collect();
+    let expected_unfinished: Vec<JobId> = expected.iter().filter(|j| !j.state.is_final()).map(|j| j.id).collect();
+    assert_eq!(unfinished, expected_unfinished);
+    for job in expected {
+        let (text, cursor) = store.read_log(job.id, None, 1 << 20).unwrap();
+        match logs.iter().find(|(id, _, _)| *id == job.id.0) {
+            Some((_, expected, at)) => assert_eq!((text.as_str(), cursor), (*expected, *at), "log of job {}", job.id),
+            None => assert_eq!((text.as_str(), cursor), ("", None), "log of job {}", job.id),
         }
     }
     assert_eq!(store.reservations().unwrap(), fixture_reservations());
-    assert_eq!(store.drains().unwrap(), Vec::<String>::new());
+    assert_eq!(store.drains().unwrap(), drains);
+}
+
+/// Checks everything the fixture holds.
+fn assert_holds_the_fixture(store: &JobStore) {
+    let unfinished = [4, 5, 6, 7, 8];
+    assert!(fixture_jobs().iter().all(|j| j.state.is_final() != unfinished.contains(&j.id.0)));
+    assert_holds(store, &fixture_jobs(), &fixture_logs(), &[]);
 }
 
 /// The schema every stored record of `tree` is in.
-fn versions(tree: &sled::Tree) -> Vec<u32> {
+pub(super) fn versions(tree: &sled::Tree) -> Vec<u32> {
     tree.iter().values().map(|v| stored::version_of(&v.unwrap())).collect()
 }
 
@@ -208,11 +217,11 @@ fn the_schema_1_fixture_opens_with_every_job_log_and_reservation_and_is_migrated
     {
         let store = JobStore::open(dir.path()).unwrap();
         assert_holds_the_fixture(&store);
-        assert_eq!(versions(&store.jobs), [2; 9]);
-        assert_eq!(versions(&store.reservations), [2; 2]);
-        assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 2);
+        assert_eq!(versions(&store.jobs), [3; 9]);
+        assert_eq!(versions(&store.reservations), [3; 2]);
+        assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 3);
     }
-    assert_eq!(std::fs::read_to_string(dir.path().join(schema::VERSION_FILE)).unwrap(), "2\n");
+    assert_eq!(std::fs::read_to_string(dir.path().join(schema::VERSION_FILE)).unwrap(), "3\n");
     // Migrated, it reads the same, and goes on: the next job is number 10.
     let store = JobStore::open(dir.path()).unwrap();
     assert_holds_the_fixture(&store);
@@ -235,13 +244,13 @@ fn a_migration_stopped_half_way_reads_either_way_and_finishes_at_the_next_open()
         let bytes = reservations.get("render4").unwrap().unwrap();
         let migrated = stored::encode_reservation(&stored::decode_reservation(&bytes).unwrap()).unwrap();
         reservations.insert("render4", migrated).unwrap();
-        assert_eq!(versions(&jobs), [2, 1, 1, 1, 1, 2, 1, 1, 1]);
+        assert_eq!(versions(&jobs), [3, 1, 1, 1, 1, 3, 1, 1, 1]);
         db.flush().unwrap();
     }
     let store = JobStore::open(dir.path()).unwrap();
     assert_holds_the_fixture(&store);
-    assert_eq!(versions(&store.jobs), [2; 9]);
-    assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 2);
+    assert_eq!(versions(&store.jobs), [3; 9]);
+    assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 3);
 }
 
 #[test]
@@ -252,7 +261,7 @@ fn a_store_of_a_newer_schema_is_refused_with_both_versions_and_left_as_it_was() 
     let before = snapshot(dir.path());
     let error = JobStore::open(dir.path()).err().unwrap().to_string();
     let expected = format!(
-        "the job store in {} has schema version 5; this distencode reads up to 2: upgrade distencode, or restore a \
+        "the job store in {} has schema version 5; this distencode reads up to 3: upgrade distencode, or restore a \
          backup",
         dir.path().display()
     );
@@ -274,14 +283,15 @@ fn a_store_of_a_newer_schema_is_refused_with_both_versions_and_left_as_it_was() 
 #[test]
 fn a_record_of_a_newer_schema_is_an_error_naming_both_versions() {
     let mut bytes = stored::encode_job(&fixture_jobs()[0]).unwrap();
-    bytes[1] = 3;
+    assert_eq!(&bytes[..2], [stored::TAG, 3]);
+    bytes[1] = 4;
     let error = stored::decode_job(&bytes).unwrap_err();
-    assert_eq!(error, "a record of schema version 3; this distencode reads up to 2");
+    assert_eq!(error, "a record of schema version 4; this distencode reads up to 3");
     assert!(stored::decode_job(&[stored::TAG]).is_err() && stored::decode_job(&[]).is_err());
 }
 
 #[test]
-fn a_schema_2_store_opens_with_what_it_was_given() {
+fn a_schema_3_store_opens_with_what_it_was_given() {
     let dir = tempfile::tempdir().unwrap();
     let expected = fixture_jobs();
     {
@@ -299,13 +309,15 @@ fn a_schema_2_store_opens_with_what_it_was_given() {
     }
     let store = JobStore::open(dir.path()).unwrap();
     assert_eq!(store.list(false).unwrap(), expected);
-    assert_eq!(versions(&store.jobs), [2; 9]);
+    assert_eq!(versions(&store.jobs), [3; 9]);
+    assert_eq!(versions(&store.reservations), [3; 2]);
+    assert_eq!(versions(&store.drains), [3]);
     assert_eq!(store.reservations().unwrap(), fixture_reservations());
     assert_eq!(store.drains().unwrap(), vec!["render5".to_string()]);
 }
 
 #[test]
-fn schema_2_keeps_a_jobs_optional_filters_and_the_filters_its_render_dropped() {
+fn schema_3_keeps_a_jobs_optional_filters_and_the_filters_its_render_dropped() {
     let mut job = fixture_jobs()[0].clone();
     job.optional_filters = vec!["frei0r.alpha0ps_alphaspot".into(), "avfilter.gblur".into()];
     if let Some(facts) = job.facts.as_mut() {

@@ -1,7 +1,7 @@
 //! The store against a real sled database in a temporary folder: durability across reopening, refusals.
 
 use super::*;
-use distencode_wire::job::{Encoding, JobSpec};
+use distencode_wire::job::{Encoding, JobSpec, JobState};
 use distencode_wire::message::Reservation;
 
 fn spec() -> JobSpec {

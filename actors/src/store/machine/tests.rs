@@ -1,12 +1,10 @@
 //! The table of allowed and refused transitions, and the attempt bookkeeping.
 
 use super::*;
-use distencode_wire::job::{Encoding, JobId};
+use distencode_wire::job::{Encoding, JobId, JobSpec};
 
 fn job(state: JobState, live_attempt: bool) -> JobRecord {
-    let mut record = JobRecord {
-        id: JobId(1),
-        state,
+    let spec = JobSpec {
         project: "/p.mlt".into(),
         output: "/p.mp4".into(),
         encoding: Encoding::default(),
@@ -14,17 +12,9 @@ fn job(state: JobState, live_attempt: bool) -> JobRecord {
         melt_log: Default::default(),
         services: Vec::new(),
         optional_filters: Vec::new(),
-        submitted_by: "alice".into(),
-        submitted_at: 0,
-        finished_at: None,
-        worker: None,
-        attempts: Vec::new(),
-        error: None,
-        facts: None,
-        progress: None,
-        revision: 0,
-        retried_at: 0,
     };
+    let mut record = JobRecord::queued(JobId(1), spec, "alice".into(), 0);
+    record.state = state;
     if live_attempt {
         record.attempts.push(Attempt {
             number: 1,

@@ -1,16 +1,18 @@
-//! Schema 2: what this version writes. Each record is tagged `0xFF 0x02` before its bincode. Against schema 1, an
-//! attempt's outcome is a value (not a sentence), an attempt records when it was committed, live progress is not
-//! stored, drains are kept, and a job records its optional filters (`--allow-missing-filters`) and a render the
-//! filters it went without.
+//! Schema 2, frozen: the records as distencode wrote them from versioned records on until schema 3, each tagged
+//! `0xFF 0x02` before its bincode. These types never change: they are how such a record is read, to be converted
+//! to schema 3 (and, at open, rewritten as it). Against schema 1, an attempt's outcome is a value (not a sentence),
+//! an attempt records when it was committed, live progress is not stored, drains are kept, and a job records its
+//! optional filters (`--allow-missing-filters`) and a render the filters it went without.
 //!
-//! These types belong to the disk, not the wire: a field added to `JobRecord` changes nothing here until a schema 3
-//! is written beside this one (and this one is then frozen, as [`super::v1`] is, which shares the parts it kept).
+//! Schema 3 kept the melt log level, the reservation and the drain byte for byte: they are defined here, frozen,
+//! and schema 3 writes them as they are.
 
-use distencode_wire::job::{self as wire, AttemptOutcome, JobId};
+use super::v3;
+use distencode_wire::job::AttemptOutcome;
 use distencode_wire::message;
 use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 pub struct Job {
     pub id: u64,
     pub state: State,
@@ -33,7 +35,7 @@ pub struct Job {
     pub retried_at: u64,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 pub enum State {
     Queued,
     Offered,
@@ -43,13 +45,14 @@ pub enum State {
     Cancelled,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 pub struct Encoding {
     pub vcodec: String,
     pub acodec: String,
     pub extra: Vec<(String, String)>,
 }
 
+/// Shared with schema 3.
 #[derive(Serialize, Deserialize)]
 pub enum MeltLog {
     Normal,
@@ -57,7 +60,7 @@ pub enum MeltLog {
     Debug,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 pub struct Attempt {
     pub number: u32,
     pub worker: String,
@@ -69,7 +72,7 @@ pub struct Attempt {
     pub blames_worker: bool,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 pub enum Outcome {
     Succeeded,
     Declined { reason: String },
@@ -77,7 +80,7 @@ pub enum Outcome {
     Cancelled { reason: String },
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 pub struct Facts {
     pub frames: u64,
     pub duration_seconds: f64,
@@ -88,83 +91,87 @@ pub struct Facts {
     pub dropped_filters: Vec<String>,
 }
 
+/// Shared with schema 3 (and read as schema 1 wrote it: schema 2 kept it byte for byte).
 #[derive(Serialize, Deserialize)]
 pub struct Reservation {
     pub person: String,
     pub until: Option<u64>,
 }
 
-/// A worker kept out of the pool until released (the worker's name is the key).
+/// A worker kept out of the pool until released (the worker's name is the key). Shared with schema 3.
 #[derive(Serialize, Deserialize)]
 pub struct Drain {
     /// When the drain was asked for (unix ms).
     pub since: u64,
 }
 
-// === From the wire types ===
+// === To schema 3 ===
 
-impl From<&wire::JobRecord> for Job {
-    fn from(r: &wire::JobRecord) -> Self {
+/// The record as schema 3 has it.
+impl From<Job> for v3::Job {
+    fn from(job: Job) -> Self {
         Self {
-            id: r.id.0,
-            state: match r.state {
-                wire::JobState::Queued => State::Queued,
-                wire::JobState::Offered => State::Offered,
-                wire::JobState::Running => State::Running,
-                wire::JobState::Succeeded => State::Succeeded,
-                wire::JobState::Failed => State::Failed,
-                wire::JobState::Cancelled => State::Cancelled,
+            id: job.id,
+            state: match job.state {
+                State::Queued => v3::State::Queued,
+                State::Offered => v3::State::Offered,
+                State::Running => v3::State::Running,
+                State::Succeeded => v3::State::Succeeded,
+                State::Failed => v3::State::Failed,
+                State::Cancelled => v3::State::Cancelled,
             },
-            project: r.project.clone(),
-            output: r.output.clone(),
-            encoding: Encoding {
-                vcodec: r.encoding.vcodec.clone(),
-                acodec: r.encoding.acodec.clone(),
-                extra: r.encoding.extra.clone(),
+            project: job.project,
+            output: job.output,
+            encoding: v3::Encoding {
+                vcodec: job.encoding.vcodec,
+                acodec: job.encoding.acodec,
+                extra: job.encoding.extra,
             },
-            priority: r.priority,
-            melt_log: match r.melt_log {
-                wire::MeltLog::Normal => MeltLog::Normal,
-                wire::MeltLog::Verbose => MeltLog::Verbose,
-                wire::MeltLog::Debug => MeltLog::Debug,
-            },
-            services: r.services.clone(),
-            optional_filters: r.optional_filters.clone(),
-            submitted_by: r.submitted_by.clone(),
-            submitted_at: r.submitted_at,
-            finished_at: r.finished_at,
-            worker: r.worker.clone(),
-            attempts: r.attempts.iter().map(Into::into).collect(),
-            error: r.error.clone(),
-            facts: r.facts.as_ref().map(|f| Facts {
+            priority: job.priority,
+            melt_log: job.melt_log,
+            services: job.services,
+            optional_filters: job.optional_filters,
+            submitted_by: job.submitted_by,
+            submitted_at: job.submitted_at,
+            finished_at: job.finished_at,
+            worker: job.worker,
+            attempts: job.attempts.into_iter().map(Into::into).collect(),
+            error: job.error,
+            facts: job.facts.map(|f| v3::Facts {
                 frames: f.frames,
                 duration_seconds: f.duration_seconds,
-                video_codec: f.video_codec.clone(),
-                audio_codec: f.audio_codec.clone(),
+                video_codec: f.video_codec,
+                audio_codec: f.audio_codec,
                 size_bytes: f.size_bytes,
-                dropped_filters: f.dropped_filters.clone(),
+                dropped_filters: f.dropped_filters,
             }),
-            revision: r.revision,
-            retried_at: r.retried_at as u64,
+            revision: job.revision,
+            retried_at: job.retried_at,
         }
     }
 }
 
-impl From<&wire::Attempt> for Attempt {
-    fn from(a: &wire::Attempt) -> Self {
+impl From<Attempt> for v3::Attempt {
+    fn from(a: Attempt) -> Self {
         Self {
             number: a.number,
-            worker: a.worker.clone(),
+            worker: a.worker,
             offered_at: a.offered_at,
             started_at: a.started_at,
             ended_at: a.ended_at,
             committed_at: a.committed_at,
-            outcome: a.outcome.as_ref().map(Into::into),
+            outcome: a.outcome.map(|o| match o {
+                Outcome::Succeeded => v3::Outcome::Succeeded,
+                Outcome::Declined { reason } => v3::Outcome::Declined { reason },
+                Outcome::Failed { reason } => v3::Outcome::Failed { reason },
+                Outcome::Cancelled { reason } => v3::Outcome::Cancelled { reason },
+            }),
             blames_worker: a.blames_worker,
         }
     }
 }
 
+/// How schema 1's sentence reads as an outcome (see [`super::v1`]).
 impl From<&AttemptOutcome> for Outcome {
     fn from(o: &AttemptOutcome) -> Self {
         match o.clone() {
@@ -176,79 +183,11 @@ impl From<&AttemptOutcome> for Outcome {
     }
 }
 
+// === The shared types, to and from the wire ===
+
 impl From<&message::Reservation> for Reservation {
     fn from(r: &message::Reservation) -> Self {
         Self { person: r.person.clone(), until: r.until }
-    }
-}
-
-// === To the wire types ===
-
-impl From<Job> for wire::JobRecord {
-    fn from(job: Job) -> Self {
-        Self {
-            id: JobId(job.id),
-            state: match job.state {
-                State::Queued => wire::JobState::Queued,
-                State::Offered => wire::JobState::Offered,
-                State::Running => wire::JobState::Running,
-                State::Succeeded => wire::JobState::Succeeded,
-                State::Failed => wire::JobState::Failed,
-                State::Cancelled => wire::JobState::Cancelled,
-            },
-            project: job.project,
-            output: job.output,
-            encoding: wire::Encoding {
-                vcodec: job.encoding.vcodec,
-                acodec: job.encoding.acodec,
-                extra: job.encoding.extra,
-            },
-            priority: job.priority,
-            melt_log: match job.melt_log {
-                MeltLog::Normal => wire::MeltLog::Normal,
-                MeltLog::Verbose => wire::MeltLog::Verbose,
-                MeltLog::Debug => wire::MeltLog::Debug,
-            },
-            services: job.services,
-            optional_filters: job.optional_filters,
-            submitted_by: job.submitted_by,
-            submitted_at: job.submitted_at,
-            finished_at: job.finished_at,
-            worker: job.worker,
-            attempts: job.attempts.into_iter().map(Into::into).collect(),
-            error: job.error,
-            facts: job.facts.map(|f| wire::RenderFacts {
-                frames: f.frames,
-                duration_seconds: f.duration_seconds,
-                video_codec: f.video_codec,
-                audio_codec: f.audio_codec,
-                size_bytes: f.size_bytes,
-                dropped_filters: f.dropped_filters,
-            }),
-            revision: job.revision,
-            retried_at: usize::try_from(job.retried_at).unwrap_or(usize::MAX),
-            progress: None,
-        }
-    }
-}
-
-impl From<Attempt> for wire::Attempt {
-    fn from(a: Attempt) -> Self {
-        Self {
-            number: a.number,
-            worker: a.worker,
-            offered_at: a.offered_at,
-            started_at: a.started_at,
-            ended_at: a.ended_at,
-            committed_at: a.committed_at,
-            outcome: a.outcome.map(|o| match o {
-                Outcome::Succeeded => AttemptOutcome::Succeeded,
-                Outcome::Declined { reason } => AttemptOutcome::Declined { reason },
-                Outcome::Failed { reason } => AttemptOutcome::Failed { reason },
-                Outcome::Cancelled { reason } => AttemptOutcome::Cancelled { reason },
-            }),
-            blames_worker: a.blames_worker,
-        }
     }
 }
 

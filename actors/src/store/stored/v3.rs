@@ -1,0 +1,228 @@
+//! Schema 3: what this version writes. Each record is tagged `0xFF 0x03` before its bincode. It began as schema 2's
+//! layout, byte for byte after the tag; the release that writes it adds its fields here.
+//!
+//! These types belong to the disk, not the wire: a field added to `JobRecord` changes nothing here until it is
+//! added to a type below, with its conversions both ways and a test. bincode is positional: a new field is written
+//! by every record from then on, and a record of schema 2 gets its value in [`super::v2`]'s conversion to this
+//! schema (never `#[serde(default)]`). The types this schema shares with schema 2 ([`MeltLog`], [`Reservation`],
+//! [`Drain`]) are frozen with it: to change one, give this schema its own copy first.
+
+pub use super::v2::{Drain, MeltLog, Reservation};
+use distencode_wire::job::{self as wire, AttemptOutcome, JobId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+pub struct Job {
+    pub id: u64,
+    pub state: State,
+    pub project: String,
+    pub output: String,
+    pub encoding: Encoding,
+    pub priority: i32,
+    pub melt_log: MeltLog,
+    pub services: Vec<String>,
+    /// Filters the render may go without (`job submit --allow-missing-filters`).
+    pub optional_filters: Vec<String>,
+    pub submitted_by: String,
+    pub submitted_at: u64,
+    pub finished_at: Option<u64>,
+    pub worker: Option<String>,
+    pub attempts: Vec<Attempt>,
+    pub error: Option<String>,
+    pub facts: Option<Facts>,
+    pub revision: u64,
+    pub retried_at: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+pub enum State {
+    Queued,
+    Offered,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Encoding {
+    pub vcodec: String,
+    pub acodec: String,
+    pub extra: Vec<(String, String)>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Attempt {
+    pub number: u32,
+    pub worker: String,
+    pub offered_at: u64,
+    pub started_at: Option<u64>,
+    pub ended_at: Option<u64>,
+    pub committed_at: Option<u64>,
+    pub outcome: Option<Outcome>,
+    pub blames_worker: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+pub enum Outcome {
+    Succeeded,
+    Declined { reason: String },
+    Failed { reason: String },
+    Cancelled { reason: String },
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Facts {
+    pub frames: u64,
+    pub duration_seconds: f64,
+    pub video_codec: String,
+    pub audio_codec: Option<String>,
+    pub size_bytes: u64,
+    /// Optional filters the render went without.
+    pub dropped_filters: Vec<String>,
+}
+
+// === From the wire types ===
+
+impl From<&wire::JobRecord> for Job {
+    fn from(r: &wire::JobRecord) -> Self {
+        Self {
+            id: r.id.0,
+            state: match r.state {
+                wire::JobState::Queued => State::Queued,
+                wire::JobState::Offered => State::Offered,
+                wire::JobState::Running => State::Running,
+                wire::JobState::Succeeded => State::Succeeded,
+                wire::JobState::Failed => State::Failed,
+                wire::JobState::Cancelled => State::Cancelled,
+            },
+            project: r.project.clone(),
+            output: r.output.clone(),
+            encoding: Encoding {
+                vcodec: r.encoding.vcodec.clone(),
+                acodec: r.encoding.acodec.clone(),
+                extra: r.encoding.extra.clone(),
+            },
+            priority: r.priority,
+            melt_log: match r.melt_log {
+                wire::MeltLog::Normal => MeltLog::Normal,
+                wire::MeltLog::Verbose => MeltLog::Verbose,
+                wire::MeltLog::Debug => MeltLog::Debug,
+            },
+            services: r.services.clone(),
+            optional_filters: r.optional_filters.clone(),
+            submitted_by: r.submitted_by.clone(),
+            submitted_at: r.submitted_at,
+            finished_at: r.finished_at,
+            worker: r.worker.clone(),
+            attempts: r.attempts.iter().map(Into::into).collect(),
+            error: r.error.clone(),
+            facts: r.facts.as_ref().map(|f| Facts {
+                frames: f.frames,
+                duration_seconds: f.duration_seconds,
+                video_codec: f.video_codec.clone(),
+                audio_codec: f.audio_codec.clone(),
+                size_bytes: f.size_bytes,
+                dropped_filters: f.dropped_filters.clone(),
+            }),
+            revision: r.revision,
+            retried_at: r.retried_at as u64,
+        }
+    }
+}
+
+impl From<&wire::Attempt> for Attempt {
+    fn from(a: &wire::Attempt) -> Self {
+        Self {
+            number: a.number,
+            worker: a.worker.clone(),
+            offered_at: a.offered_at,
+            started_at: a.started_at,
+            ended_at: a.ended_at,
+            committed_at: a.committed_at,
+            outcome: a.outcome.as_ref().map(Into::into),
+            blames_worker: a.blames_worker,
+        }
+    }
+}
+
+impl From<&AttemptOutcome> for Outcome {
+    fn from(o: &AttemptOutcome) -> Self {
+        match o.clone() {
+            AttemptOutcome::Succeeded => Outcome::Succeeded,
+            AttemptOutcome::Declined { reason } => Outcome::Declined { reason },
+            AttemptOutcome::Failed { reason } => Outcome::Failed { reason },
+            AttemptOutcome::Cancelled { reason } => Outcome::Cancelled { reason },
+        }
+    }
+}
+
+// === To the wire types ===
+
+impl From<Job> for wire::JobRecord {
+    fn from(job: Job) -> Self {
+        Self {
+            id: JobId(job.id),
+            state: match job.state {
+                State::Queued => wire::JobState::Queued,
+                State::Offered => wire::JobState::Offered,
+                State::Running => wire::JobState::Running,
+                State::Succeeded => wire::JobState::Succeeded,
+                State::Failed => wire::JobState::Failed,
+                State::Cancelled => wire::JobState::Cancelled,
+            },
+            project: job.project,
+            output: job.output,
+            encoding: wire::Encoding {
+                vcodec: job.encoding.vcodec,
+                acodec: job.encoding.acodec,
+                extra: job.encoding.extra,
+            },
+            priority: job.priority,
+            melt_log: match job.melt_log {
+                MeltLog::Normal => wire::MeltLog::Normal,
+                MeltLog::Verbose => wire::MeltLog::Verbose,
+                MeltLog::Debug => wire::MeltLog::Debug,
+            },
+            services: job.services,
+            optional_filters: job.optional_filters,
+            submitted_by: job.submitted_by,
+            submitted_at: job.submitted_at,
+            finished_at: job.finished_at,
+            worker: job.worker,
+            attempts: job.attempts.into_iter().map(Into::into).collect(),
+            error: job.error,
+            facts: job.facts.map(|f| wire::RenderFacts {
+                frames: f.frames,
+                duration_seconds: f.duration_seconds,
+                video_codec: f.video_codec,
+                audio_codec: f.audio_codec,
+                size_bytes: f.size_bytes,
+                dropped_filters: f.dropped_filters,
+            }),
+            revision: job.revision,
+            retried_at: usize::try_from(job.retried_at).unwrap_or(usize::MAX),
+            progress: None,
+        }
+    }
+}
+
+impl From<Attempt> for wire::Attempt {
+    fn from(a: Attempt) -> Self {
+        Self {
+            number: a.number,
+            worker: a.worker,
+            offered_at: a.offered_at,
+            started_at: a.started_at,
+            ended_at: a.ended_at,
+            committed_at: a.committed_at,
+            outcome: a.outcome.map(|o| match o {
+                Outcome::Succeeded => AttemptOutcome::Succeeded,
+                Outcome::Declined { reason } => AttemptOutcome::Declined { reason },
+                Outcome::Failed { reason } => AttemptOutcome::Failed { reason },
+                Outcome::Cancelled { reason } => AttemptOutcome::Cancelled { reason },
+            }),
+            blames_worker: a.blames_worker,
+        }
+    }
+}
