@@ -136,3 +136,36 @@ async fn reports_about_an_attempt_that_is_no_longer_live_change_nothing() {
     // The late line of the stale attempt was not stored.
     assert_eq!(client.logs(id).await.unwrap(), "first attempt\nsecond attempt\n");
 }
+
+#[tokio::test]
+async fn a_job_whose_workers_are_lost_while_checking_it_fails_after_max_attempts_saying_so() {
+    // A project that crashes whoever reads it: each worker takes the offer and is gone before it answers.
+    let farm = Farm::start(3).await;
+    let mut client = farm.client().await;
+    let id = client.submit(job(0, 0)).await.unwrap().id;
+    for (n, name) in ["w1", "w2", "w3"].into_iter().enumerate() {
+        let mut worker = farm.worker(name).await;
+        let offered = offer(&mut worker).await;
+        assert_eq!((offered.id, offered.attempt), (id, n as u32 + 1));
+        farm.disconnect(&mut client, worker).await;
+        farm.advance(PAST_GRACE).await;
+    }
+    let mut record = client.status(id).await.unwrap();
+    for _ in 0..2_500 {
+        if record.state.is_final() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        record = client.status(id).await.unwrap();
+    }
+    assert_eq!(record.state, JobState::Failed);
+    assert_eq!(
+        record.error.as_deref(),
+        Some(
+            "failed after 3 attempts: #1 on w1: worker w1 was lost while checking the project; \
+             #2 on w2: worker w2 was lost while checking the project; \
+             #3 on w3: worker w3 was lost while checking the project: 3 workers were lost while checking it; the \
+             project may crash workers"
+        )
+    );
+}

@@ -17,8 +17,15 @@ pub const SERVICE_TAGS: &[&str] = &["producer", "chain", "playlist", "tractor", 
 pub struct Doc<'a, 'input> {
     pub mlt: Node<'a, 'input>,
     pub time: TimeBase,
+    /// Services by id, each list in document order.
     ids: HashMap<&'a str, Vec<Node<'a, 'input>>>,
+    /// Lines counted up to each [`LINE_STEP`] bytes, so naming an element by its line costs a short scan, not one
+    /// from the start of the document (a project naming a million elements would take hours).
+    lines_before: Vec<u32>,
 }
+
+/// Bytes between two entries of [`Doc::lines_before`].
+const LINE_STEP: usize = 512;
 
 impl<'a, 'input> Doc<'a, 'input> {
     pub fn new(doc: &'a Document<'input>, time: TimeBase) -> Self {
@@ -29,13 +36,31 @@ impl<'a, 'input> Doc<'a, 'input> {
                 ids.entry(id).or_default().push(node);
             }
         }
-        Doc { mlt, time, ids }
+        let mut lines_before = Vec::new();
+        let mut lines = 0u32;
+        for chunk in doc.input_text().as_bytes().chunks(LINE_STEP) {
+            lines_before.push(lines);
+            lines = lines.saturating_add(chunk.iter().filter(|&&b| b == b'\n').count() as u32);
+        }
+        Doc { mlt, time, ids, lines_before }
     }
 
     /// The element `id` names as seen from `at`: the last one defined before it.
     pub fn resolve(&self, id: &str, at: Node<'a, 'input>) -> Option<Node<'a, 'input>> {
         let defs = self.ids.get(id)?;
-        defs.iter().rev().find(|n| n.id().get() < at.id().get()).copied()
+        let before = defs.partition_point(|n| n.id().get() < at.id().get());
+        before.checked_sub(1).map(|i| defs[i])
+    }
+
+    /// [`describe`], in time that does not grow with the document.
+    pub fn describe(&self, node: Node<'_, '_>) -> String {
+        name_with(node, |start| {
+            let text = node.document().input_text().as_bytes();
+            let step = start / LINE_STEP;
+            let counted = self.lines_before.get(step).copied().unwrap_or(0) as usize;
+            let from = (step * LINE_STEP).min(start);
+            counted + text[from..start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+        })
     }
 
     /// Whether some producer, chain, playlist, tractor or multitrack has this id.
@@ -77,13 +102,15 @@ pub fn service(node: Node<'_, '_>) -> Option<String> {
 
 /// How messages name an element: `producer "clip1"`, or `producer at line 12`.
 pub fn describe(node: Node<'_, '_>) -> String {
+    name_with(node, |start| node.document().text_pos_at(start).row as usize)
+}
+
+/// `describe`, given how to find the line of a byte offset.
+fn name_with(node: Node<'_, '_>, line_of: impl FnOnce(usize) -> usize) -> String {
     let tag = node.tag_name().name();
     match node.attribute("id") {
         Some(id) => format!("{tag} {id:?}"),
-        None => {
-            let pos = node.document().text_pos_at(node.range().start);
-            format!("{tag} at line {}", pos.row)
-        }
+        None => format!("{tag} at line {}", line_of(node.range().start)),
     }
 }
 
@@ -131,5 +158,7 @@ mod tests {
         assert!(d.is_id("p2"));
         assert!(!d.is_id("nope"));
         assert_eq!(describe(entries[0]), "entry at line 3");
+        assert_eq!(d.describe(entries[0]), "entry at line 3");
+        assert_eq!(d.describe(entries[2]), describe(entries[2]));
     }
 }

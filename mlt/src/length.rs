@@ -231,7 +231,12 @@ impl<'a, 'input> Walker<'_, 'a, 'input> {
         let mut longest = 0;
         for child in node.children().filter(Node::is_element) {
             let frames = match child.tag_name().name() {
-                "multitrack" => self.tractor_length(child)?,
+                "multitrack" => {
+                    self.enter(child)?;
+                    let frames = self.tractor_length(child);
+                    self.active.pop();
+                    frames?
+                }
                 "track" => self.reference(child)?,
                 "producer" | "chain" => {
                     let length = self.full_length(child)?;

@@ -43,6 +43,9 @@ pub use services::{ServiceKind, ServiceSet, LINKS_WHEN_UNLISTED, LOADER_RESOLVED
 pub const MAX_PROJECT_BYTES: u64 = 32 * 1024 * 1024;
 /// Most XML nodes parsed, to bound memory on hostile input.
 pub const MAX_XML_NODES: u32 = 2_000_000;
+/// Deepest nesting of elements, `<mlt>` being 1. melt 7.12 (through libxml2) fails to load a project nested one
+/// level deeper, and every walk of the tree stays within it.
+pub const MAX_XML_DEPTH: usize = 255;
 
 /// What melt will do with one project file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +173,13 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
         }
         Err(e) => return Err(ProjectError::NotXml(path, e.to_string())),
     };
+    if let Some(too_deep) = deeper_than(&document, MAX_XML_DEPTH) {
+        let row = document.text_pos_at(too_deep.range().start).row;
+        let detail = format!(
+            "elements are nested more than {MAX_XML_DEPTH} deep (at line {row}); melt refuses such a project too"
+        );
+        return Err(ProjectError::Invalid(path, detail));
+    }
     let mlt = document.root_element();
     if mlt.tag_name().name() != "mlt" {
         let root = mlt.tag_name().name().to_string();
@@ -257,6 +267,30 @@ impl Project {
     }
 }
 
+/// The first element nested deeper than `limit`, found without recursion (roxmltree's parser is iterative too):
+/// in document order each node's parent comes first, so its depth is known.
+fn deeper_than<'a, 'input>(
+    document: &'a roxmltree::Document<'input>,
+    limit: usize,
+) -> Option<roxmltree::Node<'a, 'input>> {
+    let mut depths: Vec<u16> = Vec::new();
+    for node in document.root().descendants() {
+        let depth = match node.parent() {
+            Some(parent) => depths.get(parent.id().get() as usize).copied().unwrap_or(0).saturating_add(1),
+            None => 0,
+        };
+        if node.is_element() && depth as usize > limit {
+            return Some(node);
+        }
+        let index = node.id().get() as usize;
+        if depths.len() <= index {
+            depths.resize(index + 1, 0);
+        }
+        depths[index] = depth;
+    }
+    None
+}
+
 /// Line and column just past the end of `text`, counted from 1.
 fn end_position(text: &str) -> (usize, usize) {
     let row = text.matches('\n').count() + 1;
@@ -297,6 +331,8 @@ impl Project {
 mod filter_tests;
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 mod refusal_tests;
 #[cfg(test)]

@@ -19,11 +19,12 @@
 //! melt 7.12) and a timewarp speed (`2.0:/a.mp4`) are stripped. Image
 //! sequences (`img%05d.png`, `.all.png`) only need their folder.
 
+use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
 use roxmltree::Node;
 
-use super::doc::{describe, prop, service, Doc};
+use super::doc::{prop, service, Doc};
 use super::{FileRef, FileRole};
 
 const PRODUCER_PROPS: &[&str] = &["resource", "warp_resource"];
@@ -79,6 +80,7 @@ pub enum Need {
 /// Every file (or folder) the document refers to, resolved and de-duplicated.
 pub fn collect(doc: &Doc<'_, '_>, root: &Path) -> Vec<FileRef> {
     let mut refs: Vec<FileRef> = Vec::new();
+    let mut seen: HashSet<PathBuf> = HashSet::new();
     for node in doc.mlt.descendants().filter(Node::is_element) {
         let tag = node.tag_name().name();
         let (props, is_producer): (&[&str], bool) = match tag {
@@ -103,10 +105,10 @@ pub fn collect(doc: &Doc<'_, '_>, root: &Path) -> Vec<FileRef> {
                 Need::Folder(p) => (p, true),
             };
             let path = resolve(root, &text);
-            if refs.iter().any(|r| r.path == path) {
+            if !seen.insert(path.clone()) {
                 continue;
             }
-            let origin = format!("{} property {name}", describe(node));
+            let origin = format!("{} property {name}", doc.describe(node));
             let relative = (!is_absolute(&text)).then_some(text);
             let role = if svc.as_deref() == Some("vidstab") && name == "filename" {
                 FileRole::StabilisationAnalysis

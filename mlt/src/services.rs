@@ -13,14 +13,14 @@
 //! list instead); its only link is `timeremap` (the only `link_*_init` in its
 //! modules), which is then assumed ([`LINKS_WHEN_UNLISTED`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use roxmltree::Node;
 use serde::{Deserialize, Serialize};
 
 use super::clock::c_strtol;
-use super::doc::{describe, prop, service, Doc};
+use super::doc::{prop, service, Doc};
 
 /// Names never reported missing: MLT's XML loader resolves them itself.
 pub const LOADER_RESOLVED: &[&str] =
@@ -199,21 +199,26 @@ pub const MAX_PLACES_NAMED: usize = 3;
 /// Where each (enabled) filter service sits: `filter "filter3" on chain "chain0" (in playlist "playlist1")`.
 pub fn filter_places(doc: &Doc<'_, '_>) -> BTreeMap<String, Vec<String>> {
     let mut places: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // The first playlist placing each clip, looked up once rather than once per filter.
+    let mut track_of: HashMap<&str, Node<'_, '_>> = HashMap::new();
+    for playlist in doc.mlt.descendants().filter(|n| n.tag_name().name() == "playlist") {
+        for entry in playlist.children().filter(|e| e.tag_name().name() == "entry") {
+            if let Some(id) = entry.attribute("producer") {
+                track_of.entry(id).or_insert(playlist);
+            }
+        }
+    }
     for node in doc.mlt.descendants().filter(|n| n.is_element() && n.tag_name().name() == "filter") {
         let Some(name) = service(node) else { continue };
         if disabled(node) {
             continue;
         }
         let Some(parent) = node.parent_element() else { continue };
-        let mut place = format!("{} on {}", describe(node), describe(parent));
+        let mut place = format!("{} on {}", doc.describe(node), doc.describe(parent));
         // A clip's filter: name the track (playlist) the clip is placed on, as the editor shows it.
         if let (Some(id), "producer" | "chain") = (parent.attribute("id"), parent.tag_name().name()) {
-            let track = doc.mlt.descendants().find(|n| {
-                n.tag_name().name() == "playlist"
-                    && n.children().any(|e| e.tag_name().name() == "entry" && e.attribute("producer") == Some(id))
-            });
-            if let Some(track) = track {
-                place.push_str(&format!(" (in {})", describe(track)));
+            if let Some(track) = track_of.get(id) {
+                place.push_str(&format!(" (in {})", doc.describe(*track)));
             }
         }
         places.entry(name).or_default().push(place);

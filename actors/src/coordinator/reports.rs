@@ -10,7 +10,7 @@ use super::{Coordinator, FromWorker};
 use crate::registry::{Release, SendTo};
 use crate::store::{AppendLog, Change, StoreError};
 use actix::prelude::*;
-use distencode_wire::job::{JobId, JobState};
+use distencode_wire::job::{AttemptOutcome, JobId, JobRecord, JobState};
 use distencode_wire::message::{CoordinatorToWorker, Outcome, RejectionCause, WorkerToCoordinator};
 
 type Reply = Option<CoordinatorToWorker>;
@@ -214,8 +214,20 @@ impl Coordinator {
         if !self.holds(&worker, job, attempt) {
             return;
         }
-        let requeue = self.may_requeue(job);
-        let reason = format!("worker {worker} was lost");
+        // Lost before the render started: while it checked the project, perhaps because of it.
+        let checking = self.active.get(&job).is_some_and(|r| r.state == JobState::Offered);
+        let (requeue, reason) = if checking {
+            let lost = self.active.get(&job).map_or(0, lost_while_checking) + 1;
+            let requeue = self.may_requeue(job) && lost < self.config.max_attempts;
+            let mut reason = format!("worker {worker} {LOST_WHILE_CHECKING}");
+            if lost >= self.config.max_attempts {
+                reason
+                    .push_str(&format!(": {lost} workers were lost while checking it; the project may crash workers"));
+            }
+            (requeue, reason)
+        } else {
+            (self.may_requeue(job), format!("worker {worker} was lost"))
+        };
         self.change(job, Change::Fail { attempt, reason, requeue, blames_worker: false }, ctx, |_, act, ctx| {
             act.dispatch(ctx)
         });
@@ -250,4 +262,18 @@ impl Coordinator {
             self.accepted(worker, job, attempt, ctx);
         }
     }
+}
+
+/// How an attempt ends whose worker was lost while it checked the project, before the render started.
+pub(super) const LOST_WHILE_CHECKING: &str = "was lost while checking the project";
+
+/// Attempts since the last retry whose worker was lost while checking the project. A project that crashes the
+/// worker reading it (a parser bug, a melt that aborts) would otherwise be offered for ever and take every worker
+/// down: these count towards `--max-attempts` like renders that started.
+pub(super) fn lost_while_checking(record: &JobRecord) -> u32 {
+    let lost = record.attempts.iter().skip(record.retried_at).filter(|a| {
+        a.started_at.is_none()
+            && matches!(&a.outcome, Some(AttemptOutcome::Failed { reason }) if reason.contains(LOST_WHILE_CHECKING))
+    });
+    lost.count() as u32
 }
