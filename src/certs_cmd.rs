@@ -7,8 +7,8 @@ use distencode_wire::Role;
 
 pub fn run(command: CertsCommand) -> Result<()> {
     match command {
-        CertsCommand::Init { dir } => {
-            let paths = pki::init_ca(&dir)?;
+        CertsCommand::Init { dir, force } => {
+            let paths = pki::init_ca_with(&dir, force)?;
             println!("created CA {} (key {})", paths.cert.display(), paths.key.display());
         }
         CertsCommand::Issue { dir, role, name, sans, days, start_days } => {

@@ -30,6 +30,25 @@ pub enum Command {
     /// Make the cluster's CA and node certificates.
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// Check this machine as a worker or coordinator: one line per check (ok, warn, fail) with the fix.
+    Doctor(DoctorArgs),
+    /// Write the farm's check project (two seconds of colour and tone every worker can render).
+    CheckProject {
+        /// Where to write it.
+        #[arg(default_value = "check.mlt")]
+        path: PathBuf,
+    },
+    /// Print the shell completion script: distencode completions bash > /etc/bash_completion.d/distencode.
+    Completions {
+        #[arg(value_enum)]
+        shell: ShellArg,
+    },
+    /// Write one man page per subcommand into DIR (the package ships them).
+    #[command(hide = true)]
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Measure the farm on this machine: overhead, dispatch, scale, recovery, logs (docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -58,6 +77,19 @@ pub struct NodeArgs {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub settings: NodeSettings,
+}
+
+/// `distencode doctor`: the node's own settings (so it checks what the node will run with) and what else to check.
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Print the checks as a JSON list of {name, status, detail}.
+    #[arg(long)]
+    pub json: bool,
+    /// Worker: a folder of projects, media or outputs it must read and write (repeatable).
+    #[arg(long = "root", value_name = "DIR")]
+    pub roots: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -150,6 +182,14 @@ pub struct SubmitOptions {
     pub allow_missing_filters: bool,
 }
 
+/// The shells `distencode completions` writes for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MeltLogArg {
     Normal,
@@ -199,9 +239,13 @@ pub enum WorkerCommand {
 #[derive(Subcommand, Debug)]
 pub enum CertsCommand {
     /// Create the cluster's CA: DIR/ca.pem and DIR/ca.key.
+    /// Refuses when DIR already has a ca.pem or ca.key (a node's folder, or a cluster's CA) unless --force.
     Init {
         #[arg(long)]
         dir: PathBuf,
+        /// Replace an existing CA: every certificate the old one issued stops being trusted.
+        #[arg(long)]
+        force: bool,
     },
     /// Issue a node certificate signed by the CA in DIR: DIR/NAME.pem and DIR/NAME.key.
     Issue {

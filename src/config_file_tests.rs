@@ -314,3 +314,19 @@ fn what_the_errors_say_a_key_holds_is_what_it_holds() {
         assert_eq!(message, format!("f.toml: key {key}: expected {kind}, found {}", describe(&bad)));
     }
 }
+
+#[test]
+fn an_address_without_a_port_is_refused_asking_for_host_port() {
+    let _env = lock();
+    assert_eq!(
+        refusal(&[], "role = \"worker\"\ncoordinator = \"coordinator.example.net\"\n"),
+        "FILE: coordinator: \"coordinator.example.net\" is not HOST:PORT (e.g. coordinator.example.net:7878 or \
+         [::1]:7878)"
+    );
+    assert_eq!(
+        refusal(&["--listen", "0.0.0.0"], "role = \"coordinator\"\n"),
+        "--listen: \"0.0.0.0\" is not HOST:PORT (e.g. coordinator.example.net:7878 or [::1]:7878)"
+    );
+    let worker = with_file(&[], "role = \"worker\"\ncoordinator = \"c.example:7878\"\n").unwrap();
+    assert!(worker.settings.check(&worker.origins).is_ok());
+}

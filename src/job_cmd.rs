@@ -225,6 +225,9 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(Stri
         bail!("the output {} would overwrite the project", output.display());
     }
     mlt::check_output_folder(&output).map_err(|e| anyhow!(e))?;
+    if let Some(warning) = output.parent().and_then(crate::shared_folder::warning) {
+        eprintln!("{warning}");
+    }
     let extra = options
         .consumer_args
         .iter()

@@ -2,16 +2,19 @@
 //! `actors` crates; this binary only wires them to flags, files and the terminal.
 #![forbid(unsafe_code)]
 
+mod assets_cmd;
 mod bench;
 mod certs_cmd;
 mod cli;
 mod client;
 mod config_file;
+mod doctor;
 mod job_cmd;
 mod node_cmd;
 mod node_settings;
 mod output;
 mod progress_view;
+mod shared_folder;
 mod shutdown;
 mod worker_cmd;
 
@@ -33,6 +36,16 @@ fn main() -> ExitCode {
         Command::Job(command) => client_runtime().and_then(|rt| rt.block_on(job_cmd::run(command))),
         Command::Worker(command) => client_runtime().and_then(|rt| rt.block_on(worker_cmd::run(command))),
         Command::Bench(command) => bench::run(command),
+        Command::CheckProject { path } => assets_cmd::check_project(&path),
+        Command::Completions { shell } => assets_cmd::completions(shell),
+        Command::Man { out } => assets_cmd::man_pages(&out),
+        Command::Doctor(args) => match matches.subcommand_matches("doctor") {
+            Some(doctor_matches) => {
+                let (json, roots) = (args.json, args.roots);
+                config_file::resolve(args.node, doctor_matches).and_then(|r| doctor::run(json, &roots, r))
+            }
+            None => Err(anyhow::anyhow!("the doctor command was not parsed as one")),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context, Result};
 use distencode_actors::coordinator::{Coordinator, CoordinatorConfig};
 use distencode_actors::runner::{MeltRunner, RunnerConfig};
 use distencode_actors::server::{self, ConnectionLimits, ServerContext};
-use distencode_actors::store::{GetJob, JobStore};
+use distencode_actors::store::{GetJob, JobStore, StoreError};
 use distencode_actors::worker::{self, LinkConfig, LinkHandle};
 use distencode_mlt as mlt;
 use distencode_wire::job::JobId;
@@ -40,7 +40,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 .ok_or_else(|| anyhow!("a coordinator needs --data-dir DIR (or data_dir in the --config file)"))?;
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             let tls = tls::server_config(&certs, &name)?;
-            let store = JobStore::open(&data_dir)?;
+            let store = JobStore::open(&data_dir).map_err(|e| store_open_error(e, &data_dir))?;
             let config = CoordinatorConfig {
                 max_attempts: checked.max_attempts,
                 grace: checked.grace,
@@ -93,7 +93,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 .clone()
                 .ok_or_else(|| anyhow!("a worker needs --work-dir DIR (or work_dir in the --config file)"))?;
             std::fs::create_dir_all(&work_dir).with_context(|| format!("cannot create {}", work_dir.display()))?;
-            let tls = tls::client_config(&certs, &name)?;
+            let tls = tls::client_config_as(&certs, &name, distencode_wire::Role::Worker)?;
             let shutdown_timeout = checked.shutdown_timeout;
             actix_rt::System::new().block_on(async move {
                 let services = mlt::query_services(&args.melt).await?;
@@ -132,5 +132,37 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 Ok(())
             })
         }
+    }
+}
+
+/// sled refuses a store another process holds with an I/O error of its own wording ("could not acquire lock on
+/// PATH: Os { .. WouldBlock .. }", of kind `Other`): say who holds it instead.
+fn store_open_error(error: StoreError, data_dir: &std::path::Path) -> anyhow::Error {
+    match &error {
+        StoreError::Db(sled::Error::Io(io)) if io.to_string().starts_with("could not acquire lock") => anyhow!(
+            "another coordinator is using {} (its store is locked); stop it first, or give this one another --data-dir",
+            data_dir.display()
+        ),
+        _ => error.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_coordinator_on_a_data_dir_is_told_another_uses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = JobStore::open(dir.path()).unwrap();
+        let second = JobStore::open(dir.path()).err().expect("sled locks its files");
+        assert_eq!(
+            store_open_error(second, dir.path()).to_string(),
+            format!(
+                "another coordinator is using {} (its store is locked); stop it first, or give this one another \
+                 --data-dir",
+                dir.path().display()
+            )
+        );
     }
 }

@@ -150,6 +150,16 @@ impl NodeSettings {
                 backoff.as_secs_f64()
             );
         }
+        let address = match self.role {
+            Some(NodeRole::Coordinator) => Some(("listen", Some(&self.listen))),
+            Some(NodeRole::Worker) => Some(("coordinator", self.connect.coordinator.as_ref())),
+            None => None,
+        };
+        if let Some((key, Some(addr))) = address {
+            if let Err(reason) = distencode_wire::connection::check_host_port(addr) {
+                bail!("{}: {reason}", origins.name(key));
+            }
+        }
         let counts = [
             ("max_attempts", self.max_attempts as usize),
             ("max_connections", self.max_connections),

@@ -252,6 +252,7 @@ async fn dial_inner(
     config: Arc<rustls::ClientConfig>,
     role: Role,
 ) -> Result<(Connection<ClientStream>, PeerIdentity), ConnectionError> {
+    check_host_port(addr).map_err(|reason| ConnectionError::Unreachable { addr: addr.to_string(), reason })?;
     let host = host_of(addr);
     let server_name = tls::server_name(host)?;
     let tcp = TcpStream::connect(addr)
@@ -350,6 +351,18 @@ async fn accept_inner(
         .send(&HelloReply::Welcome { protocol: PROTOCOL_VERSION, software: env!("CARGO_PKG_VERSION").into() })
         .await?;
     Ok((connection, peer))
+}
+
+/// `Err` with one line asking for `HOST:PORT` when `addr` has no port (`coordinator.example.net`, `::1`, `h:x`).
+pub fn check_host_port(addr: &str) -> Result<(), String> {
+    let port = match addr.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && (!host.contains(':') || host.ends_with(']')) => port,
+        _ => "",
+    };
+    match port.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(()),
+        _ => Err(format!("{addr:?} is not HOST:PORT (e.g. coordinator.example.net:7878 or [::1]:7878)")),
+    }
 }
 
 /// The host part of `HOST:PORT` (`[::1]:7000` gives `::1`).

@@ -100,10 +100,28 @@ impl IssueOptions {
 /// Creates a new cluster CA in `dir` (created 0700 if missing): `ca.pem` and
 /// `ca.key` (0600). Refuses if `dir/ca.key` already exists.
 pub fn init_ca(dir: &Path) -> Result<CaPaths, PkiError> {
+    init_ca_with(dir, false)
+}
+
+/// [`init_ca`], but with `replace` an existing `ca.pem` and `ca.key` in `dir` are removed first (`certs init
+/// --force`): every certificate the old CA issued stops being trusted by nodes given the new `ca.pem`.
+pub fn init_ca_with(dir: &Path, replace: bool) -> Result<CaPaths, PkiError> {
     ensure_dir(dir)?;
     let paths = CaPaths { cert: ca_cert_path(dir), key: ca_key_path(dir) };
-    if paths.key.exists() {
+    if replace {
+        for path in [&paths.key, &paths.cert] {
+            match fs::remove_file(path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(PkiError::Write { path: path.clone(), source: e })
+                }
+                _ => {}
+            }
+        }
+    } else if paths.key.exists() {
         return Err(PkiError::CaExists { path: paths.key });
+    } else if paths.cert.exists() {
+        // A node's certs dir: it holds the cluster's ca.pem without its key. A new CA here would cut it off.
+        return Err(PkiError::CaCertExists { path: paths.cert });
     }
 
     let mut params = CertificateParams::default();
@@ -254,6 +272,9 @@ fn load_ca(dir: &Path) -> Result<LoadedCa, PkiError> {
             }
         })
     };
+    if !key_path.exists() && cert_path.exists() {
+        return Err(PkiError::CaKeyElsewhere { dir: dir.to_path_buf() });
+    }
     let key_pem = read(&key_path)?;
     let cert_pem = read(&cert_path)?;
     let bad = |path: &Path, reason: String| PkiError::BadCa { path: path.to_path_buf(), reason };
@@ -428,6 +449,35 @@ mod tests {
         assert!(matches!(err, PkiError::CaExists { .. }), "{err}");
         assert!(err.to_string().contains("refusing to overwrite the existing CA key"));
         assert_eq!(fs::read(ca_key_path(dir)).unwrap(), before);
+        // A node's folder: the cluster's ca.pem alone. init refuses, and issue says where to run it.
+        let node = tmp.path().join("node");
+        fs::create_dir(&node).unwrap();
+        fs::copy(ca_cert_path(dir), ca_cert_path(&node)).unwrap();
+        let err = init_ca(&node).unwrap_err().to_string();
+        let n = node.display();
+        assert_eq!(
+            err,
+            format!(
+                "refusing to replace {n}/ca.pem: it is the cluster's CA certificate this node trusts, and a new CA \
+                 would cut the node off from the cluster (run certs init once, on the machine that keeps the CA; \
+                 --force replaces it)"
+            )
+        );
+        let err = issue(&node, &IssueOptions::new(Role::Worker, "w2")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{n} has the cluster's ca.pem but not its ca.key: run distencode certs issue on the machine that \
+                 keeps the CA, then copy the node's NAME.pem and NAME.key here (not certs init: a new CA would cut \
+                 this node off)"
+            )
+        );
+        assert_eq!(fs::read(ca_cert_path(&node)).unwrap(), fs::read(ca_cert_path(dir)).unwrap());
+        // --force makes a new CA in place of the old one.
+        let old_ca = fs::read(ca_cert_path(dir)).unwrap();
+        init_ca_with(dir, true).unwrap();
+        assert_ne!(fs::read(ca_key_path(dir)).unwrap(), before);
+        assert_ne!(fs::read(ca_cert_path(dir)).unwrap(), old_ca);
 
         issue(dir, &IssueOptions::new(Role::Worker, "w1")).unwrap();
         let err = issue(dir, &IssueOptions::new(Role::Worker, "w1")).unwrap_err();

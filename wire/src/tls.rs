@@ -46,15 +46,24 @@ impl NodeIdentity {
     /// the certificate names node NAME. Does not check the chain: see
     /// [`NodeIdentity::check_signed_by_ca`].
     pub fn load(certs_dir: &Path, name: &str) -> Result<Self, TlsError> {
+        Self::load_as(certs_dir, name, None)
+    }
+
+    /// [`NodeIdentity::load`] for a node that is to have `role`: a missing file's hint names it.
+    pub fn load_as(certs_dir: &Path, name: &str, role: Option<Role>) -> Result<Self, TlsError> {
         let cert_path = node_cert_path(certs_dir, name);
         let key_path = node_key_path(certs_dir, name);
         let ca_path = ca_cert_path(certs_dir);
+        let role = role.map_or_else(|| "worker|client|coordinator".to_string(), |role| role.to_string());
         let issue_hint = format!(
-            "issue it with distencode certs issue --dir {} --name {name} on the machine holding the cluster CA, then copy {name}.pem, {name}.key and ca.pem here",
+            "on the machine that keeps the cluster's CA, run distencode certs issue --dir CA_DIR --role {role} --name {name}, then copy {name}.pem, {name}.key and ca.pem into {}",
             certs_dir.display()
         );
 
-        let ca_certs = read_certs(&ca_path, "copy ca.pem from the machine that ran distencode certs init")?;
+        let ca_certs = read_certs(
+            &ca_path,
+            "copy ca.pem from the machine that keeps the cluster's CA; do not run certs init on a node",
+        )?;
         let cert_chain = read_certs(&cert_path, &issue_hint)?;
         let key_bytes = read_file(&key_path, &issue_hint)?;
         let key = PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| TlsError::BadFile {
@@ -186,12 +195,17 @@ fn server_verifier(roots: Arc<RootCertStore>) -> Result<Arc<dyn ServerCertVerifi
 
 /// Loads the coordinator's identity from `certs_dir` and builds its server config.
 pub fn server_config(certs_dir: &Path, name: &str) -> Result<Arc<ServerConfig>, TlsError> {
-    NodeIdentity::load(certs_dir, name)?.server_config()
+    NodeIdentity::load_as(certs_dir, name, Some(Role::Coordinator))?.server_config()
 }
 
 /// Loads a node's identity from `certs_dir` and builds its client config.
 pub fn client_config(certs_dir: &Path, name: &str) -> Result<Arc<ClientConfig>, TlsError> {
     NodeIdentity::load(certs_dir, name)?.client_config()
+}
+
+/// [`client_config`] for a node that is to have `role` (worker or client): a missing file's hint names it.
+pub fn client_config_as(certs_dir: &Path, name: &str, role: Role) -> Result<Arc<ClientConfig>, TlsError> {
+    NodeIdentity::load_as(certs_dir, name, Some(role))?.client_config()
 }
 
 /// The verified identity of the peer of a finished handshake (works for both
@@ -334,6 +348,15 @@ pub(crate) mod tests {
 
         let err = client_config(dir, "nobody").unwrap_err().to_string();
         assert!(err.starts_with(&format!("{}/nobody.pem not found (", dir.display())), "{err}");
+        let err = client_config_as(dir, "render3", Role::Worker).unwrap_err().to_string();
+        let d = dir.display();
+        assert_eq!(
+            err,
+            format!(
+                "{d}/render3.pem not found (on the machine that keeps the cluster's CA, run distencode certs issue \
+                 --dir CA_DIR --role worker --name render3, then copy render3.pem, render3.key and ca.pem into {d})"
+            )
+        );
 
         // A coordinator certificate from another CA, next to our ca.pem.
         let other = cluster();

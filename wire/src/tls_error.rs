@@ -24,11 +24,15 @@ use crate::verify::ChainRefusal;
 pub enum PkiError {
     #[error("cannot create certs dir {}: {source}", .path.display())]
     CreateDir { path: PathBuf, source: io::Error },
-    #[error("refusing to overwrite the existing CA key {} (a new CA would orphan every certificate it issued; remove it by hand if you really mean it)", .path.display())]
+    #[error("refusing to overwrite the existing CA key {} (a new CA would orphan every certificate it issued; --force replaces it)", .path.display())]
     CaExists { path: PathBuf },
+    #[error("refusing to replace {}: it is the cluster's CA certificate this node trusts, and a new CA would cut the node off from the cluster (run certs init once, on the machine that keeps the CA; --force replaces it)", .path.display())]
+    CaCertExists { path: PathBuf },
+    #[error("{} has the cluster's ca.pem but not its ca.key: run distencode certs issue on the machine that keeps the CA, then copy the node's NAME.pem and NAME.key here (not certs init: a new CA would cut this node off)", .dir.display())]
+    CaKeyElsewhere { dir: PathBuf },
     #[error("refusing to overwrite the existing key {} of node {name:?} (remove {} and {} first to reissue)", .path.display(), .path.display(), .cert.display())]
     KeyExists { name: String, path: PathBuf, cert: PathBuf },
-    #[error("no CA in {}: {} not found (run distencode certs init --dir {})", .dir.display(), .path.display(), .dir.display())]
+    #[error("no CA in {}: {} not found (run this on the machine that keeps the cluster's CA, or make a new cluster CA with distencode certs init --dir {})", .dir.display(), .path.display(), .dir.display())]
     NoCa { dir: PathBuf, path: PathBuf },
     #[error("cannot read {}: {source}", .path.display())]
     Read { path: PathBuf, source: io::Error },
@@ -225,7 +229,13 @@ mod tests {
         let dir = tmp.path();
         let err = crate::pki::issue(dir, &IssueOptions::new(Role::Worker, "w1")).unwrap_err().to_string();
         let d = dir.display();
-        assert_eq!(err, format!("no CA in {d}: {d}/ca.key not found (run distencode certs init --dir {d})"));
+        assert_eq!(
+            err,
+            format!(
+                "no CA in {d}: {d}/ca.key not found (run this on the machine that keeps the cluster's CA, or make a \
+                 new cluster CA with distencode certs init --dir {d})"
+            )
+        );
         crate::pki::init_ca(dir).unwrap();
         let err = issue(dir, &IssueOptions::new(Role::Client, "c").with_sans(["bad host!"])).unwrap_err().to_string();
         assert_eq!(err, r#"invalid --san "bad host!": not an IP address or a DNS name"#);

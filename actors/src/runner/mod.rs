@@ -6,10 +6,12 @@
 //! renders one job at a time. Everything a render says goes through the worker's link ([`LinkHandle`]).
 
 mod log_sink;
+pub mod melt_env;
 mod process;
 pub mod progress;
 pub mod render;
 pub mod verify;
+pub mod who;
 
 use crate::worker::LinkHandle;
 use actix::prelude::*;
@@ -274,6 +276,7 @@ fn validate(config: &RunnerConfig, spec: &JobSpec) -> Result<mlt::Project, (Reje
     if !missing.is_empty() {
         return Err((RejectionCause::Worker, format!("this melt has no encoder {}", missing.join(", "))));
     }
-    check_output_folder(output).map_err(|reason| (RejectionCause::Worker, reason))?;
+    check_output_folder(output)
+        .map_err(|reason| (RejectionCause::Worker, format!("{reason} (as {})", who::user_and_groups())))?;
     Ok(parsed)
 }

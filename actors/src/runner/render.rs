@@ -145,12 +145,7 @@ fn melt_command(config: &RunnerConfig, job: &MeltJob, folder: &Path, partial: &P
         command.arg(format!("{key}={value}"));
     }
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-    // Qt-based services need a platform even on a worker without a screen.
-    command.env("QT_QPA_PLATFORM", "offscreen");
-    command.env("TMPDIR", &config.work_dir);
-    if std::env::var_os("DISPLAY").is_none() {
-        command.env("DISPLAY", ":0");
-    }
+    super::melt_env::set(&mut command, &config.work_dir);
     process::tie_to_parent(&mut command);
     command
 }

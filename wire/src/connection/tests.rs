@@ -17,6 +17,27 @@ fn host_of_strips_port_and_brackets() {
     assert_eq!(host_of("localhost"), "localhost");
 }
 
+#[test]
+fn an_address_without_a_port_is_asked_for_as_host_port() {
+    for good in ["127.0.0.1:7000", "coord.example:7878", "[::1]:7000", "0.0.0.0:1"] {
+        assert_eq!(check_host_port(good), Ok(()), "{good}");
+    }
+    for bad in ["coord.example", "127.0.0.1", "::1", ":7000", "h:", "h:x", "h:0", "h:70000", ""] {
+        let want = format!("{bad:?} is not HOST:PORT (e.g. coordinator.example.net:7878 or [::1]:7878)");
+        assert_eq!(check_host_port(bad), Err(want), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn dialling_an_address_without_a_port_says_host_port() {
+    let certs = cluster();
+    let err = dial("127.0.0.1", tls::client_config(certs.path(), "w1").unwrap(), Role::Worker).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"cannot reach the coordinator at 127.0.0.1: "127.0.0.1" is not HOST:PORT (e.g. coordinator.example.net:7878 or [::1]:7878)"#
+    );
+}
+
 /// A coordinator that accepts one connection for workers and clients and returns how `accept` ended.
 async fn coordinator(
     certs: &std::path::Path,

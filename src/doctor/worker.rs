@@ -1,0 +1,165 @@
+//! The checks of a worker: its render stack (melt, ffmpeg, Qt, frei0r, fonts), the folders it reads and writes,
+//! its free disk space and its certificate.
+
+use super::checks::{self, run_tool};
+use super::Check;
+use crate::node_settings::NodeSettings;
+use distencode_mlt as mlt;
+use std::path::{Path, PathBuf};
+use tokio::process::Command;
+
+/// What melt prints when MLT 7.12's Qt module finds no `DISPLAY`.
+const QT_NEEDS_X11: &str = "requires a X11 environment";
+
+pub async fn checks(settings: &NodeSettings, roots: &[PathBuf]) -> Vec<Check> {
+    let work_dir = settings.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let mut checks = vec![melt(&settings.melt).await, ffmpeg().await, ffprobe(&settings.ffprobe).await];
+    checks.push(qt(&settings.melt, &work_dir).await);
+    checks.push(frei0r(&settings.melt).await);
+    checks.push(fonts().await);
+    checks.push(checks::read_write(
+        "work_dir",
+        &work_dir,
+        "create it for the service user: install -d -o distencode -g distencode -m 0750 DIR",
+    ));
+    for root in roots {
+        checks.push(checks::read_write(
+            "root",
+            root,
+            "add the service user to the folder's group (SupplementaryGroups= in the worker unit) and make the \
+             folder group-writable and setgid: chmod 2775 DIR (docs/deploy.md, shared storage)",
+        ));
+    }
+    checks.push(checks::disk("disk", &work_dir));
+    checks.push(checks::certificate(
+        settings.connect.certs.as_deref(),
+        settings.connect.name.as_deref(),
+        distencode_wire::Role::Worker,
+    ));
+    checks
+}
+
+async fn melt(melt: &Path) -> Check {
+    match mlt::melt_version(melt).await {
+        Ok(version) => Check::ok("melt", format!("{version} ({})", melt.display())),
+        Err(e) => Check::fail("melt", format!("{e}; install it (apt-get install melt) or set melt in worker.toml")),
+    }
+}
+
+async fn ffmpeg() -> Check {
+    let mut command = Command::new("ffmpeg");
+    command.arg("-version");
+    match run_tool(command, "ffmpeg -version").await {
+        Ok(out) if out.success => match mlt::parse_version(&out.stdout) {
+            Some(version) => Check::ok("ffmpeg", version),
+            None => Check::warn("ffmpeg", "ffmpeg -version names no version"),
+        },
+        Ok(out) => Check::warn("ffmpeg", format!("ffmpeg -version failed: {}", last_line(&out.stderr))),
+        Err(e) => Check::warn("ffmpeg", format!("{e}; apt-get install ffmpeg (melt's encoders come with it)")),
+    }
+}
+
+async fn ffprobe(ffprobe: &Path) -> Check {
+    let mut command = Command::new(ffprobe);
+    command.arg("-version");
+    let shown = format!("{} -version", ffprobe.display());
+    match run_tool(command, &shown).await {
+        Ok(out) if out.success => {
+            let version = mlt::parse_version(&out.stdout).unwrap_or_else(|| "version unknown".into());
+            Check::ok("ffprobe", format!("{version} ({})", ffprobe.display()))
+        }
+        Ok(out) => Check::fail("ffprobe", format!("{shown} failed: {}", last_line(&out.stderr))),
+        Err(e) => Check::fail(
+            "ffprobe",
+            format!("{e}; every render is verified with it: apt-get install ffmpeg, or set ffprobe in worker.toml"),
+        ),
+    }
+}
+
+/// Renders one frame of `qtext` with the environment the worker gives melt, into a PNG in the work dir.
+pub async fn qt(melt: &Path, work_dir: &Path) -> Check {
+    let dir = match tempfile::Builder::new().prefix(".distencode-doctor-").tempdir_in(work_dir) {
+        Ok(dir) => dir,
+        Err(e) => return Check::fail("qt", format!("cannot make a folder in {}: {e}", work_dir.display())),
+    };
+    let frame = dir.path().join("qtext.png");
+    let mut command = Command::new(melt);
+    command.args(["-profile", "quarter_pal", "qtext:", "text=distencode", "out=0", "-consumer"]);
+    command.arg(format!("avformat:{}", frame.display())).arg("vcodec=png");
+    distencode_actors::runner::melt_env::set(&mut command, work_dir);
+    let out = match run_tool(command, &format!("{} qtext:", melt.display())).await {
+        Ok(out) => out,
+        Err(e) => return Check::fail("qt", e),
+    };
+    let drawn = std::fs::metadata(&frame).map(|m| m.len() > 0).unwrap_or(false);
+    let said = format!("{}\n{}", out.stderr, out.stdout);
+    if drawn && out.success {
+        return Check::ok("qt", "melt drew a qtext frame offscreen: Qt titles render");
+    }
+    let fix = if said.contains(QT_NEEDS_X11) {
+        "MLT's Qt module needs DISPLAY set (the worker sets DISPLAY=:0 when it is unset; a wrapper or unit that \
+         removes it breaks every title)"
+    } else if said.contains("Failed to load \"qtext:\"") {
+        "melt has no Qt module (libmltqt.so, in the libmlt7 package): reinstall libmlt7, and check that \
+         MLT_REPOSITORY, if set, names a folder that has it"
+    } else {
+        "see melt's message above"
+    };
+    Check::fail("qt", format!("melt drew no qtext frame ({}): Qt titles would not render; {fix}", last_line(&said)))
+}
+
+async fn frei0r(melt: &Path) -> Check {
+    let services = match mlt::query_services(melt).await {
+        Ok(services) => services,
+        Err(e) => return Check::fail("frei0r", e.to_string()),
+    };
+    let count = services.names().iter().filter(|name| name.starts_with("frei0r.")).count();
+    let mut command = Command::new("dpkg-query");
+    command.args(["-W", "-f=${Version}", "frei0r-plugins"]);
+    let version = match run_tool(command, "dpkg-query").await {
+        Ok(out) if out.success && !out.stdout.trim().is_empty() => format!("frei0r-plugins {}", out.stdout.trim()),
+        _ => "frei0r-plugins version unknown (not a Debian package)".to_string(),
+    };
+    if count == 0 {
+        Check::warn("frei0r", format!("melt has no frei0r services ({version}): apt-get install frei0r-plugins"))
+    } else {
+        Check::ok("frei0r", format!("{count} frei0r services, {version}"))
+    }
+}
+
+async fn fonts() -> Check {
+    let mut command = Command::new("fc-list");
+    command.args([":", "family", "style"]);
+    match run_tool(command, "fc-list").await {
+        Ok(out) if out.success => {
+            let (count, hash) = font_list_hash(&out.stdout);
+            if count == 0 {
+                Check::warn("fonts", "fontconfig lists no fonts: titles fall back; apt-get install fonts-dejavu")
+            } else {
+                Check::ok("fonts", format!("{count} fonts, list hash {hash:016x} (the same on every worker?)"))
+            }
+        }
+        Ok(out) => Check::warn("fonts", format!("fc-list failed: {}", last_line(&out.stderr))),
+        Err(e) => Check::warn("fonts", format!("{e}; apt-get install fontconfig")),
+    }
+}
+
+/// How many fonts fontconfig lists, and a hash of the sorted list (FNV-1a, the same on every machine and release),
+/// so that two workers' lists can be compared by one number.
+pub fn font_list_hash(list: &str) -> (usize, u64) {
+    let mut lines: Vec<&str> = list.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    lines.sort_unstable();
+    lines.dedup();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for line in &lines {
+        for byte in line.bytes().chain(std::iter::once(b'\n')) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    (lines.len(), hash)
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output")
+}
