@@ -238,6 +238,7 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(Stri
                 .ok_or_else(|| anyhow!("--consumer-arg {arg:?} is not KEY=VALUE"))
         })
         .collect::<Result<Vec<_>>>()?;
+    distencode_wire::consumer_props::check_all(&extra).map_err(|e| anyhow!(e))?;
     // Only filters may be left out; producers, transitions, links and consumers stay required.
     let optional_filters: Vec<String> =
         if options.allow_missing_filters { parsed.filter_only_services().into_iter().collect() } else { Vec::new() };

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod connection;
+pub mod consumer_props;
 pub mod frame;
 pub mod identity;
 pub mod job;

@@ -39,6 +39,7 @@ pub fn check_spec(spec: &JobSpec) -> Result<(), String> {
             ));
         }
     }
+    crate::consumer_props::check_all(&spec.encoding.extra)?;
     count("MLT services", spec.services.len(), MAX_SERVICES)?;
     for service in &spec.services {
         bytes("an MLT service's name", service, MAX_SERVICE_BYTES)?;
@@ -93,7 +94,9 @@ mod tests {
         at.project = "p".repeat(MAX_PATH_BYTES);
         at.output = "o".repeat(MAX_PATH_BYTES);
         at.encoding.vcodec = "v".repeat(MAX_CODEC_BYTES);
-        at.encoding.extra = vec![("crf".into(), "2".repeat(MAX_CONSUMER_ARG_BYTES - 3)); MAX_CONSUMER_ARGS];
+        // Every property a job may set is short (see consumer_props), so the byte cap is met only by refused ones.
+        at.encoding.extra =
+            vec![("crf".into(), "2".repeat(crate::consumer_props::MAX_CONSUMER_VALUE_BYTES)); MAX_CONSUMER_ARGS];
         at.services = vec!["s".repeat(MAX_SERVICE_BYTES); MAX_SERVICES];
         check_spec(&at).unwrap();
 

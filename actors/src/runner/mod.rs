@@ -253,6 +253,8 @@ impl Handler<CurrentRender> for MeltRunner {
 /// Everything that must hold on this machine before melt starts; blocking file access, run off the actor thread.
 fn validate(config: &RunnerConfig, spec: &JobSpec) -> Result<mlt::Project, (RejectionCause, String)> {
     let (project, output) = (Path::new(&spec.project), Path::new(&spec.output));
+    // Checked at the client and at submit too; a worker trusts neither.
+    distencode_wire::consumer_props::check_all(&spec.encoding.extra).map_err(|e| (RejectionCause::Project, e))?;
     let mut parsed = match mlt::read_project(project) {
         Ok(parsed) => parsed,
         // A file this worker cannot see may be visible to another (different mounts).
