@@ -45,6 +45,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 max_attempts: checked.max_attempts,
                 grace: checked.grace,
                 max_log_bytes: checked.max_log_bytes,
+                metrics: store.metrics(),
             };
             let limits = ConnectionLimits {
                 max_connections: checked.max_connections,

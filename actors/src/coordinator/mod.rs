@@ -15,6 +15,7 @@ mod requests;
 
 pub use messages::*;
 
+use crate::metrics::Metrics;
 use crate::registry::{WorkerEvent, WorkerRegistry};
 use crate::store::{ApplyChange, Change, JobStore, ListJobs, StoreError};
 use actix::prelude::*;
@@ -33,11 +34,19 @@ pub struct CoordinatorConfig {
     pub grace: Duration,
     /// Bytes of melt's output stored per attempt; see [`log_budget`].
     pub max_log_bytes: u64,
+    /// Where the Coordinator and its WorkerRegistry count what happens: the store's ([`JobStore::metrics`]), so
+    /// that one set covers the node (the default is a set of its own, seen by nobody).
+    pub metrics: Metrics,
 }
 
 impl Default for CoordinatorConfig {
     fn default() -> Self {
-        Self { max_attempts: 3, grace: Duration::from_secs(10), max_log_bytes: log_budget::DEFAULT_MAX_LOG_BYTES }
+        Self {
+            max_attempts: 3,
+            grace: Duration::from_secs(10),
+            max_log_bytes: log_budget::DEFAULT_MAX_LOG_BYTES,
+            metrics: Metrics::default(),
+        }
     }
 }
 
@@ -72,6 +81,8 @@ pub struct Coordinator {
     /// Idle workers of the pool as the last claim left them, plus those that became idle since (a hint: it only
     /// decides how many candidates a claim carries).
     idle_hint: usize,
+    /// When each queued job was (last) queued, for the dispatch latency of the metrics.
+    queued_since: HashMap<JobId, std::time::Instant>,
     /// Jobs claimed for a worker whose offer is not recorded yet: no other claim may take them.
     offering: HashSet<JobId>,
     /// A claim is on its way: one claim at a time, so no worker or job is claimed twice.
@@ -86,7 +97,9 @@ impl Coordinator {
         let mut registry_addr = None;
         let log_budgets = log_budget::LogBudgets::new(config.max_log_bytes);
         let coordinator = Coordinator::create(|ctx| {
-            let registry = WorkerRegistry::new(ctx.address().recipient(), store.clone(), config.grace).start();
+            let registry =
+                WorkerRegistry::new(ctx.address().recipient(), store.clone(), config.grace, config.metrics.clone())
+                    .start();
             registry_addr = Some(registry.clone());
             Coordinator {
                 store,
@@ -100,6 +113,7 @@ impl Coordinator {
                 recently_final: HashMap::new(),
                 turned_down: BTreeSet::new(),
                 queued_parts: HashMap::new(),
+                queued_since: HashMap::new(),
                 idle_hint: 0,
                 offering: HashSet::new(),
                 dispatching: false,
@@ -118,6 +132,7 @@ impl Coordinator {
         if newer_known.is_some_and(|revision| revision > record.revision) {
             return;
         }
+        self.count(&record);
         let key = (Reverse(record.priority), record.id);
         if record.state == JobState::Queued {
             self.queue.insert(key);
@@ -126,6 +141,7 @@ impl Coordinator {
             self.queue.remove(&key);
             self.queued_parts.remove(&record.id);
         }
+        self.config.metrics.set_queue_length(self.queue.len());
         if record.state == JobState::Queued && record.attempts.iter().any(|a| a.blames_worker) {
             self.turned_down.insert(record.id);
         } else {
@@ -143,6 +159,27 @@ impl Coordinator {
         } else {
             self.recently_final.remove(&record.id);
             self.active.insert(record.id, record);
+        }
+    }
+
+    /// Counts what a record about to be taken in says happened: its state's change, how long it waited in the
+    /// queue if it was just offered, and the render if it just succeeded.
+    fn count(&mut self, record: &JobRecord) {
+        let metrics = &self.config.metrics;
+        let before = self.active.get(&record.id).map(|r| r.state);
+        metrics.job_state(before, record.state);
+        if record.state == JobState::Queued {
+            self.queued_since.entry(record.id).or_insert_with(std::time::Instant::now);
+        } else if let Some(since) = self.queued_since.remove(&record.id) {
+            if record.state == JobState::Offered {
+                metrics.dispatched(since.elapsed());
+            }
+        }
+        if record.state == JobState::Succeeded && before.is_some_and(|s| !s.is_final()) {
+            let attempt = record.attempts.last();
+            let (started, ended) = (attempt.and_then(|a| a.started_at), attempt.and_then(|a| a.ended_at));
+            let took = Duration::from_millis(ended.unwrap_or(0).saturating_sub(started.unwrap_or(0)));
+            metrics.rendered(took, record.facts.as_ref().map_or(0, |f| f.frames));
         }
     }
 

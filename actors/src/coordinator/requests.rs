@@ -24,6 +24,7 @@ impl Handler<Submit> for Coordinator {
         Box::pin(create.into_actor(self).map(|result, act, ctx| {
             let record = result?;
             tracing::info!(job = %record.id, project = %record.project, by = %record.submitted_by, "submitted");
+            act.config.metrics.submitted();
             act.update(record.clone());
             act.dispatch(ctx);
             Ok(record)

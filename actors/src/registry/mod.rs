@@ -17,6 +17,7 @@ pub use reservations::{Drain, Reserve, Unreserve};
 pub use state::WorkerState;
 
 use crate::error::{Answer, RequestError};
+use crate::metrics::Metrics;
 use crate::store::JobStore;
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
 use capabilities::{has_all, lacks, Announced, AnnouncedSets, PoolCapabilities};
@@ -43,6 +44,12 @@ struct WorkerEntry {
     recent_failures: u32,
 }
 
+/// Sets a worker's state, and counts it in the metrics' workers by state.
+fn set_state(metrics: &Metrics, entry: &mut WorkerEntry, state: WorkerState) {
+    metrics.worker_state(Some(entry.state.as_str()), Some(state.as_str()));
+    entry.state = state;
+}
+
 /// A worker seen this lately (milliseconds) still counts as part of the pool when deciding that no worker can
 /// take a job.
 const RECENTLY_SEEN_MS: u64 = 60_000;
@@ -52,6 +59,8 @@ pub const SUSPECT_AFTER_FAILURES: u32 = 3;
 
 /// The actor.
 pub struct WorkerRegistry {
+    /// Counts workers by state.
+    metrics: Metrics,
     workers: BTreeMap<String, WorkerEntry>,
     /// Workers held for a person (durable through the JobStore), whether connected or not.
     reservations: BTreeMap<String, Reservation>,
@@ -73,8 +82,9 @@ pub struct WorkerRegistry {
 }
 
 impl WorkerRegistry {
-    pub fn new(events: Recipient<WorkerEvent>, store: Addr<JobStore>, grace: Duration) -> Self {
+    pub fn new(events: Recipient<WorkerEvent>, store: Addr<JobStore>, grace: Duration, metrics: Metrics) -> Self {
         Self {
+            metrics,
             workers: BTreeMap::new(),
             reservations: BTreeMap::new(),
             draining: BTreeSet::new(),
@@ -109,7 +119,7 @@ impl WorkerRegistry {
             return;
         };
         let job = entry.state.job();
-        entry.state = WorkerState::Lost;
+        set_state(&self.metrics, entry, WorkerState::Lost);
         tracing::warn!(worker = name, ?job, "worker lost");
         if let Some((job, attempt)) = job {
             self.events.do_send(WorkerEvent::Lost { worker: name.to_string(), job, attempt });
@@ -148,6 +158,7 @@ impl Handler<Connect> for WorkerRegistry {
         let now = now_ms();
         let claimed = msg.registration.current;
         let previous = self.workers.remove(&msg.name);
+        let previous_state = previous.as_ref().map(|p| p.state.as_str());
         // A worker that restarts keeps its record of failures: a broken machine stays suspect.
         let recent_failures = previous.as_ref().map_or(0, |p| p.recent_failures);
         if let Some(previous) = previous {
@@ -172,6 +183,7 @@ impl Handler<Connect> for WorkerRegistry {
         tracing::info!(worker = %msg.name, melt = %registration.melt_version, services = announced.services.len(), "worker registered");
         let idle = state == WorkerState::Idle && self.in_pool(&msg.name);
         self.pool.add(&announced.has);
+        self.metrics.worker_state(previous_state, Some(state.as_str()));
         self.workers.insert(
             msg.name,
             WorkerEntry {
@@ -203,7 +215,7 @@ impl Handler<Disconnect> for WorkerRegistry {
         }
         let holds_job = entry.state.job().is_some();
         if !holds_job {
-            entry.state = WorkerState::Lost;
+            set_state(&self.metrics, entry, WorkerState::Lost);
         }
         self.unplug(&msg.name);
         if !holds_job {
@@ -247,7 +259,7 @@ impl Handler<Claim> for WorkerRegistry {
         let mut claimed = Vec::with_capacity(pairs.len());
         for (job, attempt, name) in pairs {
             let entry = self.workers.get_mut(&name).expect("picked from the registry's own workers");
-            entry.state = WorkerState::Busy { job, attempt };
+            set_state(&self.metrics, entry, WorkerState::Busy { job, attempt });
             claimed.push((job, name));
         }
         let pool = msg.with_pool.then(|| self.recently_seen());
@@ -283,7 +295,8 @@ impl Handler<Release> for WorkerRegistry {
             Some(false) => entry.recent_failures += 1,
             None => {}
         }
-        entry.state = if entry.outbox.is_some() { WorkerState::Idle } else { WorkerState::Lost };
+        let state = if entry.outbox.is_some() { WorkerState::Idle } else { WorkerState::Lost };
+        set_state(&self.metrics, entry, state);
         if entry.state == WorkerState::Idle && self.in_pool(&msg.name) {
             self.events.do_send(WorkerEvent::Available);
         }

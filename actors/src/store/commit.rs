@@ -19,6 +19,7 @@
 use super::log_segments::LogSegments;
 use super::sled_files::SledFiles;
 use super::StoreError;
+use crate::metrics::Metrics;
 use actix::dev::{MessageResponse, OneshotSender};
 use actix::{Actor, Message};
 use std::sync::mpsc;
@@ -60,6 +61,8 @@ struct Files {
     /// What sled wrote, synced for real after each flush.
     disk: Arc<SledFiles>,
     segments: Arc<LogSegments>,
+    /// Told how long each flush took.
+    metrics: Metrics,
 }
 
 /// The way to the commit thread; clones share it.
@@ -74,12 +77,17 @@ type AfterFlush = (Vec<Waiting>, mpsc::Receiver<Result<(), StoreError>>, Arc<Log
 
 impl CommitQueue {
     /// Starts the commit thread and the log-sync thread; they end when every clone of the queue is dropped.
-    pub fn start(db: sled::Db, disk: Arc<SledFiles>, segments: Arc<LogSegments>) -> std::io::Result<Self> {
+    pub fn start(
+        db: sled::Db,
+        disk: Arc<SledFiles>,
+        segments: Arc<LogSegments>,
+        metrics: Metrics,
+    ) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel();
         let (to_log_sync, log_sync_queue) = mpsc::channel();
         std::thread::Builder::new().name("store-commit".into()).spawn(move || run(&receiver, &to_log_sync))?;
         std::thread::Builder::new().name("store-log-sync".into()).spawn(move || sync_logs(&log_sync_queue))?;
-        Ok(Self { sender, files: Files { db, disk, segments } })
+        Ok(Self { sender, files: Files { db, disk, segments, metrics } })
     }
 
     fn push(&self, waiting: Waiting) {
@@ -102,7 +110,7 @@ fn run(queue: &mpsc::Receiver<(Waiting, Files)>, log_sync: &mpsc::Sender<AfterFl
         let wrote = group.iter().any(|w| w.wrote != Wrote::Nothing);
         let (database_only, rest): (Vec<Waiting>, Vec<Waiting>) =
             group.into_iter().partition(|w| w.wrote == Wrote::Database);
-        let Files { db, disk, segments } = files;
+        let Files { db, disk, segments, metrics } = files;
         let mut flush_outcome = None;
         if !rest.is_empty() {
             let (sender, receiver) = mpsc::sync_channel(1);
@@ -114,7 +122,12 @@ fn run(queue: &mpsc::Receiver<(Waiting, Files)>, log_sync: &mpsc::Sender<AfterFl
             flush_outcome = Some(sender);
         }
         let flushed = match wrote {
-            true => db.flush().map_err(StoreError::from).and_then(|_| disk.sync().map_err(super::sync_error)),
+            true => {
+                let began = Instant::now();
+                let flushed = db.flush().map_err(StoreError::from).and_then(|_| disk.sync().map_err(super::sync_error));
+                metrics.committed(began.elapsed());
+                flushed
+            }
             false => Ok(()),
         };
         drop((db, disk));

@@ -21,6 +21,7 @@ pub use fault::{WriteFault, INJECTED};
 pub use machine::{Change, TransitionError};
 pub use messages::*;
 
+use crate::metrics::Metrics;
 use commit::CommitQueue;
 use log_segments::{Location, LogSegments};
 use sled_files::SledFiles;
@@ -81,6 +82,8 @@ pub struct JobStore {
     commits: CommitQueue,
     /// Off unless a test sets it ([`JobStore::write_fault`]).
     fault: WriteFault,
+    /// The coordinator's metrics, made with the store (see [`JobStore::metrics`]).
+    metrics: Metrics,
     /// The id the next job gets: one past the highest id ever given. The job's own record is what makes it durable
     /// (at open it is one past the highest key of `jobs`, or past [`ID_FLOOR`] once the highest jobs were deleted),
     /// so ids run 1, 2, 3, ... across any stop, unlike sled's `generate_id`, which jumps by a million after an
@@ -107,6 +110,7 @@ impl JobStore {
         let version = schema::check_meta(dir, &meta)?;
         let segments = Arc::new(LogSegments::open(&dir.join("logs")).map_err(log_error)?);
         let disk = Arc::new(SledFiles::open(&dir.join("jobs.sled")).map_err(sync_error)?);
+        let metrics = Metrics::new();
         let store = Self {
             dir: dir.to_path_buf(),
             jobs: db.open_tree("jobs")?,
@@ -116,7 +120,9 @@ impl JobStore {
             reservations: db.open_tree("reservations")?,
             drains: db.open_tree("drains")?,
             meta,
-            commits: CommitQueue::start(db.clone(), disk.clone(), segments.clone()).map_err(log_error)?,
+            commits: CommitQueue::start(db.clone(), disk.clone(), segments.clone(), metrics.clone())
+                .map_err(log_error)?,
+            metrics,
             disk,
             segments,
             db,
@@ -205,6 +211,12 @@ impl JobStore {
         self.db.flush()?;
         self.disk.sync().map_err(sync_error)?;
         Ok(())
+    }
+
+    /// The metrics of the coordinator of this store: one set per data directory, fed by the store, the Coordinator
+    /// and the WorkerRegistry.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
     }
 
     /// A test hook: the switch that makes the next write fail (see [`WriteFault`]).
@@ -337,6 +349,7 @@ impl JobStore {
         }
         let at = self.segments.append(text.as_bytes()).map_err(log_error)?;
         self.log_index.insert(key, &at.encode())?;
+        self.metrics.logged(text.len());
         Ok(())
     }
 

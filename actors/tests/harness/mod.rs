@@ -18,6 +18,7 @@
 
 use actix::SyncArbiter;
 use distencode_actors::coordinator::{Coordinator, CoordinatorConfig};
+use distencode_actors::metrics::Metrics;
 use distencode_actors::server::{self, ConnectionLimits, ServerContext};
 use distencode_actors::store::{JobStore, StoreError, WriteFault};
 use distencode_sim::{within, Pki, ScriptedClient, ScriptedWorker, Target, REPLY_LIMIT};
@@ -58,6 +59,8 @@ struct Node {
     control: mpsc::UnboundedSender<Control>,
     thread: std::thread::JoinHandle<()>,
     fault: WriteFault,
+    /// The running coordinator's metrics.
+    metrics: Metrics,
 }
 
 /// A coordinator in this process, with certificates for [`WORKERS`] and [`CLIENT`].
@@ -106,14 +109,21 @@ impl Farm {
         listener.set_nonblocking(true).expect("non-blocking listener");
         self.target.addr = listener.local_addr().expect("local address").to_string();
         let (control, commands) = mpsc::unbounded_channel();
-        let config = self.config.clone();
+        let mut config = self.config.clone();
+        config.metrics = store.metrics();
+        let metrics = store.metrics();
         let thread = std::thread::Builder::new()
             .name("coordinator".into())
             .spawn(move || run_coordinator(store, listener, tls, config, commands))
             .expect("coordinator thread");
-        self.node = Some(Node { control, thread, fault });
+        self.node = Some(Node { control, thread, fault, metrics });
         let mut client = self.client().await;
         client.list_pages().await.expect("the coordinator answers after recovering");
+    }
+
+    /// The running coordinator's metrics.
+    pub fn metrics(&self) -> Metrics {
+        self.node.as_ref().expect("a running coordinator").metrics.clone()
     }
 
     /// Stops the coordinator (every connection closes, as when its process dies) and starts another on the same
