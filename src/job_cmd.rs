@@ -93,8 +93,9 @@ async fn serve(client: &mut Client, endpoint: &Endpoint, request: Request) -> Re
                 let list: Vec<_> = jobs.iter().map(output::job_json).collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {
-                println!("{}", output::job_header());
-                jobs.iter().for_each(|job| println!("{}", output::job_row(job)));
+                let columns = output::JobColumns::fit(&jobs);
+                println!("{}", output::job_header(columns));
+                jobs.iter().for_each(|job| println!("{}", output::job_row(job, columns)));
             }
             Ok(())
         }
@@ -167,6 +168,8 @@ async fn follow(client: &mut Client, endpoint: &Endpoint, first: &JobRecord, jso
         return match record.state {
             JobState::Succeeded if Path::new(&record.output).is_file() => Ok(()),
             JobState::Succeeded => bail!("job {id} succeeded but {} is not there", record.output),
+            // The view has printed the failure on stdout: exit non-zero without saying it again on stderr.
+            _ if !json => Err(crate::Reported.into()),
             JobState::Failed => bail!("job {id} failed: {}", record.error.as_deref().unwrap_or("no reason recorded")),
             _ => bail!("job {id} {}: {}", record.state, record.error.as_deref().unwrap_or("")),
         };

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is::<Reported>() => ExitCode::FAILURE,
         Err(error) => {
             // One line: the chain of causes joined, as the user should read it.
             let text: Vec<String> = error.chain().map(|e| e.to_string()).collect();
@@ -57,6 +58,18 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// A failure the command has already told on stdout (`job submit --wait`): exit non-zero without saying it twice.
+#[derive(Debug)]
+pub struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the failure was told above")
+    }
+}
+
+impl std::error::Error for Reported {}
 
 /// Joins an error chain, skipping causes already quoted by the message before them.
 fn dedup_chain(chain: &[String]) -> String {

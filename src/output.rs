@@ -1,6 +1,6 @@
 //! How jobs and workers look on a terminal and as JSON.
 
-use distencode_wire::job::{JobRecord, JobState};
+use distencode_wire::job::{JobId, JobRecord, JobState};
 use distencode_wire::message::WorkerView;
 
 /// One line about a job's state, with its progress if it runs.
@@ -47,25 +47,47 @@ pub fn describe_state(job: &JobRecord) -> String {
     }
 }
 
+/// The widths of `job list`'s ID and WORKER columns: wide enough for every row (ids past 999,999, long names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobColumns {
+    id: usize,
+    worker: usize,
+}
+
+impl JobColumns {
+    pub fn fit(jobs: &[JobRecord]) -> Self {
+        let mut columns = Self { id: "ID".len().max(6), worker: "WORKER".len().max(12) };
+        for job in jobs {
+            columns.id = columns.id.max(job.id.to_string().len());
+            columns.worker = columns.worker.max(shown_worker(job).len());
+        }
+        columns
+    }
+}
+
+/// The worker a job is on or was finished by; a queued job has none, whoever had it before.
+fn shown_worker(job: &JobRecord) -> &str {
+    match job.state {
+        JobState::Queued => "-",
+        _ => job.worker.as_deref().unwrap_or("-"),
+    }
+}
+
 /// A table row for `job list`.
-pub fn job_row(job: &JobRecord) -> String {
+pub fn job_row(job: &JobRecord, columns: JobColumns) -> String {
     let progress = match (&job.state, &job.progress) {
         (JobState::Running, Some(p)) => format!("{:.0}%", p.percent),
         (JobState::Succeeded, _) => "100%".into(),
         _ => "-".into(),
     };
-    format!(
-        "{:>6}  {:<9}  {:>5}  {:<12}  {}",
-        job.id,
-        job.state,
-        progress,
-        job.worker.as_deref().unwrap_or("-"),
-        job.output
-    )
+    let state = job.state.to_string();
+    let (id, worker) = (columns.id, columns.worker);
+    format!("{:>id$}  {state:<9}  {progress:>5}  {:<worker$}  {}", job.id, shown_worker(job), job.output)
 }
 
-pub fn job_header() -> String {
-    format!("{:>6}  {:<9}  {:>5}  {:<12}  {}", "ID", "STATE", "DONE", "WORKER", "OUTPUT")
+pub fn job_header(columns: JobColumns) -> String {
+    let (id, worker) = (columns.id, columns.worker);
+    format!("{:>id$}  {:<9}  {:>5}  {:<worker$}  {}", "ID", "STATE", "DONE", "WORKER", "OUTPUT")
 }
 
 pub fn worker_row(worker: &WorkerView) -> String {
@@ -75,6 +97,9 @@ pub fn worker_row(worker: &WorkerView) -> String {
     }
     if worker.suspect {
         notes.push(format!("suspect: {} failures in a row", worker.recent_failures));
+    }
+    if worker.draining && worker.current_job.is_none() && worker.state == "draining" {
+        notes.push("drained: no job, safe to stop".into());
     }
     format!(
         "{:<16}  {:<8}  {:>6}  {:<8}  {:>4}  {:>8}  {:>8}  {}",
@@ -96,13 +121,36 @@ pub fn worker_header() -> String {
     )
 }
 
-/// One line about a worker after a reserve, release or drain.
+/// One line about a worker after a reserve, release or drain: what now happens to it and to the job it runs.
 pub fn describe_worker(worker: &WorkerView) -> String {
-    match &worker.reserved_by {
-        Some(person) => {
-            format!("worker {} {} (reserved for {person}{})", worker.name, worker.state, until(worker.reserved_until))
-        }
-        None => format!("worker {} {}", worker.name, worker.state),
+    let name = &worker.name;
+    let job = worker.current_job;
+    match (&worker.reserved_by, job) {
+        (Some(person), Some(job)) => format!(
+            "worker {name} reserved for {person}{}: it finishes job {job} first, then takes nothing more",
+            until(worker.reserved_until)
+        ),
+        (Some(person), None) => format!("worker {name} reserved for {person}{}", until(worker.reserved_until)),
+        (None, Some(job)) if worker.draining => format!(
+            "worker {name} draining: it finishes job {job}, then takes nothing more; `worker list` says when it is \
+             safe to stop"
+        ),
+        (None, None) if worker.draining => format!("worker {name} drained: it has no job, safe to stop"),
+        _ => format!("worker {name} {}", worker.state),
+    }
+}
+
+/// After `worker reserve --now`: the job the worker ran, if any, goes back to the queue for another worker.
+pub fn describe_taken_now(worker: &WorkerView, job: Option<JobId>) -> String {
+    let person = worker.reserved_by.as_deref().unwrap_or("-");
+    match job {
+        Some(job) => format!(
+            "worker {} reserved for {person}{} at once: its render of job {job} is stopped, and the job is queued \
+             again for another worker",
+            worker.name,
+            until(worker.reserved_until)
+        ),
+        None => format!("worker {} reserved for {person}{}", worker.name, until(worker.reserved_until)),
     }
 }
 
@@ -137,3 +185,7 @@ pub fn job_json(job: &JobRecord) -> serde_json::Value {
     }
     value
 }
+
+#[cfg(test)]
+#[path = "output_tests.rs"]
+mod tests;

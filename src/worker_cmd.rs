@@ -21,7 +21,10 @@ pub async fn run(command: WorkerCommand) -> Result<()> {
         WorkerCommand::Reserve { worker, person, until, now, connect } => {
             let until = until.as_deref().map(parse_until).transpose()?;
             let workers = call(&connect, ClientRequest::Reserve { worker: worker.clone(), person, until, now }).await?;
-            print_one(&workers, &worker);
+            match workers.iter().find(|w| w.name == worker) {
+                Some(view) if now => println!("{}", output::describe_taken_now(view, view.current_job)),
+                _ => print_one(&workers, &worker),
+            }
         }
         WorkerCommand::Release { worker, connect } => {
             let workers = call(&connect, ClientRequest::Release { worker: worker.clone() }).await?;
