@@ -180,6 +180,31 @@ pub struct SubmitOptions {
     /// without them, and the job records which it dropped.
     #[arg(long)]
     pub allow_missing_filters: bool,
+    /// Render it on many workers at once (docs/split.md): `auto` splits a long enough project when more than one
+    /// worker is free; N asks for N chunks (each at least 10 s).
+    #[arg(long, value_name = "auto|N", value_parser = parse_split)]
+    pub split: Option<SplitArg>,
+    /// Split even a project that uses a filter keeping state across frames (its frames may differ at a chunk's
+    /// start).
+    #[arg(long, requires = "split")]
+    pub split_force: bool,
+}
+
+/// `--split auto` or `--split N`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SplitArg {
+    Auto,
+    Chunks(u32),
+}
+
+fn parse_split(text: &str) -> Result<SplitArg, String> {
+    if text == "auto" {
+        return Ok(SplitArg::Auto);
+    }
+    match text.parse::<u32>() {
+        Ok(n) if n >= 2 => Ok(SplitArg::Chunks(n)),
+        _ => Err(format!("{text:?} is neither auto nor a number of chunks (2 or more)")),
+    }
 }
 
 /// The shells `distencode completions` writes for.

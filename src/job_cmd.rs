@@ -1,13 +1,13 @@
 //! `distencode job ...`: submit a project (refusing at once what cannot render), and look at jobs.
 
-use crate::cli::{JobCommand, MeltLogArg, SubmitOptions};
+use crate::cli::{JobCommand, MeltLogArg, SplitArg, SubmitOptions};
 use crate::client::{Client, Endpoint};
 use crate::output;
 use crate::progress_view::ProgressView;
 use anyhow::{anyhow, bail, Context, Result};
 use distencode_mlt as mlt;
 use distencode_wire::connection::ConnectionError;
-use distencode_wire::job::{Encoding, JobId, JobRecord, JobSpec, JobState, MeltLog};
+use distencode_wire::job::{Encoding, JobId, JobRecord, JobSpec, JobState, MeltLog, SplitRequest};
 use distencode_wire::message::{ClientReply, ClientRequest};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -264,6 +264,19 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(Stri
             MeltLogArg::Debug => MeltLog::Debug,
         },
         optional_filters,
+        split: options.split.map(|split| {
+            Box::new(SplitRequest {
+                chunks: match split {
+                    SplitArg::Auto => None,
+                    SplitArg::Chunks(n) => Some(n),
+                },
+                force: options.split_force,
+                frames: parsed.length_frames,
+                fps_num: parsed.fps_num,
+                fps_den: parsed.fps_den,
+            })
+        }),
+        task: None,
     };
     Ok((spec, filters))
 }

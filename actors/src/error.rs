@@ -28,6 +28,9 @@ pub enum RequestError {
     /// A worker name that is no node name.
     #[error(transparent)]
     BadWorkerName(#[from] IdentityError),
+    /// A task of a split job is cancelled or retried through its job.
+    #[error("job {task} is a task of job {parent}: cancel or retry job {parent}")]
+    TaskOfSplitJob { task: distencode_wire::job::JobId, parent: distencode_wire::job::JobId },
     #[error("the reservation would end in the past")]
     ReservationInThePast,
     #[error("a reservation needs a person (--for NAME)")]

@@ -137,6 +137,8 @@ pub fn spec(client: usize, n: usize) -> JobSpec {
         melt_log: MeltLog::Normal,
         services: JOB_SERVICES.iter().map(|s| s.to_string()).collect(),
         optional_filters: Vec::new(),
+        split: None,
+        task: None,
     }
 }
 

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 mod outcome;
+mod split;
 pub use outcome::AttemptOutcome;
+pub use split::{SplitRequest, SplitState, Task, TaskInput, TaskKind, TaskView, MAX_SPLIT_CHUNKS};
 
 /// A job's number, unique for the life of a coordinator's data directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -123,6 +125,10 @@ pub struct JobSpec {
     /// Filters the render may go without (`job submit --allow-missing-filters`): not in `services`; a worker that
     /// lacks one renders without it and says so in the job's log and its facts.
     pub optional_filters: Vec<String>,
+    /// `job submit --split`: render it as tasks on many workers (see [`SplitRequest`]).
+    pub split: Option<Box<SplitRequest>>,
+    /// Set by the coordinator only: this job is one task of a split job (boxed: most jobs are none).
+    pub task: Option<Box<Task>>,
 }
 
 /// One render of a job as offered to one worker; the attempt number guards against stale results.
@@ -207,6 +213,12 @@ pub struct JobRecord {
     /// Live progress while running; not persisted.
     #[serde(default)]
     pub progress: Option<Progress>,
+    /// A split job: what was asked, and why it was not split if it was not.
+    pub split: Option<SplitState>,
+    /// A task of a split job: what it does.
+    pub task: Option<Task>,
+    /// A split job's tasks, in order: chunks, the audio pass, then the join.
+    pub tasks: Vec<TaskView>,
 }
 
 impl JobRecord {
@@ -233,6 +245,9 @@ impl JobRecord {
             revision: 0,
             retried_at: 0,
             progress: None,
+            split: spec.split.map(|request| SplitState { request: *request, refused: None }),
+            task: spec.task.map(|t| *t),
+            tasks: Vec::new(),
         }
     }
 
@@ -245,7 +260,14 @@ impl JobRecord {
             melt_log: self.melt_log,
             services: self.services.clone(),
             optional_filters: self.optional_filters.clone(),
+            split: self.split.as_ref().map(|s| Box::new(s.request.clone())),
+            task: self.task.clone().map(Box::new),
         }
+    }
+
+    /// A split job whose tasks render it (not one refused, which renders in one piece).
+    pub fn is_split(&self) -> bool {
+        self.split.as_ref().is_some_and(|s| s.refused.is_none())
     }
 
     /// The number of the live attempt, if one is live.

@@ -6,7 +6,7 @@
 //! refused with a line naming the field and the cap, before anything is stored.
 
 use crate::identity::MAX_NODE_NAME_LEN;
-use crate::job::JobSpec;
+use crate::job::{JobSpec, MAX_SPLIT_CHUNKS};
 
 /// A project or output path, in bytes (Linux's `PATH_MAX`).
 pub const MAX_PATH_BYTES: usize = 4096;
@@ -48,6 +48,14 @@ pub fn check_spec(spec: &JobSpec) -> Result<(), String> {
     for filter in &spec.optional_filters {
         bytes("an optional filter's name", filter, MAX_SERVICE_BYTES)?;
     }
+    if let Some(chunks) = spec.split.as_ref().and_then(|s| s.chunks) {
+        if chunks > MAX_SPLIT_CHUNKS {
+            return Err(format!("refused: --split asks for {chunks} chunks; the limit is {MAX_SPLIT_CHUNKS}"));
+        }
+    }
+    if spec.task.is_some() {
+        return Err("refused: tasks of a split job are made by the coordinator, not submitted".into());
+    }
     Ok(())
 }
 
@@ -85,6 +93,8 @@ mod tests {
             melt_log: MeltLog::Normal,
             services: vec!["color".into()],
             optional_filters: Vec::new(),
+            split: None,
+            task: None,
         }
     }
 
@@ -133,6 +143,14 @@ mod tests {
         assert_eq!(
             past(|s| s.optional_filters = vec!["f".into(); 513]),
             "refused: the job names 513 optional filters; the limit is 512"
+        );
+        assert_eq!(
+            past(|s| {
+                let request =
+                    crate::job::SplitRequest { chunks: Some(65), force: false, frames: 1, fps_num: 25, fps_den: 1 };
+                s.split = Some(Box::new(request))
+            }),
+            "refused: --split asks for 65 chunks; the limit is 64"
         );
     }
 

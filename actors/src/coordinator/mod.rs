@@ -12,6 +12,7 @@ pub mod log_budget;
 mod messages;
 mod reports;
 mod requests;
+mod split;
 
 pub use messages::*;
 
@@ -89,6 +90,15 @@ pub struct Coordinator {
     dispatching: bool,
     /// Dispatch was asked for while a claim was in flight: look again when it lands.
     dispatch_again: bool,
+    /// This actor's own address, for the steps of a split job that follow a task's change.
+    me: Option<actix::WeakAddr<Coordinator>>,
+    /// Tasks whose split job no longer lists them or no longer runs: cancelled at the next step of a split.
+    orphans: BTreeSet<JobId>,
+    /// Why each failed task of a running split job failed, for the job's error.
+    task_errors: HashMap<JobId, String>,
+    /// Split jobs being moved on (one step at a time each), and those to look at again after that step.
+    advancing: HashSet<JobId>,
+    advance_again: HashSet<JobId>,
 }
 
 impl Coordinator {
@@ -118,6 +128,11 @@ impl Coordinator {
                 offering: HashSet::new(),
                 dispatching: false,
                 dispatch_again: false,
+                me: Some(ctx.address().downgrade()),
+                orphans: BTreeSet::new(),
+                task_errors: HashMap::new(),
+                advancing: HashSet::new(),
+                advance_again: HashSet::new(),
             }
         });
         let registry = registry_addr.expect("Coordinator::create runs its closure before returning");
@@ -134,7 +149,8 @@ impl Coordinator {
         }
         self.count(&record);
         let key = (Reverse(record.priority), record.id);
-        if record.state == JobState::Queued {
+        // A split job renders through its tasks and is never queued itself.
+        if record.state == JobState::Queued && !record.is_split() {
             self.queue.insert(key);
             self.queued_parts.insert(record.id, dispatch::QueuedParts::of(&record));
         } else {
@@ -150,7 +166,13 @@ impl Coordinator {
         if let Some(sender) = self.watchers.get(&record.id) {
             let _ = sender.send(record.clone());
         }
+        if record.task.is_some() {
+            self.task_changed(&record);
+        }
         if record.state.is_final() {
+            for task in &record.tasks {
+                self.task_errors.remove(&task.job);
+            }
             self.recently_final.insert(record.id, (record.revision, std::time::Instant::now()));
             self.active.remove(&record.id);
             self.watchers.remove(&record.id);
@@ -239,6 +261,7 @@ impl Coordinator {
                     }
                     act.update(record);
                 }
+                act.recover_splits(ctx);
                 act.dispatch(ctx);
             })
             .wait(ctx);

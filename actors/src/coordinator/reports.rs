@@ -37,9 +37,11 @@ impl Handler<FromWorker> for Coordinator {
                 if self.holds(&worker, job, attempt) {
                     if let Some(record) = self.active.get_mut(&job) {
                         record.progress = Some(progress);
+                        let record = record.clone();
                         if let Some(sender) = self.watchers.get(&job) {
                             let _ = sender.send(record.clone());
                         }
+                        self.task_changed(&record);
                     }
                 }
                 None

@@ -1,8 +1,10 @@
 //! What clients ask of the Coordinator: submit, look, follow, cancel, retry.
 
+use super::split;
 use super::*;
 use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo};
 use crate::store::{CreateJob, GetJob, LogCursor, ReadLog};
+use distencode_wire::job::TaskKind;
 use distencode_wire::message::{CoordinatorToWorker, WorkerView};
 
 /// A store's answer; a store that is gone says so as the store does.
@@ -26,6 +28,9 @@ impl Handler<Submit> for Coordinator {
             tracing::info!(job = %record.id, project = %record.project, by = %record.submitted_by, "submitted");
             act.config.metrics.submitted();
             act.update(record.clone());
+            if record.is_split() {
+                act.start_split(record.clone(), ctx);
+            }
             act.dispatch(ctx);
             Ok(record)
         }))
@@ -108,12 +113,33 @@ impl Handler<Cancel> for Coordinator {
 
     fn handle(&mut self, msg: Cancel, _: &mut Self::Context) -> Self::Result {
         let id = msg.id;
+        if let Some(parent) = self.active.get(&id).and_then(|r| r.task.as_ref()).filter(|t| t.kind != TaskKind::Cleanup)
+        {
+            let refusal = Err(RequestError::TaskOfSplitJob { task: id, parent: parent.parent });
+            return Box::pin(async move { refusal }.into_actor(self));
+        }
         let reason = format!("cancelled by {}", msg.by);
-        let apply = self.store.send(ApplyChange { id, change: Change::Cancel { reason } });
+        let change = match self.active.get(&id).filter(|r| r.is_split()) {
+            Some(parent) => {
+                // A split job whose join is putting its file in place is finishing, as a single render would be.
+                let joining = parent.tasks.iter().filter(|t| t.kind == TaskKind::Join).any(|t| {
+                    self.active.get(&t.job).and_then(|j| j.current_attempt()).is_some_and(|a| a.committed_at.is_some())
+                });
+                if joining {
+                    let error = crate::store::TransitionError::Finishing { id };
+                    let refusal = Err(RequestError::Store(StoreError::Refused { id, error }));
+                    return Box::pin(async move { refusal }.into_actor(self));
+                }
+                Change::CancelSplit { tasks: split::ended(&parent.tasks), reason }
+            }
+            None => Change::Cancel { reason },
+        };
+        let apply = self.store.send(ApplyChange { id, change });
         let live = self.active.get(&id).and_then(|r| r.current_attempt()).map(|a| (a.worker.clone(), a.number));
-        Box::pin(apply.into_actor(self).map(move |result, act, _| {
+        Box::pin(apply.into_actor(self).map(move |result, act, ctx| {
             let record = answer(result)?;
             act.update(record.clone());
+            act.end_tasks(&record, ctx);
             if let Some((worker, attempt)) = live {
                 // The worker kills melt, removes its partial file and reports; its report is then stale.
                 act.registry
@@ -133,6 +159,9 @@ impl Handler<Retry> for Coordinator {
         Box::pin(apply.into_actor(self).map(|result, act, ctx| {
             let record = answer(result)?;
             act.update(record.clone());
+            if record.is_split() {
+                act.start_split(record.clone(), ctx);
+            }
             act.dispatch(ctx);
             Ok(record)
         }))

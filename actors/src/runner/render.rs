@@ -2,10 +2,10 @@
 //! renamed into place. Runs as a future on the MeltRunner's context; nothing here blocks a thread.
 
 use super::log_sink::{LogSink, LOG_BATCH_DELAY};
-use super::{process, progress, verify, RunnerConfig};
+use super::{join, process, progress, verify, RunnerConfig};
 use crate::worker::LinkHandle;
 use distencode_mlt::Project;
-use distencode_wire::job::{JobId, MeltJob, RenderFacts};
+use distencode_wire::job::{JobId, MeltJob, RenderFacts, TaskKind};
 use distencode_wire::message::Outcome;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -99,22 +99,51 @@ pub async fn render(
         ))
         .await;
     }
-    let outcome = match run_melt(&config, &job, &project, &partial, &link, &mut log, &mut cancel).await {
-        Ok(()) => match verify(&config, &job, &project, &partial).await {
-            Ok(mut facts) => {
-                facts.dropped_filters = project.dropped_filters.clone();
-                commit_or_discard(&job, facts, &partial, &output, &link, cancel).await
+    let task = job.spec.task.clone();
+    let kind = task.as_ref().map(|t| t.kind);
+    let outcome = match (&task, kind) {
+        (Some(task), Some(TaskKind::Cleanup)) => {
+            join::remove_inputs(task).await;
+            Outcome::Succeeded(RenderFacts {
+                frames: 0,
+                duration_seconds: 0.0,
+                video_codec: String::new(),
+                audio_codec: None,
+                size_bytes: 0,
+                dropped_filters: Vec::new(),
+            })
+        }
+        (Some(task), Some(TaskKind::Join)) => {
+            match join::join(&config.ffprobe, &config.work_dir, &job, task, &partial, &mut cancel).await {
+                Ok(facts) => {
+                    let outcome = commit_or_discard(&job, facts, &partial, &output, &link, cancel).await;
+                    if matches!(outcome, Outcome::Succeeded(_)) {
+                        join::remove_inputs(task).await;
+                    }
+                    outcome
+                }
+                Err(outcome) => outcome,
             }
+        }
+        _ => match run_melt(&config, &job, &project, &partial, &link, &mut log, &mut cancel).await {
+            Ok(()) => match verify(&config, &job, &project, &partial).await {
+                Ok(mut facts) => {
+                    facts.dropped_filters = project.dropped_filters.clone();
+                    commit_or_discard(&job, facts, &partial, &output, &link, cancel).await
+                }
+                Err(outcome) => outcome,
+            },
             Err(outcome) => outcome,
         },
-        Err(outcome) => outcome,
     };
     if !matches!(outcome, Outcome::Succeeded(_)) {
         let _ = tokio::fs::remove_file(&partial).await;
     }
     // The log goes beside the output when the job ended here; a discarded (stale) attempt leaves nothing behind.
     let keep_log = match &outcome {
-        Outcome::Succeeded(_) => true,
+        // A chunk's, the audio pass's and a cleanup's logs stay in the job's store only: nothing is left beside
+        // the output but the output and its log.
+        Outcome::Succeeded(_) => matches!(kind, None | Some(TaskKind::Join)),
         Outcome::Failed { reason, .. } => reason != DISCARDED,
         // A cancelled attempt may be a stale one whose job another worker finished: leave that job's log alone.
         Outcome::Cancelled => false,
@@ -139,11 +168,22 @@ fn melt_command(config: &RunnerConfig, job: &MeltJob, folder: &Path, partial: &P
     command.args(job.spec.melt_log.flag());
     command.arg("-progress2").arg(&job.spec.project).arg("-consumer");
     command.arg(format!("avformat:{}", partial.display()));
-    command.arg(format!("vcodec={}", job.spec.encoding.vcodec));
-    command.arg(format!("acodec={}", job.spec.encoding.acodec));
-    for (key, value) in &job.spec.encoding.extra {
-        command.arg(format!("{key}={value}"));
+    let task = job.spec.task.as_ref();
+    if task.is_some_and(|t| t.kind == TaskKind::Audio) {
+        // The audio pass: PCM, once, with the job's audio settings only.
+        command.arg("acodec=pcm_s16le");
+        for (key, value) in job.spec.encoding.extra.iter().filter(|(key, _)| join::audio_property(key)) {
+            command.arg(format!("{key}={value}"));
+        }
+    } else {
+        command.arg(format!("vcodec={}", job.spec.encoding.vcodec));
+        command.arg(format!("acodec={}", job.spec.encoding.acodec));
+        for (key, value) in &job.spec.encoding.extra {
+            command.arg(format!("{key}={value}"));
+        }
     }
+    // A chunk's range and the audio pass's `vn=1 video_off=1` are consumer properties, after the job's own.
+    command.args(task.map(|t| join::melt_properties(t)).unwrap_or_default());
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     super::melt_env::set(&mut command, &config.work_dir);
     process::tie_to_parent(&mut command);
@@ -279,6 +319,19 @@ async fn verify(
     partial: &Path,
 ) -> Result<RenderFacts, Outcome> {
     let expect_audio = project.has_audio && job.spec.encoding.acodec != "none";
+    match job.spec.task.as_ref() {
+        Some(task) if task.kind == TaskKind::Chunk => {
+            return join::verify_chunk(&config.ffprobe, partial, task)
+                .await
+                .map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })
+        }
+        Some(task) if task.kind == TaskKind::Audio => {
+            return join::verify_audio(&config.ffprobe, partial, task)
+                .await
+                .map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })
+        }
+        _ => {}
+    }
     verify::verify_output(&config.ffprobe, partial, project.length_frames, expect_audio)
         .await
         .map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })
@@ -336,6 +389,8 @@ mod tests {
             melt_log: MeltLog::Normal,
             services: vec!["color".into()],
             optional_filters: Vec::new(),
+            split: None,
+            task: None,
         };
         let job = MeltJob { id: JobId(1), attempt: 1, spec };
         let folder = Path::new("/srv/renders/p");

@@ -214,6 +214,8 @@ mod tests {
             melt_log: Default::default(),
             services: Vec::new(),
             optional_filters: Vec::new(),
+            split: None,
+            task: None,
         };
         JobRecord::queued(JobId(id), spec, "alice".into(), 0)
     }

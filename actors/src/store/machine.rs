@@ -16,7 +16,7 @@
 //! Every change names the attempt it is about; a change for an attempt that is no longer the live one (a late
 //! result from a worker the job was taken from) is refused as stale and changes nothing.
 
-use distencode_wire::job::{Attempt, AttemptOutcome, JobId, JobRecord, JobState, RenderFacts};
+use distencode_wire::job::{Attempt, AttemptOutcome, JobId, JobRecord, JobState, RenderFacts, TaskView};
 
 /// A requested change to one job.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,8 +38,20 @@ pub enum Change {
     Abandon { reason: String },
     /// Queued, offered or running → cancelled.
     Cancel { reason: String },
-    /// Failed or cancelled → queued, keeping the history of attempts.
+    /// Failed or cancelled → queued, keeping the history of attempts (a split job's tasks are planned again).
     Retry,
+    /// A split job, queued → running: its tasks (jobs of their own) render it.
+    Split { tasks: Vec<TaskView> },
+    /// A split job that is not split after all (`reason` says why), stays queued and renders in one piece.
+    RefuseSplit { reason: String },
+    /// A split job's tasks as they now stand (running → running).
+    Tasks { tasks: Vec<TaskView> },
+    /// A split job whose join succeeded, running → succeeded, with the joined file's facts.
+    Joined { tasks: Vec<TaskView>, facts: RenderFacts },
+    /// A split job one of whose tasks failed for good, running → failed.
+    TaskFailed { tasks: Vec<TaskView>, reason: String },
+    /// A split job cancelled (queued or running → cancelled), with its tasks as they end.
+    CancelSplit { tasks: Vec<TaskView>, reason: String },
 }
 
 /// Why a change was refused.
@@ -65,6 +77,12 @@ impl Change {
             Change::Abandon { .. } => "abandon it",
             Change::Cancel { .. } => "cancel it",
             Change::Retry => "retry it",
+            Change::Split { .. } => "split it",
+            Change::RefuseSplit { .. } => "render it in one piece",
+            Change::Tasks { .. } => "record its tasks",
+            Change::Joined { .. } => "record its join",
+            Change::TaskFailed { .. } => "record a failed task",
+            Change::CancelSplit { .. } => "cancel it",
         }
     }
 
@@ -78,7 +96,23 @@ impl Change {
             Change::Fail { .. } => matches!(state, Offered | Running),
             Change::Cancel { .. } => matches!(state, Queued | Offered | Running),
             Change::Retry => matches!(state, Failed | Cancelled),
+            Change::Split { .. } | Change::RefuseSplit { .. } => state == Queued,
+            Change::Tasks { .. } | Change::Joined { .. } | Change::TaskFailed { .. } => state == Running,
+            Change::CancelSplit { .. } => matches!(state, Queued | Running),
         }
+    }
+
+    /// Changes only a split job (one not refused) may take.
+    fn only_split(&self) -> bool {
+        matches!(
+            self,
+            Change::Split { .. }
+                | Change::RefuseSplit { .. }
+                | Change::Tasks { .. }
+                | Change::Joined { .. }
+                | Change::TaskFailed { .. }
+                | Change::CancelSplit { .. }
+        )
     }
 
     fn attempt(&self) -> Option<u32> {
@@ -115,7 +149,11 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
             return Err(TransitionError::Finishing { id: record.id });
         }
     }
-    if !change.allowed_from(record.state) {
+    if !change.allowed_from(record.state) || (change.only_split() && !record.is_split()) {
+        return Err(TransitionError::NotAllowed { state: record.state, action: change.action() });
+    }
+    // A split job renders through its tasks: it is never offered itself, and no worker's report is about it.
+    if record.is_split() && matches!(change, Change::Offer { .. } | Change::Abandon { .. }) {
         return Err(TransitionError::NotAllowed { state: record.state, action: change.action() });
     }
     if let Some(attempt) = change.attempt() {
@@ -191,10 +229,41 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
             for attempt in &mut record.attempts {
                 attempt.blames_worker = false;
             }
+            record.tasks.clear();
+            record.progress = None;
             record.state = JobState::Queued;
         }
+        Change::Split { tasks } => {
+            record.tasks = tasks;
+            record.state = JobState::Running;
+        }
+        Change::RefuseSplit { reason } => {
+            if let Some(split) = record.split.as_mut() {
+                split.refused = Some(reason);
+            }
+        }
+        Change::Tasks { tasks } => record.tasks = tasks,
+        Change::Joined { tasks, facts } => {
+            record.tasks = tasks;
+            record.facts = Some(facts);
+            record.error = None;
+            record.progress = None;
+            record.state = JobState::Succeeded;
+            record.finished_at = Some(now);
+        }
+        Change::TaskFailed { tasks, reason } => end_split(record, tasks, reason, JobState::Failed, now),
+        Change::CancelSplit { tasks, reason } => end_split(record, tasks, reason, JobState::Cancelled, now),
     }
     Ok(())
+}
+
+/// A split job ends without its file: its tasks as they end, and why.
+fn end_split(record: &mut JobRecord, tasks: Vec<TaskView>, reason: String, state: JobState, now: u64) {
+    record.tasks = tasks;
+    record.error = Some(reason);
+    record.progress = None;
+    record.state = state;
+    record.finished_at = Some(now);
 }
 
 fn live_attempt(record: &mut JobRecord) -> &mut Attempt {

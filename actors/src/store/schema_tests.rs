@@ -53,6 +53,8 @@ fn submitted(n: u64, by: &str, priority: i32, at: u64) -> JobRecord {
         melt_log: if n == 3 { MeltLog::Verbose } else { MeltLog::Normal },
         services: vec!["avformat".into(), "color".into(), "luma".into()],
         optional_filters: Vec::new(),
+        split: None,
+        task: None,
     };
     let mut record = JobRecord::queued(JobId(n), spec, by.into(), at);
     record.revision = 1;
@@ -327,4 +329,36 @@ fn schema_3_keeps_a_jobs_optional_filters_and_the_filters_its_render_dropped() {
     let back = stored::decode_job(&stored::encode_job(&job).unwrap()).unwrap();
     assert_eq!(back.optional_filters, job.optional_filters);
     assert_eq!(back.facts.unwrap().dropped_filters, ["frei0r.alpha0ps_alphaspot"]);
+}
+
+#[test]
+fn schema_3_keeps_a_split_job_its_tasks_and_a_tasks_description() {
+    use distencode_wire::job::{SplitRequest, SplitState, Task, TaskInput, TaskKind, TaskView};
+    let mut parent = fixture_jobs()[0].clone();
+    let request = SplitRequest { chunks: None, force: true, frames: 1200, fps_num: 30000, fps_den: 1001 };
+    parent.split = Some(SplitState { request, refused: Some("not split: 1 worker(s) free".into()) });
+    parent.tasks = vec![TaskView {
+        job: JobId(9),
+        kind: TaskKind::Audio,
+        first: 0,
+        last: 1199,
+        state: JobState::Cancelled,
+        worker: Some("w2".into()),
+        attempts: 2,
+        frames_done: 0,
+    }];
+    let back = stored::decode_job(&stored::encode_job(&parent).unwrap()).unwrap();
+    assert_eq!((back.split, back.tasks), (parent.split, parent.tasks));
+    let mut task = fixture_jobs()[1].clone();
+    task.task = Some(Task {
+        parent: JobId(1),
+        kind: TaskKind::Join,
+        first: 0,
+        last: 1199,
+        fps_num: 30000,
+        fps_den: 1001,
+        inputs: vec![TaskInput { path: "/r/.o.mp4.job1.chunk0.mp4".into(), frames: 600 }],
+    });
+    let back = stored::decode_job(&stored::encode_job(&task).unwrap()).unwrap();
+    assert_eq!(back.task, task.task);
 }

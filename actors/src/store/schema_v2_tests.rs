@@ -28,6 +28,8 @@ fn submitted(n: u64, by: &str, priority: i32, at: u64) -> JobRecord {
         melt_log: if n == 3 { MeltLog::Debug } else { MeltLog::Normal },
         services: vec!["avformat".into(), "color".into(), "luma".into()],
         optional_filters,
+        split: None,
+        task: None,
     };
     JobRecord::queued(JobId(n), spec, by.into(), at)
 }

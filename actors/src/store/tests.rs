@@ -13,6 +13,8 @@ fn spec() -> JobSpec {
         melt_log: Default::default(),
         services: Vec::new(),
         optional_filters: Vec::new(),
+        split: None,
+        task: None,
     }
 }
 

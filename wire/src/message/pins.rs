@@ -14,12 +14,13 @@ use crate::frame;
 use crate::identity::Role;
 use crate::job::{
     Attempt, AttemptOutcome, Encoding, JobId, JobRecord, JobSpec, JobState, MeltJob, MeltLog, Progress, RenderFacts,
+    SplitRequest, SplitState, Task, TaskInput, TaskKind, TaskView,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
 
 /// The protocol version these pins describe: bumping [`PROTOCOL_VERSION`] without looking at the pins fails here.
-const PINNED_AT: u32 = 3;
+const PINNED_AT: u32 = 4;
 
 /// One pinned message: a name for the failure report, the value, and its encoding in lowercase hex.
 type Pin = (&'static str, fn(&mut Checker), &'static str);
@@ -92,7 +93,21 @@ fn spec() -> JobSpec {
         melt_log: MeltLog::Verbose,
         services: vec!["color".into()],
         optional_filters: vec!["frei0r.alpha0ps_alphaspot".into()],
+        split: Some(Box::new(split_request())),
+        task: Some(Box::new(Task {
+            parent: JobId(4),
+            kind: TaskKind::Join,
+            first: 0,
+            last: 499,
+            fps_num: 30000,
+            fps_den: 1001,
+            inputs: vec![TaskInput { path: "/.o.mp4.job4.chunk0.mp4".into(), frames: 250 }],
+        })),
     }
+}
+
+fn split_request() -> SplitRequest {
+    SplitRequest { chunks: Some(4), force: true, frames: 500, fps_num: 30000, fps_den: 1001 }
 }
 
 fn attempt() -> Attempt {
@@ -132,6 +147,18 @@ fn record() -> JobRecord {
         facts: Some(facts()),
         revision: 4,
         retried_at: 0,
+        split: Some(SplitState { request: split_request(), refused: None }),
+        task: None,
+        tasks: vec![TaskView {
+            job: JobId(8),
+            kind: TaskKind::Chunk,
+            first: 0,
+            last: 249,
+            state: JobState::Succeeded,
+            worker: Some("w2".into()),
+            attempts: 1,
+            frames_done: 250,
+        }],
         progress: Some(progress()),
     }
 }
@@ -174,12 +201,12 @@ const PINS: &[Pin] = &[
     (
         "Hello",
         |c| c.value(Hello { protocol: PINNED_AT, role: Role::Worker, software: "0.1.0".into() }),
-        "030105302e312e30",
+        "040105302e312e30",
     ),
     (
         "HelloReply::Welcome",
         |c| c.value(HelloReply::Welcome { protocol: PINNED_AT, software: "0.1.0".into() }),
-        "000305302e312e30",
+        "000405302e312e30",
     ),
     ("HelloReply::Refused", |c| c.value(HelloReply::Refused("no".into())), "01026e6f"),
     ("Role::Coordinator", |c| c.value(Role::Coordinator), "00"),
@@ -190,7 +217,8 @@ const PINS: &[Pin] = &[
         "ClientRequest::Submit",
         |c| c.value(ClientRequest::Submit(spec())),
         "00062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f7201196672\
-         656930722e616c7068613070735f616c70686173706f74",
+         656930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530fb03\
+         e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa",
     ),
     ("ClientRequest::Status", |c| c.value(ClientRequest::Status(JobId(7))), "0107"),
     ("ClientRequest::List", |c| c.value(ClientRequest::List), "02"),
@@ -220,7 +248,8 @@ const PINS: &[Pin] = &[
         "000703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f720005616c696365fd00\
          00018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001fd\
          0000018bcfe568020100000001fa402400000000000004683236340103616163fc0001117001196672656930722e616c\
-         7068613070735f616c70686173706f740400017d40490000000000004039000000000000014014000000000000",
+         7068613070735f616c70686173706f740400017d40490000000000004039000000000000014014000000000000010104\
+         01fb01f4fb7530fb03e9000001080000f9030102773201fa",
     ),
     (
         "ClientReply::Jobs",
@@ -228,7 +257,8 @@ const PINS: &[Pin] = &[
         "01010703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f720005616c696365fd\
          0000018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001\
          fd0000018bcfe568020100000001fa402400000000000004683236340103616163fc0001117001196672656930722e61\
-         6c7068613070735f616c70686173706f740400017d40490000000000004039000000000000014014000000000000",
+         6c7068613070735f616c70686173706f740400017d404900000000000040390000000000000140140000000000000101\
+         0401fb01f4fb7530fb03e9000001080000f9030102773201fa",
     ),
     ("ClientReply::JobsEnd", |c| c.value(ClientReply::JobsEnd), "02"),
     (
@@ -237,7 +267,8 @@ const PINS: &[Pin] = &[
         "030703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f720005616c696365fd00\
          00018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001fd\
          0000018bcfe568020100000001fa402400000000000004683236340103616163fc0001117001196672656930722e616c\
-         7068613070735f616c70686173706f740400017d40490000000000004039000000000000014014000000000000",
+         7068613070735f616c70686173706f740400017d40490000000000004039000000000000014014000000000000010104\
+         01fb01f4fb7530fb03e9000001080000f9030102773201fa",
     ),
     ("ClientReply::Log", |c| c.value(ClientReply::Log("line\n".into())), "04056c696e650a"),
     ("ClientReply::LogEnd", |c| c.value(ClientReply::LogEnd), "05"),
@@ -314,7 +345,8 @@ const PINS: &[Pin] = &[
         "CoordinatorToWorker::Offer",
         |c| c.value(CoordinatorToWorker::Offer(MeltJob { id: JobId(7), attempt: 2, spec: spec() })),
         "020702062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f720119\
-         6672656930722e616c7068613070735f616c70686173706f74",
+         6672656930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530\
+         fb03e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa",
     ),
     ("CoordinatorToWorker::Cancel", |c| c.value(CoordinatorToWorker::Cancel { job: JobId(7), attempt: 2 }), "030702"),
     (
@@ -350,13 +382,15 @@ const PINS: &[Pin] = &[
         "JobSpec",
         |c| c.value(spec()),
         "062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f720119667265\
-         6930722e616c7068613070735f616c70686173706f74",
+         6930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530fb03e9\
+         01172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa",
     ),
     (
         "MeltJob",
         |c| c.value(MeltJob { id: JobId(7), attempt: 2, spec: spec() }),
         "0702062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f72011966\
-         72656930722e616c7068613070735f616c70686173706f74",
+         72656930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530fb\
+         03e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa",
     ),
     ("Attempt", |c| c.value(attempt()), "01027731fd0000018bcfe5680001fd0000018bcfe568010001fd0000018bcfe56802010000"),
     (
@@ -372,7 +406,8 @@ const PINS: &[Pin] = &[
         "0703062f702e6d6c74062f6f2e6d7034076c696278323634036161630000000105636f6c6f720005616c696365fd0000\
          018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001fd00\
          00018bcfe568020100000001fa402400000000000004683236340103616163fc0001117001196672656930722e616c70\
-         68613070735f616c70686173706f740400017d40490000000000004039000000000000014014000000000000",
+         68613070735f616c70686173706f740400017d4049000000000000403900000000000001401400000000000001010401\
+         fb01f4fb7530fb03e9000001080000f9030102773201fa",
     ),
     (
         "WorkerView",

@@ -12,6 +12,8 @@ fn job(state: JobState, live_attempt: bool) -> JobRecord {
         melt_log: Default::default(),
         services: Vec::new(),
         optional_filters: Vec::new(),
+        split: None,
+        task: None,
     };
     let mut record = JobRecord::queued(JobId(1), spec, "alice".into(), 0);
     record.state = state;

@@ -147,6 +147,10 @@ impl From<Job> for v3::Job {
             }),
             revision: job.revision,
             retried_at: job.retried_at,
+            // Schema 2 had no split jobs.
+            split: None,
+            task: None,
+            tasks: Vec::new(),
         }
     }
 }

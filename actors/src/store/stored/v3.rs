@@ -32,6 +32,54 @@ pub struct Job {
     pub facts: Option<Facts>,
     pub revision: u64,
     pub retried_at: u64,
+    /// A split job (`job submit --split`): what was asked, and why it renders in one piece if it does.
+    pub split: Option<Split>,
+    /// A task of a split job: what it does.
+    pub task: Option<Task>,
+    /// A split job's tasks as they stood at its last change.
+    pub tasks: Vec<TaskRow>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Split {
+    pub chunks: Option<u32>,
+    pub force: bool,
+    pub frames: u64,
+    pub fps_num: u32,
+    pub fps_den: u32,
+    pub refused: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub enum TaskKind {
+    Chunk,
+    Audio,
+    Join,
+    Cleanup,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Task {
+    pub parent: u64,
+    pub kind: TaskKind,
+    pub first: u64,
+    pub last: u64,
+    pub fps_num: u32,
+    pub fps_den: u32,
+    /// Each input's path and frames.
+    pub inputs: Vec<(String, u64)>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct TaskRow {
+    pub job: u64,
+    pub kind: TaskKind,
+    pub first: u64,
+    pub last: u64,
+    pub state: State,
+    pub worker: Option<String>,
+    pub attempts: u32,
+    pub frames_done: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -88,14 +136,7 @@ impl From<&wire::JobRecord> for Job {
     fn from(r: &wire::JobRecord) -> Self {
         Self {
             id: r.id.0,
-            state: match r.state {
-                wire::JobState::Queued => State::Queued,
-                wire::JobState::Offered => State::Offered,
-                wire::JobState::Running => State::Running,
-                wire::JobState::Succeeded => State::Succeeded,
-                wire::JobState::Failed => State::Failed,
-                wire::JobState::Cancelled => State::Cancelled,
-            },
+            state: r.state.into(),
             project: r.project.clone(),
             output: r.output.clone(),
             encoding: Encoding {
@@ -127,6 +168,85 @@ impl From<&wire::JobRecord> for Job {
             }),
             revision: r.revision,
             retried_at: r.retried_at as u64,
+            split: r.split.as_ref().map(|s| Split {
+                chunks: s.request.chunks,
+                force: s.request.force,
+                frames: s.request.frames,
+                fps_num: s.request.fps_num,
+                fps_den: s.request.fps_den,
+                refused: s.refused.clone(),
+            }),
+            task: r.task.as_ref().map(|t| Task {
+                parent: t.parent.0,
+                kind: t.kind.into(),
+                first: t.first,
+                last: t.last,
+                fps_num: t.fps_num,
+                fps_den: t.fps_den,
+                inputs: t.inputs.iter().map(|i| (i.path.clone(), i.frames)).collect(),
+            }),
+            tasks: r
+                .tasks
+                .iter()
+                .map(|t| TaskRow {
+                    job: t.job.0,
+                    kind: t.kind.into(),
+                    first: t.first,
+                    last: t.last,
+                    state: t.state.into(),
+                    worker: t.worker.clone(),
+                    attempts: t.attempts,
+                    frames_done: t.frames_done,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<wire::JobState> for State {
+    fn from(s: wire::JobState) -> Self {
+        match s {
+            wire::JobState::Queued => State::Queued,
+            wire::JobState::Offered => State::Offered,
+            wire::JobState::Running => State::Running,
+            wire::JobState::Succeeded => State::Succeeded,
+            wire::JobState::Failed => State::Failed,
+            wire::JobState::Cancelled => State::Cancelled,
+        }
+    }
+}
+
+impl From<State> for wire::JobState {
+    fn from(s: State) -> Self {
+        match s {
+            State::Queued => wire::JobState::Queued,
+            State::Offered => wire::JobState::Offered,
+            State::Running => wire::JobState::Running,
+            State::Succeeded => wire::JobState::Succeeded,
+            State::Failed => wire::JobState::Failed,
+            State::Cancelled => wire::JobState::Cancelled,
+        }
+    }
+}
+
+impl From<wire::TaskKind> for TaskKind {
+    fn from(k: wire::TaskKind) -> Self {
+        match k {
+            wire::TaskKind::Chunk => TaskKind::Chunk,
+            wire::TaskKind::Audio => TaskKind::Audio,
+            wire::TaskKind::Join => TaskKind::Join,
+            wire::TaskKind::Cleanup => TaskKind::Cleanup,
+        }
+    }
+}
+
+impl From<TaskKind> for wire::TaskKind {
+    fn from(k: TaskKind) -> Self {
+        match k {
+            TaskKind::Chunk => wire::TaskKind::Chunk,
+            TaskKind::Audio => wire::TaskKind::Audio,
+            TaskKind::Join => wire::TaskKind::Join,
+            TaskKind::Cleanup => wire::TaskKind::Cleanup,
         }
     }
 }
@@ -163,14 +283,7 @@ impl From<Job> for wire::JobRecord {
     fn from(job: Job) -> Self {
         Self {
             id: JobId(job.id),
-            state: match job.state {
-                State::Queued => wire::JobState::Queued,
-                State::Offered => wire::JobState::Offered,
-                State::Running => wire::JobState::Running,
-                State::Succeeded => wire::JobState::Succeeded,
-                State::Failed => wire::JobState::Failed,
-                State::Cancelled => wire::JobState::Cancelled,
-            },
+            state: job.state.into(),
             project: job.project,
             output: job.output,
             encoding: wire::Encoding {
@@ -203,6 +316,39 @@ impl From<Job> for wire::JobRecord {
             revision: job.revision,
             retried_at: usize::try_from(job.retried_at).unwrap_or(usize::MAX),
             progress: None,
+            split: job.split.map(|s| wire::SplitState {
+                request: wire::SplitRequest {
+                    chunks: s.chunks,
+                    force: s.force,
+                    frames: s.frames,
+                    fps_num: s.fps_num,
+                    fps_den: s.fps_den,
+                },
+                refused: s.refused,
+            }),
+            task: job.task.map(|t| wire::Task {
+                parent: JobId(t.parent),
+                kind: t.kind.into(),
+                first: t.first,
+                last: t.last,
+                fps_num: t.fps_num,
+                fps_den: t.fps_den,
+                inputs: t.inputs.into_iter().map(|(path, frames)| wire::TaskInput { path, frames }).collect(),
+            }),
+            tasks: job
+                .tasks
+                .into_iter()
+                .map(|t| wire::TaskView {
+                    job: JobId(t.job),
+                    kind: t.kind.into(),
+                    first: t.first,
+                    last: t.last,
+                    state: t.state.into(),
+                    worker: t.worker,
+                    attempts: t.attempts,
+                    frames_done: t.frames_done,
+                })
+                .collect(),
         }
     }
 }
