@@ -12,6 +12,8 @@ fn job(id: u64, state: JobState, worker: Option<&str>) -> JobRecord {
         melt_log: MeltLog::Normal,
         services: vec!["color".into()],
         optional_filters: Vec::new(),
+        split: None,
+        task: None,
     };
     let mut record = JobRecord::queued(JobId(id), spec, "alice".into(), 0);
     record.state = state;

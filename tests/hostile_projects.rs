@@ -35,6 +35,8 @@ fn raw_spec(project: &Path, extra: &[(&str, &str)]) -> JobSpec {
         melt_log: MeltLog::Normal,
         services: vec!["color".into()],
         optional_filters: Vec::new(),
+        split: None,
+        task: None,
     }
 }
 
