@@ -119,6 +119,11 @@ pub fn run(resolved: Resolved) -> Result<()> {
                         services,
                         encoders,
                         stall_timeout: checked.stall_timeout,
+                        media: mlt::MediaPolicy {
+                            roots: args.media_roots.clone(),
+                            forbidden: vec![certs.clone(), work_dir.clone()],
+                            allow_network: args.allow_network_media,
+                        },
                         work_dir,
                     },
                     handle,

@@ -46,6 +46,15 @@ pub struct NodeSettings {
     /// Worker: melt's temporary folder (its TMPDIR), created if missing.
     #[arg(long, env = "DISTENCODE_WORK_DIR", value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
+    /// Worker: a folder the projects' media may come from (repeatable; symlinks are resolved). None given: anywhere
+    /// but the worker's own folders, /proc, /sys and /dev.
+    #[arg(long = "media-root", env = "DISTENCODE_MEDIA_ROOTS", value_name = "DIR", value_delimiter = ':')]
+    #[serde(default)]
+    pub media_roots: Vec<PathBuf>,
+    /// Worker: let projects read network URLs (http://, rtsp://, ...) and protocols other than files.
+    #[arg(long, env = "DISTENCODE_ALLOW_NETWORK_MEDIA")]
+    #[serde(default)]
+    pub allow_network_media: bool,
     /// Worker: the melt to run.
     #[arg(long, env = "DISTENCODE_MELT", value_name = "PATH", default_value = "melt")]
     pub melt: PathBuf,

@@ -223,6 +223,9 @@ enum Opened {
 
 /// Opens `r`, unless it is relative to a `root` that does not exist (`root_exists` remembers, once looked at).
 fn open_under(r: &FileRef, root: &std::path::Path, root_exists: &mut Option<bool>) -> Opened {
+    if r.role == FileRole::Network {
+        return Opened::Yes;
+    }
     if r.relative.is_some() && !*root_exists.get_or_insert_with(|| root.is_dir()) {
         return Opened::RootMissing;
     }

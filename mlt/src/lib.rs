@@ -18,6 +18,7 @@ mod doc;
 mod dtd;
 mod error;
 mod length;
+mod media;
 mod melt;
 mod output;
 mod profile;
@@ -35,6 +36,7 @@ pub use check::{check_files, check_on_this_machine, filters_to_drop, MissingRoot
 pub use dtd::{MAX_ENTITIES, MAX_ENTITY_DEPTH, MAX_EXPANDED_BYTES};
 pub use error::ProjectError;
 pub use length::GENERATOR_LENGTH;
+pub use media::{check_media, MediaPolicy, SYSTEM_FORBIDDEN};
 pub use melt::{melt_version, parse_encoders, parse_version, query_encoders, query_services, Encoders, QUERY_TIMEOUT};
 pub use output::check_output_folder;
 pub use services::{ServiceKind, ServiceSet, LINKS_WHEN_UNLISTED, LOADER_RESOLVED, MAX_PLACES_NAMED};
@@ -110,6 +112,9 @@ pub enum FileRole {
     Media,
     /// A vidstab filter's motion analysis (`.stab`/`.trf`), which the editor writes when it analyses the clip.
     StabilisationAnalysis,
+    /// Not a file: a network URL (`http://…`) or another protocol of melt's (`concat:`, `pipe:`); `path` holds it
+    /// as written. Never opened by the checks; refused unless the worker allows network media.
+    Network,
 }
 
 /// Reads (at most [`MAX_PROJECT_BYTES`]) and parses a project file.

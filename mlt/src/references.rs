@@ -97,6 +97,13 @@ pub fn collect(doc: &Doc<'_, '_>, root: &Path) -> Vec<FileRef> {
             let Some(value) = prop(node, name) else {
                 continue;
             };
+            if let Some(address) = network(&value, svc.as_deref(), name) {
+                if seen.insert(PathBuf::from(&address)) {
+                    let origin = format!("{} property {name}", doc.describe(node));
+                    refs.push(FileRef { path: address.into(), origin, role: FileRole::Network, ..FileRef::default() });
+                }
+                continue;
+            }
             let Some(need) = classify(&value, svc.as_deref(), name, doc) else {
                 continue;
             };
@@ -119,6 +126,30 @@ pub fn collect(doc: &Doc<'_, '_>, root: &Path) -> Vec<FileRef> {
         }
     }
     refs
+}
+
+/// Protocols of melt's avformat (ffmpeg) that read something other than one plain file: another file's parts, a
+/// pipe, a descriptor, the network.
+const PROTOCOL_PREFIXES: &[&str] = &[
+    "concat", "concatf", "subfile", "pipe", "fd", "data", "cache", "crypto", "async", "tee", "unix", "http", "https",
+    "tcp", "udp", "rtp", "rtsp", "rtmp", "ftp", "sftp", "smb", "tls", "srt", "gopher", "hls", "icecast", "mmsh",
+    "mmst", "ipfs", "ipns",
+];
+
+/// The value as written, when it is a network URL or a non-file protocol rather than a path.
+fn network(value: &str, svc: Option<&str>, name: &str) -> Option<String> {
+    let v = value.trim();
+    if let Some(s) = svc {
+        if name == "resource" && (NON_FILE_SERVICES.contains(&s) || s.starts_with("frei0r.")) {
+            return None;
+        }
+    }
+    let v = v.strip_prefix("plain:").unwrap_or(v);
+    if let Some((scheme, _)) = url(v) {
+        return (!scheme.eq_ignore_ascii_case("file")).then(|| v.to_string());
+    }
+    let (prefix, _) = service_prefix(v)?;
+    PROTOCOL_PREFIXES.contains(&prefix.to_ascii_lowercase().as_str()).then(|| v.to_string())
 }
 
 /// Whether `value` of property `name` on a service `svc` names a file.

@@ -7,7 +7,32 @@ fn refs(body: &str) -> Vec<(String, String, bool)> {
     let xml = format!("<mlt>{body}</mlt>");
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let d = Doc::new(&doc, TimeBase::new(25, 1));
-    collect(&d, Path::new("/proj")).into_iter().map(|r| (r.path.display().to_string(), r.origin, r.folder)).collect()
+    collect(&d, Path::new("/proj"))
+        .into_iter()
+        .filter(|r| r.role != FileRole::Network)
+        .map(|r| (r.path.display().to_string(), r.origin, r.folder))
+        .collect()
+}
+
+#[test]
+fn network_urls_and_protocols_are_listed_as_they_are_written() {
+    let xml = r#"<mlt>
+        <producer resource="https://example.org/a.mp4"/>
+        <producer resource="rtsp://cam/stream"/>
+        <producer resource="concat:/a.mp4|/etc/passwd"/>
+        <producer resource="pipe:0"/>
+        <producer resource="file:///m/a.mp4"/>
+        <producer resource="avformat:/m/b.mp4"/>
+        <producer mlt_service="color" resource="http://x"/>
+    </mlt>"#;
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let d = Doc::new(&doc, TimeBase::new(25, 1));
+    let network: Vec<String> = collect(&d, Path::new("/proj"))
+        .into_iter()
+        .filter(|r| r.role == FileRole::Network)
+        .map(|r| r.path.display().to_string())
+        .collect();
+    assert_eq!(network, ["https://example.org/a.mp4", "rtsp://cam/stream", "concat:/a.mp4|/etc/passwd", "pipe:0"]);
 }
 
 fn paths(body: &str) -> Vec<String> {

@@ -38,6 +38,8 @@ pub struct RunnerConfig {
     /// storage and the system's /tmp. Partial renders are not put here: they are written beside their output, so
     /// that the final rename stays on one file system.
     pub work_dir: PathBuf,
+    /// What a project may read here (media roots, the worker's own folders, network URLs): see `mlt::check_media`.
+    pub media: mlt::MediaPolicy,
 }
 
 /// How long checking an offer may take before it is turned down. Each referenced file has a deadline of its own
@@ -269,6 +271,8 @@ fn validate(config: &RunnerConfig, spec: &JobSpec) -> Result<mlt::Project, (Reje
     }
     // Submitted with --allow-missing-filters: the optional filters this melt lacks are left out of the render.
     parsed.drop_filters(&mlt::filters_to_drop(&parsed, &config.services, &spec.optional_filters));
+    // Before the files are opened: a named pipe or a device is refused here rather than opened.
+    mlt::check_media(&parsed, &config.media).map_err(|e| (RejectionCause::Worker, e))?;
     mlt::check_on_this_machine(&parsed, &config.services).map_err(|r| (RejectionCause::Worker, r.to_string()))?;
     let encoders = &config.encoders;
     let missing: Vec<&str> = [(&spec.encoding.vcodec, &encoders.video), (&spec.encoding.acodec, &encoders.audio)]

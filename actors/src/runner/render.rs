@@ -380,6 +380,7 @@ mod tests {
             encoders: Default::default(),
             stall_timeout: Duration::from_secs(1),
             work_dir: "/var/lib/distencode/worker".into(),
+            media: Default::default(),
         };
         let spec = JobSpec {
             project: "/srv/renders/p/p.mlt".into(),
