@@ -144,6 +144,26 @@ impl LogSegments {
         Ok(Some(text))
     }
 
+    /// Frees the disk space of a batch no index entry points to any more (a deleted job's), leaving a hole that
+    /// reads as zeros; the segment keeps its length, so every other batch stays where it is.
+    pub fn punch(&self, at: Location) -> std::io::Result<()> {
+        let file = {
+            let current = self.lock();
+            if at.segment == current.number {
+                current.file.clone()
+            } else {
+                drop(current);
+                match OpenOptions::new().write(true).open(Self::path(&self.dir, at.segment)) {
+                    Ok(file) => Arc::new(file),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let flags = rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE;
+        rustix::fs::fallocate(&*file, flags, at.offset, u64::from(at.len)).map_err(std::io::Error::from)
+    }
+
     /// Whether the batch's bytes are all there (false for one lost in a crash).
     pub fn holds(&self, at: Location) -> std::io::Result<bool> {
         let current = self.lock();

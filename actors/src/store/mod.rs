@@ -8,6 +8,7 @@
 //! An index of unfinished jobs lets a restarted coordinator read only those, however long the store's history.
 
 mod commit;
+mod delete;
 mod fault;
 mod log_segments;
 pub mod machine;
@@ -29,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix::{Actor, Handler, SyncContext};
-use distencode_wire::job::{now_ms, JobId, JobRecord, JobSpec};
+use distencode_wire::job::{now_ms, JobId, JobRecord, JobSpec, JobState};
 use distencode_wire::message::Reservation;
 use std::path::{Path, PathBuf};
 
@@ -49,6 +50,9 @@ pub enum StoreError {
     Schema(String),
     #[error("no job {0}")]
     NoSuchJob(JobId),
+    /// Only a finished job may be deleted.
+    #[error("job {id} is {state}: cancel it first")]
+    Live { id: JobId, state: JobState },
     #[error("{}", refusal(*.id, .error))]
     Refused { id: JobId, error: TransitionError },
     #[error("the job store is not running")]
