@@ -49,6 +49,14 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// The built-in export presets, and which of the farm's workers can render each.
+    Presets {
+        /// Print them as one JSON array.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        connect: Connect,
+    },
     /// Measure the farm on this machine: overhead, dispatch, scale, recovery, logs (docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -152,7 +160,8 @@ pub enum JobCommand {
 /// How a submitted job is to be rendered, and how `submit` reports it.
 #[derive(Args, Debug)]
 pub struct SubmitOptions {
-    /// Where the MP4 goes (default: beside the project, same name, .mp4).
+    /// Where the render goes (default: beside the project, same name, the preset's extension or .mp4). Without
+    /// --preset, its extension picks the format (`distencode presets` lists them).
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// Wait for the end; exit 0 only if the file is in place.
@@ -164,13 +173,16 @@ pub struct SubmitOptions {
     /// Higher runs first.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub priority: i32,
-    /// Video encoder.
-    #[arg(long, default_value = "libx264")]
-    pub vcodec: String,
-    /// Audio encoder.
-    #[arg(long, default_value = "aac")]
-    pub acodec: String,
-    /// A further melt consumer property KEY=VALUE (repeatable), e.g. crf=20.
+    /// An export preset (`distencode presets` lists them); --vcodec, --acodec and --consumer-arg override it.
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Video encoder (default: the preset's).
+    #[arg(long)]
+    pub vcodec: Option<String>,
+    /// Audio encoder (default: the preset's).
+    #[arg(long)]
+    pub acodec: Option<String>,
+    /// A further melt consumer property KEY=VALUE (repeatable), e.g. crf=20; it replaces the preset's value.
     #[arg(long = "consumer-arg", value_name = "KEY=VALUE")]
     pub consumer_args: Vec<String>,
     /// How much melt writes to the job's log.

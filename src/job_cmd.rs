@@ -5,9 +5,10 @@ use crate::client::{Client, Endpoint};
 use crate::output;
 use crate::progress_view::ProgressView;
 use anyhow::{anyhow, bail, Context, Result};
+use distencode_actors::presets;
 use distencode_mlt as mlt;
 use distencode_wire::connection::ConnectionError;
-use distencode_wire::job::{Encoding, JobId, JobRecord, JobSpec, JobState, MeltLog, SplitRequest};
+use distencode_wire::job::{JobId, JobRecord, JobSpec, JobState, MeltLog, SplitRequest};
 use distencode_wire::message::{ClientReply, ClientRequest};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -220,9 +221,24 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(Stri
     let project = absolute(project)?;
     let parsed = mlt::read_project(&project)?;
     mlt::check_files(&parsed).map_err(|refusal| anyhow!("{}: {refusal}", project.display()))?;
+    let preset = match options.preset.as_deref() {
+        Some(name) => {
+            Some(presets::find(name).ok_or_else(|| anyhow!("no preset {name:?} (distencode presets lists them)"))?)
+        }
+        None => None,
+    };
     let output = match options.output.as_deref() {
         Some(output) => absolute(output)?,
-        None => project.with_extension("mp4"),
+        None => project.with_extension(preset.map_or("mp4", |p| p.extension)),
+    };
+    let preset = match preset {
+        Some(preset) => preset,
+        None => presets::for_output(&output).ok_or_else(|| {
+            anyhow!(
+                "{}: no format is known for this extension; name one with --preset (distencode presets lists them)",
+                output.display()
+            )
+        })?,
     };
     if output == project {
         bail!("the output {} would overwrite the project", output.display());
@@ -231,17 +247,23 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(Stri
     if let Some(warning) = output.parent().and_then(crate::shared_folder::warning) {
         eprintln!("{warning}");
     }
-    let extra = options
-        .consumer_args
-        .iter()
-        .map(|arg| {
-            arg.split_once('=')
-                .filter(|(k, _)| !k.is_empty())
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .ok_or_else(|| anyhow!("--consumer-arg {arg:?} is not KEY=VALUE"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    distencode_wire::consumer_props::check_all(&extra).map_err(|e| anyhow!(e))?;
+    let mut encoding = preset.encoding();
+    for arg in &options.consumer_args {
+        let (key, value) = arg
+            .split_once('=')
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| anyhow!("--consumer-arg {arg:?} is not KEY=VALUE"))?;
+        encoding.extra.retain(|(k, _)| k != key);
+        encoding.extra.push((key.to_string(), value.to_string()));
+    }
+    if let Some(vcodec) = options.vcodec {
+        encoding.vcodec = vcodec;
+    }
+    if let Some(acodec) = options.acodec {
+        encoding.acodec = acodec;
+    }
+    // The preset's properties and the ones given here pass the same allowlist as any job's.
+    distencode_wire::consumer_props::check_all(&encoding.extra).map_err(|e| anyhow!(e))?;
     // Only filters may be left out; producers, transitions, links and consumers stay required.
     let optional_filters: Vec<String> =
         if options.allow_missing_filters { parsed.filter_only_services().into_iter().collect() } else { Vec::new() };
@@ -255,7 +277,7 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(Stri
     let spec = JobSpec {
         project: project.display().to_string(),
         output: output.display().to_string(),
-        encoding: Encoding { vcodec: options.vcodec, acodec: options.acodec, extra },
+        encoding,
         priority: options.priority,
         services,
         melt_log: match options.melt_log {

@@ -13,6 +13,7 @@ mod job_cmd;
 mod node_cmd;
 mod node_settings;
 mod output;
+mod presets_cmd;
 mod progress_view;
 mod shared_folder;
 mod shutdown;
@@ -35,6 +36,9 @@ fn main() -> ExitCode {
         },
         Command::Job(command) => client_runtime().and_then(|rt| rt.block_on(job_cmd::run(command))),
         Command::Worker(command) => client_runtime().and_then(|rt| rt.block_on(worker_cmd::run(command))),
+        Command::Presets { json, connect } => {
+            client_runtime().and_then(|rt| rt.block_on(presets_cmd::run(json, connect)))
+        }
         Command::Bench(command) => bench::run(command),
         Command::CheckProject { path } => assets_cmd::check_project(&path),
         Command::Completions { shell } => assets_cmd::completions(shell),

@@ -9,6 +9,7 @@
 pub mod coordinator;
 pub mod error;
 pub mod metrics;
+pub mod presets;
 pub mod registry;
 pub mod runner;
 pub mod server;

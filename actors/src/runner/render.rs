@@ -280,7 +280,12 @@ async fn run_melt(
         log_tail: transcript.tail(),
     })?;
     if !status.success() {
-        return Err(Outcome::Failed { reason: format!("melt exited with {status}"), log_tail: transcript.tail() });
+        // What melt said was wrong, where it said so, tells more than its exit status.
+        let reason = match transcript.fatal.take() {
+            Some(fatal) => format!("melt exited with {status}: {fatal}"),
+            None => format!("melt exited with {status}"),
+        };
+        return Err(Outcome::Failed { reason, log_tail: transcript.tail() });
     }
     if let Some(fatal) = transcript.fatal.take() {
         return Err(Outcome::Failed { reason: format!("melt reported: {fatal}"), log_tail: transcript.tail() });
@@ -318,7 +323,6 @@ async fn verify(
     project: &Project,
     partial: &Path,
 ) -> Result<RenderFacts, Outcome> {
-    let expect_audio = project.has_audio && job.spec.encoding.acodec != "none";
     match job.spec.task.as_ref() {
         Some(task) if task.kind == TaskKind::Chunk => {
             return join::verify_chunk(&config.ffprobe, partial, task)
@@ -332,7 +336,9 @@ async fn verify(
         }
         _ => {}
     }
-    verify::verify_output(&config.ffprobe, partial, project.length_frames, expect_audio)
+    let (frames, encoding) = (project.length_frames, &job.spec.encoding);
+    let expected = verify::Expected::for_render(encoding, frames, project.fps_num, project.fps_den, project.has_audio);
+    verify::verify_output(&config.ffprobe, partial, &expected)
         .await
         .map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })
 }

@@ -1,0 +1,234 @@
+//! Every preset family rendered through the farm with real melt and checked with ffprobe; each family also has a
+//! render that must fail. One cluster (a coordinator and two workers) renders them all, 25 frames at 320x240.
+//! A preset whose encoder no worker has is skipped, and the test says so on its output.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// What ffprobe says of each stream of a file (with its packets counted).
+fn streams(file: &Path) -> Vec<Value> {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-count_packets", "-show_entries"])
+        .arg("stream=codec_type,codec_name,pix_fmt,width,height,r_frame_rate,nb_read_packets,duration:format=duration")
+        .args(["-of", "json"])
+        .arg(file)
+        .output()
+        .expect("ffprobe");
+    assert!(output.status.success(), "ffprobe {}: {}", file.display(), stderr(&output));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut streams = json["streams"].as_array().cloned().unwrap_or_default();
+    for s in &mut streams {
+        s["format_duration"] = json["format"]["duration"].clone();
+    }
+    streams
+}
+
+fn of_kind<'a>(streams: &'a [Value], kind: &str) -> Option<&'a Value> {
+    streams.iter().find(|s| s["codec_type"] == kind)
+}
+
+fn seconds(stream: &Value) -> f64 {
+    let text = stream["duration"].as_str().or(stream["format_duration"].as_str()).unwrap_or("0");
+    text.parse().unwrap()
+}
+
+/// The presets rendered: every family, and within one the variants that differ in what verification checks (alpha,
+/// 10-bit); the others differ only in a quality setting.
+const RENDERED: &[&str] = &[
+    "h264-mp4",
+    "hevc-mp4",
+    "prores-422",
+    "prores-4444",
+    "dnxhr-hq",
+    "vp9-webm",
+    "av1-mkv",
+    "ffv1-mkv",
+    "dvd",
+    "gif",
+    "wav",
+    "flac",
+    "mp3",
+    "aac",
+    "opus",
+];
+
+/// A render that must fail, for each family: what it changes and the start of the reason the job records.
+const MUST_FAIL: &[(&str, &[&str], &str)] = &[
+    ("h264-mp4", &["--vcodec", "ffv1"], "melt exited with exit status: 1: [consumer avformat] Could not write header"),
+    ("hevc-mp4", &["--vcodec", "ffv1"], "melt exited with exit status: 1: [consumer avformat] Could not write header"),
+    (
+        "prores-422",
+        &["--consumer-arg", "pix_fmt=yuv420p"],
+        "the output's pixel format is yuv422p10le, the job asked for yuv420p",
+    ),
+    (
+        "dnxhr-sq",
+        &["--consumer-arg", "pix_fmt=yuv420p"],
+        "the output's pixel format is yuv422p, the job asked for yuv420p",
+    ),
+    (
+        "vp9-webm",
+        &["--vcodec", "libx264"],
+        "melt exited with exit status: 1: [consumer avformat] Could not write header",
+    ),
+    // (SVT-AV1 hangs when the muxer refuses it: the failing AV1 render is one verification catches.)
+    (
+        "av1-mkv",
+        &["--consumer-arg", "pix_fmt=yuv422p"],
+        "the output's pixel format is yuv420p, the job asked for yuv422p",
+    ),
+    (
+        "ffv1-mkv",
+        &["--output-ext", "mp4"],
+        "melt exited with exit status: 1: [consumer avformat] Could not write header",
+    ),
+    ("dvd", &["--vcodec", "libvpx-vp9"], "frames, the project has 25"),
+    ("gif", &["--vcodec", "libx264"], "melt exited with exit status: 1: [consumer avformat] Could not write header"),
+    ("wav", &["--acodec", "libopus"], "melt exited with exit status: 1: [consumer avformat] Could not write header"),
+    ("mp3", &["--acodec", "aac"], "melt exited with exit status: 1: [consumer avformat] Could not write header"),
+];
+
+#[test]
+fn every_preset_family_renders_verified_and_each_has_a_render_that_fails() {
+    let cluster = Cluster::start(2);
+    cluster.wait_for_workers(2);
+    let dir = cluster.dir.path().to_path_buf();
+    let project = projects::color_and_tone(&dir, "film.mlt", 25);
+
+    // Which presets this farm's workers can render, as `presets` tells it.
+    let listed = cluster.json(&["presets", "--json"]);
+    let presets = listed.as_array().unwrap().clone();
+    assert!(presets.len() >= 20, "{listed}");
+    let mut jobs = Vec::new();
+    for preset in &presets {
+        let name = preset["name"].as_str().unwrap();
+        if !RENDERED.contains(&name) {
+            continue;
+        }
+        let workers = preset["workers"].as_array().unwrap();
+        if workers.is_empty() {
+            eprintln!("SKIPPED {name}: no worker has its encoders; they lack {}", preset["lacking"]);
+            continue;
+        }
+        assert_eq!(workers.len(), 2, "{preset}");
+        let output = dir.join(format!("{name}.{}", preset["extension"].as_str().unwrap()));
+        let id = cluster.submit(&project, &["--preset", name, "--output", output.to_str().unwrap()]);
+        jobs.push((id, preset.clone(), output));
+    }
+    let mut failing = Vec::new();
+    for (name, change, reason) in MUST_FAIL {
+        let preset = presets.iter().find(|p| p["name"] == *name).unwrap();
+        if preset["workers"].as_array().unwrap().is_empty() {
+            eprintln!("SKIPPED the failing {name} render: no worker has its encoders");
+            continue;
+        }
+        let extension = match change {
+            ["--output-ext", ext] => ext,
+            _ => preset["extension"].as_str().unwrap(),
+        };
+        let output = dir.join(format!("bad-{name}.{extension}"));
+        let mut args = vec!["--preset", name, "--output", output.to_str().unwrap()];
+        if change[0] != "--output-ext" {
+            args.extend_from_slice(change);
+        }
+        failing.push((cluster.submit(&project, &args), *name, *reason, output));
+    }
+
+    for (id, preset, output) in jobs {
+        let name = preset["name"].as_str().unwrap();
+        let job = cluster.wait_final(id, Duration::from_secs(180));
+        assert_eq!(job["state"], "succeeded", "{name}: {job}");
+        let streams = streams(&output);
+        let codec = |encoder: &str| distencode_actors::presets::codec_of(encoder).unwrap();
+        match preset["vcodec"].as_str().unwrap() {
+            "none" => {
+                assert!(of_kind(&streams, "video").is_none(), "{name}: {streams:?}");
+                let audio = of_kind(&streams, "audio").unwrap();
+                assert_eq!(audio["codec_name"], codec(preset["acodec"].as_str().unwrap()), "{name}");
+                let length = seconds(audio);
+                assert!((0.99..1.06).contains(&length), "{name}: {length} s for a 1 s project");
+            }
+            vcodec => {
+                let video = of_kind(&streams, "video").unwrap();
+                assert_eq!(video["codec_name"], codec(vcodec), "{name}");
+                assert_eq!(video["nb_read_packets"], "25", "{name}: {video}");
+                assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(320), Some(240)), "{name}");
+                assert_eq!(video["r_frame_rate"], "25/1", "{name}");
+                if let Some(pix_fmt) = preset["properties"]["pix_fmt"].as_str() {
+                    let probed = distencode_actors::presets::probed_pix_fmt(vcodec, pix_fmt);
+                    assert_eq!(video["pix_fmt"], probed.as_str(), "{name}");
+                }
+                match preset["acodec"].as_str().unwrap() {
+                    "none" => assert!(of_kind(&streams, "audio").is_none(), "{name}"),
+                    acodec => assert_eq!(of_kind(&streams, "audio").unwrap()["codec_name"], codec(acodec), "{name}"),
+                }
+                assert_eq!(job["facts"]["frames"], 25, "{name}: {job}");
+            }
+        }
+    }
+    for (id, name, reason, output) in failing {
+        let job = cluster.wait_final(id, Duration::from_secs(180));
+        assert_eq!(job["state"], "failed", "the failing {name} render: {job}");
+        let error = job["error"].as_str().unwrap_or("");
+        assert!(error.contains(reason), "the failing {name} render: {error:?} should say {reason:?}");
+        assert!(!output.exists(), "{}", output.display());
+    }
+}
+
+#[test]
+fn an_output_format_comes_from_its_extension_or_the_preset_and_an_unknown_one_is_refused() {
+    let cluster = Cluster::start(1);
+    cluster.wait_for_workers(1);
+    let dir = cluster.dir.path().to_path_buf();
+    let project = projects::tiny(&dir, "short.mlt", 5);
+    let odd = dir.join("short.xyz");
+    let refused = cluster.cli(&["job", "submit", project.to_str().unwrap(), "--output", odd.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert_eq!(
+        stderr(&refused).trim(),
+        format!(
+            "distencode: {}: no format is known for this extension; name one with --preset (distencode presets lists \
+             them)",
+            odd.display()
+        )
+    );
+    let unknown = cluster.cli(&["job", "submit", project.to_str().unwrap(), "--preset", "nosuch"]);
+    assert_eq!(stderr(&unknown).trim(), "distencode: no preset \"nosuch\" (distencode presets lists them)");
+    // An encoder no worker has is refused at submit, naming what each worker lacks.
+    let lacking =
+        cluster.cli(&["job", "submit", project.to_str().unwrap(), "--preset", "wav", "--acodec", "nosuchpcm"]);
+    assert_eq!(stderr(&lacking).trim(), "distencode: no worker of the pool can render it: w1 lacks encoder nosuchpcm");
+    assert_eq!(cluster.json(&["job", "list", "--json"]).as_array().unwrap().len(), 0, "nothing was queued");
+
+    // A .webm output without a preset is VP9 and Opus, and its frames are counted exactly.
+    let webm = dir.join("short.webm");
+    let id = cluster.submit(&project, &["--output", webm.to_str().unwrap()]);
+    let job = cluster.wait_final(id, Duration::from_secs(120));
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!((job["facts"]["frames"].as_u64(), job["facts"]["video_codec"].as_str()), (Some(5), Some("vp9")));
+    let streams = streams(&webm);
+    assert_eq!(of_kind(&streams, "video").unwrap()["nb_read_packets"], "5");
+    assert_eq!(of_kind(&streams, "audio").unwrap()["codec_name"], "opus");
+
+    // Without a coordinator to ask, the listing says the workers are unknown.
+    let run_alone = |args: &[&str]| {
+        let mut command = Command::new(BIN);
+        command.args(args).stdin(std::process::Stdio::null());
+        for var in ["DISTENCODE_COORDINATOR", "DISTENCODE_CERTS", "DISTENCODE_NAME"] {
+            command.env_remove(var);
+        }
+        command.output().unwrap()
+    };
+    let table = run_alone(&["presets"]);
+    let alone = run_alone(&["presets", "--json"]);
+    ok(&alone);
+    let alone: Value = serde_json::from_slice(&alone.stdout).unwrap();
+    assert!(alone.as_array().unwrap().iter().all(|p| p["workers"].is_null()), "{alone}");
+    let text = stdout(&table);
+    assert!(text.lines().any(|l| l.starts_with("prores-4444 ") && l.ends_with(" unknown")), "{text}");
+}
