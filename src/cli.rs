@@ -247,9 +247,9 @@ pub enum WorkerCommand {
     Reserve {
         /// The worker's name.
         worker: String,
-        /// Who holds it.
+        /// Who holds it (default: you; only an admin may reserve for someone else).
         #[arg(long = "for", value_name = "PERSON")]
-        person: String,
+        person: Option<String>,
         /// When the reservation ends by itself: an RFC 3339 time (2026-11-25T18:00:00Z) or a span (90m, 2h, 1d).
         #[arg(long)]
         until: Option<String>,

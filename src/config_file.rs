@@ -14,6 +14,9 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
 use std::collections::BTreeMap;
 
+/// Keys only the file may hold (their values are tables, no flag could give them), and what each must be.
+pub const FILE_ONLY_KEYS: [(&str, &str); 1] = [("certificate_users", "a table of certificate name = user name")];
+
 /// A node's settings, and where each came from.
 #[derive(Debug)]
 pub struct Resolved {
@@ -90,14 +93,17 @@ pub fn layer(origin: &str, text: &str, given: NodeSettings, mut origins: Origins
     let args = setting_args();
     let mut merged = base.clone();
     for (key, value) in file {
-        let Some(arg) = args.iter().find(|a| a.get_id() == key.as_str()) else {
-            return Err(anyhow!("{origin}: key {key}: {}", unknown_key(&key, &args)));
+        let file_only = FILE_ONLY_KEYS.iter().find(|(k, _)| *k == key.as_str()).map(|(_, what)| what.to_string());
+        let expected = match (args.iter().find(|a| a.get_id() == key.as_str()), file_only) {
+            (Some(arg), _) => expected(arg),
+            (None, Some(what)) => what,
+            (None, None) => return Err(anyhow!("{origin}: key {key}: {}", unknown_key(&key, &args))),
         };
         // Each key alone on top of settings known to be good, so that an error names its key.
         let mut alone = base.clone();
         alone.insert(key.clone(), value.clone());
         if alone.try_into::<NodeSettings>().is_err() {
-            return Err(anyhow!("{origin}: key {key}: expected {}, found {}", expected(arg), describe(&value)));
+            return Err(anyhow!("{origin}: key {key}: expected {expected}, found {}", describe(&value)));
         }
         if origins.of(&key) == Origin::Default {
             origins.by_key.insert(key.clone(), Origin::File(origin.to_string()));
@@ -119,6 +125,9 @@ pub fn expected(arg: &clap::Arg) -> String {
     if !values.is_empty() {
         return values.join(" or ");
     }
+    if matches!(arg.get_action(), clap::ArgAction::Append) {
+        return "an array of strings".into();
+    }
     let name = arg.get_value_names().and_then(|names| names.first()).map(|name| name.as_str());
     match name {
         Some("SECONDS") => "a number",
@@ -134,7 +143,8 @@ fn unknown_key(key: &str, args: &[clap::Arg]) -> String {
     if args.iter().any(|a| a.get_id() == underscored.as_str()) {
         format!("unknown key; did you mean {underscored}?")
     } else {
-        let known: Vec<&str> = args.iter().map(|a| a.get_id().as_str()).collect();
+        let mut known: Vec<&str> = args.iter().map(|a| a.get_id().as_str()).collect();
+        known.extend(FILE_ONLY_KEYS.iter().map(|(key, _)| *key));
         format!("unknown key (the keys are {})", known.join(", "))
     }
 }

@@ -198,7 +198,8 @@ fn the_example_files_load_and_set_every_key_between_them() {
     assert_eq!(parsed.role, Some(NodeRole::Worker));
     let mut set = keys_of(coordinator);
     set.extend(keys_of(worker));
-    let all: BTreeSet<String> = setting_args().iter().map(|a| a.get_id().to_string()).collect();
+    let mut all: BTreeSet<String> = setting_args().iter().map(|a| a.get_id().to_string()).collect();
+    all.extend(FILE_ONLY_KEYS.iter().map(|(key, _)| key.to_string()));
     assert_eq!(set, all);
 }
 
@@ -295,6 +296,7 @@ fn samples(kind: &str) -> (Vec<toml::Value>, toml::Value) {
         "a number" => (vec![Float(1.5), Integer(2)], Text("one".into())),
         "a whole number" => (vec![Integer(2)], Float(2.5)),
         "a path" | "a string" => (vec![Text("/x".into())], Boolean(true)),
+        "an array of strings" => (vec![toml::Value::Array(vec![Text("x".into())])], Text("x".into())),
         list => (list.split(" or ").map(|v| Text(v.trim_matches('"').into())).collect(), Integer(1)),
     }
 }
@@ -329,4 +331,25 @@ fn an_address_without_a_port_is_refused_asking_for_host_port() {
     );
     let worker = with_file(&[], "role = \"worker\"\ncoordinator = \"c.example:7878\"\n").unwrap();
     assert!(worker.settings.check(&worker.origins).is_ok());
+}
+
+#[test]
+fn users_come_from_the_file_and_bad_names_or_shapes_are_refused_naming_the_key() {
+    let text = "admins = [\"alice\"]\nmax_user_priority = 5\n[certificate_users]\n\"alice-laptop\" = \"alice\"\n";
+    let resolved = layer("c.toml", text, defaults(), Origins::default()).unwrap();
+    let users = resolved.settings.check(&resolved.origins).unwrap().users;
+    assert_eq!(users.for_certificate("alice-laptop").role, distencode_actors::auth::UserRole::Admin);
+    assert_eq!(users.for_certificate("bob").name, "bob");
+    assert_eq!(users.max_user_priority, 5);
+
+    let message = layer("c.toml", "certificate_users = 3", defaults(), Origins::default()).unwrap_err().to_string();
+    assert_eq!(message, "c.toml: key certificate_users: expected a table of certificate name = user name, found 3");
+    let message = layer("c.toml", "admins = \"alice\"", defaults(), Origins::default()).unwrap_err().to_string();
+    assert_eq!(message, "c.toml: key admins: expected an array of strings, found \"alice\"");
+    let bad = layer("c.toml", "[certificate_users]\n\"a b\" = \"alice\"", defaults(), Origins::default()).unwrap();
+    let message = bad.settings.check(&bad.origins).unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "c.toml: certificate_users: \"a b\" = \"alice\": certificate and user names are 1 to 64 of A-Z a-z 0-9 . _ -"
+    );
 }

@@ -46,6 +46,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 grace: checked.grace,
                 max_log_bytes: checked.max_log_bytes,
                 metrics: store.metrics(),
+                users: std::sync::Arc::new(checked.users.clone()),
             };
             let limits = ConnectionLimits {
                 max_connections: checked.max_connections,
@@ -59,8 +60,10 @@ pub fn run(resolved: Resolved) -> Result<()> {
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 let local = listener.local_addr()?;
                 let store = SyncArbiter::start(1, move || store.clone());
+                let users = config.users.clone();
                 let (coordinator, registry) = Coordinator::start(store.clone(), config);
-                let context = ServerContext { coordinator, registry, heartbeat_interval, heartbeat_timeout, limits };
+                let context =
+                    ServerContext { coordinator, registry, heartbeat_interval, heartbeat_timeout, limits, users };
                 tracing::info!(%local, %name, "coordinator listening");
                 println!("distencode coordinator {name} listening on {local}");
                 std::io::stdout().flush()?;

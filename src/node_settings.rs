@@ -12,9 +12,11 @@ use crate::cli::Connect;
 use crate::config_file::Origins;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
+use distencode_actors::auth::{self, Users};
 use distencode_actors::coordinator::log_budget;
 use distencode_actors::server::admission;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -103,6 +105,25 @@ pub struct NodeSettings {
     /// (as by a second SIGTERM) and its job goes to another worker.
     #[arg(long, env = "DISTENCODE_SHUTDOWN_TIMEOUT", value_name = "SECONDS", default_value_t = 600.0)]
     pub shutdown_timeout: f64,
+    /// Coordinator: users who are admins, by user name (repeat the flag, or separate names with commas). Admins may
+    /// act on every job and worker; other users on their own (docs/users.md).
+    #[arg(long, env = "DISTENCODE_ADMINS", value_name = "USER", value_delimiter = ',')]
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// Coordinator: the highest priority a user who is not an admin may give a job.
+    #[arg(
+        long,
+        env = "DISTENCODE_MAX_USER_PRIORITY",
+        value_name = "COUNT",
+        default_value_t = auth::DEFAULT_MAX_USER_PRIORITY,
+        allow_negative_numbers = true
+    )]
+    pub max_user_priority: i32,
+    /// Coordinator, config file only (`[certificate_users]`): client certificate name = user name, so that one
+    /// person's several certificates are one user.
+    #[arg(skip)]
+    #[serde(default)]
+    pub certificate_users: BTreeMap<String, String>,
 }
 
 /// The settings' times and counts, checked: what the node runs with.
@@ -118,6 +139,8 @@ pub struct Checked {
     pub max_log_bytes: u64,
     pub max_connections: usize,
     pub max_connections_per_node: usize,
+    /// Admins, certificate users and the users' priority ceiling.
+    pub users: Users,
 }
 
 impl NodeSettings {
@@ -141,6 +164,7 @@ impl NodeSettings {
             max_log_bytes: self.max_log_bytes,
             max_connections: self.max_connections,
             max_connections_per_node: self.max_connections_per_node,
+            users: self.users(origins)?,
         };
         if checked.heartbeat_timeout <= checked.heartbeat_interval {
             bail!(
@@ -178,5 +202,30 @@ impl NodeSettings {
             bail!("{}: must be at least 1", origins.name(key));
         }
         Ok(checked)
+    }
+
+    /// `admins`, `certificate_users` and `max_user_priority`, with every name checked.
+    fn users(&self, origins: &Origins) -> Result<Users> {
+        let name_ok = |name: &str| distencode_wire::identity::validate_node_name(name).is_ok();
+        for (key, count) in [("admins", self.admins.len()), ("certificate_users", self.certificate_users.len())] {
+            if count > auth::MAX_CONFIGURED_USERS {
+                bail!("{}: {count} entries, more than {}", origins.name(key), auth::MAX_CONFIGURED_USERS);
+            }
+        }
+        if let Some(bad) = self.admins.iter().find(|name| !name_ok(name)) {
+            bail!("{}: {bad:?} is not a user name: use 1 to 64 of A-Z a-z 0-9 . _ -", origins.name("admins"));
+        }
+        let pairs = self.certificate_users.iter();
+        if let Some((certificate, user)) = pairs.clone().find(|(c, u)| !name_ok(c) || !name_ok(u)) {
+            bail!(
+                "{}: \"{certificate}\" = \"{user}\": certificate and user names are 1 to 64 of A-Z a-z 0-9 . _ -",
+                origins.name("certificate_users")
+            );
+        }
+        Ok(Users {
+            admins: self.admins.iter().cloned().collect(),
+            max_user_priority: self.max_user_priority,
+            certificate_users: self.certificate_users.clone(),
+        })
     }
 }

@@ -20,6 +20,8 @@ pub async fn run(command: WorkerCommand) -> Result<()> {
         }
         WorkerCommand::Reserve { worker, person, until, now, connect } => {
             let until = until.as_deref().map(parse_until).transpose()?;
+            // No person: the coordinator reserves it for the user of this certificate.
+            let person = person.unwrap_or_default();
             let workers = call(&connect, ClientRequest::Reserve { worker: worker.clone(), person, until, now }).await?;
             match workers.iter().find(|w| w.name == worker) {
                 Some(view) if now => println!("{}", output::describe_taken_now(view, view.current_job)),

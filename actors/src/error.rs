@@ -4,6 +4,7 @@
 //! turns a [`RequestError`] into the one line the user reads (`ClientReply::Error`), so each variant's text is that
 //! line, exactly as users and tests know it.
 
+use crate::auth::Refusal;
 use crate::store::StoreError;
 use distencode_wire::identity::IdentityError;
 
@@ -35,6 +36,9 @@ pub enum RequestError {
     ReservationInThePast,
     #[error("a reservation needs a person (--for NAME)")]
     ReservationWithoutPerson,
+    /// The user may not do this (see `auth::rules`).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// An actor that should have answered is gone (the node is stopping).
     #[error("{0}")]
     Mailbox(#[from] actix::MailboxError),

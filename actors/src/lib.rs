@@ -6,6 +6,7 @@
 //!   validates the project, runs melt as a child process and verifies what it wrote.
 //! - MLT projects are read by the `distencode-mlt` crate, which the client uses too without linking these actors.
 
+pub mod auth;
 pub mod coordinator;
 pub mod error;
 pub mod metrics;

@@ -93,6 +93,8 @@ impl Cluster {
         };
         let mut child = command
             .args(["node", "--role", "coordinator", "--listen", listen, "--name", "coord"])
+            // The tests' client `alice` runs the farm (tests/users.rs checks what other users may do).
+            .args(["--admins", "alice"])
             .arg("--data-dir")
             .arg(&data)
             .arg("--certs")
@@ -246,6 +248,14 @@ coordinator log:
 
     pub fn json(&self, args: &[&str]) -> Value {
         let output = self.cli(args);
+        ok(&output);
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", stdout(&output)))
+    }
+
+    /// As [`Cluster::json`], as the client certificate `name`.
+    pub fn json_as(&self, name: &str, args: &[&str]) -> Value {
+        let output = self.cli_as(name, args);
         ok(&output);
         serde_json::from_slice(&output.stdout)
             .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", stdout(&output)))

@@ -1,5 +1,6 @@
 //! The Coordinator's messages: requests relayed from clients' connections and reports relayed from workers'.
 
+use crate::auth::User;
 use crate::store::LogCursor;
 use actix::Message;
 use distencode_wire::job::{JobId, JobRecord, JobSpec};
@@ -13,7 +14,8 @@ pub use crate::error::{Answer, RequestError};
 #[rtype(result = "Answer<JobRecord>")]
 pub struct Submit {
     pub spec: JobSpec,
-    pub submitted_by: String,
+    /// Who submits: the job's owner, held to the priority ceiling unless an admin.
+    pub by: User,
 }
 
 /// One job, with live progress if it runs.
@@ -44,18 +46,21 @@ pub struct LogSignal(pub JobId);
 #[rtype(result = "Answer<watch::Receiver<JobRecord>>")]
 pub struct Watch(pub JobId);
 
-/// Cancel a job (kills its render if it runs).
+/// Cancel a job (kills its render if it runs); only its owner or an admin may.
 #[derive(Message)]
 #[rtype(result = "Answer<JobRecord>")]
 pub struct Cancel {
     pub id: JobId,
-    pub by: String,
+    pub by: User,
 }
 
-/// Put a failed or cancelled job back in the queue.
+/// Put a failed or cancelled job back in the queue; only its owner or an admin may.
 #[derive(Message)]
 #[rtype(result = "Answer<JobRecord>")]
-pub struct Retry(pub JobId);
+pub struct Retry {
+    pub id: JobId,
+    pub by: User,
+}
 
 /// Every worker, for `worker list`.
 #[derive(Message)]

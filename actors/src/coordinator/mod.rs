@@ -17,12 +17,14 @@ mod split;
 pub use messages::*;
 
 use crate::metrics::Metrics;
+use crate::auth::Users;
 use crate::registry::{WorkerEvent, WorkerRegistry};
 use crate::store::{ApplyChange, Change, JobStore, ListJobs, StoreError};
 use actix::prelude::*;
 use distencode_wire::job::{JobId, JobRecord, JobState};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -38,6 +40,8 @@ pub struct CoordinatorConfig {
     /// Where the Coordinator and its WorkerRegistry count what happens: the store's ([`JobStore::metrics`]), so
     /// that one set covers the node (the default is a set of its own, seen by nobody).
     pub metrics: Metrics,
+    /// Who is an admin, how certificates map to users, the users' priority ceiling.
+    pub users: Arc<Users>,
 }
 
 impl Default for CoordinatorConfig {
@@ -47,6 +51,7 @@ impl Default for CoordinatorConfig {
             grace: Duration::from_secs(10),
             max_log_bytes: log_budget::DEFAULT_MAX_LOG_BYTES,
             metrics: Metrics::default(),
+            users: Arc::default(),
         }
     }
 }

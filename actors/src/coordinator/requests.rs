@@ -2,6 +2,7 @@
 
 use super::split;
 use super::*;
+use crate::auth::{authorize, Action};
 use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo};
 use crate::store::{CreateJob, GetJob, LogCursor, ReadLog};
 use distencode_wire::job::TaskKind;
@@ -18,10 +19,12 @@ impl Handler<Submit> for Coordinator {
     fn handle(&mut self, msg: Submit, _: &mut Self::Context) -> Self::Result {
         let needs = Needs::of(&msg.spec.services, &msg.spec.encoding);
         let (registry, store) = (self.registry.clone(), self.store.clone());
+        let allowed = authorize(&self.config.users, &msg.by, Action::Submit { priority: msg.spec.priority });
         let create = async move {
+            allowed?;
             // A job no worker of the pool could render is refused now, with what each worker lacks.
             registry.send(CheckNeeds(needs)).await??;
-            answer(store.send(CreateJob { spec: msg.spec, submitted_by: msg.submitted_by }).await)
+            answer(store.send(CreateJob { spec: msg.spec, submitted_by: msg.by.name }).await)
         };
         Box::pin(create.into_actor(self).map(|result, act, ctx| {
             let record = result?;
@@ -108,6 +111,27 @@ impl Handler<Watch> for Coordinator {
     }
 }
 
+impl Coordinator {
+    /// The job's record as it is now (live, or from the store), once `by` may do `action` with it: the owner never
+    /// changes, so the check holds for the change that follows.
+    fn owned(
+        &self,
+        id: JobId,
+        by: crate::auth::User,
+        action: fn(JobId, &str) -> Action<'_>,
+    ) -> impl std::future::Future<Output = Answer<JobRecord>> + 'static {
+        let (live, store, users) = (self.active.get(&id).cloned(), self.store.clone(), self.config.users.clone());
+        async move {
+            let record = match live {
+                Some(record) => record,
+                None => answer(store.send(GetJob(id)).await)?,
+            };
+            authorize(&users, &by, action(id, &record.submitted_by))?;
+            Ok(record)
+        }
+    }
+}
+
 impl Handler<Cancel> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<JobRecord>>;
 
@@ -118,7 +142,7 @@ impl Handler<Cancel> for Coordinator {
             let refusal = Err(RequestError::TaskOfSplitJob { task: id, parent: parent.parent });
             return Box::pin(async move { refusal }.into_actor(self));
         }
-        let reason = format!("cancelled by {}", msg.by);
+        let reason = format!("cancelled by {}", msg.by.name);
         let change = match self.active.get(&id).filter(|r| r.is_split()) {
             Some(parent) => {
                 // A split job whose join is putting its file in place is finishing, as a single render would be.
@@ -134,10 +158,16 @@ impl Handler<Cancel> for Coordinator {
             }
             None => Change::Cancel { reason },
         };
-        let apply = self.store.send(ApplyChange { id, change });
+        // Only its owner or an admin cancels it (checked before the change is asked for; the owner never changes).
+        let owned = self.owned(id, msg.by, |job, owner| Action::Cancel { job, owner });
+        let store = self.store.clone();
+        let apply = async move {
+            owned.await?;
+            answer(store.send(ApplyChange { id, change }).await)
+        };
         let live = self.active.get(&id).and_then(|r| r.current_attempt()).map(|a| (a.worker.clone(), a.number));
         Box::pin(apply.into_actor(self).map(move |result, act, ctx| {
-            let record = answer(result)?;
+            let record = result?;
             act.update(record.clone());
             act.end_tasks(&record, ctx);
             if let Some((worker, attempt)) = live {
@@ -155,9 +185,15 @@ impl Handler<Retry> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<JobRecord>>;
 
     fn handle(&mut self, msg: Retry, _: &mut Self::Context) -> Self::Result {
-        let apply = self.store.send(ApplyChange { id: msg.0, change: Change::Retry });
+        let id = msg.id;
+        let owned = self.owned(id, msg.by, |job, owner| Action::Retry { job, owner });
+        let store = self.store.clone();
+        let apply = async move {
+            owned.await?;
+            answer(store.send(ApplyChange { id, change: Change::Retry }).await)
+        };
         Box::pin(apply.into_actor(self).map(|result, act, ctx| {
-            let record = answer(result)?;
+            let record = result?;
             act.update(record.clone());
             if record.is_split() {
                 act.start_split(record.clone(), ctx);

@@ -2,6 +2,7 @@
 //! (until released), both durable: each is on disk before it is acknowledged, and loaded again at start.
 
 use super::{WorkerEvent, WorkerRegistry};
+use crate::auth::{authorize, Action, User, Users};
 use crate::error::{Answer, RequestError};
 use crate::store::{LoadDrains, LoadReservations, SaveDrain, SaveReservation, StoreError};
 use actix::prelude::*;
@@ -17,6 +18,8 @@ pub struct Reserve {
     pub person: String,
     pub until: Option<u64>,
     pub now: bool,
+    /// Who asks: see `auth::rules` (a user reserves for themselves only).
+    pub by: User,
 }
 
 /// End a worker's reservation or drain.
@@ -24,6 +27,8 @@ pub struct Reserve {
 #[rtype(result = "Answer<Vec<WorkerView>>")]
 pub struct Unreserve {
     pub worker: String,
+    /// Who asks: a user releases only their own reservation.
+    pub by: User,
 }
 
 /// Let a worker finish its job and take nothing more.
@@ -31,6 +36,8 @@ pub struct Unreserve {
 #[rtype(result = "Answer<Vec<WorkerView>>")]
 pub struct Drain {
     pub worker: String,
+    /// Who asks: only admins drain.
+    pub by: User,
 }
 
 impl WorkerRegistry {
@@ -108,6 +115,16 @@ impl Handler<Reserve> for WorkerRegistry {
                     } else {
                         Ok(())
                     }
+                })
+                .and_then(|_| {
+                    let action = Action::Reserve {
+                        worker: &msg.worker,
+                        person: &msg.person,
+                        now: msg.now,
+                        busy: self.workers.get(&msg.worker).and_then(|e| e.state.job()).map(|(job, _)| job),
+                        held_by: self.reservations.get(&msg.worker).map(|r| r.person.as_str()),
+                    };
+                    Ok(authorize(&Users::default(), &msg.by, action)?)
                 });
         if let Err(e) = checked {
             return Box::pin(async move { Err(e) }.into_actor(self));
@@ -139,6 +156,14 @@ impl Handler<Unreserve> for WorkerRegistry {
             let error = RequestError::NotHeld(worker);
             return Box::pin(async move { Err(error) }.into_actor(self));
         }
+        let action = Action::Release {
+            worker: &worker,
+            held_by: self.reservations.get(&worker).map(|r| r.person.as_str()),
+            draining: self.draining.contains(&worker),
+        };
+        if let Err(refusal) = authorize(&Users::default(), &msg.by, action) {
+            return Box::pin(async move { Err(refusal.into()) }.into_actor(self));
+        }
         // The reservation's (or drain's) end is on disk before anyone is told it ended.
         let save = self.store.send(SaveReservation { worker: worker.clone(), reservation: None });
         let save_drain = self.store.send(SaveDrain { worker: worker.clone(), draining: false });
@@ -159,6 +184,9 @@ impl Handler<Drain> for WorkerRegistry {
 
     fn handle(&mut self, msg: Drain, _: &mut Self::Context) -> Self::Result {
         let worker = msg.worker;
+        if let Err(refusal) = authorize(&Users::default(), &msg.by, Action::Drain { worker: &worker }) {
+            return Box::pin(async move { Err(refusal.into()) }.into_actor(self));
+        }
         if !self.workers.contains_key(&worker) {
             let error = RequestError::NoSuchWorker(worker);
             return Box::pin(async move { Err(error) }.into_actor(self));

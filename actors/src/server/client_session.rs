@@ -1,6 +1,11 @@
 //! One client's connection: requests in, answers out, in order.
+//!
+//! The client's certificate name becomes a [`User`] when the connection starts. Every job sent back is
+//! [`redact`]ed for that user, a log is sent only to whom may see it, and changes carry the user to the actor that
+//! checks them (`auth::rules`).
 
 use super::ServerContext;
+use crate::auth::{authorize, redact, Action, User};
 use crate::coordinator::{self as coord, Answer, RequestError};
 use crate::registry::{Drain, Reserve, Unreserve};
 use distencode_wire::connection::{Connection, ConnectionError, ServerStream};
@@ -22,6 +27,8 @@ pub(super) async fn run(
     context: ServerContext,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let user = context.users.for_certificate(&client);
+    tracing::debug!(%client, %user, "client connected");
     loop {
         let received = tokio::select! {
             received = conn.recv_within::<ClientRequest>(context.limits.client_idle_timeout) => received,
@@ -41,7 +48,7 @@ pub(super) async fn run(
                 return;
             }
         };
-        if let Err(e) = serve(&mut conn, &client, request, &context).await {
+        if let Err(e) = serve(&mut conn, &user, request, &context).await {
             tracing::info!(%client, "client connection ended: {e}");
             return;
         }
@@ -50,21 +57,24 @@ pub(super) async fn run(
 
 async fn serve(
     conn: &mut Connection<ServerStream>,
-    client: &str,
+    user: &User,
     request: ClientRequest,
     context: &ServerContext,
 ) -> Result<(), ConnectionError> {
     let coordinator = &context.coordinator;
+    let by = user.clone();
+    let job = |result| job(result, context, user);
     let reply = match request {
         ClientRequest::Submit(spec) => match limits::check_spec(&spec) {
-            Ok(()) => job(coordinator.send(coord::Submit { spec, submitted_by: client.to_string() }).await),
+            Ok(()) => job(coordinator.send(coord::Submit { spec, by }).await),
             Err(refusal) => ClientReply::Error(refusal),
         },
         ClientRequest::Status(id) => job(coordinator.send(coord::Status(id)).await),
-        ClientRequest::Cancel(id) => job(coordinator.send(coord::Cancel { id, by: client.to_string() }).await),
-        ClientRequest::Retry(id) => job(coordinator.send(coord::Retry(id)).await),
+        ClientRequest::Cancel(id) => job(coordinator.send(coord::Cancel { id, by }).await),
+        ClientRequest::Retry(id) => job(coordinator.send(coord::Retry { id, by }).await),
         ClientRequest::List => match flatten(coordinator.send(coord::List).await) {
             Ok(jobs) => {
+                let jobs = jobs.into_iter().map(|record| redact(&context.users, user, record)).collect();
                 for page in pages(jobs) {
                     conn.send(&ClientReply::Jobs(page)).await?;
                 }
@@ -76,15 +86,29 @@ async fn serve(
             Ok(workers) => ClientReply::Workers(workers),
             Err(e) => ClientReply::Error(e.to_string()),
         },
-        ClientRequest::Reserve { worker, person, until, now } => match limits::check_reservation(&worker, &person) {
-            Ok(()) => workers(context.registry.send(Reserve { worker, person, until, now }).await),
-            Err(refusal) => ClientReply::Error(refusal),
-        },
-        ClientRequest::Release { worker } => workers(context.registry.send(Unreserve { worker }).await),
-        ClientRequest::Drain { worker } => workers(context.registry.send(Drain { worker }).await),
-        ClientRequest::Logs { id, follow } => return send_log(conn, context, id, follow).await,
+        ClientRequest::Reserve { worker, person, until, now } => {
+            // No person named: the user reserves for themselves.
+            let person = if person.is_empty() { user.name.clone() } else { person };
+            match limits::check_reservation(&worker, &person) {
+                Ok(()) => workers(context.registry.send(Reserve { worker, person, until, now, by }).await),
+                Err(refusal) => ClientReply::Error(refusal),
+            }
+        }
+        ClientRequest::Release { worker } => workers(context.registry.send(Unreserve { worker, by }).await),
+        ClientRequest::Drain { worker } => workers(context.registry.send(Drain { worker, by }).await),
+        ClientRequest::Logs { id, follow } => {
+            // Only whom may see the job's details reads its log.
+            let allowed = flatten(coordinator.send(coord::Status(id)).await).and_then(|record| {
+                let owner = &record.submitted_by;
+                Ok(authorize(&context.users, user, Action::SeeDetails { job: id, owner })?)
+            });
+            match allowed {
+                Ok(()) => return send_log(conn, context, id, follow).await,
+                Err(e) => ClientReply::Error(e.to_string()),
+            }
+        }
         ClientRequest::Watch(id) => match flatten(coordinator.send(coord::Watch(id)).await) {
-            Ok(receiver) => return follow(conn, receiver).await,
+            Ok(receiver) => return follow(conn, receiver, context, user).await,
             Err(e) => ClientReply::Error(e.to_string()),
         },
     };
@@ -129,9 +153,10 @@ fn workers(result: Result<Answer<Vec<distencode_wire::message::WorkerView>>, act
     }
 }
 
-fn job(result: Result<Answer<JobRecord>, actix::MailboxError>) -> ClientReply {
+/// A job as the user may see it.
+fn job(result: Result<Answer<JobRecord>, actix::MailboxError>, context: &ServerContext, user: &User) -> ClientReply {
     match flatten(result) {
-        Ok(record) => ClientReply::Job(record),
+        Ok(record) => ClientReply::Job(redact(&context.users, user, record)),
         Err(e) => ClientReply::Error(e.to_string()),
     }
 }
@@ -175,13 +200,16 @@ async fn send_log(
     conn.send(&ClientReply::LogEnd).await
 }
 
-/// Sends the job now and at each change, until it is final.
+/// Sends the job (as the user may see it) now and at each change, until it is final.
 async fn follow(
     conn: &mut Connection<ServerStream>,
     mut receiver: tokio::sync::watch::Receiver<JobRecord>,
+    context: &ServerContext,
+    user: &User,
 ) -> Result<(), ConnectionError> {
+    let seen = |record: JobRecord| redact(&context.users, user, record);
     loop {
-        let record = receiver.borrow_and_update().clone();
+        let record = seen(receiver.borrow_and_update().clone());
         let done = record.state.is_final();
         conn.send(&ClientReply::JobUpdate(record)).await?;
         if done {
@@ -189,7 +217,7 @@ async fn follow(
         }
         if receiver.changed().await.is_err() {
             // The sender is gone: the job became final after our last look, or the coordinator is stopping.
-            let record = receiver.borrow().clone();
+            let record = seen(receiver.borrow().clone());
             if record.state.is_final() {
                 return conn.send(&ClientReply::JobUpdate(record)).await;
             }

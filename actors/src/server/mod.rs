@@ -35,6 +35,8 @@ pub struct ServerContext {
     pub heartbeat_timeout: Duration,
     /// Connection caps and the clients' idle timeout.
     pub limits: ConnectionLimits,
+    /// How client certificates map to users and who is an admin (the Coordinator holds the same).
+    pub users: Arc<crate::auth::Users>,
 }
 
 /// Accepts connections until the listener fails. Each connection runs as its own task on this thread.

@@ -92,7 +92,10 @@ impl Farm {
             fill(&store);
             store.flush().expect("flush");
         }
-        let config = CoordinatorConfig { max_attempts, grace: GRACE, ..CoordinatorConfig::default() };
+        // The test client runs the farm: it is an admin (the ownership rules have tests of their own).
+        let users = distencode_actors::auth::Users { admins: [CLIENT.to_string()].into(), ..Default::default() };
+        let config =
+            CoordinatorConfig { max_attempts, grace: GRACE, users: users.into(), ..CoordinatorConfig::default() };
         let target = Target { addr: "127.0.0.1:0".into(), certs: pki.dir.clone() };
         let mut farm = Farm { target, config, data, node: None, _dir: dir };
         farm.boot().await;
@@ -237,8 +240,10 @@ fn run_coordinator(
         tokio::task::spawn_blocking(move || held.recv());
         let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
         let store = SyncArbiter::start(1, move || store.clone());
+        let users = config.users.clone();
         let (coordinator, registry) = Coordinator::start(store, config);
         let context = ServerContext {
+            users,
             coordinator,
             registry,
             heartbeat_interval: HEARTBEAT_INTERVAL,

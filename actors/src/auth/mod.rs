@@ -1,0 +1,121 @@
+//! Who a request comes from, and what that person may do: users, roles, and the farm's ownership rules.
+//!
+//! A user is a name. On the wire it is the client certificate's node name, mapped through the coordinator's
+//! `certificate_users` table (so `alice-laptop` and `alice-desk` are both `alice`); the web maps a sign-in to the
+//! same names. A user is an admin when the configuration's `admins` list names them. [`rules`] holds every rule as
+//! one pure function, [`authorize`], that the wire and the web both call before anything is changed or shown.
+
+pub mod rules;
+
+pub use rules::{authorize, may_see_details, redact, Action, Refusal, HIDDEN};
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// A user's role: admins run the farm, users run their own renders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserRole {
+    Admin,
+    User,
+}
+
+impl UserRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserRole::Admin => "admin",
+            UserRole::User => "user",
+        }
+    }
+}
+
+impl fmt::Display for UserRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The person behind a request, resolved once when their connection (or web session) starts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct User {
+    /// The user name: what jobs record as their owner and reservations as their holder.
+    pub name: String,
+    pub role: UserRole,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.role == UserRole::Admin
+    }
+}
+
+impl fmt::Display for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.name, self.role)
+    }
+}
+
+/// The priority a plain user may give a job at most when the configuration sets none (`max_user_priority`).
+pub const DEFAULT_MAX_USER_PRIORITY: i32 = 10;
+/// Entries of `admins` and of `certificate_users` at most: the configuration is read once, but stays bounded.
+pub const MAX_CONFIGURED_USERS: usize = 10_000;
+
+/// The coordinator's user settings: `admins`, `max_user_priority` and `certificate_users`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Users {
+    /// Users who are admins, by user name.
+    pub admins: BTreeSet<String>,
+    /// The highest priority a plain user may submit a job with or change one to; admins have no ceiling.
+    pub max_user_priority: i32,
+    /// Certificate (node) name → user name; a certificate not listed is the user of its own name.
+    pub certificate_users: BTreeMap<String, String>,
+}
+
+impl Default for Users {
+    fn default() -> Self {
+        Self {
+            admins: BTreeSet::new(),
+            max_user_priority: DEFAULT_MAX_USER_PRIORITY,
+            certificate_users: BTreeMap::new(),
+        }
+    }
+}
+
+impl Users {
+    /// The user name a certificate (or a job's recorded submitter, which older jobs kept as a certificate name)
+    /// stands for.
+    pub fn user_name<'a>(&'a self, certificate: &'a str) -> &'a str {
+        self.certificate_users.get(certificate).map_or(certificate, String::as_str)
+    }
+
+    /// The user of a client certificate named `certificate`.
+    pub fn for_certificate(&self, certificate: &str) -> User {
+        self.named(self.user_name(certificate))
+    }
+
+    /// The user called `name`, with the role the configuration gives them.
+    pub fn named(&self, name: &str) -> User {
+        let role = if self.admins.contains(name) { UserRole::Admin } else { UserRole::User };
+        User { name: name.to_string(), role }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificates_map_to_users_and_admins_come_from_the_list() {
+        let users = Users {
+            admins: ["alice".to_string()].into(),
+            certificate_users: [("alice-laptop".to_string(), "alice".to_string())].into(),
+            ..Users::default()
+        };
+        assert_eq!(users.for_certificate("alice-laptop"), User { name: "alice".into(), role: UserRole::Admin });
+        assert_eq!(users.for_certificate("alice"), User { name: "alice".into(), role: UserRole::Admin });
+        assert_eq!(users.for_certificate("bob"), User { name: "bob".into(), role: UserRole::User });
+        assert_eq!(users.user_name("alice-laptop"), "alice");
+        assert_eq!(users.for_certificate("bob").to_string(), "bob (user)");
+    }
+}

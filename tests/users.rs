@@ -1,0 +1,128 @@
+//! Users and ownership over the CLI: one cluster, several client certificates, each rule as a user meets it.
+//!
+//! `alice` is an admin (the harness starts every coordinator with `--admins alice`); `bob` and `carol` are users,
+//! and the certificate `bob-laptop` is mapped to the user `bob` by the coordinator's `[certificate_users]` table.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+/// The one line a refused command prints, without the `distencode: ` prefix; the command must have failed.
+fn refused(output: &std::process::Output) -> String {
+    assert!(!output.status.success(), "expected a refusal, got: {}", stdout(output));
+    stderr(output).trim().trim_start_matches("distencode: ").to_string()
+}
+
+#[test]
+fn every_ownership_rule_holds_on_the_wire() {
+    let _one_at_a_time = serial();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("coordinator.toml");
+    std::fs::write(&config, "max_user_priority = 10\n[certificate_users]\n\"bob-laptop\" = \"bob\"\n").unwrap();
+    let cluster = Cluster::start_with(1, &["--config", config.to_str().unwrap()]);
+    for name in ["bob", "bob-laptop", "carol"] {
+        cluster.issue("client", name);
+    }
+    let dir = cluster.dir.path().to_path_buf();
+
+    // Anyone reserves an idle worker for themselves; nobody else may take or end that reservation.
+    ok(&cluster.cli_as("carol", &["worker", "reserve", "w1"]));
+    assert_eq!(cluster.worker("w1")["reserved_by"], "carol");
+    assert_eq!(
+        refused(&cluster.cli_as("bob", &["worker", "release", "w1"])),
+        "worker w1 is reserved by carol; only carol or an admin may release it"
+    );
+    assert_eq!(
+        refused(&cluster.cli_as("bob", &["worker", "reserve", "w1"])),
+        "worker w1 is reserved by carol; only carol or an admin may reserve it"
+    );
+    assert_eq!(
+        refused(&cluster.cli_as("bob", &["worker", "reserve", "w1", "--for", "dave"])),
+        "you (bob) may reserve a worker only for yourself; only an admin may reserve one for dave"
+    );
+    assert_eq!(refused(&cluster.cli_as("bob", &["worker", "drain", "w1"])), "only an admin may drain worker w1");
+    ok(&cluster.cli_as("carol", &["worker", "release", "w1"]));
+    // An admin reserves for another person: the queue then waits, and nothing renders while we look.
+    ok(&cluster.cli(&["worker", "reserve", "w1", "--for", "dave"]));
+    assert_eq!(cluster.worker("w1")["reserved_by"], "dave");
+
+    // A user's priority stays under the ceiling; an admin's does not.
+    let project = projects::tiny(&dir, "bobs.mlt", 25);
+    let project_s = project.to_str().unwrap();
+    assert_eq!(
+        refused(&cluster.cli_as("bob", &["job", "submit", project_s, "--priority", "11"])),
+        "priority 11 is above 10, the highest a user may give (max_user_priority); only an admin may go higher"
+    );
+    let bobs = cluster.json_as("bob", &["job", "submit", project_s, "--priority", "10", "--json"]);
+    let id = bobs["id"].as_u64().unwrap().to_string();
+    assert_eq!(bobs["submitted_by"], "bob");
+    let laptop = cluster.json_as("bob-laptop", &["job", "submit", project_s, "--json"]);
+    assert_eq!(laptop["submitted_by"], "bob", "a mapped certificate submits as its user");
+    let admins = cluster.json(&["job", "submit", project_s, "--priority", "50", "--json"]);
+    assert_eq!(admins["priority"], 50);
+
+    // Everyone sees state, owner and priority; only the owner and admins see the project, output and log.
+    let seen = cluster.json_as("carol", &["job", "status", &id, "--json"]);
+    assert_eq!((seen["state"].as_str(), seen["submitted_by"].as_str()), (Some("queued"), Some("bob")));
+    assert_eq!((seen["project"].as_str(), seen["output"].as_str()), (Some("(hidden)"), Some("(hidden)")));
+    let listed = cluster.json_as("carol", &["job", "list", "--json"]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().all(|job| job["project"] == "(hidden)"), "{listed:?}");
+    for owner in ["bob", "bob-laptop", "alice"] {
+        let own = cluster.json_as(owner, &["job", "status", &id, "--json"]);
+        assert_eq!(own["project"], project_s, "{owner} sees bob's project");
+    }
+    assert_eq!(
+        refused(&cluster.cli_as("carol", &["job", "logs", &id])),
+        format!("job {id} belongs to bob; only bob or an admin may see its project, output and log")
+    );
+    ok(&cluster.cli_as("bob-laptop", &["job", "logs", &id]));
+
+    // Only the owner or an admin cancels or retries.
+    assert_eq!(
+        refused(&cluster.cli_as("carol", &["job", "cancel", &id])),
+        format!("job {id} belongs to bob; only bob or an admin may cancel it")
+    );
+    assert_eq!(cluster.job(id.parse().unwrap())["state"], "queued", "a refused cancel changed nothing");
+    ok(&cluster.cli_as("bob-laptop", &["job", "cancel", &id]));
+    assert_eq!(
+        refused(&cluster.cli_as("carol", &["job", "retry", &id])),
+        format!("job {id} belongs to bob; only bob or an admin may retry it")
+    );
+    ok(&cluster.cli_as("bob", &["job", "retry", &id]));
+    let laptop_id = laptop["id"].as_u64().unwrap().to_string();
+    ok(&cluster.cli(&["job", "cancel", &laptop_id]));
+    let admins_id = admins["id"].as_u64().unwrap().to_string();
+    ok(&cluster.cli(&["job", "cancel", &admins_id]));
+
+    // A user takes a busy worker only after its job; an admin drains and releases anyone's.
+    ok(&cluster.cli(&["worker", "release", "w1"]));
+    let id: u64 = id.parse().unwrap();
+    let job = cluster.wait_final(id, LIMIT);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let slow =
+        cluster.json_as("bob", &["job", "submit", projects::slow(&dir, "slow.mlt", 400).to_str().unwrap(), "--json"]);
+    let slow = slow["id"].as_u64().unwrap();
+    cluster.wait_running(slow);
+    assert_eq!(
+        refused(&cluster.cli_as("carol", &["worker", "reserve", "w1", "--now"])),
+        format!(
+            "worker w1 is rendering job {slow}; only an admin may take it at once (reserve it without --now to have it \
+             after that job)"
+        )
+    );
+    ok(&cluster.cli_as("carol", &["worker", "reserve", "w1"]));
+    assert_eq!(cluster.job(slow)["state"], "running", "reserved after its job, not at once");
+    ok(&cluster.cli(&["worker", "release", "w1"]));
+    ok(&cluster.cli(&["worker", "drain", "w1"]));
+    assert_eq!(
+        refused(&cluster.cli_as("carol", &["worker", "release", "w1"])),
+        "worker w1 is draining; only an admin may put it back in the pool"
+    );
+    ok(&cluster.cli(&["job", "cancel", &slow.to_string()]));
+    ok(&cluster.cli(&["worker", "release", "w1"]));
+}
