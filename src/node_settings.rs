@@ -189,7 +189,11 @@ impl NodeSettings {
             None => None,
         };
         if let Some((key, Some(addr))) = address {
-            if let Err(reason) = distencode_wire::connection::check_host_port(addr) {
+            let check = match key {
+                "listen" => distencode_wire::connection::check_listen_addr,
+                _ => distencode_wire::connection::check_host_port,
+            };
+            if let Err(reason) = check(addr) {
                 bail!("{}: {reason}", origins.name(key));
             }
         }

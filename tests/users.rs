@@ -10,10 +10,12 @@ use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(90);
 
-/// The one line a refused command prints, without the `distencode: ` prefix; the command must have failed.
+/// The line a refused command ends with (warnings may come before it), without the `distencode: ` prefix; the
+/// command must have failed.
 fn refused(output: &std::process::Output) -> String {
     assert!(!output.status.success(), "expected a refusal, got: {}", stdout(output));
-    stderr(output).trim().trim_start_matches("distencode: ").to_string()
+    let text = stderr(output);
+    text.trim().lines().last().unwrap_or_default().trim_start_matches("distencode: ").to_string()
 }
 
 #[test]

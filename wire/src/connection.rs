@@ -355,12 +355,21 @@ async fn accept_inner(
 
 /// `Err` with one line asking for `HOST:PORT` when `addr` has no port (`coordinator.example.net`, `::1`, `h:x`).
 pub fn check_host_port(addr: &str) -> Result<(), String> {
+    check_port(addr, false)
+}
+
+/// As [`check_host_port`] for an address to listen on, where port 0 (any free port) is allowed.
+pub fn check_listen_addr(addr: &str) -> Result<(), String> {
+    check_port(addr, true)
+}
+
+fn check_port(addr: &str, zero_allowed: bool) -> Result<(), String> {
     let port = match addr.rsplit_once(':') {
         Some((host, port)) if !host.is_empty() && (!host.contains(':') || host.ends_with(']')) => port,
         _ => "",
     };
     match port.parse::<u16>() {
-        Ok(port) if port > 0 => Ok(()),
+        Ok(port) if port > 0 || zero_allowed => Ok(()),
         _ => Err(format!("{addr:?} is not HOST:PORT (e.g. coordinator.example.net:7878 or [::1]:7878)")),
     }
 }
