@@ -16,8 +16,8 @@ mod split;
 
 pub use messages::*;
 
-use crate::metrics::Metrics;
 use crate::auth::Users;
+use crate::metrics::Metrics;
 use crate::registry::{WorkerEvent, WorkerRegistry};
 use crate::store::{ApplyChange, Change, JobStore, ListJobs, StoreError};
 use actix::prelude::*;

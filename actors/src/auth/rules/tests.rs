@@ -109,6 +109,9 @@ fn redacting_keeps_what_everyone_sees_and_hides_the_rest() {
         progress: None,
         revision: 4,
         retried_at: 0,
+        split: None,
+        task: None,
+        tasks: Default::default(),
     };
     let users = users();
     assert_eq!(redact(&users, &user("bob"), record.clone()), record, "the owner sees everything");
