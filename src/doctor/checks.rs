@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-/// A certificate expiring sooner than this is a warning: renew it (docs/certificates.md) before it stops the node.
+/// A certificate expiring sooner than this is a warning: renew it (docs/operations.md, Certificates) before it stops the node.
 pub const CERT_WARN_DAYS: i64 = 30;
 
 /// Less free space than this where melt writes is a failure; below [`DISK_WARN_BYTES`] a warning.
@@ -55,7 +55,7 @@ pub fn certificate(certs: Option<&Path>, name: Option<&str>, role: distencode_wi
             CHECK,
             format!(
                 "{what} expires in {days} days, on {date}: issue a new one and replace {name}.pem and {name}.key \
-                 (docs/certificates.md)"
+                 (docs/operations.md, Certificates)"
             ),
         )
     } else {
