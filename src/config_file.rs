@@ -121,6 +121,9 @@ pub fn setting_args() -> Vec<clap::Arg> {
 
 /// What a key's value must be, from its flag: one of its possible values, or what its `value_name` says.
 pub fn expected(arg: &clap::Arg) -> String {
+    if matches!(arg.get_action(), clap::ArgAction::SetTrue) {
+        return "true or false".into();
+    }
     let values: Vec<String> = arg.get_possible_values().iter().map(|v| format!("{:?}", v.get_name())).collect();
     if !values.is_empty() {
         return values.join(" or ");

@@ -297,6 +297,7 @@ fn samples(kind: &str) -> (Vec<toml::Value>, toml::Value) {
         "a whole number" => (vec![Integer(2)], Float(2.5)),
         "a path" | "a string" => (vec![Text("/x".into())], Boolean(true)),
         "an array of strings" => (vec![toml::Value::Array(vec![Text("x".into())])], Text("x".into())),
+        "true or false" => (vec![Boolean(true), Boolean(false)], Text("yes".into())),
         list => (list.split(" or ").map(|v| Text(v.trim_matches('"').into())).collect(), Integer(1)),
     }
 }
