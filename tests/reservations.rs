@@ -15,7 +15,7 @@ fn no_job_goes_to_a_reserved_or_draining_worker() {
     let dir = cluster.dir.path().to_path_buf();
     let reserved = cluster.cli(&["worker", "reserve", "w1", "--for", "bob"]);
     ok(&reserved);
-    assert_eq!(stdout(&reserved).trim(), "worker w1 reserved (reserved for bob)");
+    assert_eq!(stdout(&reserved).trim(), "worker w1 reserved for bob");
     ok(&cluster.cli(&["worker", "drain", "w2"]));
     let w1 = cluster.worker("w1");
     assert_eq!(w1["state"], "reserved");
