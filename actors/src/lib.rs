@@ -8,6 +8,7 @@
 
 pub mod coordinator;
 pub mod error;
+pub mod events;
 pub mod registry;
 pub mod runner;
 pub mod server;

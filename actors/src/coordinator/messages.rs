@@ -57,6 +57,19 @@ pub struct Cancel {
 #[rtype(result = "Answer<JobRecord>")]
 pub struct Retry(pub JobId);
 
+/// Give a job not yet final a new priority; a queued job moves to its new place in the queue.
+#[derive(Message)]
+#[rtype(result = "Answer<JobRecord>")]
+pub struct SetPriority {
+    pub id: JobId,
+    pub priority: i32,
+}
+
+/// Follow the farm's changes (jobs and workers) as they happen.
+#[derive(Message)]
+#[rtype(result = "tokio::sync::broadcast::Receiver<crate::events::FarmEvent>")]
+pub struct SubscribeEvents;
+
 /// Every worker, for `worker list`.
 #[derive(Message)]
 #[rtype(result = "Answer<Vec<WorkerView>>")]

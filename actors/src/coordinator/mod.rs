@@ -15,6 +15,7 @@ mod requests;
 
 pub use messages::*;
 
+use crate::events::{FarmEvent, FarmEvents};
 use crate::registry::{WorkerEvent, WorkerRegistry};
 use crate::store::{ApplyChange, Change, JobStore, ListJobs, StoreError};
 use actix::prelude::*;
@@ -78,6 +79,8 @@ pub struct Coordinator {
     dispatching: bool,
     /// Dispatch was asked for while a claim was in flight: look again when it lands.
     dispatch_again: bool,
+    /// Followers of the farm's changes (the web interface's event streams).
+    farm: FarmEvents,
 }
 
 impl Coordinator {
@@ -85,8 +88,11 @@ impl Coordinator {
     pub fn start(store: Addr<JobStore>, config: CoordinatorConfig) -> (Addr<Coordinator>, Addr<WorkerRegistry>) {
         let mut registry_addr = None;
         let log_budgets = log_budget::LogBudgets::new(config.max_log_bytes);
+        let farm = FarmEvents::new();
         let coordinator = Coordinator::create(|ctx| {
-            let registry = WorkerRegistry::new(ctx.address().recipient(), store.clone(), config.grace).start();
+            let registry = WorkerRegistry::new(ctx.address().recipient(), store.clone(), config.grace)
+                .with_farm_events(farm.clone())
+                .start();
             registry_addr = Some(registry.clone());
             Coordinator {
                 store,
@@ -104,6 +110,7 @@ impl Coordinator {
                 offering: HashSet::new(),
                 dispatching: false,
                 dispatch_again: false,
+                farm,
             }
         });
         let registry = registry_addr.expect("Coordinator::create runs its closure before returning");
@@ -119,6 +126,10 @@ impl Coordinator {
             return;
         }
         let key = (Reverse(record.priority), record.id);
+        // A new priority moves the job in the queue: its old place goes.
+        if let Some(old) = self.active.get(&record.id).filter(|old| old.priority != record.priority) {
+            self.queue.remove(&(Reverse(old.priority), record.id));
+        }
         if record.state == JobState::Queued {
             self.queue.insert(key);
             self.queued_parts.insert(record.id, dispatch::QueuedParts::of(&record));
@@ -134,6 +145,7 @@ impl Coordinator {
         if let Some(sender) = self.watchers.get(&record.id) {
             let _ = sender.send(record.clone());
         }
+        self.farm.send(FarmEvent::Job { id: record.id, state: record.state });
         if record.state.is_final() {
             self.recently_final.insert(record.id, (record.revision, std::time::Instant::now()));
             self.active.remove(&record.id);

@@ -1,4 +1,4 @@
-//! What clients ask of the Coordinator: submit, look, follow, cancel, retry.
+//! What clients ask of the Coordinator: submit, look, follow, cancel, retry, reprioritise.
 
 use super::*;
 use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo};
@@ -135,6 +135,28 @@ impl Handler<Retry> for Coordinator {
             act.dispatch(ctx);
             Ok(record)
         }))
+    }
+}
+
+impl Handler<SetPriority> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<JobRecord>>;
+
+    fn handle(&mut self, msg: SetPriority, _: &mut Self::Context) -> Self::Result {
+        let apply = self.store.send(ApplyChange { id: msg.id, change: Change::Priority { priority: msg.priority } });
+        Box::pin(apply.into_actor(self).map(|result, act, ctx| {
+            let record = answer(result)?;
+            act.update(record.clone());
+            act.dispatch(ctx);
+            Ok(record)
+        }))
+    }
+}
+
+impl Handler<SubscribeEvents> for Coordinator {
+    type Result = MessageResult<SubscribeEvents>;
+
+    fn handle(&mut self, _: SubscribeEvents, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.farm.subscribe())
     }
 }
 

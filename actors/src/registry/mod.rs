@@ -17,6 +17,7 @@ pub use reservations::{Drain, Reserve, Unreserve};
 pub use state::WorkerState;
 
 use crate::error::{Answer, RequestError};
+use crate::events::{FarmEvent, FarmEvents};
 use crate::store::JobStore;
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
 use capabilities::{has_all, lacks, Announced, AnnouncedSets, PoolCapabilities};
@@ -70,6 +71,8 @@ pub struct WorkerRegistry {
     /// How long a disconnected worker keeps its job before it is declared lost.
     grace: Duration,
     next_connection: u64,
+    /// Followers of the farm's changes: told of each worker's change.
+    farm: FarmEvents,
 }
 
 impl WorkerRegistry {
@@ -85,7 +88,19 @@ impl WorkerRegistry {
             store,
             grace,
             next_connection: 1,
+            farm: FarmEvents::new(),
         }
+    }
+
+    /// Tells the farm's followers through `farm` (the Coordinator's) instead of a channel of its own.
+    pub fn with_farm_events(mut self, farm: FarmEvents) -> Self {
+        self.farm = farm;
+        self
+    }
+
+    /// A worker's state, reservation or drain changed.
+    fn changed(&self, name: &str) {
+        self.farm.send(FarmEvent::Worker { name: name.to_string() });
     }
 
     /// Whether the worker is in the pool (not reserved, not draining, not leaving).
@@ -111,6 +126,7 @@ impl WorkerRegistry {
         let job = entry.state.job();
         entry.state = WorkerState::Lost;
         tracing::warn!(worker = name, ?job, "worker lost");
+        self.changed(name);
         if let Some((job, attempt)) = job {
             self.events.do_send(WorkerEvent::Lost { worker: name.to_string(), job, attempt });
         }
@@ -172,8 +188,9 @@ impl Handler<Connect> for WorkerRegistry {
         tracing::info!(worker = %msg.name, melt = %registration.melt_version, services = announced.services.len(), "worker registered");
         let idle = state == WorkerState::Idle && self.in_pool(&msg.name);
         self.pool.add(&announced.has);
+        let name = msg.name;
         self.workers.insert(
-            msg.name,
+            name.clone(),
             WorkerEntry {
                 announced,
                 connection,
@@ -184,6 +201,7 @@ impl Handler<Connect> for WorkerRegistry {
                 recent_failures,
             },
         );
+        self.changed(&name);
         if idle {
             self.events.do_send(WorkerEvent::Available);
         }
@@ -206,6 +224,7 @@ impl Handler<Disconnect> for WorkerRegistry {
             entry.state = WorkerState::Lost;
         }
         self.unplug(&msg.name);
+        self.changed(&msg.name);
         if !holds_job {
             return;
         }
@@ -248,6 +267,7 @@ impl Handler<Claim> for WorkerRegistry {
         for (job, attempt, name) in pairs {
             let entry = self.workers.get_mut(&name).expect("picked from the registry's own workers");
             entry.state = WorkerState::Busy { job, attempt };
+            self.farm.send(FarmEvent::Worker { name: name.clone() });
             claimed.push((job, name));
         }
         let pool = msg.with_pool.then(|| self.recently_seen());
@@ -284,7 +304,8 @@ impl Handler<Release> for WorkerRegistry {
             None => {}
         }
         entry.state = if entry.outbox.is_some() { WorkerState::Idle } else { WorkerState::Lost };
-        if entry.state == WorkerState::Idle && self.in_pool(&msg.name) {
+        self.changed(&msg.name);
+        if self.workers.get(&msg.name).is_some_and(|e| e.state == WorkerState::Idle) && self.in_pool(&msg.name) {
             self.events.do_send(WorkerEvent::Available);
         }
     }
@@ -324,6 +345,7 @@ impl Handler<Leave> for WorkerRegistry {
     fn handle(&mut self, Leave(name): Leave, _: &mut Self::Context) {
         if self.workers.get(&name).is_some_and(|e| e.outbox.is_some()) {
             tracing::info!(worker = %name, "worker is shutting down; it takes no new job");
+            self.changed(&name);
             self.leaving.insert(name);
         }
     }

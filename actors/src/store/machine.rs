@@ -40,6 +40,8 @@ pub enum Change {
     Cancel { reason: String },
     /// Failed or cancelled → queued, keeping the history of attempts.
     Retry,
+    /// A new priority for a job not yet final (its place in the queue follows it).
+    Priority { priority: i32 },
 }
 
 /// Why a change was refused.
@@ -65,6 +67,7 @@ impl Change {
             Change::Abandon { .. } => "abandon it",
             Change::Cancel { .. } => "cancel it",
             Change::Retry => "retry it",
+            Change::Priority { .. } => "change its priority",
         }
     }
 
@@ -78,6 +81,7 @@ impl Change {
             Change::Fail { .. } => matches!(state, Offered | Running),
             Change::Cancel { .. } => matches!(state, Queued | Offered | Running),
             Change::Retry => matches!(state, Failed | Cancelled),
+            Change::Priority { .. } => !state.is_final(),
         }
     }
 
@@ -193,6 +197,7 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
             }
             record.state = JobState::Queued;
         }
+        Change::Priority { priority } => record.priority = priority,
     }
     Ok(())
 }
