@@ -140,9 +140,7 @@ mod tests {
     use super::*;
 
     fn job(id: u64, state: JobState, priority: i32, project: &str) -> JobRecord {
-        JobRecord {
-            id: JobId(id),
-            state,
+        let spec = distencode_wire::job::JobSpec {
             project: project.into(),
             output: format!("{project}.mp4"),
             encoding: Default::default(),
@@ -150,17 +148,10 @@ mod tests {
             melt_log: Default::default(),
             services: Vec::new(),
             optional_filters: Vec::new(),
-            submitted_by: "alice".into(),
-            submitted_at: id,
-            finished_at: None,
-            worker: None,
-            attempts: Vec::new(),
-            error: None,
-            facts: None,
-            progress: None,
-            revision: 0,
-            retried_at: 0,
-        }
+        };
+        let mut record = JobRecord::queued(JobId(id), spec, "alice".into(), id);
+        record.state = state;
+        record
     }
 
     fn ids(page: &Page) -> Vec<u64> {
