@@ -5,10 +5,9 @@ use crate::client::{Client, Endpoint};
 use crate::output;
 use crate::progress_view::ProgressView;
 use anyhow::{anyhow, bail, Context, Result};
-use distencode_actors::presets;
-use distencode_mlt as mlt;
+use distencode_web::submit::{self, CheckHere, SubmitRequest};
 use distencode_wire::connection::ConnectionError;
-use distencode_wire::job::{JobId, JobRecord, JobSpec, JobState, MeltLog, SplitRequest};
+use distencode_wire::job::{JobId, JobRecord, JobSpec, JobState, MeltLog};
 use distencode_wire::message::{ClientReply, ClientRequest};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -200,107 +199,39 @@ async fn reconnect(endpoint: &Endpoint, id: JobId, lost: &ConnectionError) -> Re
 
 /// A refusal naming filters the pool lacks, with where each sits in the project and the way forward.
 fn explain_filters(error: anyhow::Error, filters: &[(String, String)]) -> anyhow::Error {
-    let text = error.to_string();
-    let named: Vec<String> = filters
-        .iter()
-        .filter(|(name, _)| text.contains(&format!(" {name}")))
-        .map(|(name, place)| format!("{name} is the {place}"))
-        .collect();
-    if named.is_empty() {
-        return error;
-    }
-    anyhow!(
-        "{text}; {}; submit with --allow-missing-filters to render without the filters a worker lacks",
-        named.join("; ")
-    )
+    anyhow!(submit::explain_filters(&error.to_string(), filters))
 }
 
 /// Reads and checks the project here, and builds what the coordinator is sent (with the project's required filters
-/// and where each sits).
+/// and where each sits): the same checks as the web's submit.
 fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(String, String)>)> {
     let project = absolute(project)?;
-    let parsed = mlt::read_project(&project)?;
-    mlt::check_files(&parsed).map_err(|refusal| anyhow!("{}: {refusal}", project.display()))?;
-    let preset = match options.preset.as_deref() {
-        Some(name) => {
-            Some(presets::find(name).ok_or_else(|| anyhow!("no preset {name:?} (distencode presets lists them)"))?)
-        }
-        None => None,
-    };
-    let output = match options.output.as_deref() {
-        Some(output) => absolute(output)?,
-        None => project.with_extension(preset.map_or("mp4", |p| p.extension)),
-    };
-    let preset = match preset {
-        Some(preset) => preset,
-        None => presets::for_output(&output).ok_or_else(|| {
-            anyhow!(
-                "{}: no format is known for this extension; name one with --preset (distencode presets lists them)",
-                output.display()
-            )
-        })?,
-    };
-    if output == project {
-        bail!("the output {} would overwrite the project", output.display());
-    }
-    mlt::check_output_folder(&output).map_err(|e| anyhow!(e))?;
-    if let Some(warning) = output.parent().and_then(crate::shared_folder::warning) {
-        eprintln!("{warning}");
-    }
-    let mut encoding = preset.encoding();
-    for arg in &options.consumer_args {
-        let (key, value) = arg
-            .split_once('=')
-            .filter(|(k, _)| !k.is_empty())
-            .ok_or_else(|| anyhow!("--consumer-arg {arg:?} is not KEY=VALUE"))?;
-        encoding.extra.retain(|(k, _)| k != key);
-        encoding.extra.push((key.to_string(), value.to_string()));
-    }
-    if let Some(vcodec) = options.vcodec {
-        encoding.vcodec = vcodec;
-    }
-    if let Some(acodec) = options.acodec {
-        encoding.acodec = acodec;
-    }
-    // The preset's properties and the ones given here pass the same allowlist as any job's.
-    distencode_wire::consumer_props::check_all(&encoding.extra).map_err(|e| anyhow!(e))?;
-    // Only filters may be left out; producers, transitions, links and consumers stay required.
-    let optional_filters: Vec<String> =
-        if options.allow_missing_filters { parsed.filter_only_services().into_iter().collect() } else { Vec::new() };
-    let services = parsed.services.iter().filter(|s| !optional_filters.contains(s)).cloned().collect();
-    let filters = parsed
-        .filter_places
-        .keys()
-        .filter(|name| !optional_filters.contains(name))
-        .filter_map(|name| Some((name.clone(), parsed.filter_place(name)?)))
-        .collect();
-    let spec = JobSpec {
+    let output = options.output.as_deref().map(absolute).transpose()?;
+    let request = SubmitRequest {
         project: project.display().to_string(),
-        output: output.display().to_string(),
-        encoding,
+        output: output.map(|o| o.display().to_string()),
+        preset: options.preset,
+        vcodec: options.vcodec,
+        acodec: options.acodec,
+        consumer_args: options.consumer_args,
         priority: options.priority,
-        services,
         melt_log: match options.melt_log {
             MeltLogArg::Normal => MeltLog::Normal,
             MeltLogArg::Verbose => MeltLog::Verbose,
             MeltLogArg::Debug => MeltLog::Debug,
         },
-        optional_filters,
-        split: options.split.map(|split| {
-            Box::new(SplitRequest {
-                chunks: match split {
-                    SplitArg::Auto => None,
-                    SplitArg::Chunks(n) => Some(n),
-                },
-                force: options.split_force,
-                frames: parsed.length_frames,
-                fps_num: parsed.fps_num,
-                fps_den: parsed.fps_den,
-            })
+        allow_missing_filters: options.allow_missing_filters,
+        split: options.split.map(|split| match split {
+            SplitArg::Auto => "auto".to_string(),
+            SplitArg::Chunks(n) => n.to_string(),
         }),
-        task: None,
+        split_force: options.split_force,
     };
-    Ok((spec, filters))
+    let prepared = submit::prepare(&project, &request, CheckHere::Always).map_err(|e| anyhow!(e))?;
+    if let Some(warning) = Path::new(&prepared.spec.output).parent().and_then(crate::shared_folder::warning) {
+        eprintln!("{warning}");
+    }
+    Ok((prepared.spec, prepared.filters))
 }
 
 /// `path` made absolute against the current folder (without resolving links: workers see the same mounts).

@@ -12,7 +12,7 @@ use distencode_actors::store::{GetJob, JobStore, StoreError};
 use distencode_actors::worker::{self, LinkConfig, LinkHandle};
 use distencode_mlt as mlt;
 use distencode_wire::job::JobId;
-use distencode_wire::tls;
+use distencode_wire::{pki, tls};
 use std::io::Write;
 
 pub fn run(resolved: Resolved) -> Result<()> {
@@ -54,6 +54,12 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 client_idle_timeout: checked.client_idle_timeout,
             };
             let listen = args.listen.clone();
+            let web = args.web_listen.clone().map(|web_listen| distencode_web::WebConfig {
+                listen: web_listen,
+                cert: args.web_cert.clone().unwrap_or_else(|| pki::node_cert_path(&certs, &name)),
+                key: args.web_key.clone().unwrap_or_else(|| pki::node_key_path(&certs, &name)),
+                data_dir: data_dir.clone(),
+            });
             actix_rt::System::new().block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
@@ -62,11 +68,23 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 let store = SyncArbiter::start(1, move || store.clone());
                 let users = config.users.clone();
                 let (coordinator, registry) = Coordinator::start(store.clone(), config);
+                let actors = distencode_web::Actors { coordinator: coordinator.clone(), registry: registry.clone() };
                 let context =
                     ServerContext { coordinator, registry, heartbeat_interval, heartbeat_timeout, limits, users };
                 tracing::info!(%local, %name, "coordinator listening");
                 println!("distencode coordinator {name} listening on {local}");
-                std::io::stdout().flush()?;
+                let web = match &web {
+                    Some(config) => Some(distencode_web::start(config, actors)?),
+                    None => None,
+                };
+                if let Some(web) = &web {
+                    // Whoever started the coordinator may have read only its first line: a closed stdout is no
+                    // reason to stop.
+                    let mut out = std::io::stdout();
+                    let _ = writeln!(out, "web interface: {}", web.url);
+                    let _ = writeln!(out, "sign in: {}", web.sign_in);
+                }
+                let _ = std::io::stdout().flush();
                 let (stop, stopping) = tokio::sync::watch::channel(false);
                 let serving = server::serve_until(listener, tls, context, stopping);
                 tokio::pin!(serving);
@@ -77,6 +95,9 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 // Stop taking connections, let every connection answer what it has read and close cleanly.
                 tracing::info!("SIGTERM: closing connections");
                 stop.send_replace(true);
+                if let Some(web) = &web {
+                    web.handle.stop(false).await;
+                }
                 serving.await?;
                 if tokio::time::timeout(shutdown::CONNECTIONS_CLOSE_WITHIN, stop.closed()).await.is_err() {
                     tracing::warn!("some connections did not close within {:?}", shutdown::CONNECTIONS_CLOSE_WITHIN);

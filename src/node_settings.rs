@@ -98,6 +98,16 @@ pub struct NodeSettings {
         default_value_t = admission::CLIENT_IDLE_TIMEOUT.as_secs_f64()
     )]
     pub client_idle_timeout: f64,
+    /// Coordinator: serve the web interface (HTTPS) on this HOST:PORT; off when not given.
+    #[arg(long, env = "DISTENCODE_WEB_LISTEN", value_name = "HOST:PORT")]
+    pub web_listen: Option<String>,
+    /// Coordinator: the web interface's certificate chain (PEM), e.g. one a browser already trusts; default: the
+    /// coordinator's own certificate (browsers trust it once ca.pem is imported).
+    #[arg(long, env = "DISTENCODE_WEB_CERT", value_name = "PATH", requires = "web_key")]
+    pub web_cert: Option<PathBuf>,
+    /// Coordinator: the private key (PEM) of --web-cert.
+    #[arg(long, env = "DISTENCODE_WEB_KEY", value_name = "PATH", requires = "web_cert")]
+    pub web_key: Option<PathBuf>,
     /// Worker: seconds without any output from melt before the render is killed as stalled.
     #[arg(long, env = "DISTENCODE_STALL_TIMEOUT", value_name = "SECONDS", default_value_t = 120.0)]
     pub stall_timeout: f64,

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod coordinator;
 pub mod error;
+pub mod events;
 pub mod metrics;
 pub mod presets;
 pub mod registry;

@@ -5,6 +5,7 @@
 pub mod projects;
 pub mod proxy;
 pub mod substitute;
+pub mod web;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -36,6 +37,10 @@ pub struct Cluster {
     workers: Vec<(String, Option<Child>)>,
     /// Extra flags for every node (e.g. shorter heartbeats).
     node_flags: Vec<String>,
+    /// Extra flags for the coordinator only (e.g. `--web-listen`).
+    coordinator_flags: Vec<String>,
+    /// What the coordinator printed on stdout after its first line, line by line.
+    coordinator_stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Cluster {
@@ -45,6 +50,11 @@ impl Cluster {
     }
 
     pub fn start_with(workers: usize, node_flags: &[&str]) -> Self {
+        Self::start_full(workers, node_flags, &[])
+    }
+
+    /// As [`Cluster::start_with`], with `coordinator_flags` for the coordinator alone.
+    pub fn start_full(workers: usize, node_flags: &[&str], coordinator_flags: &[&str]) -> Self {
         // Folders shared with the workers, as docs/deploy.md asks: group-writable, so that `job submit` has no
         // warning about an output folder only its owner can write.
         // SAFETY: umask only changes the mode of files created from now on; it touches no memory.
@@ -62,6 +72,8 @@ impl Cluster {
             coordinator: None,
             workers: Vec::new(),
             node_flags: node_flags.iter().map(|s| s.to_string()).collect(),
+            coordinator_flags: coordinator_flags.iter().map(|s| s.to_string()).collect(),
+            coordinator_stdout: Default::default(),
         };
         cluster.start_coordinator("127.0.0.1:0");
         for i in 1..=workers {
@@ -104,18 +116,26 @@ impl Cluster {
             .arg("--certs")
             .arg(&self.certs)
             .args(&self.node_flags)
+            .args(&self.coordinator_flags)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
             .expect("start coordinator");
         // Its first line says where it listens; read on a thread so a coordinator that never says it fails the test.
+        // The lines after it are kept for the tests that read them.
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let later = self.coordinator_stdout.clone();
+        later.lock().unwrap().clear();
         std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
             let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = reader.read_line(&mut line);
             let _ = tx.send(line);
+            for line in reader.lines().map_while(Result::ok) {
+                later.lock().unwrap().push(line);
+            }
         });
         let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
         let addr = line.trim().rsplit(' ').next().unwrap_or_default().to_string();

@@ -62,6 +62,20 @@ pub struct Retry {
     pub by: User,
 }
 
+/// Give a job not yet final a new priority; a queued job moves to its new place in the queue.
+#[derive(Message)]
+#[rtype(result = "Answer<JobRecord>")]
+pub struct SetPriority {
+    pub id: JobId,
+    pub priority: i32,
+    pub by: User,
+}
+
+/// Follow the farm's changes (jobs and workers) as they happen.
+#[derive(Message)]
+#[rtype(result = "tokio::sync::broadcast::Receiver<crate::events::FarmEvent>")]
+pub struct SubscribeEvents;
+
 /// Every worker, for `worker list`.
 #[derive(Message)]
 #[rtype(result = "Answer<Vec<WorkerView>>")]

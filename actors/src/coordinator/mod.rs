@@ -17,6 +17,7 @@ mod split;
 pub use messages::*;
 
 use crate::auth::Users;
+use crate::events::{FarmEvent, FarmEvents};
 use crate::metrics::Metrics;
 use crate::registry::{WorkerEvent, WorkerRegistry};
 use crate::store::{ApplyChange, Change, JobStore, ListJobs, StoreError};
@@ -104,6 +105,8 @@ pub struct Coordinator {
     /// Split jobs being moved on (one step at a time each), and those to look at again after that step.
     advancing: HashSet<JobId>,
     advance_again: HashSet<JobId>,
+    /// Followers of the farm's changes (the web interface's event streams).
+    farm: FarmEvents,
 }
 
 impl Coordinator {
@@ -111,9 +114,11 @@ impl Coordinator {
     pub fn start(store: Addr<JobStore>, config: CoordinatorConfig) -> (Addr<Coordinator>, Addr<WorkerRegistry>) {
         let mut registry_addr = None;
         let log_budgets = log_budget::LogBudgets::new(config.max_log_bytes);
+        let farm = FarmEvents::new();
         let coordinator = Coordinator::create(|ctx| {
             let registry =
                 WorkerRegistry::new(ctx.address().recipient(), store.clone(), config.grace, config.metrics.clone())
+                    .with_farm_events(farm.clone())
                     .start();
             registry_addr = Some(registry.clone());
             Coordinator {
@@ -138,6 +143,7 @@ impl Coordinator {
                 task_errors: HashMap::new(),
                 advancing: HashSet::new(),
                 advance_again: HashSet::new(),
+                farm,
             }
         });
         let registry = registry_addr.expect("Coordinator::create runs its closure before returning");
@@ -154,6 +160,10 @@ impl Coordinator {
         }
         self.count(&record);
         let key = (Reverse(record.priority), record.id);
+        // A new priority moves the job in the queue: its old place goes.
+        if let Some(old) = self.active.get(&record.id).filter(|old| old.priority != record.priority) {
+            self.queue.remove(&(Reverse(old.priority), record.id));
+        }
         // A split job renders through its tasks and is never queued itself.
         if record.state == JobState::Queued && !record.is_split() {
             self.queue.insert(key);
@@ -174,6 +184,7 @@ impl Coordinator {
         if record.task.is_some() {
             self.task_changed(&record);
         }
+        self.farm.send(FarmEvent::Job { id: record.id, state: record.state });
         if record.state.is_final() {
             for task in &record.tasks {
                 self.task_errors.remove(&task.job);

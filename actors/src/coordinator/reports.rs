@@ -36,6 +36,7 @@ impl Handler<FromWorker> for Coordinator {
             WorkerToCoordinator::Progress { job, attempt, progress } => {
                 if self.holds(&worker, job, attempt) {
                     if let Some(record) = self.active.get_mut(&job) {
+                        self.farm.send(crate::events::FarmEvent::Progress { id: job, percent: progress.percent });
                         record.progress = Some(progress);
                         let record = record.clone();
                         if let Some(sender) = self.watchers.get(&job) {

@@ -1,4 +1,4 @@
-//! What clients ask of the Coordinator: submit, look, follow, cancel, retry.
+//! What clients ask of the Coordinator: submit, look, follow, cancel, retry, reprioritise.
 
 use super::split;
 use super::*;
@@ -118,7 +118,7 @@ impl Coordinator {
         &self,
         id: JobId,
         by: crate::auth::User,
-        action: fn(JobId, &str) -> Action<'_>,
+        action: impl for<'a> FnOnce(JobId, &'a str) -> Action<'a> + 'static,
     ) -> impl std::future::Future<Output = Answer<JobRecord>> + 'static {
         let (live, store, users) = (self.active.get(&id).cloned(), self.store.clone(), self.config.users.clone());
         async move {
@@ -201,6 +201,34 @@ impl Handler<Retry> for Coordinator {
             act.dispatch(ctx);
             Ok(record)
         }))
+    }
+}
+
+impl Handler<SetPriority> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<JobRecord>>;
+
+    fn handle(&mut self, msg: SetPriority, _: &mut Self::Context) -> Self::Result {
+        let (id, priority) = (msg.id, msg.priority);
+        let owned = self.owned(id, msg.by, move |job, owner| Action::SetPriority { job, owner, priority });
+        let store = self.store.clone();
+        let apply = async move {
+            owned.await?;
+            answer(store.send(ApplyChange { id, change: Change::Priority { priority } }).await)
+        };
+        Box::pin(apply.into_actor(self).map(|result, act, ctx| {
+            let record = result?;
+            act.update(record.clone());
+            act.dispatch(ctx);
+            Ok(record)
+        }))
+    }
+}
+
+impl Handler<SubscribeEvents> for Coordinator {
+    type Result = MessageResult<SubscribeEvents>;
+
+    fn handle(&mut self, _: SubscribeEvents, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.farm.subscribe())
     }
 }
 

@@ -17,6 +17,7 @@ pub use reservations::{Drain, Reserve, Unreserve};
 pub use state::WorkerState;
 
 use crate::error::{Answer, RequestError};
+use crate::events::{FarmEvent, FarmEvents};
 use crate::metrics::Metrics;
 use crate::store::JobStore;
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
@@ -79,6 +80,8 @@ pub struct WorkerRegistry {
     /// How long a disconnected worker keeps its job before it is declared lost.
     grace: Duration,
     next_connection: u64,
+    /// Followers of the farm's changes: told of each worker's change.
+    farm: FarmEvents,
 }
 
 impl WorkerRegistry {
@@ -95,7 +98,19 @@ impl WorkerRegistry {
             store,
             grace,
             next_connection: 1,
+            farm: FarmEvents::new(),
         }
+    }
+
+    /// Tells the farm's followers through `farm` (the Coordinator's) instead of a channel of its own.
+    pub fn with_farm_events(mut self, farm: FarmEvents) -> Self {
+        self.farm = farm;
+        self
+    }
+
+    /// A worker's state, reservation or drain changed.
+    fn changed(&self, name: &str) {
+        self.farm.send(FarmEvent::Worker { name: name.to_string() });
     }
 
     /// Whether the worker is in the pool (not reserved, not draining, not leaving).
@@ -121,6 +136,7 @@ impl WorkerRegistry {
         let job = entry.state.job();
         set_state(&self.metrics, entry, WorkerState::Lost);
         tracing::warn!(worker = name, ?job, "worker lost");
+        self.changed(name);
         if let Some((job, attempt)) = job {
             self.events.do_send(WorkerEvent::Lost { worker: name.to_string(), job, attempt });
         }
@@ -184,8 +200,9 @@ impl Handler<Connect> for WorkerRegistry {
         let idle = state == WorkerState::Idle && self.in_pool(&msg.name);
         self.pool.add(&announced.has);
         self.metrics.worker_state(previous_state, Some(state.as_str()));
+        let name = msg.name;
         self.workers.insert(
-            msg.name,
+            name.clone(),
             WorkerEntry {
                 announced,
                 connection,
@@ -196,6 +213,7 @@ impl Handler<Connect> for WorkerRegistry {
                 recent_failures,
             },
         );
+        self.changed(&name);
         if idle {
             self.events.do_send(WorkerEvent::Available);
         }
@@ -218,6 +236,7 @@ impl Handler<Disconnect> for WorkerRegistry {
             set_state(&self.metrics, entry, WorkerState::Lost);
         }
         self.unplug(&msg.name);
+        self.changed(&msg.name);
         if !holds_job {
             return;
         }
@@ -260,6 +279,7 @@ impl Handler<Claim> for WorkerRegistry {
         for (job, attempt, name) in pairs {
             let entry = self.workers.get_mut(&name).expect("picked from the registry's own workers");
             set_state(&self.metrics, entry, WorkerState::Busy { job, attempt });
+            self.farm.send(FarmEvent::Worker { name: name.clone() });
             claimed.push((job, name));
         }
         let pool = msg.with_pool.then(|| self.recently_seen());
@@ -297,7 +317,8 @@ impl Handler<Release> for WorkerRegistry {
         }
         let state = if entry.outbox.is_some() { WorkerState::Idle } else { WorkerState::Lost };
         set_state(&self.metrics, entry, state);
-        if entry.state == WorkerState::Idle && self.in_pool(&msg.name) {
+        self.changed(&msg.name);
+        if self.workers.get(&msg.name).is_some_and(|e| e.state == WorkerState::Idle) && self.in_pool(&msg.name) {
             self.events.do_send(WorkerEvent::Available);
         }
     }
@@ -337,6 +358,7 @@ impl Handler<Leave> for WorkerRegistry {
     fn handle(&mut self, Leave(name): Leave, _: &mut Self::Context) {
         if self.workers.get(&name).is_some_and(|e| e.outbox.is_some()) {
             tracing::info!(worker = %name, "worker is shutting down; it takes no new job");
+            self.changed(&name);
             self.leaving.insert(name);
         }
     }

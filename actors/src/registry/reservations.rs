@@ -80,6 +80,7 @@ impl WorkerRegistry {
         for worker in expired {
             tracing::info!(%worker, "reservation ended");
             self.reservations.remove(&worker);
+            self.changed(&worker);
             self.persist(worker, None, ctx);
             self.events.do_send(WorkerEvent::Available);
         }
@@ -137,6 +138,7 @@ impl Handler<Reserve> for WorkerRegistry {
             result??;
             tracing::info!(%worker, person = %reservation.person, now, "worker reserved");
             act.reservations.insert(worker.clone(), reservation);
+            act.changed(&worker);
             if now {
                 if let Some((job, attempt)) = act.workers.get(&worker).and_then(|e| e.state.job()) {
                     act.events.do_send(WorkerEvent::Reclaimed { worker: worker.clone(), job, attempt });
@@ -173,6 +175,7 @@ impl Handler<Unreserve> for WorkerRegistry {
             act.reservations.remove(&worker);
             act.draining.remove(&worker);
             tracing::info!(%worker, "worker back in the pool");
+            act.changed(&worker);
             act.events.do_send(WorkerEvent::Available);
             Ok(act.views())
         }))
@@ -201,6 +204,7 @@ impl Handler<Drain> for WorkerRegistry {
                 return Err(e);
             }
             tracing::info!(%worker, "worker draining");
+            act.changed(&worker);
             Ok(act.views())
         }))
     }

@@ -52,6 +52,8 @@ pub enum Change {
     TaskFailed { tasks: Vec<TaskView>, reason: String },
     /// A split job cancelled (queued or running → cancelled), with its tasks as they end.
     CancelSplit { tasks: Vec<TaskView>, reason: String },
+    /// A new priority for a job not yet final (its place in the queue follows it).
+    Priority { priority: i32 },
 }
 
 /// Why a change was refused.
@@ -83,6 +85,7 @@ impl Change {
             Change::Joined { .. } => "record its join",
             Change::TaskFailed { .. } => "record a failed task",
             Change::CancelSplit { .. } => "cancel it",
+            Change::Priority { .. } => "change its priority",
         }
     }
 
@@ -99,6 +102,7 @@ impl Change {
             Change::Split { .. } | Change::RefuseSplit { .. } => state == Queued,
             Change::Tasks { .. } | Change::Joined { .. } | Change::TaskFailed { .. } => state == Running,
             Change::CancelSplit { .. } => matches!(state, Queued | Running),
+            Change::Priority { .. } => !state.is_final(),
         }
     }
 
@@ -253,6 +257,7 @@ pub fn apply(record: &mut JobRecord, change: Change, now: u64) -> Result<(), Tra
         }
         Change::TaskFailed { tasks, reason } => end_split(record, tasks, reason, JobState::Failed, now),
         Change::CancelSplit { tasks, reason } => end_split(record, tasks, reason, JobState::Cancelled, now),
+        Change::Priority { priority } => record.priority = priority,
     }
     Ok(())
 }

@@ -54,6 +54,7 @@ fn every_change() -> Vec<Change> {
         Change::Cancel { reason: "by alice".into() },
         Change::Retry,
         Change::Commit { attempt: 1 },
+        Change::Priority { priority: 7 },
     ]
 }
 
@@ -61,14 +62,14 @@ fn every_change() -> Vec<Change> {
 #[test]
 fn transition_table() {
     use JobState::*;
-    let table: &[(JobState, [bool; 9])] = &[
-        //         offer  start  decline succeed fail  abandon cancel retry commit
-        (Queued, [true, false, false, false, false, true, true, false, false]),
-        (Offered, [false, true, true, false, true, false, true, false, true]),
-        (Running, [false, true, false, true, true, false, true, false, true]),
-        (Succeeded, [false, false, false, false, false, false, false, false, false]),
-        (Failed, [false, false, false, false, false, false, false, true, false]),
-        (Cancelled, [false, false, false, false, false, false, false, true, false]),
+    let table: &[(JobState, [bool; 10])] = &[
+        //         offer  start  decline succeed fail  abandon cancel retry commit priority
+        (Queued, [true, false, false, false, false, true, true, false, false, true]),
+        (Offered, [false, true, true, false, true, false, true, false, true, true]),
+        (Running, [false, true, false, true, true, false, true, false, true, true]),
+        (Succeeded, [false, false, false, false, false, false, false, false, false, false]),
+        (Failed, [false, false, false, false, false, false, false, true, false, false]),
+        (Cancelled, [false, false, false, false, false, false, false, true, false, false]),
     ];
     for (state, allowed) in table {
         for (change, allowed) in every_change().into_iter().zip(allowed) {

@@ -1,0 +1,118 @@
+//! The coordinator's web interface: HTTPS pages, a JSON API under `/api/v1/` and event streams.
+//!
+//! It runs inside the coordinator's actix System ([`start`]) and asks the Coordinator and the WorkerRegistry the same
+//! typed questions a client's connection does, through their `Addr`s; it holds no state of its own beyond sessions.
+//! A request passes, in this order: the [`guard`] (size caps, origin checks, security headers), the caller's
+//! authentication ([`auth`]: a session cookie or a bearer token, and the CSRF token on every POST of a session),
+//! then a thin handler ([`api`], [`pages`]) that asks one actor and renders the answer.
+
+mod actions;
+pub mod api;
+pub mod auth;
+mod error;
+mod guard;
+pub mod json;
+pub mod limits;
+pub mod pages;
+mod query;
+pub mod secret;
+pub mod session;
+mod sse;
+mod state;
+mod static_files;
+pub mod submit;
+pub mod tls;
+
+pub use error::WebError;
+pub use state::Actors;
+
+use actix_web::{web, App, HttpServer};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How the web interface is set up (`--web-listen`, `--web-cert`, `--web-key`).
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// HOST:PORT to listen on (port 0 picks a free one).
+    pub listen: String,
+    /// The certificate chain (PEM) the browser sees: the coordinator's own unless `--web-cert` names another.
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+    /// The coordinator's data folder: the sign-in token and the session key are kept there.
+    pub data_dir: PathBuf,
+}
+
+/// A running web interface.
+pub struct Running {
+    /// Where it listens.
+    pub local: SocketAddr,
+    /// `https://HOST:PORT/`, as printed.
+    pub url: String,
+    /// The sign-in link holding the token.
+    pub sign_in: String,
+    /// Stops the server.
+    pub handle: actix_web::dev::ServerHandle,
+}
+
+/// Binds the web interface and starts serving on the current actix System. The token and session key are read from
+/// (or, the first time, written to) the data folder.
+pub fn start(config: &WebConfig, actors: Actors) -> Result<Running, WebError> {
+    let tls = tls::server_config(&config.cert, &config.key)?;
+    let token = secret::load_or_create(&config.data_dir.join(secret::TOKEN_FILE), secret::TOKEN_BYTES)?;
+    let session_key = secret::load_or_create(&config.data_dir.join(secret::SESSION_KEY_FILE), secret::KEY_BYTES)?;
+    let listener = std::net::TcpListener::bind(&config.listen)
+        .map_err(|e| WebError::Start(format!("cannot listen on {} for the web interface: {e}", config.listen)))?;
+    let local = listener.local_addr().map_err(|e| WebError::Start(e.to_string()))?;
+    let state = web::Data::new(state::AppState::new(actors, &token, &session_key)?);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(limits::MAX_BODY_BYTES))
+            .app_data(web::JsonConfig::default().limit(limits::MAX_BODY_BYTES))
+            .app_data(web::FormConfig::default().limit(limits::MAX_BODY_BYTES))
+            .app_data(web::QueryConfig::default())
+            .wrap(actix_web::middleware::from_fn(guard::guard))
+            .configure(api::routes)
+            .configure(pages::routes)
+            .configure(static_files::routes)
+    })
+    .workers(limits::HTTP_WORKERS)
+    .disable_signals()
+    .listen_rustls_0_23(listener, Arc::unwrap_or_clone(tls))
+    .map_err(|e| WebError::Start(format!("cannot serve the web interface on {local}: {e}")))?
+    .run();
+    let handle = server.handle();
+    actix_rt::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::error!("web interface stopped: {e}");
+        }
+    });
+    let host = url_host(&config.listen, local);
+    let url = format!("https://{host}/");
+    let sign_in = format!("{url}?token={token}");
+    tracing::info!(%local, "web interface listening");
+    Ok(Running { local, url, sign_in, handle })
+}
+
+/// The host a browser should use: the one given in `--web-listen`, with the port actually bound.
+fn url_host(listen: &str, local: SocketAddr) -> String {
+    let host = listen.rsplit_once(':').map_or(listen, |(host, _)| host);
+    let host = if host.is_empty() || host == "0.0.0.0" || host == "[::]" { "localhost" } else { host };
+    format!("{host}:{}", local.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_address_keeps_the_host_given_and_the_port_bound() {
+        let local: SocketAddr = "127.0.0.1:40123".parse().unwrap();
+        assert_eq!(url_host("127.0.0.1:0", local), "127.0.0.1:40123");
+        assert_eq!(url_host("localhost:8443", local), "localhost:40123");
+        assert_eq!(url_host("0.0.0.0:0", local), "localhost:40123");
+        assert_eq!(url_host("[::1]:0", local), "[::1]:40123");
+    }
+}

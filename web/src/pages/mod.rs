@@ -1,0 +1,86 @@
+//! The site's pages, rendered on the server from askama templates (checked when the crate compiles; every value
+//! escaped). Each page works without JavaScript; htmx and its SSE extension make the live parts live.
+//!
+//! Files: [`signin`] (the token link, sign-in and sign-out), [`overview`], [`jobs`] (the table and bulk actions),
+//! [`job`] (one job), [`workers`], [`submit`].
+
+mod job;
+mod jobs;
+mod overview;
+mod signin;
+mod submit;
+pub mod view;
+mod workers;
+
+pub use job::JobProgress;
+
+use crate::auth::Principal;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/", web::get().to(signin::index))
+        .route("/signin", web::get().to(signin::page))
+        .route("/signout", web::post().to(signin::signout))
+        .route("/jobs", web::get().to(jobs::page))
+        .route("/jobs/bulk", web::post().to(jobs::bulk))
+        .route("/jobs/{id}", web::get().to(job::page))
+        .route("/jobs/{id}/progress", web::get().to(job::progress))
+        .route("/jobs/{id}/live", web::get().to(crate::sse::job_live))
+        .route("/jobs/{id}/action", web::post().to(job::action))
+        .route("/workers", web::get().to(workers::page))
+        .route("/workers/{name}/action", web::post().to(workers::action))
+        .route("/submit", web::get().to(submit::page))
+        .route("/submit", web::post().to(submit::post));
+}
+
+/// Who the page is for: the header's user and the CSRF token its forms carry.
+pub struct Viewer {
+    pub user: String,
+    pub csrf: String,
+}
+
+impl Viewer {
+    pub fn of(principal: &Principal) -> Self {
+        Viewer { user: principal.user.name.clone(), csrf: principal.csrf().to_string() }
+    }
+
+    fn nobody() -> Self {
+        Viewer { user: String::new(), csrf: String::new() }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct Message<'a> {
+    user: &'a str,
+    csrf: &'a str,
+    heading: &'a str,
+    text: &'a str,
+    back: &'a str,
+}
+
+/// A page as HTML, or a plain 500 if the template failed.
+pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body),
+        Err(e) => {
+            tracing::error!("a page did not render: {e}");
+            HttpResponse::InternalServerError().content_type("text/plain").body("the page did not render")
+        }
+    }
+}
+
+/// A refusal as a small page: the one line that says why.
+pub fn error_page(status: StatusCode, text: &str) -> HttpResponse {
+    let heading = status.canonical_reason().unwrap_or("Refused");
+    let viewer = Viewer::nobody();
+    html(status, &Message { user: &viewer.user, csrf: &viewer.csrf, heading, text, back: "/" })
+}
+
+/// After a form's POST: back to the page it came from (303, so a reload does not post again).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, location.to_string())).finish()
+}

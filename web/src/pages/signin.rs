@@ -1,0 +1,64 @@
+//! Sign-in with the token: `GET /?token=T` checks it, sets the session cookie and redirects to `/`, which takes the
+//! token out of the address bar (and its history entry); `/signin` explains where the link is; `POST /signout` ends
+//! the session.
+
+use super::html;
+use crate::auth::{self, FormPost};
+use crate::error::PageError;
+use crate::secret;
+use crate::session::{self, Role, Session};
+use crate::state::AppState;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+    /// `1`: only the live part of the overview (htmx asks for it).
+    #[serde(default)]
+    partial: u8,
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignIn<'a> {
+    user: &'a str,
+    csrf: &'a str,
+    problem: &'a str,
+}
+
+/// `/`: with `?token=`, sign in; else the overview for a signed-in caller, the sign-in page for others.
+pub async fn index(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, PageError> {
+    if let Some(token) = &query.token {
+        if !secret::same(token.trim().as_bytes(), &state.token) {
+            let problem = "That sign-in token is not this coordinator's: use the link it printed, or the token in \
+                           DATA_DIR/web-token.";
+            return Ok(html(StatusCode::UNAUTHORIZED, &SignIn { user: "", csrf: "", problem }));
+        }
+        let session = Session::new(session::TOKEN_USER, Role::Admin)?;
+        tracing::info!(user = %session.user, "signed in with the token");
+        return Ok(HttpResponse::SeeOther()
+            .cookie(session.cookie(&state.session_key))
+            .insert_header((header::LOCATION, "/"))
+            .finish());
+    }
+    let principal = auth::authenticate(&request)?;
+    super::overview::page(principal, state, query.partial == 1).await
+}
+
+/// `/signin`: how to sign in.
+pub async fn page() -> HttpResponse {
+    html(StatusCode::OK, &SignIn { user: "", csrf: "", problem: "" })
+}
+
+/// `POST /signout`: the session cookie is removed.
+pub async fn signout(form: FormPost) -> HttpResponse {
+    tracing::info!(user = %form.principal.user.name, "signed out");
+    HttpResponse::SeeOther().cookie(session::removal()).insert_header((header::LOCATION, "/signin")).finish()
+}

@@ -1,0 +1,152 @@
+//! `/workers`: every worker: state, current job with progress, melt version, CPUs, services and encoders
+//! (collapsed), last heartbeat, recent failures and suspect mark, reservation; reserve, release and drain with the
+//! same rules as `distencode worker ...`.
+
+use super::view::{self, ProgressView};
+use super::{html, see_other, Viewer};
+use crate::actions;
+use crate::auth::{FormPost, Principal};
+use crate::error::PageError;
+use crate::state::AppState;
+use crate::WebError;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use distencode_actors::coordinator as coord;
+use distencode_wire::job::{now_ms, JobRecord};
+use distencode_wire::message::WorkerView;
+
+pub struct WorkerRow {
+    pub name: String,
+    pub state: String,
+    /// The current job's id, or empty.
+    pub job: String,
+    pub progress: ProgressView,
+    pub melt_version: String,
+    pub cpus: u32,
+    pub services: usize,
+    pub service_names: Vec<String>,
+    pub video_encoders: Vec<String>,
+    pub audio_encoders: Vec<String>,
+    pub seen: String,
+    pub recent_failures: u32,
+    pub suspect: bool,
+    /// `alice until 2026-12-01 20:00:00 UTC`, `draining`, or `-`.
+    pub reservation: String,
+    /// Reserved or draining: it can be released.
+    pub held: bool,
+    pub draining: bool,
+}
+
+impl WorkerRow {
+    fn of(worker: &WorkerView, jobs: &[JobRecord], now: u64) -> Self {
+        let job = worker.current_job.and_then(|id| jobs.iter().find(|j| j.id == id));
+        let mut reservation = match &worker.reserved_by {
+            Some(person) => match worker.reserved_until {
+                Some(until) => format!("{person} until {}", view::time(Some(until))),
+                None => format!("{person} until released"),
+            },
+            None => String::new(),
+        };
+        if worker.draining {
+            reservation = if reservation.is_empty() { "draining".into() } else { format!("{reservation}; draining") };
+        }
+        WorkerRow {
+            name: worker.name.clone(),
+            state: worker.state.clone(),
+            job: worker.current_job.map(|id| id.to_string()).unwrap_or_default(),
+            progress: job.map(ProgressView::of).unwrap_or(ProgressView {
+                percent: 0.0,
+                label: "-".into(),
+                detail: String::new(),
+            }),
+            melt_version: worker.melt_version.clone(),
+            cpus: worker.cpus,
+            services: worker.services,
+            service_names: worker.service_names.clone(),
+            video_encoders: worker.video_encoders.clone(),
+            audio_encoders: worker.audio_encoders.clone(),
+            seen: view::ago(worker.last_seen, now),
+            recent_failures: worker.recent_failures,
+            suspect: worker.suspect,
+            held: worker.reserved_by.is_some() || worker.draining,
+            draining: worker.draining,
+            reservation: if reservation.is_empty() { "-".into() } else { reservation },
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "workers.html")]
+struct Workers {
+    user: String,
+    csrf: String,
+    rows: Vec<WorkerRow>,
+}
+
+#[derive(Template)]
+#[template(path = "workers_tbody.html")]
+struct WorkersTbody {
+    user: String,
+    csrf: String,
+    rows: Vec<WorkerRow>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct Partial {
+    #[serde(default)]
+    partial: u8,
+}
+
+pub async fn page(
+    principal: Principal,
+    state: web::Data<AppState>,
+    partial: web::Query<Partial>,
+) -> Result<HttpResponse, PageError> {
+    let workers = state.actors.coordinator.send(coord::Workers).await??;
+    let busy: Vec<_> = workers.iter().filter_map(|w| w.current_job).collect();
+    let mut jobs = Vec::new();
+    for id in busy {
+        if let Ok(Ok(job)) = state.actors.coordinator.send(coord::Status(id)).await {
+            jobs.push(job);
+        }
+    }
+    let now = now_ms();
+    let rows = workers.iter().map(|w| WorkerRow::of(w, &jobs, now)).collect();
+    let viewer = Viewer::of(&principal);
+    if partial.partial == 1 {
+        return Ok(html(StatusCode::OK, &WorkersTbody { user: viewer.user, csrf: viewer.csrf, rows }));
+    }
+    Ok(html(StatusCode::OK, &Workers { user: viewer.user, csrf: viewer.csrf, rows }))
+}
+
+/// `POST /workers/{name}/action`: reserve (for a person, for a while, after the current job or now), release,
+/// drain; then back to the workers.
+pub async fn action(
+    form: FormPost,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let name = name.into_inner();
+    match form.get("action").unwrap_or("") {
+        "reserve" => {
+            let person = form.get("person").map(str::trim).filter(|p| !p.is_empty());
+            let person = person.unwrap_or(&form.principal.user.name).to_string();
+            let seconds: Option<u64> = match form.get("for").unwrap_or("") {
+                "" => None,
+                s => Some(s.parse().map_err(|_| WebError::BadRequest(format!("{s:?} is not a number of seconds")))?),
+            };
+            let until = seconds.map(|s| now_ms().saturating_add(s.saturating_mul(1000)));
+            actions::reserve(&state.actors, &form.principal.user, &name, person, until, form.get("now") == Some("1"))
+                .await?;
+        }
+        "release" => {
+            actions::release(&state.actors, &form.principal.user, name).await?;
+        }
+        "drain" => {
+            actions::drain(&state.actors, &form.principal.user, name).await?;
+        }
+        other => return Err(WebError::BadRequest(format!("no worker action {other:?}")).into()),
+    }
+    Ok(see_other("/workers"))
+}

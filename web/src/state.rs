@@ -1,0 +1,36 @@
+//! What every handler shares: the actors' addresses and the two secrets.
+
+use crate::secret;
+use crate::WebError;
+use actix::Addr;
+use actix_web::cookie::Key;
+use distencode_actors::coordinator::Coordinator;
+use distencode_actors::registry::WorkerRegistry;
+use std::sync::atomic::AtomicUsize;
+
+/// The actors the web interface asks.
+#[derive(Clone)]
+pub struct Actors {
+    pub coordinator: Addr<Coordinator>,
+    pub registry: Addr<WorkerRegistry>,
+}
+
+pub struct AppState {
+    pub actors: Actors,
+    /// The sign-in token, as its hex text's bytes (what a link or a bearer header carries).
+    pub token: Vec<u8>,
+    /// Encrypts and authenticates session cookies.
+    pub session_key: Key,
+    /// Event streams open now, against [`crate::limits::MAX_EVENT_STREAMS`].
+    pub streams: AtomicUsize,
+}
+
+impl AppState {
+    pub fn new(actors: Actors, token: &str, session_key: &str) -> Result<Self, WebError> {
+        let key_bytes =
+            secret::unhex(session_key).ok_or_else(|| WebError::Start("the session key is not hex".into()))?;
+        let session_key =
+            Key::try_from(key_bytes.as_slice()).map_err(|e| WebError::Start(format!("the session key: {e}")))?;
+        Ok(AppState { actors, token: token.as_bytes().to_vec(), session_key, streams: AtomicUsize::new(0) })
+    }
+}

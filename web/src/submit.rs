@@ -1,0 +1,184 @@
+//! What a submit asks for, checked and turned into a [`JobSpec`]: the same checks and the same one-line refusals
+//! for `job submit` (which reads the project on the user's machine) and the web's submit (on the coordinator's).
+
+use distencode_actors::presets::{self, Preset};
+use distencode_mlt as mlt;
+use distencode_wire::job::{Encoding, JobSpec, MeltLog, SplitRequest};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// A submit's settings, as `job submit`'s flags and the web's submit form and JSON name them.
+#[derive(Clone, Debug, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// The project as the workers see it (absolute).
+    pub project: String,
+    /// Where the file goes (absolute); none: beside the project, same name, the preset's extension or `.mp4`.
+    /// Without a preset, its extension picks the format.
+    pub output: Option<String>,
+    /// An export preset (`distencode presets` lists them); `vcodec`, `acodec` and `consumer_args` override it.
+    pub preset: Option<String>,
+    /// Video and audio encoder; none: the preset's.
+    pub vcodec: Option<String>,
+    pub acodec: Option<String>,
+    /// Further consumer properties, each `KEY=VALUE`; each replaces the preset's value.
+    pub consumer_args: Vec<String>,
+    pub priority: i32,
+    pub melt_log: MeltLog,
+    /// Render without the filters a worker lacks (never producers or transitions).
+    pub allow_missing_filters: bool,
+    /// Render on many workers at once: `auto`, or a number of chunks (2 or more).
+    pub split: Option<String>,
+    /// Split even a project with a filter that keeps state across frames.
+    pub split_force: bool,
+}
+
+/// A checked submit: the spec, and where each required filter sits in the project (to explain a refusal).
+pub struct Prepared {
+    pub spec: JobSpec,
+    pub filters: Vec<(String, String)>,
+}
+
+/// Where the project is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckHere {
+    /// It must be readable here (`job submit` reads the user's own file).
+    Always,
+    /// Here when this machine sees the path; otherwise the first worker offered the job checks it.
+    WhenVisible,
+}
+
+/// `auto` or a number of chunks (2 or more), as `--split` takes it.
+pub fn parse_split(text: &str) -> Result<Option<u32>, String> {
+    if text == "auto" {
+        return Ok(None);
+    }
+    match text.parse::<u32>() {
+        Ok(n) if n >= 2 => Ok(Some(n)),
+        _ => Err(format!("{text:?} is neither auto nor a number of chunks (2 or more)")),
+    }
+}
+
+/// The preset named, or the one the output's extension picks, and the output path.
+fn preset_and_output(project: &Path, request: &SubmitRequest) -> Result<(&'static Preset, PathBuf), String> {
+    let named = match request.preset.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(name) => {
+            Some(presets::find(name).ok_or_else(|| format!("no preset {name:?} (distencode presets lists them)"))?)
+        }
+        None => None,
+    };
+    let output = match request.output.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+        Some(output) if !Path::new(output).is_absolute() => {
+            return Err(format!("the output path {output} is not absolute"))
+        }
+        Some(output) => PathBuf::from(output),
+        None => project.with_extension(named.map_or("mp4", |p| p.extension)),
+    };
+    let preset = match named {
+        Some(preset) => preset,
+        None => presets::for_output(&output).ok_or_else(|| {
+            format!(
+                "{}: no format is known for this extension; name one with --preset (distencode presets lists them)",
+                output.display()
+            )
+        })?,
+    };
+    if output == project {
+        return Err(format!("the output {} would overwrite the project", output.display()));
+    }
+    Ok((preset, output))
+}
+
+/// The preset's encoding with the request's encoders and consumer properties over it, through the allowlist.
+fn encoding(preset: &Preset, request: &SubmitRequest) -> Result<Encoding, String> {
+    let mut encoding = preset.encoding();
+    for arg in &request.consumer_args {
+        let (key, value) = arg
+            .split_once('=')
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| format!("--consumer-arg {arg:?} is not KEY=VALUE"))?;
+        encoding.extra.retain(|(k, _)| k != key);
+        encoding.extra.push((key.to_string(), value.to_string()));
+    }
+    if let Some(vcodec) = request.vcodec.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        encoding.vcodec = vcodec.to_string();
+    }
+    if let Some(acodec) = request.acodec.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        encoding.acodec = acodec.to_string();
+    }
+    distencode_wire::consumer_props::check_all(&encoding.extra)?;
+    Ok(encoding)
+}
+
+/// Reads and checks the project (when `check` says so) and builds what the coordinator is sent. `project` is an
+/// absolute path. Refusals are the one line the user reads.
+pub fn prepare(project: &Path, request: &SubmitRequest, check: CheckHere) -> Result<Prepared, String> {
+    if !project.is_absolute() {
+        return Err(format!("the project path {} is not absolute", project.display()));
+    }
+    let (preset, output) = preset_and_output(project, request)?;
+    let chunks = match request.split.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(split) => Some(parse_split(split)?),
+        None => None,
+    };
+    let mut spec = JobSpec {
+        project: project.display().to_string(),
+        output: output.display().to_string(),
+        encoding: encoding(preset, request)?,
+        priority: request.priority,
+        services: Vec::new(),
+        melt_log: request.melt_log,
+        optional_filters: Vec::new(),
+        split: None,
+        task: None,
+    };
+    if check == CheckHere::WhenVisible && !project.exists() {
+        if chunks.is_some() {
+            return Err(format!(
+                "{}: a split render needs the project readable on the coordinator, to plan its chunks",
+                project.display()
+            ));
+        }
+        return Ok(Prepared { spec, filters: Vec::new() });
+    }
+    let parsed = mlt::read_project(project).map_err(|e| e.to_string())?;
+    mlt::check_files(&parsed).map_err(|refusal| format!("{}: {refusal}", project.display()))?;
+    mlt::check_output_folder(&output)?;
+    // Only filters may be left out; producers, transitions, links and consumers stay required.
+    let optional_filters: Vec<String> =
+        if request.allow_missing_filters { parsed.filter_only_services().into_iter().collect() } else { Vec::new() };
+    spec.services = parsed.services.iter().filter(|s| !optional_filters.contains(s)).cloned().collect();
+    let filters = parsed
+        .filter_places
+        .keys()
+        .filter(|name| !optional_filters.contains(name))
+        .filter_map(|name| Some((name.clone(), parsed.filter_place(name)?)))
+        .collect();
+    spec.optional_filters = optional_filters;
+    spec.split = chunks.map(|chunks| {
+        Box::new(SplitRequest {
+            chunks,
+            force: request.split_force,
+            frames: parsed.length_frames,
+            fps_num: parsed.fps_num,
+            fps_den: parsed.fps_den,
+        })
+    });
+    Ok(Prepared { spec, filters })
+}
+
+/// A refusal naming filters the pool lacks, with where each sits in the project and the way forward.
+pub fn explain_filters(text: &str, filters: &[(String, String)]) -> String {
+    let named: Vec<String> = filters
+        .iter()
+        .filter(|(name, _)| text.contains(&format!(" {name}")))
+        .map(|(name, place)| format!("{name} is the {place}"))
+        .collect();
+    if named.is_empty() {
+        return text.to_string();
+    }
+    format!(
+        "{text}; {}; submit with --allow-missing-filters to render without the filters a worker lacks",
+        named.join("; ")
+    )
+}
