@@ -183,9 +183,13 @@ fn a_missing_file_is_named() {
     assert!(message.starts_with("cannot read config file /nonexistent/distencode.toml"), "{message}");
 }
 
-/// The keys of a TOML text.
+/// The keys of a TOML text, and those it shows commented out (`# key = ...`, for settings with no safe default
+/// such as a certificate's path).
 fn keys_of(text: &str) -> BTreeSet<String> {
-    text.parse::<toml::Table>().unwrap().keys().cloned().collect()
+    let mut keys: BTreeSet<String> = text.parse::<toml::Table>().unwrap().keys().cloned().collect();
+    let commented = text.lines().filter_map(|line| line.strip_prefix("# ")?.split_once(" = ")).map(|(key, _)| key);
+    keys.extend(commented.filter(|key| key.chars().all(|c| c.is_ascii_lowercase() || c == '_')).map(String::from));
+    keys
 }
 
 #[test]
