@@ -124,7 +124,7 @@ fn the_api_answers_as_the_cli_does_and_refuses_what_it_must() {
     let response = web.bearer(web.post(&format!("/api/v1/jobs/{id}/priority"))).json(&json!({"priority": 5})).send();
     let response = response.unwrap();
     assert_eq!(response.status(), 409);
-    assert_eq!(error_of(response), format!("job {id} refused: job is succeeded: cannot change its priority"));
+    assert_eq!(error_of(response), format!("job {id} is succeeded: cannot change its priority"));
     let response = web.bearer(web.get("/api/v1/jobs/999")).send().unwrap();
     assert_eq!((response.status().as_u16(), error_of(response)), (404, "no job 999".to_string()));
 

@@ -278,6 +278,7 @@ impl JobStore {
 fn refusal(id: JobId, error: &TransitionError) -> String {
     match error {
         TransitionError::Finishing { .. } => error.to_string(),
+        TransitionError::NotAllowed { state, action } => format!("job {id} is {state}: cannot {action}"),
         _ => format!("job {id}: {error}"),
     }
 }

@@ -61,7 +61,7 @@ fn ids_grow_and_refusals_change_nothing() {
     let b = store.create(spec(), "alice".into()).unwrap().id;
     assert!(b > a);
     let err = store.change(a, Change::Start { attempt: 1 }).unwrap_err();
-    assert_eq!(err.to_string(), format!("job {a}: job is queued: cannot start it"));
+    assert_eq!(err.to_string(), format!("job {a} is queued: cannot start it"));
     assert_eq!(store.get(a).unwrap().state, JobState::Queued);
     assert!(matches!(store.get(JobId(999_999)), Err(StoreError::NoSuchJob(_))));
 }
@@ -154,7 +154,7 @@ async fn replies_come_after_their_change_is_flushed_and_in_the_order_sent() {
     let ids: Vec<JobId> = arrived.iter().map(|(_, id)| *id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids in the order sent: {ids:?}");
     let refused = addr.send(ApplyChange { id: ids[0], change: Change::Start { attempt: 1 } }).await.unwrap();
-    assert_eq!(refused.unwrap_err().to_string(), format!("job {}: job is queued: cannot start it", ids[0]));
+    assert_eq!(refused.unwrap_err().to_string(), format!("job {} is queued: cannot start it", ids[0]));
     let listed = addr.send(ListJobs { unfinished_only: true }).await.unwrap().unwrap();
     assert_eq!(listed.len(), 50);
     // What was acknowledged is on disk at once, not only in sled's buffers (flushed every 500 ms otherwise).
@@ -256,7 +256,7 @@ async fn of_a_commit_and_a_cancel_sent_together_the_first_wins_and_the_other_is_
         assert!(first.is_ok(), "{first:?}");
         let expected = match commit_first {
             true => format!("job {id} is already finishing: its file is being put in place"),
-            false => format!("job {id}: job is cancelled: cannot commit it"),
+            false => format!("job {id} is cancelled: cannot commit it"),
         };
         assert_eq!(second.unwrap_err().to_string(), expected);
         let state = addr.send(GetJob(id)).await.unwrap().unwrap().state;
