@@ -65,6 +65,8 @@ pub fn run(resolved: Resolved) -> Result<()> {
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 let local = listener.local_addr()?;
+                // Whatever can fail on a bad setting fails before the actors start: they cannot be dropped early.
+                let web = web.as_ref().map(distencode_web::bind).transpose()?;
                 let store = SyncArbiter::start(1, move || store.clone());
                 let users = config.users.clone();
                 let (coordinator, registry) = Coordinator::start(store.clone(), config);
@@ -73,8 +75,8 @@ pub fn run(resolved: Resolved) -> Result<()> {
                     ServerContext { coordinator, registry, heartbeat_interval, heartbeat_timeout, limits, users };
                 tracing::info!(%local, %name, "coordinator listening");
                 println!("distencode coordinator {name} listening on {local}");
-                let web = match &web {
-                    Some(config) => Some(distencode_web::start(config, actors)?),
+                let web = match web {
+                    Some(bound) => Some(bound.serve(actors)?),
                     None => None,
                 };
                 if let Some(web) = &web {

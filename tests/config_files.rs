@@ -150,7 +150,11 @@ fn first_line(child: &mut Child, limit: Duration) -> String {
 #[test]
 fn a_coordinator_and_a_worker_from_the_example_files_render_a_job() {
     let mut site = Site::new();
-    let coordinator = site.config(COORDINATOR_EXAMPLE, "coordinator.toml", &[("0.0.0.0:7878", "127.0.0.1:0")]);
+    let coordinator = site.config(
+        COORDINATOR_EXAMPLE,
+        "coordinator.toml",
+        &[("0.0.0.0:7878", "127.0.0.1:0"), ("0.0.0.0:8443", "127.0.0.1:0")],
+    );
     let addr = site.coordinator(&["--config", coordinator.to_str().unwrap()], &[]);
     let worker = site.config(WORKER_EXAMPLE, "worker.toml", &[("coordinator.example.net:7878", &addr)]);
     site.node("worker", &["--config", worker.to_str().unwrap()], &[]);
@@ -167,7 +171,11 @@ fn a_coordinator_and_a_worker_from_the_example_files_render_a_job() {
 #[test]
 fn flags_and_environment_variables_override_the_files() {
     let mut site = Site::new();
-    let coordinator = site.config(COORDINATOR_EXAMPLE, "coordinator.toml", &[("0.0.0.0:7878", "127.0.0.1:9")]);
+    let coordinator = site.config(
+        COORDINATOR_EXAMPLE,
+        "coordinator.toml",
+        &[("0.0.0.0:7878", "127.0.0.1:9"), ("0.0.0.0:8443", "127.0.0.1:0")],
+    );
     let config = coordinator.to_str().unwrap();
     // The file says port 9, the environment says port 10, the flag says any free port: the flag wins.
     let addr =
@@ -211,6 +219,17 @@ fn a_broken_file_stops_the_node_with_one_line_naming_file_and_key() {
              heartbeat_interval)"
         )
     );
+
+    // A web port already taken stops the coordinator with one line, before it takes any connection.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = format!("127.0.0.1:{}", taken.local_addr().unwrap().port());
+    let pairs = [("0.0.0.0:7878", "127.0.0.1:0"), ("0.0.0.0:8443", port.as_str())];
+    let busy = site.config(COORDINATOR_EXAMPLE, "busy-web.toml", &pairs);
+    let output = distencode(&["node", "--config", busy.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let line = stderr(&output);
+    let line = line.lines().last().unwrap_or_default();
+    assert!(line.starts_with(&format!("distencode: cannot listen on {port} for the web interface: ")), "{line}");
 
     let unknown = site.path("unknown.toml");
     std::fs::write(&unknown, "role = \"worker\"\nthreads = 4\n").unwrap();

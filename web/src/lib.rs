@@ -56,44 +56,66 @@ pub struct Running {
     pub handle: actix_web::dev::ServerHandle,
 }
 
-/// Binds the web interface and starts serving on the current actix System. The token and session key are read from
-/// (or, the first time, written to) the data folder.
-pub fn start(config: &WebConfig, actors: Actors) -> Result<Running, WebError> {
+/// The web interface's port, bound, with its certificate, token and session key loaded: everything that can fail
+/// on a bad setting, done before the coordinator's actors start.
+pub struct Bound {
+    tls: Arc<rustls::ServerConfig>,
+    token: String,
+    session_key: String,
+    listener: std::net::TcpListener,
+    local: SocketAddr,
+    host: String,
+}
+
+/// Reads the certificate, the token and the session key (writing those two to the data folder the first time) and
+/// binds the port.
+pub fn bind(config: &WebConfig) -> Result<Bound, WebError> {
     let tls = tls::server_config(&config.cert, &config.key)?;
     let token = secret::load_or_create(&config.data_dir.join(secret::TOKEN_FILE), secret::TOKEN_BYTES)?;
     let session_key = secret::load_or_create(&config.data_dir.join(secret::SESSION_KEY_FILE), secret::KEY_BYTES)?;
     let listener = std::net::TcpListener::bind(&config.listen)
         .map_err(|e| WebError::Start(format!("cannot listen on {} for the web interface: {e}", config.listen)))?;
     let local = listener.local_addr().map_err(|e| WebError::Start(e.to_string()))?;
-    let state = web::Data::new(state::AppState::new(actors, &token, &session_key)?);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .app_data(web::PayloadConfig::new(limits::MAX_BODY_BYTES))
-            .app_data(web::JsonConfig::default().limit(limits::MAX_BODY_BYTES))
-            .app_data(web::FormConfig::default().limit(limits::MAX_BODY_BYTES))
-            .app_data(web::QueryConfig::default())
-            .wrap(actix_web::middleware::from_fn(guard::guard))
-            .configure(api::routes)
-            .configure(pages::routes)
-            .configure(static_files::routes)
-    })
-    .workers(limits::HTTP_WORKERS)
-    .disable_signals()
-    .listen_rustls_0_23(listener, Arc::unwrap_or_clone(tls))
-    .map_err(|e| WebError::Start(format!("cannot serve the web interface on {local}: {e}")))?
-    .run();
-    let handle = server.handle();
-    actix_rt::spawn(async move {
-        if let Err(e) = server.await {
-            tracing::error!("web interface stopped: {e}");
-        }
-    });
-    let host = url_host(&config.listen, local);
-    let url = format!("https://{host}/");
-    let sign_in = format!("{url}?token={token}");
-    tracing::info!(%local, "web interface listening");
-    Ok(Running { local, url, sign_in, handle })
+    if secret::unhex(&session_key).is_none() {
+        let file = config.data_dir.join(secret::SESSION_KEY_FILE);
+        return Err(WebError::Start(format!("{} is not a hex key: remove it to make a new one", file.display())));
+    }
+    Ok(Bound { tls, token, session_key, listener, local, host: url_host(&config.listen, local) })
+}
+
+impl Bound {
+    /// Starts serving on the current actix System, asking `actors`.
+    pub fn serve(self, actors: Actors) -> Result<Running, WebError> {
+        let Bound { tls, token, session_key, listener, local, host } = self;
+        let state = web::Data::new(state::AppState::new(actors, &token, &session_key)?);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(limits::MAX_BODY_BYTES))
+                .app_data(web::JsonConfig::default().limit(limits::MAX_BODY_BYTES))
+                .app_data(web::FormConfig::default().limit(limits::MAX_BODY_BYTES))
+                .app_data(web::QueryConfig::default())
+                .wrap(actix_web::middleware::from_fn(guard::guard))
+                .configure(api::routes)
+                .configure(pages::routes)
+                .configure(static_files::routes)
+        })
+        .workers(limits::HTTP_WORKERS)
+        .disable_signals()
+        .listen_rustls_0_23(listener, Arc::unwrap_or_clone(tls))
+        .map_err(|e| WebError::Start(format!("cannot serve the web interface on {local}: {e}")))?
+        .run();
+        let handle = server.handle();
+        actix_rt::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!("web interface stopped: {e}");
+            }
+        });
+        let url = format!("https://{host}/");
+        let sign_in = format!("{url}?token={token}");
+        tracing::info!(%local, "web interface listening");
+        Ok(Running { local, url, sign_in, handle })
+    }
 }
 
 /// The host a browser should use: the one given in `--web-listen`, with the port actually bound.
