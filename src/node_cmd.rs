@@ -142,6 +142,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                     RunnerConfig {
                         melt: args.melt.clone(),
                         ffprobe: args.ffprobe.clone(),
+                        ffmpeg: args.ffmpeg.clone(),
                         services,
                         encoders,
                         stall_timeout: checked.stall_timeout,

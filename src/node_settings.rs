@@ -63,6 +63,9 @@ pub struct NodeSettings {
     /// Worker: the ffprobe that verifies results.
     #[arg(long, env = "DISTENCODE_FFPROBE", value_name = "PATH", default_value = "ffprobe")]
     pub ffprobe: PathBuf,
+    /// Worker: the ffmpeg that makes each verified render's poster frame.
+    #[arg(long, env = "DISTENCODE_FFMPEG", value_name = "PATH", default_value = "ffmpeg")]
+    pub ffmpeg: PathBuf,
     /// Seconds between heartbeats.
     #[arg(long, env = "DISTENCODE_HEARTBEAT_INTERVAL", value_name = "SECONDS", default_value_t = 2.0)]
     pub heartbeat_interval: f64,

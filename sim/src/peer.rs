@@ -9,6 +9,7 @@ use distencode_wire::job::{JobId, JobRecord, JobSpec, MeltJob};
 use distencode_wire::message::{
     ClientReply, ClientRequest, CoordinatorToWorker, Outcome, Registration, WorkerToCoordinator, WorkerView,
 };
+use distencode_wire::thumbnail::Thumbnail;
 use distencode_wire::{tls, Role};
 
 /// Dials as the worker `name` and registers with `registration`; the coordinator's answer to `Register`, and the
@@ -102,7 +103,12 @@ impl ScriptedWorker {
 
     /// Reports the render ended with `outcome`; whether the coordinator took the report (`FinishedAck`).
     pub async fn finish(&mut self, job: &MeltJob, outcome: Outcome) -> Result<bool> {
-        self.send(WorkerToCoordinator::Finished { job: job.id, attempt: job.attempt, outcome }).await?;
+        self.finish_with(job, outcome, None).await
+    }
+
+    /// [`Self::finish`], with a poster frame.
+    pub async fn finish_with(&mut self, job: &MeltJob, outcome: Outcome, thumbnail: Option<Thumbnail>) -> Result<bool> {
+        self.send(WorkerToCoordinator::Finished { job: job.id, attempt: job.attempt, outcome, thumbnail }).await?;
         match self.next().await? {
             CoordinatorToWorker::FinishedAck { job: id, attempt, accepted }
                 if id == job.id && attempt == job.attempt =>

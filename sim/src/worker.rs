@@ -155,7 +155,7 @@ pub async fn worker(
                         }
                     };
                     recorder.stamp(job, |t| t.finished_sent = Some(Instant::now()));
-                    send(WorkerToCoordinator::Finished { job, attempt, outcome })?;
+                    send(WorkerToCoordinator::Finished { job, attempt, outcome, thumbnail: None })?;
                 }
                 CoordinatorToWorker::FinishedAck { job, attempt, accepted } => {
                     let succeeded = committed.remove(&(job, attempt));
@@ -170,7 +170,7 @@ pub async fn worker(
                 CoordinatorToWorker::Cancel { job, attempt } => {
                     recorder.cancelled.fetch_add(1, Ordering::SeqCst);
                     acks.remove(&(job, attempt));
-                    send(WorkerToCoordinator::Finished { job, attempt, outcome: Outcome::Cancelled })?;
+                    send(WorkerToCoordinator::Finished { job, attempt, outcome: Outcome::Cancelled, thumbnail: None })?;
                 }
                 CoordinatorToWorker::Refused(reason) | CoordinatorToWorker::NameTaken(reason) => {
                     bail!("worker {name} refused: {reason}")

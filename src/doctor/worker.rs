@@ -13,7 +13,7 @@ const QT_NEEDS_X11: &str = "requires a X11 environment";
 
 pub async fn checks(settings: &NodeSettings, roots: &[PathBuf]) -> Vec<Check> {
     let work_dir = settings.work_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let mut checks = vec![melt(&settings.melt).await, ffmpeg().await, ffprobe(&settings.ffprobe).await];
+    let mut checks = vec![melt(&settings.melt).await, ffmpeg(&settings.ffmpeg).await, ffprobe(&settings.ffprobe).await];
     checks.push(qt(&settings.melt, &work_dir).await);
     checks.push(frei0r(&settings.melt).await);
     checks.push(fonts().await);
@@ -46,10 +46,11 @@ async fn melt(melt: &Path) -> Check {
     }
 }
 
-async fn ffmpeg() -> Check {
-    let mut command = Command::new("ffmpeg");
+/// The ffmpeg that makes poster frames (and whose package brings melt's encoders).
+async fn ffmpeg(ffmpeg: &Path) -> Check {
+    let mut command = Command::new(ffmpeg);
     command.arg("-version");
-    match run_tool(command, "ffmpeg -version").await {
+    match run_tool(command, &format!("{} -version", ffmpeg.display())).await {
         Ok(out) if out.success => match mlt::parse_version(&out.stdout) {
             Some(version) => Check::ok("ffmpeg", version),
             None => Check::warn("ffmpeg", "ffmpeg -version names no version"),

@@ -8,6 +8,7 @@
 //!   cluster's certificates are made, and the mutual-TLS configurations every connection uses.
 //! - [`verify`]: the certificate checks webpki leaves out (the leaf signed directly by the CA, an EKU present).
 //! - [`connection`]: a TLS stream wrapped into a typed message channel, and the dial/accept handshakes.
+//! - [`thumbnail`]: a render's poster frame on its way to the coordinator, capped on decode.
 //! - [`redial`]: how long a node waits before dialling its coordinator again (backoff with jitter).
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ pub mod limits;
 pub mod message;
 pub mod pki;
 pub mod redial;
+pub mod thumbnail;
 pub mod tls;
 pub mod tls_error;
 pub mod verify;

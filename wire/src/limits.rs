@@ -1,4 +1,5 @@
-//! Caps on every field and list a client sends in a job spec or a reservation, checked when it arrives.
+//! Caps on every field and list a client sends in a job spec or a reservation, checked when it arrives, and on the
+//! poster frame a worker sends.
 //!
 //! Records are stored and listed for everyone: eleven submits with large `--consumer-arg` values made every
 //! `job list` exceed the 16 MiB frame, and a 16 MiB person name in `Reserve` did the same to `worker list`, both
@@ -22,6 +23,9 @@ pub const MAX_SERVICES: usize = 512;
 pub const MAX_SERVICE_BYTES: usize = 128;
 /// The person a worker is reserved for, in bytes.
 pub const MAX_PERSON_BYTES: usize = 256;
+/// A poster frame a worker sends with its result, in bytes (a 320-pixel-wide JPEG is 10 to 40 KiB): refused past
+/// it when the message is decoded ([`crate::thumbnail::Thumbnail`]), dropped by the worker before it is sent.
+pub const MAX_THUMBNAIL_BYTES: usize = 256 * 1024;
 
 /// The first field of `spec` over its cap, as a refusal for the client.
 pub fn check_spec(spec: &JobSpec) -> Result<(), String> {

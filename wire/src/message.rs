@@ -9,6 +9,7 @@
 
 use crate::identity::Role;
 use crate::job::{JobId, JobRecord, JobSpec, MeltJob, Progress, RenderFacts};
+use crate::thumbnail::Thumbnail;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape: whenever the bytes pinned in `message/pins.rs` change. Nodes of
@@ -181,6 +182,8 @@ pub enum WorkerToCoordinator {
         job: JobId,
         attempt: u32,
         outcome: Outcome,
+        /// A success's poster frame (a small JPEG of the output), when the output has pictures and ffmpeg made one.
+        thumbnail: Option<Thumbnail>,
     },
     Heartbeat,
     /// The worker is shutting down: it finishes (or gives up) the render it holds, reports it, and takes no new

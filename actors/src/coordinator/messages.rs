@@ -36,6 +36,14 @@ pub struct Logs {
     pub after: Option<LogCursor>,
 }
 
+/// A job's poster frame (a JPEG's bytes; `None` when it has none), for whom may see the job's details.
+#[derive(Message)]
+#[rtype(result = "Answer<Option<Vec<u8>>>")]
+pub struct Thumbnail {
+    pub id: JobId,
+    pub by: User,
+}
+
 /// A signal that changes whenever a log batch of the job is stored; `None` once the job is final.
 #[derive(Message)]
 #[rtype(result = "Answer<Option<watch::Receiver<u64>>>")]

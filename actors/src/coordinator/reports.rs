@@ -12,6 +12,7 @@ use crate::store::{AppendLog, Change, StoreError};
 use actix::prelude::*;
 use distencode_wire::job::{AttemptOutcome, JobId, JobRecord, JobState};
 use distencode_wire::message::{CoordinatorToWorker, Outcome, RejectionCause, WorkerToCoordinator};
+use distencode_wire::thumbnail::Thumbnail;
 
 type Reply = Option<CoordinatorToWorker>;
 
@@ -22,8 +23,8 @@ impl Handler<FromWorker> for Coordinator {
         let FromWorker { worker, message } = msg;
         let reply = match message {
             WorkerToCoordinator::Log { job, attempt, seq, text } => return self.log(worker, job, attempt, seq, text),
-            WorkerToCoordinator::Finished { job, attempt, outcome } => {
-                return self.finished(worker, job, attempt, outcome)
+            WorkerToCoordinator::Finished { job, attempt, outcome, thumbnail } => {
+                return self.finished(worker, job, attempt, outcome, thumbnail)
             }
             WorkerToCoordinator::Accepted { job, attempt } => {
                 self.accepted(worker, job, attempt, ctx);
@@ -167,13 +168,15 @@ impl Coordinator {
         });
     }
 
-    /// Records how a render ended; the reply tells the worker whether its report counted.
+    /// Records how a render ended (a success with its poster frame, in the same step); the reply tells the worker
+    /// whether its report counted.
     fn finished(
         &mut self,
         worker: String,
         job: JobId,
         attempt: u32,
         outcome: Outcome,
+        thumbnail: Option<Thumbnail>,
     ) -> ResponseActFuture<Self, Reply> {
         let ack = move |accepted| Some(CoordinatorToWorker::FinishedAck { job, attempt, accepted });
         if !self.holds(&worker, job, attempt) {
@@ -193,7 +196,8 @@ impl Coordinator {
                 (Change::Fail { attempt, reason, requeue: true, blames_worker: false }, None)
             }
         };
-        let apply = self.store.send(crate::store::ApplyChange { id: job, change });
+        let thumbnail = thumbnail.filter(|_| rendered == Some(true));
+        let apply = self.store.send(crate::store::Finish { id: job, change, thumbnail });
         Box::pin(apply.into_actor(self).map(move |result, act, ctx| {
             let result = result.unwrap_or(Err(StoreError::Gone));
             let accepted = match result {

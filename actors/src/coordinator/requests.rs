@@ -4,7 +4,7 @@ use super::split;
 use super::*;
 use crate::auth::{authorize, Action};
 use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo};
-use crate::store::{CreateJob, GetJob, LogCursor, ReadLog};
+use crate::store::{CreateJob, GetJob, GetThumbnail, LogCursor, ReadLog};
 use distencode_wire::job::TaskKind;
 use distencode_wire::message::{CoordinatorToWorker, WorkerView};
 
@@ -78,6 +78,21 @@ impl Handler<Logs> for Coordinator {
     fn handle(&mut self, msg: Logs, _: &mut Self::Context) -> Self::Result {
         let read = self.store.send(ReadLog { id: msg.id, after: msg.after, max_bytes: LOG_READ_BYTES });
         Box::pin(read.into_actor(self).map(|r, _, _| answer(r)))
+    }
+}
+
+impl Handler<Thumbnail> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<Option<Vec<u8>>>>;
+
+    fn handle(&mut self, msg: Thumbnail, _: &mut Self::Context) -> Self::Result {
+        // The same rule as the log's: the owner or an admin.
+        let owned = self.owned(msg.id, msg.by, |job, owner| Action::SeeDetails { job, owner });
+        let store = self.store.clone();
+        let read = async move {
+            owned.await?;
+            answer(store.send(GetThumbnail(msg.id)).await)
+        };
+        Box::pin(read.into_actor(self))
     }
 }
 

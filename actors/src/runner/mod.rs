@@ -11,6 +11,7 @@ pub mod melt_env;
 mod process;
 pub mod progress;
 pub mod render;
+pub mod thumbnail;
 pub mod verify;
 pub mod who;
 
@@ -28,6 +29,8 @@ use tokio::sync::oneshot;
 pub struct RunnerConfig {
     pub melt: PathBuf,
     pub ffprobe: PathBuf,
+    /// Makes each verified render's poster frame ([`thumbnail`]).
+    pub ffmpeg: PathBuf,
     /// What this melt provides (from `melt -query`).
     pub services: ServiceSet,
     /// The encoders its avformat consumer offers.
@@ -202,12 +205,12 @@ impl MeltRunner {
                 self.current = Some(Current { job: id, attempt, stop: Some(stop), cancelled: false });
                 render::render(self.config.clone(), job, project, self.link.clone(), cancel)
                     .into_actor(self)
-                    .map(move |outcome, act, _| {
+                    .map(move |(outcome, thumbnail), act, _| {
                         if act.current.as_ref().is_some_and(|c| c.is(id, attempt)) {
                             act.current = None;
                         }
                         // In the same step as clearing `current`: the link never sees neither.
-                        act.link.finished(id, attempt, outcome);
+                        act.link.finished(id, attempt, outcome, thumbnail);
                     })
                     .spawn(ctx);
                 OfferAnswer::Accepted

@@ -1,12 +1,13 @@
 //! One render, start to end: melt as a child process, its output read as log and progress, the file verified and
-//! renamed into place. Runs as a future on the MeltRunner's context; nothing here blocks a thread.
+//! renamed into place, and its poster frame made. Runs as a future on the MeltRunner's context; nothing here blocks a thread.
 
 use super::log_sink::{LogSink, LOG_BATCH_DELAY};
-use super::{join, process, progress, verify, RunnerConfig};
+use super::{join, process, progress, thumbnail, verify, RunnerConfig};
 use crate::worker::LinkHandle;
 use distencode_mlt::Project;
 use distencode_wire::job::{JobId, MeltJob, RenderFacts, TaskKind};
 use distencode_wire::message::Outcome;
+use distencode_wire::thumbnail::Thumbnail;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -80,14 +81,15 @@ impl<'a> Transcript<'a> {
     }
 }
 
-/// Renders `job` (already validated into `project`) and says how it ended; `cancel` fires to stop it.
+/// Renders `job` (already validated into `project`) and says how it ended, with the output's poster frame when it
+/// succeeded and has pictures; `cancel` fires to stop it.
 pub async fn render(
     config: Arc<RunnerConfig>,
     job: MeltJob,
     project: Project,
     link: LinkHandle,
     mut cancel: oneshot::Receiver<()>,
-) -> Outcome {
+) -> (Outcome, Option<Thumbnail>) {
     let output = PathBuf::from(&job.spec.output);
     let partial = partial_path(&output, job.id, job.attempt);
     let mut log = LogSink::new(link.clone(), job.id, job.attempt, partial.with_extension("log")).await;
@@ -139,6 +141,12 @@ pub async fn render(
     if !matches!(outcome, Outcome::Succeeded(_)) {
         let _ = tokio::fs::remove_file(&partial).await;
     }
+    let thumbnail = match &outcome {
+        Outcome::Succeeded(facts) if thumbnail::wanted(&job, facts) => {
+            poster(&config, &job, facts, &output, &mut log).await
+        }
+        _ => None,
+    };
     // The log goes beside the output when the job ended here; a discarded (stale) attempt leaves nothing behind.
     let keep_log = match &outcome {
         // A chunk's, the audio pass's and a cleanup's logs stay in the job's store only: nothing is left beside
@@ -149,7 +157,27 @@ pub async fn render(
         Outcome::Cancelled => false,
     };
     log.close(keep_log.then(|| log_path(&output)).as_deref()).await;
-    outcome
+    (outcome, thumbnail)
+}
+
+/// The poster frame of the output now in place; a failure is a line in the job's log, never the job's failure.
+async fn poster(
+    config: &RunnerConfig,
+    job: &MeltJob,
+    facts: &RenderFacts,
+    output: &Path,
+    log: &mut LogSink,
+) -> Option<Thumbnail> {
+    let made =
+        thumbnail::make(&config.ffmpeg, &config.work_dir, output, facts.duration_seconds, job.id, job.attempt).await;
+    match made {
+        Ok(thumbnail) => Some(thumbnail),
+        Err(reason) => {
+            tracing::warn!(job = %job.id, attempt = job.attempt, "no poster frame: {reason}");
+            log.line(&format!("distencode: no poster frame of the output: {reason}")).await;
+            None
+        }
+    }
 }
 
 /// The folder melt starts in. Resources named after a service prefix (`avformat:media/x.mp4`) resolve against
@@ -382,6 +410,7 @@ mod tests {
         let config = RunnerConfig {
             melt: "melt".into(),
             ffprobe: "ffprobe".into(),
+            ffmpeg: "ffmpeg".into(),
             services: Default::default(),
             encoders: Default::default(),
             stall_timeout: Duration::from_secs(1),

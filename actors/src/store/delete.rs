@@ -3,8 +3,8 @@
 //!
 //! A deletion is all or nothing and durable before it is answered: every job named is checked first (a live job
 //! refuses the whole request), the id floor in `meta` is raised past every id given so far (so deleting the highest
-//! jobs never lets an id be given again), then the records, their index entries and their log index entries are
-//! removed and flushed. Only then are the log batches' bytes freed (holes punched in the segments): a crash before
+//! jobs never lets an id be given again), then the records, their index entries, their poster frames and their log
+//! index entries are removed and flushed. Only then are the log batches' bytes freed (holes punched in the segments): a crash before
 //! that leaves bytes nothing points to, never an entry pointing to freed bytes.
 
 use super::{log_error, JobStore, Location, StoreError, ID_FLOOR};
@@ -43,6 +43,7 @@ impl JobStore {
             }
             self.jobs.remove(key)?;
             self.unfinished.remove(key)?;
+            self.thumbnails.remove(key)?;
         }
         self.flush()?;
         for at in freed {
@@ -81,22 +82,9 @@ impl JobStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tests::spec;
     use crate::store::Change;
-    use distencode_wire::job::{now_ms, Encoding, JobSpec, JobState};
-
-    fn spec() -> JobSpec {
-        JobSpec {
-            project: "/p.mlt".into(),
-            output: "/p.mp4".into(),
-            encoding: Encoding::default(),
-            priority: 0,
-            melt_log: Default::default(),
-            services: Vec::new(),
-            optional_filters: Vec::new(),
-            split: None,
-            task: None,
-        }
-    }
+    use distencode_wire::job::{now_ms, JobState};
 
     /// A job cancelled, with a log.
     fn finished(store: &JobStore, text: &str) -> JobId {

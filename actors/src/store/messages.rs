@@ -4,6 +4,7 @@ use super::{Change, StoreError};
 use actix::Message;
 use distencode_wire::job::{JobId, JobRecord, JobSpec};
 use distencode_wire::message::Reservation;
+use distencode_wire::thumbnail::Thumbnail;
 
 /// Records a new queued job and answers with it (its id assigned) once it is on disk.
 #[derive(Message)]
@@ -20,6 +21,21 @@ pub struct ApplyChange {
     pub id: JobId,
     pub change: Change,
 }
+
+/// Applies how an attempt ended (a worker's `Finished` report), storing a success's poster frame with it; answers
+/// like [`ApplyChange`].
+#[derive(Message)]
+#[rtype(result = "Result<JobRecord, StoreError>")]
+pub struct Finish {
+    pub id: JobId,
+    pub change: Change,
+    pub thumbnail: Option<Thumbnail>,
+}
+
+/// A job's poster frame (its JPEG's bytes), `None` when it has none.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Vec<u8>>, StoreError>")]
+pub struct GetThumbnail(pub JobId);
 
 /// One job's record.
 #[derive(Message)]

@@ -16,11 +16,13 @@ mod messages;
 mod schema;
 mod sled_files;
 pub mod stored;
+mod thumbnails;
 
 pub use commit::Durable;
 pub use fault::{WriteFault, INJECTED};
 pub use machine::{Change, TransitionError};
 pub use messages::*;
+pub use thumbnails::THUMBNAIL_V1;
 
 use crate::metrics::Metrics;
 use commit::CommitQueue;
@@ -81,6 +83,8 @@ pub struct JobStore {
     reservations: sled::Tree,
     /// worker name → a stored drain.
     drains: sled::Tree,
+    /// id (big-endian u64) → the job's poster frame, a versioned record ([`thumbnails`]).
+    thumbnails: sled::Tree,
     /// Facts about the store itself (its schema version, which indexes it has).
     meta: sled::Tree,
     commits: CommitQueue,
@@ -123,6 +127,7 @@ impl JobStore {
             log_index: db.open_tree("log-index")?,
             reservations: db.open_tree("reservations")?,
             drains: db.open_tree("drains")?,
+            thumbnails: db.open_tree("thumbnails")?,
             meta,
             commits: CommitQueue::start(db.clone(), disk.clone(), segments.clone(), metrics.clone())
                 .map_err(log_error)?,
@@ -313,13 +318,11 @@ impl JobStore {
         Ok(record)
     }
 
-    /// Applies one change through the state machine (not yet flushed).
+    /// Applies one change through the state machine (not yet flushed), and what it does to the job's poster frame
+    /// ([`thumbnails`]).
     pub fn change(&self, id: JobId, change: Change) -> Result<JobRecord, StoreError> {
-        let mut record = self.get(id)?;
-        let was_unfinished = !record.state.is_final();
-        machine::apply(&mut record, change, now_ms()).map_err(|error| StoreError::Refused { id, error })?;
-        self.put(&mut record, Some(was_unfinished))?;
-        Ok(record)
+        let poster = self.poster_after(&change)?;
+        self.apply(id, change, poster)
     }
 
     /// All jobs, oldest first; with `unfinished_only`, only those not in a final state (read through the index).
@@ -493,6 +496,20 @@ impl Handler<ApplyChange> for JobStore {
     type Result = Durable<JobRecord>;
     fn handle(&mut self, msg: ApplyChange, _: &mut Self::Context) -> Self::Result {
         Durable::wrote(&self.commits, self.change(msg.id, msg.change))
+    }
+}
+
+impl Handler<Finish> for JobStore {
+    type Result = Durable<JobRecord>;
+    fn handle(&mut self, msg: Finish, _: &mut Self::Context) -> Self::Result {
+        Durable::wrote(&self.commits, self.finish(msg.id, msg.change, msg.thumbnail))
+    }
+}
+
+impl Handler<GetThumbnail> for JobStore {
+    type Result = Durable<Option<Vec<u8>>>;
+    fn handle(&mut self, msg: GetThumbnail, _: &mut Self::Context) -> Self::Result {
+        Durable::read(&self.commits, self.thumbnail(msg.0))
     }
 }
 

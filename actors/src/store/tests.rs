@@ -4,7 +4,8 @@ use super::*;
 use distencode_wire::job::{Encoding, JobSpec, JobState};
 use distencode_wire::message::Reservation;
 
-fn spec() -> JobSpec {
+/// A plain job (shared by the store's other tests).
+pub(super) fn spec() -> JobSpec {
     JobSpec {
         project: "/p.mlt".into(),
         output: "/p.mp4".into(),

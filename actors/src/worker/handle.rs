@@ -9,6 +9,7 @@
 
 use distencode_wire::job::{JobId, Progress, RenderFacts};
 use distencode_wire::message::{Outcome, WorkerToCoordinator};
+use distencode_wire::thumbnail::Thumbnail;
 use tokio::sync::{mpsc, oneshot};
 
 /// Log batches and progress reports waiting between the MeltRunner and the link: at most this many batches of
@@ -24,7 +25,7 @@ pub(super) enum Report {
     /// The render is verified; `commit` gets the coordinator's `Commit { go }`.
     Verified { job: JobId, attempt: u32, facts: RenderFacts, commit: oneshot::Sender<bool> },
     /// How the render ended; answered by `FinishedAck`.
-    Finished { job: JobId, attempt: u32, outcome: Outcome },
+    Finished { job: JobId, attempt: u32, outcome: Outcome, thumbnail: Option<Thumbnail> },
 }
 
 /// Cloneable; held by the MeltRunner and each render.
@@ -70,9 +71,10 @@ impl LinkHandle {
         answer.await.unwrap_or(false)
     }
 
-    /// Reports how a render ended. The link keeps the report until its `FinishedAck`, across reconnections.
-    pub fn finished(&self, job: JobId, attempt: u32, outcome: Outcome) {
-        if let Err(e) = self.reports.try_send(Report::Finished { job, attempt, outcome }) {
+    /// Reports how a render ended (with a success's poster frame). The link keeps the report until its
+    /// `FinishedAck`, across reconnections.
+    pub fn finished(&self, job: JobId, attempt: u32, outcome: Outcome, thumbnail: Option<Thumbnail>) {
+        if let Err(e) = self.reports.try_send(Report::Finished { job, attempt, outcome, thumbnail }) {
             // Cannot happen (see REPORT_QUEUE); should it, the coordinator learns of the end when it loses the
             // job (the worker registers without it).
             tracing::error!(%job, attempt, "the outcome could not be queued for the coordinator: {e}");

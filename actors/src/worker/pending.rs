@@ -43,9 +43,9 @@ impl Pending {
                 self.commit = Some(commit);
                 WorkerToCoordinator::Verified { job, attempt, facts }
             }
-            Report::Finished { job, attempt, outcome } => {
+            Report::Finished { job, attempt, outcome, thumbnail } => {
                 self.commit = None;
-                WorkerToCoordinator::Finished { job, attempt, outcome }
+                WorkerToCoordinator::Finished { job, attempt, outcome, thumbnail }
             }
         };
         self.report = Some(message.clone());
@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn a_report_stays_until_answered_for_its_own_attempt() {
         let mut pending = Pending::default();
-        pending.report(Report::Finished { job: JobId(3), attempt: 2, outcome: Outcome::Cancelled });
+        pending.report(Report::Finished { job: JobId(3), attempt: 2, outcome: Outcome::Cancelled, thumbnail: None });
         assert_eq!(pending.reported_attempt(), Some((JobId(3), 2)));
         pending.answer(&CoordinatorToWorker::FinishedAck { job: JobId(3), attempt: 1, accepted: true });
         assert!(pending.report.is_some());

@@ -16,6 +16,7 @@ use crate::job::{
     Attempt, AttemptOutcome, Encoding, JobId, JobRecord, JobSpec, JobState, MeltJob, MeltLog, Progress, RenderFacts,
     SplitRequest, SplitState, Task, TaskInput, TaskKind, TaskView,
 };
+use crate::thumbnail::Thumbnail;
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
 
@@ -319,9 +320,21 @@ const PINS: &[Pin] = &[
     ),
     (
         "WorkerToCoordinator::Finished",
-        |c| c.value(WorkerToCoordinator::Finished { job: JobId(7), attempt: 2, outcome: Outcome::Succeeded(facts()) }),
+        |c| {
+            let outcome = Outcome::Succeeded(facts());
+            c.value(WorkerToCoordinator::Finished { job: JobId(7), attempt: 2, outcome, thumbnail: None })
+        },
         "06070200fa402400000000000004683236340103616163fc0001117001196672656930722e616c7068613070735f616c\
-         70686173706f74",
+         70686173706f7400",
+    ),
+    (
+        "WorkerToCoordinator::Finished with a thumbnail",
+        |c| {
+            let (outcome, thumbnail) = (Outcome::Succeeded(facts()), Thumbnail::new(vec![0xff, 0xd8, 0xff, 0xd9]).ok());
+            c.value(WorkerToCoordinator::Finished { job: JobId(7), attempt: 2, outcome, thumbnail })
+        },
+        "06070200fa402400000000000004683236340103616163fc0001117001196672656930722e616c7068613070735f616c\
+         70686173706f740104ffd8ffd9",
     ),
     ("WorkerToCoordinator::Heartbeat", |c| c.value(WorkerToCoordinator::Heartbeat), "07"),
     ("WorkerToCoordinator::Leaving", |c| c.value(WorkerToCoordinator::Leaving), "08"),

@@ -1,0 +1,152 @@
+//! Poster frames in a real store (a sled temp dir): kept with a success, gone with a retry, a deletion or a prune,
+//! copied from a split job's join, never written by a refused change.
+
+use super::*;
+use crate::store::tests::spec;
+use distencode_sim::facts;
+use distencode_wire::job::{JobState, SplitRequest, TaskView};
+
+fn jpeg(byte: u8) -> Thumbnail {
+    Thumbnail::new(vec![0xff, 0xd8, byte, 0xff, 0xd9]).unwrap()
+}
+
+/// A new store in a temporary folder (removed with the folder).
+fn fresh() -> (tempfile::TempDir, JobStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = JobStore::open(dir.path()).unwrap();
+    (dir, store)
+}
+
+/// A job offered and started on w1: attempt 1 runs.
+fn running(store: &JobStore) -> JobId {
+    let id = store.create(spec(), "alice".into()).unwrap().id;
+    store.change(id, Change::Offer { worker: "w1".into() }).unwrap();
+    store.change(id, Change::Start { attempt: 1 }).unwrap();
+    id
+}
+
+fn succeed(store: &JobStore, id: JobId, thumbnail: Option<Thumbnail>) -> Result<JobRecord, StoreError> {
+    store.finish(id, Change::Succeed { attempt: 1, facts: facts() }, thumbnail)
+}
+
+#[test]
+fn a_success_keeps_its_picture_durably_in_a_versioned_record_and_a_deletion_takes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let id;
+    {
+        let store = JobStore::open(dir.path()).unwrap();
+        id = running(&store);
+        assert_eq!(store.thumbnail(id).unwrap(), None, "no picture before the success");
+        assert_eq!(succeed(&store, id, Some(jpeg(1))).unwrap().state, JobState::Succeeded);
+        store.flush().unwrap();
+    }
+    let store = JobStore::open(dir.path()).unwrap();
+    assert_eq!(store.thumbnail(id).unwrap(), Some(jpeg(1).into_bytes()));
+    let raw = store.thumbnails.get(id.0.to_be_bytes()).unwrap().unwrap();
+    assert_eq!(raw[0], THUMBNAIL_V1, "the value starts with its record version");
+    assert_eq!(&raw[1..], jpeg(1).bytes());
+    assert!(store.get(id).unwrap().facts.is_some(), "the record keeps its facts, not the picture");
+
+    store.delete(&[id]).unwrap();
+    assert_eq!(store.thumbnails.len(), 0, "a deleted job's picture is gone");
+    assert!(matches!(store.thumbnail(id), Ok(None)));
+}
+
+#[test]
+fn a_prune_takes_the_pictures_of_the_jobs_it_deletes() {
+    let (_dir, store) = fresh();
+    let old = running(&store);
+    succeed(&store, old, Some(jpeg(1))).unwrap();
+    let kept = running(&store);
+    let cut = store.get(old).unwrap().finished_at.unwrap() + 1;
+    store.prune(cut).unwrap();
+    assert_eq!(store.thumbnail(old).unwrap(), None);
+    assert_eq!(store.get(kept).unwrap().state, JobState::Running);
+}
+
+#[test]
+fn a_refused_success_writes_no_picture_and_a_success_without_one_has_none() {
+    let (_dir, store) = fresh();
+    let id = running(&store);
+    let stale = store.finish(id, Change::Succeed { attempt: 2, facts: facts() }, Some(jpeg(1)));
+    assert!(matches!(stale, Err(StoreError::Refused { .. })), "{stale:?}");
+    assert_eq!(store.thumbnail(id).unwrap(), None, "a stale report stores nothing");
+
+    // A failure's report carries no picture that counts.
+    let failed = store.finish(
+        id,
+        Change::Fail { attempt: 1, reason: "melt exited".into(), requeue: false, blames_worker: true },
+        Some(jpeg(2)),
+    );
+    assert_eq!(failed.unwrap().state, JobState::Failed);
+    assert_eq!(store.thumbnail(id).unwrap(), None);
+
+    let other = running(&store);
+    succeed(&store, other, None).unwrap();
+    assert_eq!(store.thumbnail(other).unwrap(), None);
+}
+
+#[test]
+fn a_failed_write_stores_neither_the_picture_nor_the_success() {
+    let (_dir, store) = fresh();
+    let id = running(&store);
+    store.write_fault().fail_next_write();
+    assert!(succeed(&store, id, Some(jpeg(1))).is_err());
+    assert_eq!(store.thumbnail(id).unwrap(), None);
+    assert_eq!(store.get(id).unwrap().state, JobState::Running);
+}
+
+#[test]
+fn a_retry_removes_the_picture() {
+    let (_dir, store) = fresh();
+    let id = running(&store);
+    let fail = Change::Fail { attempt: 1, reason: "lost".into(), requeue: false, blames_worker: false };
+    store.change(id, fail).unwrap();
+    // A picture left from before (a success is never retried, so it is put there by hand).
+    store.thumbnails.insert(id.0.to_be_bytes(), encode(jpeg(3).bytes())).unwrap();
+    assert!(store.thumbnail(id).unwrap().is_some());
+    assert_eq!(store.change(id, Change::Retry).unwrap().state, JobState::Queued);
+    assert_eq!(store.thumbnail(id).unwrap(), None);
+}
+
+#[test]
+fn a_split_job_s_picture_is_its_join_s() {
+    let (_dir, store) = fresh();
+    let mut split_spec = spec();
+    split_spec.split =
+        Some(Box::new(SplitRequest { chunks: Some(2), force: false, frames: 50, fps_num: 25, fps_den: 1 }));
+    let parent = store.create(split_spec, "alice".into()).unwrap().id;
+    let join = running(&store);
+    succeed(&store, join, Some(jpeg(7))).unwrap();
+    let view = TaskView {
+        job: join,
+        kind: TaskKind::Join,
+        first: 0,
+        last: 49,
+        state: JobState::Succeeded,
+        worker: Some("w1".into()),
+        attempts: 1,
+        frames_done: 0,
+    };
+    store.change(parent, Change::Split { tasks: vec![view.clone()] }).unwrap();
+    assert_eq!(store.thumbnail(parent).unwrap(), None);
+    let joined = store.change(parent, Change::Joined { tasks: vec![view], facts: facts() }).unwrap();
+    assert_eq!(joined.state, JobState::Succeeded);
+    assert_eq!(store.thumbnail(parent).unwrap(), Some(jpeg(7).into_bytes()));
+}
+
+#[test]
+fn a_record_of_an_unknown_version_is_an_error_naming_the_job() {
+    let (_dir, store) = fresh();
+    store.thumbnails.insert(9u64.to_be_bytes(), &[2, 0xff, 0xd8][..]).unwrap();
+    assert_eq!(
+        store.thumbnail(JobId(9)).unwrap_err().to_string(),
+        "job store: a record could not be read: the poster frame of job 9 is of record version 2; this distencode \
+         reads 1"
+    );
+    store.thumbnails.insert(9u64.to_be_bytes(), &[][..]).unwrap();
+    assert_eq!(
+        store.thumbnail(JobId(9)).unwrap_err().to_string(),
+        "job store: a record could not be read: the poster frame of job 9 is empty"
+    );
+}
