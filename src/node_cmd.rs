@@ -41,6 +41,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
             let tls = tls::server_config(&certs, &name)?;
             let store = JobStore::open(&data_dir).map_err(|e| store_open_error(e, &data_dir))?;
+            let metrics = store.metrics();
             let config = CoordinatorConfig {
                 max_attempts: checked.max_attempts,
                 grace: checked.grace,
@@ -59,6 +60,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 cert: args.web_cert.clone().unwrap_or_else(|| pki::node_cert_path(&certs, &name)),
                 key: args.web_key.clone().unwrap_or_else(|| pki::node_key_path(&certs, &name)),
                 data_dir: data_dir.clone(),
+                metrics_token: args.metrics_token.clone(),
             });
             actix_rt::System::new().block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen)
@@ -70,7 +72,11 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 let store = SyncArbiter::start(1, move || store.clone());
                 let users = config.users.clone();
                 let (coordinator, registry) = Coordinator::start(store.clone(), config);
-                let actors = distencode_web::Actors { coordinator: coordinator.clone(), registry: registry.clone() };
+                let actors = distencode_web::Actors {
+                    coordinator: coordinator.clone(),
+                    registry: registry.clone(),
+                    metrics: metrics.clone(),
+                };
                 let context =
                     ServerContext { coordinator, registry, heartbeat_interval, heartbeat_timeout, limits, users };
                 tracing::info!(%local, %name, "coordinator listening");

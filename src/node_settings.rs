@@ -111,6 +111,10 @@ pub struct NodeSettings {
     /// Coordinator: the private key (PEM) of --web-cert.
     #[arg(long, env = "DISTENCODE_WEB_KEY", value_name = "PATH", requires = "web_cert")]
     pub web_key: Option<PathBuf>,
+    /// Coordinator: the bearer token `GET /metrics` of the web interface needs (`Authorization: Bearer TOKEN`);
+    /// without it, `/metrics` is open to anyone who reaches the web port.
+    #[arg(long, env = "DISTENCODE_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Worker: seconds without any output from melt before the render is killed as stalled.
     #[arg(long, env = "DISTENCODE_STALL_TIMEOUT", value_name = "SECONDS", default_value_t = 120.0)]
     pub stall_timeout: f64,

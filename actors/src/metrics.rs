@@ -4,6 +4,7 @@
 //! registry of its own rather than a process-wide one, so tests and benchmarks that run several coordinators in one
 //! process keep them apart. Every metric is fed where its event already happens (a record made durable, a worker's
 //! state set, a group commit flushed), and costs an atomic operation or two: no message, no lock on the hot path.
+//! Workers by state are the exception: `GET /metrics` sets them from the list `worker list` shows when it is read.
 
 use distencode_wire::job::JobState;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
@@ -52,10 +53,14 @@ struct WorkerLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
-    /// A name the server's code gives (`&'static`), never a path a client sent: the set of labels is bounded.
-    route: &'static str,
+    /// A route's pattern from the server's own table (`/api/v1/jobs/{id}`), never a path a client sent: the set of
+    /// labels is bounded by the routes there are.
+    route: String,
     status: u16,
 }
+
+/// The states `worker list` shows, each always present as a gauge (0 when no worker is in it).
+pub const WORKER_STATES: [&str; 6] = ["idle", "busy", "lost", "reserved", "draining", "leaving"];
 
 /// The handles of every metric (each is an `Arc` inside: clones count into the same value).
 #[derive(Debug)]
@@ -92,7 +97,11 @@ impl Metrics {
         let jobs = Family::<JobLabels, Gauge>::default();
         registry.register("jobs", "Unfinished jobs by state (queued, offered, running)", jobs.clone());
         let workers = Family::<WorkerLabels, Gauge>::default();
-        registry.register("workers", "Known workers by state (idle, busy, lost)", workers.clone());
+        registry.register(
+            "workers",
+            "Known workers by state (idle, busy, lost, reserved, draining, leaving), as worker list shows them",
+            workers.clone(),
+        );
         let submitted = Counter::default();
         registry.register("jobs_submitted", "Jobs submitted since the coordinator started", submitted.clone());
         let succeeded = Counter::default();
@@ -196,16 +205,17 @@ impl Metrics {
         self.0.queue_length.set(i64::try_from(length).unwrap_or(i64::MAX));
     }
 
-    /// A worker went from state `from` (`None`: it was not known) to `to` (`None`: forgotten).
-    pub fn worker_state(&self, from: Option<&'static str>, to: Option<&'static str>) {
-        if from == to {
-            return;
+    /// Sets the workers by state from the states of every known worker (as `worker list` shows them); a state not
+    /// in [`WORKER_STATES`] is not counted.
+    pub fn set_workers<'a>(&self, states: impl IntoIterator<Item = &'a str>) {
+        let mut counts = [0i64; WORKER_STATES.len()];
+        for state in states {
+            if let Some(i) = WORKER_STATES.iter().position(|s| *s == state) {
+                counts[i] += 1;
+            }
         }
-        if let Some(state) = from {
-            self.0.workers.get_or_create(&WorkerLabels { state }).dec();
-        }
-        if let Some(state) = to {
-            self.0.workers.get_or_create(&WorkerLabels { state }).inc();
+        for (state, count) in WORKER_STATES.into_iter().zip(counts) {
+            self.0.workers.get_or_create(&WorkerLabels { state }).set(count);
         }
     }
 
@@ -219,10 +229,10 @@ impl Metrics {
         self.0.log_bytes.inc_by(bytes as u64);
     }
 
-    /// The HTTP server answered a request of `route` (its own name for the path, e.g. `/api/jobs/{id}`) with
+    /// The HTTP server answered a request of `route` (the pattern of its route, e.g. `/api/v1/jobs/{id}`) with
     /// `status`.
-    pub fn http_request(&self, route: &'static str, status: u16) {
-        self.0.http_requests.get_or_create(&HttpLabels { route, status }).inc();
+    pub fn http_request(&self, route: &str, status: u16) {
+        self.0.http_requests.get_or_create(&HttpLabels { route: route.to_string(), status }).inc();
     }
 }
 

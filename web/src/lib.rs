@@ -4,7 +4,8 @@
 //! typed questions a client's connection does, through their `Addr`s; it holds no state of its own beyond sessions.
 //! A request passes, in this order: the [`guard`] (size caps, origin checks, security headers), the caller's
 //! authentication ([`auth`]: a session cookie or a bearer token, and the CSRF token on every POST of a session),
-//! then a thin handler ([`api`], [`pages`]) that asks one actor and renders the answer.
+//! then a thin handler ([`api`], [`pages`]) that asks one actor and renders the answer. Around all of it,
+//! [`metrics::count`] counts each request by route and status; `/metrics` ([`metrics`]) needs no session.
 
 mod actions;
 pub mod api;
@@ -13,6 +14,7 @@ mod error;
 mod guard;
 pub mod json;
 pub mod limits;
+pub mod metrics;
 pub mod pages;
 mod query;
 pub mod secret;
@@ -42,6 +44,8 @@ pub struct WebConfig {
     pub key: PathBuf,
     /// The coordinator's data folder: the sign-in token and the session key are kept there.
     pub data_dir: PathBuf,
+    /// The bearer token `/metrics` needs (`--metrics-token`); `None`: `/metrics` is open.
+    pub metrics_token: Option<String>,
 }
 
 /// A running web interface.
@@ -62,6 +66,7 @@ pub struct Bound {
     tls: Arc<rustls::ServerConfig>,
     token: String,
     session_key: String,
+    metrics_token: Option<String>,
     listener: std::net::TcpListener,
     local: SocketAddr,
     host: String,
@@ -80,22 +85,34 @@ pub fn bind(config: &WebConfig) -> Result<Bound, WebError> {
         let file = config.data_dir.join(secret::SESSION_KEY_FILE);
         return Err(WebError::Start(format!("{} is not a hex key: remove it to make a new one", file.display())));
     }
-    Ok(Bound { tls, token, session_key, listener, local, host: url_host(&config.listen, local) })
+    Ok(Bound {
+        tls,
+        token,
+        session_key,
+        metrics_token: config.metrics_token.clone(),
+        listener,
+        local,
+        host: url_host(&config.listen, local),
+    })
 }
 
 impl Bound {
     /// Starts serving on the current actix System, asking `actors`.
     pub fn serve(self, actors: Actors) -> Result<Running, WebError> {
-        let Bound { tls, token, session_key, listener, local, host } = self;
-        let state = web::Data::new(state::AppState::new(actors, &token, &session_key)?);
+        let Bound { tls, token, session_key, metrics_token, listener, local, host } = self;
+        let metrics = web::Data::new(actors.metrics.clone());
+        let state = web::Data::new(state::AppState::new(actors, &token, &session_key, metrics_token.as_deref())?);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(metrics.clone())
                 .app_data(web::PayloadConfig::new(limits::MAX_BODY_BYTES))
                 .app_data(web::JsonConfig::default().limit(limits::MAX_BODY_BYTES))
                 .app_data(web::FormConfig::default().limit(limits::MAX_BODY_BYTES))
                 .app_data(web::QueryConfig::default())
                 .wrap(actix_web::middleware::from_fn(guard::guard))
+                .wrap(actix_web::middleware::from_fn(metrics::count))
+                .configure(metrics::routes)
                 .configure(api::routes)
                 .configure(pages::routes)
                 .configure(static_files::routes)

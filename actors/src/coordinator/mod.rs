@@ -116,10 +116,9 @@ impl Coordinator {
         let log_budgets = log_budget::LogBudgets::new(config.max_log_bytes);
         let farm = FarmEvents::new();
         let coordinator = Coordinator::create(|ctx| {
-            let registry =
-                WorkerRegistry::new(ctx.address().recipient(), store.clone(), config.grace, config.metrics.clone())
-                    .with_farm_events(farm.clone())
-                    .start();
+            let registry = WorkerRegistry::new(ctx.address().recipient(), store.clone(), config.grace)
+                .with_farm_events(farm.clone())
+                .start();
             registry_addr = Some(registry.clone());
             Coordinator {
                 store,

@@ -28,8 +28,8 @@ fn states_are_gauges_while_unfinished_and_totals_once_final() {
 #[test]
 fn workers_requests_and_histograms_read_as_prometheus_text() {
     let metrics = Metrics::new();
-    metrics.worker_state(None, Some("idle"));
-    metrics.worker_state(Some("idle"), Some("busy"));
+    metrics.set_workers(["idle", "busy", "busy", "reserved", "unheard-of"]);
+    metrics.set_workers(["busy", "reserved"]);
     metrics.http_request("/api/jobs", 200);
     metrics.http_request("/api/jobs", 200);
     metrics.http_request("/metrics", 403);
@@ -41,6 +41,8 @@ fn workers_requests_and_histograms_read_as_prometheus_text() {
     let text = metrics.encode();
     assert_eq!(sample(&text, "distencode_workers{state=\"idle\"}"), Some(0.0));
     assert_eq!(sample(&text, "distencode_workers{state=\"busy\"}"), Some(1.0));
+    assert_eq!(sample(&text, "distencode_workers{state=\"reserved\"}"), Some(1.0));
+    assert_eq!(sample(&text, "distencode_workers{state=\"leaving\"}"), Some(0.0));
     assert_eq!(sample(&text, "distencode_http_requests_total{route=\"/api/jobs\",status=\"200\"}"), Some(2.0));
     assert_eq!(sample(&text, "distencode_http_requests_total{route=\"/metrics\",status=\"403\"}"), Some(1.0));
     assert_eq!(sample(&text, "distencode_store_commit_latency_seconds_count"), Some(1.0));

@@ -18,7 +18,6 @@ pub use state::WorkerState;
 
 use crate::error::{Answer, RequestError};
 use crate::events::{FarmEvent, FarmEvents};
-use crate::metrics::Metrics;
 use crate::store::JobStore;
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
 use capabilities::{has_all, lacks, Announced, AnnouncedSets, PoolCapabilities};
@@ -45,9 +44,9 @@ struct WorkerEntry {
     recent_failures: u32,
 }
 
-/// Sets a worker's state, and counts it in the metrics' workers by state.
-fn set_state(metrics: &Metrics, entry: &mut WorkerEntry, state: WorkerState) {
-    metrics.worker_state(Some(entry.state.as_str()), Some(state.as_str()));
+/// Sets a worker's state. (The metrics' workers by state are counted from [`WorkerRegistry::views`] when they are
+/// read, so they name the states `worker list` shows: reserved, draining and leaving too.)
+fn set_state(entry: &mut WorkerEntry, state: WorkerState) {
     entry.state = state;
 }
 
@@ -60,8 +59,6 @@ pub const SUSPECT_AFTER_FAILURES: u32 = 3;
 
 /// The actor.
 pub struct WorkerRegistry {
-    /// Counts workers by state.
-    metrics: Metrics,
     workers: BTreeMap<String, WorkerEntry>,
     /// Workers held for a person (durable through the JobStore), whether connected or not.
     reservations: BTreeMap<String, Reservation>,
@@ -85,9 +82,8 @@ pub struct WorkerRegistry {
 }
 
 impl WorkerRegistry {
-    pub fn new(events: Recipient<WorkerEvent>, store: Addr<JobStore>, grace: Duration, metrics: Metrics) -> Self {
+    pub fn new(events: Recipient<WorkerEvent>, store: Addr<JobStore>, grace: Duration) -> Self {
         Self {
-            metrics,
             workers: BTreeMap::new(),
             reservations: BTreeMap::new(),
             draining: BTreeSet::new(),
@@ -134,7 +130,7 @@ impl WorkerRegistry {
             return;
         };
         let job = entry.state.job();
-        set_state(&self.metrics, entry, WorkerState::Lost);
+        set_state(entry, WorkerState::Lost);
         tracing::warn!(worker = name, ?job, "worker lost");
         self.changed(name);
         if let Some((job, attempt)) = job {
@@ -174,7 +170,6 @@ impl Handler<Connect> for WorkerRegistry {
         let now = now_ms();
         let claimed = msg.registration.current;
         let previous = self.workers.remove(&msg.name);
-        let previous_state = previous.as_ref().map(|p| p.state.as_str());
         // A worker that restarts keeps its record of failures: a broken machine stays suspect.
         let recent_failures = previous.as_ref().map_or(0, |p| p.recent_failures);
         if let Some(previous) = previous {
@@ -199,7 +194,6 @@ impl Handler<Connect> for WorkerRegistry {
         tracing::info!(worker = %msg.name, melt = %registration.melt_version, services = announced.services.len(), "worker registered");
         let idle = state == WorkerState::Idle && self.in_pool(&msg.name);
         self.pool.add(&announced.has);
-        self.metrics.worker_state(previous_state, Some(state.as_str()));
         let name = msg.name;
         self.workers.insert(
             name.clone(),
@@ -233,7 +227,7 @@ impl Handler<Disconnect> for WorkerRegistry {
         }
         let holds_job = entry.state.job().is_some();
         if !holds_job {
-            set_state(&self.metrics, entry, WorkerState::Lost);
+            set_state(entry, WorkerState::Lost);
         }
         self.unplug(&msg.name);
         self.changed(&msg.name);
@@ -278,7 +272,7 @@ impl Handler<Claim> for WorkerRegistry {
         let mut claimed = Vec::with_capacity(pairs.len());
         for (job, attempt, name) in pairs {
             let entry = self.workers.get_mut(&name).expect("picked from the registry's own workers");
-            set_state(&self.metrics, entry, WorkerState::Busy { job, attempt });
+            set_state(entry, WorkerState::Busy { job, attempt });
             self.farm.send(FarmEvent::Worker { name: name.clone() });
             claimed.push((job, name));
         }
@@ -316,7 +310,7 @@ impl Handler<Release> for WorkerRegistry {
             None => {}
         }
         let state = if entry.outbox.is_some() { WorkerState::Idle } else { WorkerState::Lost };
-        set_state(&self.metrics, entry, state);
+        set_state(entry, state);
         self.changed(&msg.name);
         if self.workers.get(&msg.name).is_some_and(|e| e.state == WorkerState::Idle) && self.in_pool(&msg.name) {
             self.events.do_send(WorkerEvent::Available);

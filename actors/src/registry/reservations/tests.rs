@@ -20,7 +20,7 @@ impl Handler<WorkerEvent> for Sink {
 fn registry(dir: &std::path::Path) -> Addr<WorkerRegistry> {
     let store = JobStore::open(dir).unwrap();
     let store = SyncArbiter::start(1, move || store.clone());
-    WorkerRegistry::new(Sink.start().recipient(), store, std::time::Duration::from_secs(30), Default::default()).start()
+    WorkerRegistry::new(Sink.start().recipient(), store, std::time::Duration::from_secs(30)).start()
 }
 
 fn admin() -> User {
