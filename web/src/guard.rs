@@ -3,7 +3,9 @@
 //! - a POST from another site (`Sec-Fetch-Site: cross-site` or `same-site`) or another origin (`Origin` not this
 //!   server's) is refused 403, whatever it carries;
 //! - answers carry a Content-Security-Policy allowing only the site's own scripts, styles and images, and headers
-//!   that keep pages out of frames, caches and referrers (a sign-in link's token must not leak).
+//!   that keep pages out of frames, caches and other sites' referrers (a sign-in link's token must not leak). The
+//!   referrer policy is `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with the
+//!   pages' own form posts, which the origin check above would refuse.
 
 use crate::auth::{self, is_safe};
 use crate::limits::MAX_QUERY_BYTES;
@@ -16,6 +18,10 @@ use actix_web::middleware::Next;
 /// Only the site's own files; no inline script, no frames, forms post only here.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The referrer only within the site: another site never sees an address of ours, and the site's own posts carry
+/// their real `Origin`.
+pub const REFERRER_POLICY: &str = "same-origin";
 
 pub async fn guard(
     request: ServiceRequest,
@@ -69,7 +75,7 @@ fn secure_headers(headers: &mut actix_web::http::header::HeaderMap) {
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, REFERRER_POLICY),
         (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
         (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
     ];
