@@ -22,6 +22,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
             .route("/jobs", web::post().to(submit))
             .route("/jobs/{id}", web::get().to(job))
             .route("/jobs/{id}/log", web::get().to(log))
+            .route("/jobs/{id}/thumbnail", web::get().to(thumbnail))
             .route("/jobs/{id}/events", web::get().to(crate::sse::job_events))
             .route("/jobs/{id}/cancel", web::post().to(cancel))
             .route("/jobs/{id}/retry", web::post().to(retry))
@@ -63,6 +64,19 @@ async fn log(_: Principal, state: web::Data<AppState>, id: web::Path<u64>) -> An
         .content_type("text/plain; charset=utf-8")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"job-{id}.log\"")))
         .streaming(actions::log_stream(state.actors.coordinator.clone(), id)))
+}
+
+/// `GET /api/v1/jobs/{id}/thumbnail`: the poster frame the worker made of a succeeded job's output (`image/jpeg`),
+/// read by the job's id only, for its owner or an admin (as its log is); 404 when it has none.
+async fn thumbnail(principal: Principal, state: web::Data<AppState>, id: web::Path<u64>) -> Answer {
+    let id = JobId(*id);
+    let jpeg = state.actors.coordinator.send(coord::Thumbnail { id, by: principal.user }).await??;
+    let jpeg = jpeg.ok_or_else(|| WebError::NotFound(format!("job {id} has no poster frame")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/jpeg")
+        // Another success (after a retry) brings another picture: the browser asks each time.
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-cache"))
+        .body(jpeg))
 }
 
 /// `POST /api/v1/jobs` with a [`SubmitRequest`]: checked as `job submit` checks it (here, on the coordinator's

@@ -1,6 +1,8 @@
-//! `/jobs/{id}`: one job: its progress, settings, attempts, verified facts and error, the last lines of its log
+//! `/jobs/{id}`: one job: its progress, settings, attempts, verified facts (with the output's poster frame and
+//! streams once it has succeeded) and error, the last lines of its log
 //! (growing while it renders, from `/jobs/{id}/live`), a download of the whole log, and its actions.
 
+use super::poster::{self, PosterView, StreamRow};
 use super::view::{self, ProgressView};
 use super::{html, see_other, Viewer};
 use crate::auth::{FormPost, Principal};
@@ -50,6 +52,10 @@ struct Job {
     finished: String,
     error: String,
     facts: Vec<(&'static str, String)>,
+    /// Once it has succeeded: its output's poster frame, if the worker made one.
+    poster: Option<PosterView>,
+    /// Once it has succeeded: its output's streams.
+    streams: Vec<StreamRow>,
     attempts: Vec<AttemptRow>,
     log: String,
     log_cut: bool,
@@ -161,6 +167,13 @@ pub async fn page(
         finished: view::time(job.finished_at),
         error: job.error.clone().unwrap_or_default(),
         facts: facts(&job),
+        poster: poster::poster(&state, &job, &principal.user).await,
+        streams: job
+            .facts
+            .as_ref()
+            .filter(|_| job.state == JobState::Succeeded)
+            .map(poster::streams)
+            .unwrap_or_default(),
         attempts,
         log,
         log_cut,

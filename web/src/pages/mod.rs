@@ -2,11 +2,12 @@
 //! escaped). Each page works without JavaScript; htmx and its SSE extension make the live parts live.
 //!
 //! Files: [`signin`] (the token link, sign-in and sign-out), [`overview`], [`jobs`] (the table and bulk actions),
-//! [`job`] (one job), [`workers`], [`submit`].
+//! [`job`] (one job, with [`poster`]: its poster frame and streams), [`workers`], [`submit`].
 
 mod job;
 mod jobs;
 mod overview;
+mod poster;
 mod signin;
 mod submit;
 pub mod view;
