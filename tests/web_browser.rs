@@ -94,10 +94,38 @@ fn the_web_interface_works_in_a_real_browser() {
         browser.screenshot("job").await;
     });
 
-    // --- Cancel it from the page: the page says so, melt is gone and no file is left.
+    // --- The jobs page follows it live; a job ticked for a bulk action stays ticked while its row is redrawn.
+    // Two short renders wait behind it, so the table shows a queue too.
+    let waiting: Vec<u64> = ["titles.mlt", "credits.mlt"]
+        .iter()
+        .map(|name| web.cluster.submit(&projects::tiny(&dir, name, 25), &[]))
+        .collect();
+    let row = format!("#job-{slow_id}");
+    let tick = format!("{row} input[name=id]");
+    runtime.block_on(async {
+        browser.client.goto(&at("/jobs")).await.unwrap();
+        assert_eq!(browser.text(&format!("{row} td.state")).await, "running");
+        for (place, id) in waiting.iter().enumerate() {
+            assert_eq!(browser.text(&format!("#job-{id} td.state")).await, "queued");
+            assert_eq!(browser.text(&format!("#job-{id} td.queue")).await, (place + 1).to_string());
+        }
+        browser.screenshot("jobs").await;
+        browser.click(&tick).await;
+        assert!(browser.checked(&tick).await);
+        browser.mark("#rows").await;
+        browser
+            .until(Duration::from_secs(30), "the table to be redrawn with the progress", || async {
+                !browser.is_marked("#rows").await
+            })
+            .await;
+        assert!(browser.checked(&tick).await, "the tick survived the redraw");
+    });
+
+    // --- Cancel it from its page: the page says so, melt is gone and no file is left.
     let slow_path = slow.display().to_string();
     assert!(!melt_processes(&slow_path).is_empty(), "melt renders {slow_path}");
     runtime.block_on(async {
+        browser.client.goto(&at(&format!("/jobs/{slow_id}"))).await.unwrap();
         browser.click("#cancel").await;
         browser
             .until(Duration::from_secs(30), "the page to say cancelled", || async {
@@ -154,12 +182,11 @@ fn the_web_interface_works_in_a_real_browser() {
         assert_eq!(format!("distencode: {}\n", browser.text("#problem").await), cli_line);
     });
 
-    // --- The jobs page, for its screenshot: every job with its state.
+    // --- The jobs page: every job with its state.
     runtime.block_on(async {
         browser.client.goto(&at("/jobs")).await.unwrap();
         assert_eq!(browser.text(&format!("#job-{slow_id} td.state")).await, "cancelled");
-        assert_eq!(browser.count("table.jobs tbody tr").await, 3);
-        browser.screenshot("jobs").await;
+        assert_eq!(browser.count("table.jobs tbody tr").await, 5);
     });
 
     // --- Reserve the worker from the workers page; `worker list --json` agrees.
@@ -167,6 +194,16 @@ fn the_web_interface_works_in_a_real_browser() {
         browser.client.goto(&at("/workers")).await.unwrap();
         assert_eq!(browser.text("#worker-w1 td.state").await, "idle");
         browser.fill("#worker-w1 input[name=person]", "dana").await;
+        // What was typed stays while the table is redrawn (here by a drain and a release from the CLI).
+        browser.mark("#worker-rows").await;
+        common::ok(&web.cluster.cli(&["worker", "drain", "w1"]));
+        common::ok(&web.cluster.cli(&["worker", "release", "w1"]));
+        browser
+            .until(Duration::from_secs(30), "the workers table to be redrawn", || async {
+                !browser.is_marked("#worker-rows").await && browser.text("#worker-w1 td.state").await == "idle"
+            })
+            .await;
+        assert_eq!(browser.field("#worker-w1 input[name=person]").await, "dana", "the typed name survived");
         browser.click("#worker-w1 button[value=reserve]").await;
         browser
             .until(Duration::from_secs(30), "the page to show the reservation", || async {

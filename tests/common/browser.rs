@@ -109,12 +109,12 @@ impl Browser {
         panic!("timed out after {limit:?} waiting for {what}; the page at {here} reads:\n{text}");
     }
 
-    /// The text of the first element matching `css`; empty when there is none.
+    /// The text of the first element matching `css` as shown (`innerText`); empty when there is none. Read in one
+    /// script, so that a live page replacing the element meanwhile cannot make it fail.
     pub async fn text(&self, css: &str) -> String {
-        match self.client.find(Locator::Css(css)).await {
-            Ok(element) => element.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        }
+        let script = "const e = document.querySelector(arguments[0]); return e ? e.innerText.trim() : '';";
+        let text = self.client.execute(script, vec![serde_json::json!(css)]).await.expect("the script ran");
+        text.as_str().unwrap_or_default().to_string()
     }
 
     /// The live `value` of the first element matching `css` as a number (a progress bar's, say); 0 when there is
@@ -123,6 +123,35 @@ impl Browser {
         let script = "const e = document.querySelector(arguments[0]); return e ? Number(e.value) : 0;";
         let value = self.client.execute(script, vec![serde_json::json!(css)]).await.expect("the script ran");
         value.as_f64().unwrap_or(0.0)
+    }
+
+    /// Marks the first element matching `css` (a property of the DOM element, not of the page), so that
+    /// [`Browser::is_marked`] tells whether the page has since replaced it.
+    pub async fn mark(&self, css: &str) {
+        let script = "const e = document.querySelector(arguments[0]); if (e) { e.distencodeMark = true; } return !!e;";
+        let found = self.client.execute(script, vec![serde_json::json!(css)]).await.expect("the script ran");
+        assert_eq!(found, serde_json::json!(true), "nothing to mark: {css}");
+    }
+
+    /// Whether the first element matching `css` is the one [`Browser::mark`] marked.
+    pub async fn is_marked(&self, css: &str) -> bool {
+        let script = "const e = document.querySelector(arguments[0]); return !!(e && e.distencodeMark);";
+        let marked = self.client.execute(script, vec![serde_json::json!(css)]).await.expect("the script ran");
+        marked == serde_json::json!(true)
+    }
+
+    /// Whether the checkbox (or radio button) matching `css` is ticked.
+    pub async fn checked(&self, css: &str) -> bool {
+        let script = "const e = document.querySelector(arguments[0]); return !!(e && e.checked);";
+        let checked = self.client.execute(script, vec![serde_json::json!(css)]).await.expect("the script ran");
+        checked == serde_json::json!(true)
+    }
+
+    /// The live value of the form field matching `css` (what the user typed); empty when there is none.
+    pub async fn field(&self, css: &str) -> String {
+        let script = "const e = document.querySelector(arguments[0]); return e ? e.value : '';";
+        let value = self.client.execute(script, vec![serde_json::json!(css)]).await.expect("the script ran");
+        value.as_str().unwrap_or_default().to_string()
     }
 
     /// How many elements match `css`.

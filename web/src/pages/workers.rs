@@ -18,6 +18,8 @@ use distencode_wire::message::WorkerView;
 
 pub struct WorkerRow {
     pub name: String,
+    /// The name as a safe element id (hex): the row's form fields keep what was typed when the table is redrawn.
+    pub key: String,
     pub state: String,
     /// The current job's id, or empty.
     pub job: String,
@@ -53,6 +55,7 @@ impl WorkerRow {
         }
         WorkerRow {
             name: worker.name.clone(),
+            key: dom_key(&worker.name),
             state: worker.state.clone(),
             job: worker.current_job.map(|id| id.to_string()).unwrap_or_default(),
             progress: job.map(ProgressView::of).unwrap_or(ProgressView {
@@ -74,6 +77,11 @@ impl WorkerRow {
             reservation: if reservation.is_empty() { "-".into() } else { reservation },
         }
     }
+}
+
+/// A worker name as letters and digits only (any name a certificate may carry becomes a valid, distinct element id).
+fn dom_key(name: &str) -> String {
+    name.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Template)]
@@ -149,4 +157,14 @@ pub async fn action(
         other => return Err(WebError::BadRequest(format!("no worker action {other:?}")).into()),
     }
     Ok(see_other("/workers"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_worker_name_becomes_a_distinct_plain_id() {
+        assert_eq!(super::dom_key("w1"), "7731");
+        assert_ne!(super::dom_key("render.01"), super::dom_key("render-01"));
+        assert!(super::dom_key("a b<\"é").bytes().all(|b| b.is_ascii_hexdigit()));
+    }
 }
