@@ -41,7 +41,7 @@ fn gauges(samples: &BTreeMap<String, f64>, metric: &str, states: &[&str]) -> BTr
     states.iter().map(|s| (s.to_string(), value(samples, &format!("{metric}{{state=\"{s}\"}}")))).collect()
 }
 
-const JOB_STATES: [&str; 3] = ["queued", "offered", "running"];
+const JOB_STATES: [&str; 6] = ["queued", "offered", "running", "succeeded", "failed", "cancelled"];
 const WORKER_STATES: [&str; 6] = ["idle", "busy", "lost", "reserved", "draining", "leaving"];
 
 #[test]

@@ -4,7 +4,8 @@
 //! registry of its own rather than a process-wide one, so tests and benchmarks that run several coordinators in one
 //! process keep them apart. Every metric is fed where its event already happens (a record made durable, a worker's
 //! state set, a group commit flushed), and costs an atomic operation or two: no message, no lock on the hot path.
-//! Workers by state are the exception: `GET /metrics` sets them from the list `worker list` shows when it is read.
+//! Jobs by state are set by the JobStore from its index at each write (every state, finished ones too); workers by
+//! state are set by `GET /metrics` from the list `worker list` shows when it is read.
 
 use distencode_wire::job::JobState;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
@@ -95,7 +96,7 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("distencode");
         let jobs = Family::<JobLabels, Gauge>::default();
-        registry.register("jobs", "Unfinished jobs by state (queued, offered, running)", jobs.clone());
+        registry.register("jobs", "Jobs in the store by state, as job list counts them", jobs.clone());
         let workers = Family::<WorkerLabels, Gauge>::default();
         registry.register(
             "workers",
@@ -170,18 +171,15 @@ impl Metrics {
         self.0.submitted.inc();
     }
 
-    /// A job's durable state went from `from` (`None`: not known before, e.g. loaded at start) to `to`. Only
-    /// unfinished states are kept as gauges; reaching a final state from an unfinished one counts its total.
+    /// `count` jobs of the store are in `state` (the store sets it from its index at each change).
+    pub fn set_jobs(&self, state: JobState, count: u64) {
+        self.0.jobs.get_or_create(&JobLabels { state: state.into() }).set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// A job's durable state went from `from` (`None`: not known before, e.g. loaded at start) to `to`: reaching a
+    /// final state from an unfinished one counts its total.
     pub fn job_state(&self, from: Option<JobState>, to: JobState) {
-        if from == Some(to) {
-            return;
-        }
-        if let Some(from) = from.filter(|s| !s.is_final()) {
-            self.0.jobs.get_or_create(&JobLabels { state: from.into() }).dec();
-        }
-        if !to.is_final() {
-            self.0.jobs.get_or_create(&JobLabels { state: to.into() }).inc();
-        } else if from.is_some_and(|s| !s.is_final()) {
+        if to.is_final() && from.is_some_and(|s| !s.is_final()) {
             match to {
                 JobState::Succeeded => self.0.succeeded.inc(),
                 JobState::Failed => self.0.failed.inc(),

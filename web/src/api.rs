@@ -44,8 +44,7 @@ type Answer = Result<HttpResponse, ApiError>;
 /// `X-Total-Count` says how many the view holds.
 async fn list_jobs(_: Principal, state: web::Data<AppState>, query: web::Query<JobQuery>) -> Answer {
     let query = query.into_inner().checked()?;
-    let jobs = state.actors.coordinator.send(coord::List).await??;
-    let page = query.apply(jobs);
+    let page = state.actors.coordinator.send(coord::ListPage(query.filter())).await??;
     let body: Vec<serde_json::Value> = page.jobs.iter().map(job_json).collect();
     Ok(HttpResponse::Ok().insert_header(("X-Total-Count", page.total.to_string())).json(body))
 }

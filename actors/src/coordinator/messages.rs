@@ -1,7 +1,7 @@
 //! The Coordinator's messages: requests relayed from clients' connections and reports relayed from workers'.
 
 use crate::auth::User;
-use crate::store::LogCursor;
+use crate::store::{JobFilter, JobPage, LogCursor};
 use actix::Message;
 use distencode_wire::job::{JobId, JobRecord, JobSpec};
 use distencode_wire::message::{CoordinatorToWorker, WorkerToCoordinator, WorkerView};
@@ -27,6 +27,12 @@ pub struct Status(pub JobId);
 #[derive(Message)]
 #[rtype(result = "Answer<Vec<JobRecord>>")]
 pub struct List;
+
+/// One page of the job list (the web's jobs table, `GET /api/v1/jobs`): only the page's records are read; running
+/// jobs carry their live progress, queued ones their place in the queue.
+#[derive(Message)]
+#[rtype(result = "Answer<JobPage>")]
+pub struct ListPage(pub JobFilter);
 
 /// A piece of a job's stored log after `after`, and the cursor to read on from.
 #[derive(Message)]

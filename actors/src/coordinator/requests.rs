@@ -4,7 +4,7 @@ use super::split;
 use super::*;
 use crate::auth::{authorize, Action};
 use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo};
-use crate::store::{CreateJob, GetJob, GetThumbnail, LogCursor, ReadLog};
+use crate::store::{CreateJob, GetJob, GetThumbnail, JobPage, LogCursor, QueryJobs, ReadLog};
 use distencode_wire::job::TaskKind;
 use distencode_wire::message::{CoordinatorToWorker, WorkerView};
 
@@ -66,6 +66,43 @@ impl Handler<List> for Coordinator {
             }
             Ok(jobs)
         }))
+    }
+}
+
+impl Handler<ListPage> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<JobPage>>;
+
+    fn handle(&mut self, msg: ListPage, _: &mut Self::Context) -> Self::Result {
+        let query = self.store.send(QueryJobs(msg.0));
+        Box::pin(query.into_actor(self).map(|result, act, _| {
+            let mut page = answer(result)?;
+            for job in &mut page.jobs {
+                if let Some(live) = act.active.get(&job.id) {
+                    job.progress = live.progress.clone();
+                }
+            }
+            page.queue_positions = act.queue_positions(&page.jobs);
+            Ok(page)
+        }))
+    }
+}
+
+impl Coordinator {
+    /// The place in the queue (1 runs next) of each of `jobs` that is queued: one walk of the queue, which stops
+    /// once every one is found.
+    fn queue_positions(&self, jobs: &[JobRecord]) -> Vec<(JobId, usize)> {
+        let mut wanted: HashSet<JobId> =
+            jobs.iter().filter(|job| job.state == JobState::Queued).map(|job| job.id).collect();
+        let mut found = Vec::with_capacity(wanted.len());
+        for (place, (_, id)) in self.queue.iter().enumerate() {
+            if wanted.is_empty() {
+                break;
+            }
+            if wanted.remove(id) {
+                found.push((*id, place + 1));
+            }
+        }
+        found
     }
 }
 

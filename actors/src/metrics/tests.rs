@@ -8,18 +8,19 @@ fn sample(text: &str, name: &str) -> Option<f64> {
 }
 
 #[test]
-fn states_are_gauges_while_unfinished_and_totals_once_final() {
+fn jobs_by_state_are_set_and_totals_count_once_final() {
     let metrics = Metrics::new();
-    metrics.job_state(None, JobState::Queued);
-    metrics.job_state(None, JobState::Queued);
+    metrics.set_jobs(JobState::Queued, 3);
+    metrics.set_jobs(JobState::Queued, 2);
+    metrics.set_jobs(JobState::Succeeded, 7);
     metrics.job_state(Some(JobState::Queued), JobState::Offered);
-    metrics.job_state(Some(JobState::Offered), JobState::Offered);
     metrics.job_state(Some(JobState::Queued), JobState::Cancelled);
     // A final record seen again (a late reply, a job loaded at start) counts nothing.
     metrics.job_state(None, JobState::Succeeded);
+    metrics.job_state(Some(JobState::Succeeded), JobState::Succeeded);
     let text = metrics.encode();
-    assert_eq!(sample(&text, "distencode_jobs{state=\"queued\"}"), Some(0.0));
-    assert_eq!(sample(&text, "distencode_jobs{state=\"offered\"}"), Some(1.0));
+    assert_eq!(sample(&text, "distencode_jobs{state=\"queued\"}"), Some(2.0));
+    assert_eq!(sample(&text, "distencode_jobs{state=\"succeeded\"}"), Some(7.0));
     assert_eq!(sample(&text, "distencode_jobs_cancelled_total"), Some(1.0));
     assert_eq!(sample(&text, "distencode_jobs_succeeded_total"), Some(0.0));
     assert!(text.ends_with("# EOF\n"), "{text}");

@@ -42,6 +42,8 @@ impl JobStore {
                 self.log_index.remove(log_key)?;
             }
             self.jobs.remove(key)?;
+            let before = self.index.remove(record.id);
+            self.count_move(before, None);
             self.unfinished.remove(key)?;
             self.thumbnails.remove(key)?;
         }

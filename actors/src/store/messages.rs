@@ -1,6 +1,6 @@
 //! The JobStore's messages: each is sent by the Coordinator and answered once the store has done it durably.
 
-use super::{Change, StoreError};
+use super::{Change, JobFilter, JobPage, StoreError};
 use actix::Message;
 use distencode_wire::job::{JobId, JobRecord, JobSpec};
 use distencode_wire::message::Reservation;
@@ -48,6 +48,11 @@ pub struct GetJob(pub JobId);
 pub struct ListJobs {
     pub unfinished_only: bool,
 }
+
+/// One page of the job list (only its records are read: see [`super::index`]).
+#[derive(Message)]
+#[rtype(result = "Result<JobPage, StoreError>")]
+pub struct QueryJobs(pub JobFilter);
 
 /// Stores batch `seq` of an attempt's log (storing the same batch again changes nothing); answered once flushed.
 #[derive(Message)]

@@ -5,11 +5,13 @@
 //! in [`machine`], and its reply leaves only once a flush has made it durable ([`commit`]: one flush for every change
 //! waiting, on a thread of its own), so whatever the coordinator acknowledges survives a `kill -9`. Log batches are
 //! keyed by job, attempt and the worker's batch number, so a batch sent twice (after a reconnection) is stored once.
-//! An index of unfinished jobs lets a restarted coordinator read only those, however long the store's history.
+//! An index of unfinished jobs lets a restarted coordinator read only those, however long the store's history; an
+//! in-memory summary of every job ([`index`]) lets a page of the job list read only that page's records.
 
 mod commit;
 mod delete;
 mod fault;
+pub mod index;
 mod log_segments;
 pub mod machine;
 mod messages;
@@ -20,6 +22,7 @@ mod thumbnails;
 
 pub use commit::Durable;
 pub use fault::{WriteFault, INJECTED};
+pub use index::{JobFilter, JobIndex, JobOrder, JobPage};
 pub use machine::{Change, TransitionError};
 pub use messages::*;
 pub use thumbnails::THUMBNAIL_V1;
@@ -92,6 +95,8 @@ pub struct JobStore {
     fault: WriteFault,
     /// The coordinator's metrics, made with the store (see [`JobStore::metrics`]).
     metrics: Metrics,
+    /// Every job's summary, for pages of the job list (and the metrics' jobs by state).
+    index: JobIndex,
     /// The id the next job gets: one past the highest id ever given. The job's own record is what makes it durable
     /// (at open it is one past the highest key of `jobs`, or past [`ID_FLOOR`] once the highest jobs were deleted),
     /// so ids run 1, 2, 3, ... across any stop, unlike sled's `generate_id`, which jumps by a million after an
@@ -132,6 +137,7 @@ impl JobStore {
             commits: CommitQueue::start(db.clone(), disk.clone(), segments.clone(), metrics.clone())
                 .map_err(log_error)?,
             metrics,
+            index: JobIndex::default(),
             disk,
             segments,
             db,
@@ -146,6 +152,7 @@ impl JobStore {
         }
         store.index_unfinished()?;
         store.move_legacy_logs()?;
+        store.build_index()?;
         Ok(store)
     }
 
@@ -214,6 +221,28 @@ impl JobStore {
         self.flush()
     }
 
+    /// Reads every record once into the job list's index, and sets the metrics' jobs by state from it.
+    fn build_index(&self) -> Result<(), StoreError> {
+        for bytes in self.jobs.iter().values() {
+            let record = stored::decode_job(&bytes?).map_err(StoreError::Corrupt)?;
+            self.index.put(&record);
+        }
+        for state in index::STATES {
+            self.metrics.set_jobs(state, self.index.count(state));
+        }
+        Ok(())
+    }
+
+    /// Counts a job's move from `before` (`None`: a new job) to `after` (`None`: deleted) in the metrics.
+    fn count_move(&self, before: Option<JobState>, after: Option<JobState>) {
+        if before == after {
+            return;
+        }
+        for state in [before, after].into_iter().flatten() {
+            self.metrics.set_jobs(state, self.index.count(state));
+        }
+    }
+
     /// Makes every write so far durable (the actor's replies do this through the commit thread).
     pub fn flush(&self) -> Result<(), StoreError> {
         self.segments.sync().map_err(log_error)?;
@@ -253,6 +282,8 @@ impl JobStore {
             self.unfinished.insert(key, &[])?;
         }
         self.jobs.insert(key, bytes)?;
+        let before = self.index.put(record);
+        self.count_move(before, Some(record.state));
         if !unfinished && was_unfinished != Some(false) {
             self.unfinished.remove(key)?;
         }
@@ -343,6 +374,21 @@ impl JobStore {
             }
         }
         Ok(jobs)
+    }
+
+    /// One page of the job list: the index finds its ids, and only their records are read.
+    pub fn query(&self, filter: &JobFilter) -> Result<JobPage, StoreError> {
+        let (ids, total, page) = self.index.query(filter);
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self.get(id) {
+                Ok(record) => jobs.push(record),
+                Err(StoreError::NoSuchJob(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let pages = total.div_ceil(filter.per_page.clamp(1, index::MAX_PAGE_JOBS)).max(1);
+        Ok(JobPage { jobs, total, page, pages, queue_positions: Vec::new() })
     }
 
     /// Stores one log batch under its attempt and number (not yet synced); a batch already stored is not stored
@@ -524,6 +570,13 @@ impl Handler<ListJobs> for JobStore {
     type Result = Durable<Vec<JobRecord>>;
     fn handle(&mut self, msg: ListJobs, _: &mut Self::Context) -> Self::Result {
         Durable::read(&self.commits, self.list(msg.unfinished_only))
+    }
+}
+
+impl Handler<QueryJobs> for JobStore {
+    type Result = Durable<JobPage>;
+    fn handle(&mut self, msg: QueryJobs, _: &mut Self::Context) -> Self::Result {
+        Durable::read(&self.commits, self.query(&msg.0))
     }
 }
 

@@ -6,7 +6,7 @@ use super::{html, see_other, Viewer};
 use crate::auth::{FormPost, Principal};
 use crate::error::PageError;
 use crate::limits::MAX_BULK_JOBS;
-use crate::query::{queue_positions, JobQuery, SORTS, STATES};
+use crate::query::{JobQuery, SORTS, STATES};
 use crate::state::AppState;
 use crate::WebError;
 use actix_web::http::StatusCode;
@@ -99,9 +99,8 @@ pub async fn page(
     partial: web::Query<Partial>,
 ) -> Result<HttpResponse, PageError> {
     let query = query.into_inner().checked()?;
-    let jobs = state.actors.coordinator.send(coord::List).await??;
-    let positions = queue_positions(&jobs);
-    let page = query.apply(jobs);
+    let page = state.actors.coordinator.send(coord::ListPage(query.filter())).await??;
+    let positions: HashMap<JobId, usize> = page.queue_positions.iter().copied().collect();
     let rows: Vec<Row> = page.jobs.iter().map(|job| Row::of(job, &positions)).collect();
     let filtered = !query.state.is_empty() || !query.q.is_empty();
     let here = query.link(page.page);
