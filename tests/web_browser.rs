@@ -217,7 +217,7 @@ fn the_web_interface_works_in_a_real_browser() {
     assert_eq!((worker["state"].as_str(), worker["reserved_by"].as_str()), (Some("reserved"), Some("dana")));
 
     // --- What the browser itself sends is refused: a POST without the CSRF token, a form posted from another site,
-    // and anything once the session cookie is gone.
+    // and anything once signed out.
     runtime.block_on(async {
         browser.client.goto(&at("/jobs")).await.unwrap();
         let refused = browser
@@ -240,7 +240,12 @@ fn the_web_interface_works_in_a_real_browser() {
             .await;
         assert_eq!(browser.text("#message").await, "a request from another site (cross-site) is refused");
 
-        browser.client.delete_all_cookies().await.unwrap();
+        // Sign out with the header's button: the session is gone, pages lead to the sign-in page.
+        browser.client.goto(&at("/jobs")).await.unwrap();
+        browser.click("header .signout button").await;
+        browser
+            .until(Duration::from_secs(30), "the sign-in page", || async { browser.text("h1").await == "Sign in" })
+            .await;
         browser.client.goto(&at("/jobs")).await.unwrap();
         assert_eq!(browser.client.current_url().await.unwrap().path(), "/signin");
         let status = browser.eval("fetch('/api/v1/jobs').then(r => r.status)").await;
