@@ -157,6 +157,15 @@ fn the_web_interface_works_in_a_real_browser() {
             .await;
         let here = browser.client.current_url().await.unwrap();
         assert!(here.path().starts_with("/jobs/"), "the form led to the job's page: {here}");
+        // Opened again, the finished job's page shows its poster frame: the browser loaded the picture (the
+        // Content-Security-Policy allows the site's own images).
+        browser.client.goto(here.as_str()).await.unwrap();
+        let loaded = "const i = document.querySelector('#thumbnail'); return i && i.complete ? i.naturalWidth : 0;";
+        browser
+            .until(Duration::from_secs(30), "the poster frame to load", || async {
+                browser.client.execute(loaded, vec![]).await.ok().and_then(|w| w.as_u64()).unwrap_or(0) > 0
+            })
+            .await;
     });
     let facts = probe(&form_out);
     assert_eq!((facts.video_frames, facts.video_codec.as_str()), (25, "h264"));
