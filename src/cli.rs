@@ -200,6 +200,10 @@ pub struct SubmitOptions {
     /// start).
     #[arg(long, requires = "split")]
     pub split_force: bool,
+    /// Replace an existing file at the output, if this farm rendered it (a file it did not render is refused even
+    /// so).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// `--split auto` or `--split N`.

@@ -226,6 +226,7 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(Stri
             SplitArg::Chunks(n) => n.to_string(),
         }),
         split_force: options.split_force,
+        overwrite: options.overwrite,
     };
     let prepared = submit::prepare(&project, &request, CheckHere::Always).map_err(|e| anyhow!(e))?;
     if let Some(warning) = Path::new(&prepared.spec.output).parent().and_then(crate::shared_folder::warning) {

@@ -6,6 +6,7 @@ use crate::shutdown;
 use actix::{Actor, SyncArbiter};
 use anyhow::{anyhow, Context, Result};
 use distencode_actors::coordinator::{Coordinator, CoordinatorConfig};
+use distencode_actors::runner::output_policy::OutputRules;
 use distencode_actors::runner::{MeltRunner, RunnerConfig};
 use distencode_actors::server::{self, ConnectionLimits, ServerContext};
 use distencode_actors::store::{GetJob, JobStore, StoreError};
@@ -157,6 +158,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                             forbidden: vec![certs.clone(), work_dir.clone()],
                             allow_network: args.allow_network_media,
                         },
+                        outputs: OutputRules::new(&args.output_roots, &[certs.clone(), work_dir.clone()]),
                         work_dir,
                     },
                     handle,

@@ -57,6 +57,11 @@ pub struct NodeSettings {
     #[arg(long, env = "DISTENCODE_ALLOW_NETWORK_MEDIA")]
     #[serde(default)]
     pub allow_network_media: bool,
+    /// Worker: a folder outputs must lie under (repeatable; symlinks are resolved). None given: anywhere the worker
+    /// may write but its own folders and the system's.
+    #[arg(long = "output-root", env = "DISTENCODE_OUTPUT_ROOTS", value_name = "DIR", value_delimiter = ':')]
+    #[serde(default)]
+    pub output_roots: Vec<PathBuf>,
     /// Worker: the melt to run.
     #[arg(long, env = "DISTENCODE_MELT", value_name = "PATH", default_value = "melt")]
     pub melt: PathBuf,

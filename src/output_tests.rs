@@ -14,6 +14,7 @@ fn job(id: u64, state: JobState, worker: Option<&str>) -> JobRecord {
         optional_filters: Vec::new(),
         split: None,
         task: None,
+        overwrite: false,
     };
     let mut record = JobRecord::queued(JobId(id), spec, "alice".into(), 0);
     record.state = state;

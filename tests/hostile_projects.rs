@@ -37,6 +37,7 @@ fn raw_spec(project: &Path, extra: &[(&str, &str)]) -> JobSpec {
         optional_filters: Vec::new(),
         split: None,
         task: None,
+        overwrite: false,
     }
 }
 

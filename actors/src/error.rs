@@ -7,6 +7,7 @@
 use crate::auth::Refusal;
 use crate::store::StoreError;
 use distencode_wire::identity::IdentityError;
+use distencode_wire::job::{JobId, JobState};
 
 /// A client's request to the Coordinator or the WorkerRegistry: the answer, or why not.
 pub type Answer<T> = Result<T, RequestError>;
@@ -32,6 +33,12 @@ pub enum RequestError {
     /// A task of a split job is cancelled or retried through its job.
     #[error("job {task} is a task of job {parent}: cancel or retry job {parent}")]
     TaskOfSplitJob { task: distencode_wire::job::JobId, parent: distencode_wire::job::JobId },
+    /// A submit whose output is the output (or the project) of a job that is not final yet.
+    #[error("the output {output} is already the {what} of job {job} ({state})")]
+    OutputInUse { output: String, what: &'static str, job: JobId, state: JobState },
+    /// A submit whose output another submit, not answered yet, names too.
+    #[error("the output {0} is already the output of a job being submitted")]
+    OutputBeingSubmitted(String),
     #[error("the reservation would end in the past")]
     ReservationInThePast,
     #[error("a reservation needs a person (--for NAME)")]

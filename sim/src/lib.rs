@@ -139,6 +139,7 @@ pub fn spec(client: usize, n: usize) -> JobSpec {
         optional_filters: Vec::new(),
         split: None,
         task: None,
+        overwrite: false,
     }
 }
 

@@ -59,7 +59,9 @@ impl From<RequestError> for WebError {
             RequestError::Store(StoreError::NoSuchJob(_)) | RequestError::NoSuchWorker(_) => WebError::NotFound(text),
             RequestError::Store(StoreError::Refused { .. })
             | RequestError::NotHeld(_)
-            | RequestError::TaskOfSplitJob { .. } => WebError::Conflict(text),
+            | RequestError::TaskOfSplitJob { .. }
+            | RequestError::OutputInUse { .. }
+            | RequestError::OutputBeingSubmitted(_) => WebError::Conflict(text),
             RequestError::Refused(_) => WebError::Forbidden(text),
             RequestError::Store(_) => WebError::Unavailable(text),
             RequestError::NoWorkerCanRender(_) => WebError::Unprocessable(text),

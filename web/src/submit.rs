@@ -2,6 +2,7 @@
 //! for `job submit` (which reads the project on the user's machine) and the web's submit (on the coordinator's).
 
 use distencode_actors::presets::{self, Preset};
+use distencode_actors::runner::output_policy;
 use distencode_mlt as mlt;
 use distencode_wire::job::{Encoding, JobSpec, MeltLog, SplitRequest};
 use serde::Deserialize;
@@ -31,6 +32,8 @@ pub struct SubmitRequest {
     pub split: Option<String>,
     /// Split even a project with a filter that keeps state across frames.
     pub split_force: bool,
+    /// Replace an existing file at the output, if this farm rendered it (any other file is refused even so).
+    pub overwrite: bool,
 }
 
 /// A checked submit: the spec, and where each required filter sits in the project (to explain a refusal).
@@ -131,6 +134,7 @@ pub fn prepare(project: &Path, request: &SubmitRequest, check: CheckHere) -> Res
         optional_filters: Vec::new(),
         split: None,
         task: None,
+        overwrite: request.overwrite,
     };
     if check == CheckHere::WhenVisible && !project.exists() {
         if chunks.is_some() {
@@ -144,6 +148,11 @@ pub fn prepare(project: &Path, request: &SubmitRequest, check: CheckHere) -> Res
     let parsed = mlt::read_project(project).map_err(|e| e.to_string())?;
     mlt::check_files(&parsed).map_err(|refusal| format!("{}: {refusal}", project.display()))?;
     mlt::check_output_folder(&output)?;
+    // Each worker checks again with its own output roots; this answers at once for what every worker refuses.
+    let own_files: Vec<PathBuf> =
+        std::iter::once(project.to_path_buf()).chain(parsed.references.iter().map(|r| r.path.clone())).collect();
+    let resolved = output_policy::resolve(&output)?;
+    output_policy::check_target(None, &output, &resolved, request.overwrite, &own_files)?;
     // Only filters may be left out; producers, transitions, links and consumers stay required.
     let optional_filters: Vec<String> =
         if request.allow_missing_filters { parsed.filter_only_services().into_iter().collect() } else { Vec::new() };

@@ -129,6 +129,8 @@ pub struct JobSpec {
     pub split: Option<Box<SplitRequest>>,
     /// Set by the coordinator only: this job is one task of a split job (boxed: most jobs are none).
     pub task: Option<Box<Task>>,
+    /// `job submit --overwrite`: an existing file at the output may be replaced, if this farm rendered it.
+    pub overwrite: bool,
 }
 
 /// One render of a job as offered to one worker; the attempt number guards against stale results.
@@ -194,6 +196,8 @@ pub struct JobRecord {
     pub services: Vec<String>,
     /// Filters the render may go without (see [`JobSpec::optional_filters`]).
     pub optional_filters: Vec<String>,
+    /// An earlier render of this farm at the output may be replaced (see [`JobSpec::overwrite`]).
+    pub overwrite: bool,
     /// The client identity that submitted it.
     pub submitted_by: String,
     /// Unix milliseconds.
@@ -235,6 +239,7 @@ impl JobRecord {
             melt_log: spec.melt_log,
             services: spec.services,
             optional_filters: spec.optional_filters,
+            overwrite: spec.overwrite,
             submitted_by,
             submitted_at,
             finished_at: None,
@@ -262,6 +267,7 @@ impl JobRecord {
             optional_filters: self.optional_filters.clone(),
             split: self.split.as_ref().map(|s| Box::new(s.request.clone())),
             task: self.task.clone().map(Box::new),
+            overwrite: self.overwrite,
         }
     }
 

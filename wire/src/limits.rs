@@ -99,6 +99,7 @@ mod tests {
             optional_filters: Vec::new(),
             split: None,
             task: None,
+            overwrite: false,
         }
     }
 

@@ -107,6 +107,8 @@ pub struct Coordinator {
     advance_again: HashSet<JobId>,
     /// Followers of the farm's changes (the web interface's event streams).
     farm: FarmEvents,
+    /// Outputs of submits not answered yet: a second submit naming one is refused (submits interleave).
+    submitting_outputs: HashSet<String>,
 }
 
 impl Coordinator {
@@ -143,6 +145,7 @@ impl Coordinator {
                 advancing: HashSet::new(),
                 advance_again: HashSet::new(),
                 farm,
+                submitting_outputs: HashSet::new(),
             }
         });
         let registry = registry_addr.expect("Coordinator::create runs its closure before returning");

@@ -5,7 +5,7 @@ use super::*;
 use crate::auth::{authorize, Action};
 use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo};
 use crate::store::{CreateJob, GetJob, GetThumbnail, JobPage, LogCursor, QueryJobs, ReadLog};
-use distencode_wire::job::TaskKind;
+use distencode_wire::job::{JobSpec, TaskKind};
 use distencode_wire::message::{CoordinatorToWorker, WorkerView};
 
 /// A store's answer; a store that is gone says so as the store does.
@@ -17,16 +17,22 @@ impl Handler<Submit> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<JobRecord>>;
 
     fn handle(&mut self, msg: Submit, _: &mut Self::Context) -> Self::Result {
+        // Who may submit is answered first; then whether the output is free (a refusal names the job holding it).
+        let allowed = authorize(&self.config.users, &msg.by, Action::Submit { priority: msg.spec.priority });
+        if let Err(refused) = allowed.map_err(RequestError::from).and_then(|()| self.check_output_free(&msg.spec)) {
+            return Box::pin(async move { Err(refused) }.into_actor(self));
+        }
+        let output = msg.spec.output.clone();
+        self.submitting_outputs.insert(output.clone());
         let needs = Needs::of(&msg.spec.services, &msg.spec.encoding);
         let (registry, store) = (self.registry.clone(), self.store.clone());
-        let allowed = authorize(&self.config.users, &msg.by, Action::Submit { priority: msg.spec.priority });
         let create = async move {
-            allowed?;
             // A job no worker of the pool could render is refused now, with what each worker lacks.
             registry.send(CheckNeeds(needs)).await??;
             answer(store.send(CreateJob { spec: msg.spec, submitted_by: msg.by.name }).await)
         };
-        Box::pin(create.into_actor(self).map(|result, act, ctx| {
+        Box::pin(create.into_actor(self).map(move |result, act, ctx| {
+            act.submitting_outputs.remove(&output);
             let record = result?;
             tracing::info!(job = %record.id, project = %record.project, by = %record.submitted_by, "submitted");
             act.config.metrics.submitted();
@@ -37,6 +43,29 @@ impl Handler<Submit> for Coordinator {
             act.dispatch(ctx);
             Ok(record)
         }))
+    }
+}
+
+impl Coordinator {
+    /// Two jobs that are not final may not share an output, nor may one's output be another's project: the file
+    /// would hold the last writer's frames, or a project would be rendered over. Paths compare as the client sent
+    /// them (absolute, `.` and `..` folded); the workers compare files after resolving links.
+    fn check_output_free(&self, spec: &JobSpec) -> Answer<()> {
+        let output = &spec.output;
+        for job in self.active.values() {
+            let what = if &job.output == output {
+                "output"
+            } else if &job.project == output {
+                "project"
+            } else {
+                continue;
+            };
+            return Err(RequestError::OutputInUse { output: output.clone(), what, job: job.id, state: job.state });
+        }
+        if self.submitting_outputs.contains(output) {
+            return Err(RequestError::OutputBeingSubmitted(output.clone()));
+        }
+        Ok(())
     }
 }
 

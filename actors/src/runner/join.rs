@@ -8,7 +8,7 @@
 //! copied and the audio pass encoded once; the result is verified (the project's frame count, uniform
 //! timestamps, audio as long as the video within one audio frame) before the usual Verified → Commit → rename.
 
-use super::process;
+use super::{output_files, process};
 use distencode_wire::job::{MeltJob, RenderFacts, Task};
 use distencode_wire::message::Outcome;
 use serde::Deserialize;
@@ -218,11 +218,9 @@ pub async fn join(
     if task.inputs.len() > MAX_TASK_INPUTS {
         return Err(failed(format!("a join names {} inputs; the limit is {MAX_TASK_INPUTS}", task.inputs.len())));
     }
-    for input in &task.inputs {
-        if tokio::fs::metadata(&input.path).await.is_err() {
-            return Err(failed(format!("the join cannot see {} (shared storage?)", input.path)));
-        }
-    }
+    let inputs: Vec<String> = task.inputs.iter().map(|i| i.path.clone()).collect();
+    let checked = tokio::task::spawn_blocking(move || inputs.iter().try_for_each(|path| check_input(path))).await;
+    checked.map_err(|e| failed(format!("checking the join's inputs failed: {e}")))?.map_err(failed)?;
     let list = work_dir.join(format!("job{}-{}.ffconcat", job.id, job.attempt));
     tokio::fs::write(&list, concat_list(task))
         .await
@@ -263,15 +261,40 @@ pub async fn join(
     verify_join(ffprobe, partial, task, audio.is_some()).await.map_err(failed)
 }
 
-/// Removes a split's chunk and audio files (after its join was put in place, or for a cleanup task).
-pub async fn remove_inputs(task: &Task) {
-    for input in task.inputs.iter().take(MAX_TASK_INPUTS) {
-        match tokio::fs::remove_file(&input.path).await {
-            Ok(()) => tracing::info!(file = %input.path, "removed a split's chunk file"),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(file = %input.path, "cannot remove a split's chunk file: {e}"),
-        }
+/// A join reads only what the split's tasks put in place: a regular file (not a link) carrying the farm's mark.
+/// Blocking file access.
+pub(super) fn check_input(path: &str) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Err(_) => Err(format!("the join cannot see {path} (shared storage?)")),
+        Ok(meta) if !meta.file_type().is_file() => Err(format!("the join's input {path} is not a regular file")),
+        Ok(_) if output_files::mark_of(Path::new(path)).is_none() => Err(format!(
+            "the join's input {path} was not rendered by this farm (it has no {} mark)",
+            output_files::MARK
+        )),
+        Ok(_) => Ok(()),
     }
+}
+
+/// Removes a split's chunk and audio files (after its join was put in place, or for a cleanup task): only files
+/// the farm marked, never through a link, so a task naming any other file removes nothing.
+pub async fn remove_inputs(task: &Task) {
+    let inputs: Vec<String> = task.inputs.iter().take(MAX_TASK_INPUTS).map(|i| i.path.clone()).collect();
+    let removed = tokio::task::spawn_blocking(move || {
+        for path in inputs {
+            if output_files::mark_of(Path::new(&path)).is_none() {
+                if std::fs::symlink_metadata(&path).is_ok() {
+                    tracing::warn!(file = %path, "a split's chunk file left alone: it is not the farm's");
+                }
+                continue;
+            }
+            match std::fs::remove_file(&path) {
+                Ok(()) => tracing::info!(file = %path, "removed a split's chunk file"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(file = %path, "cannot remove a split's chunk file: {e}"),
+            }
+        }
+    });
+    let _ = removed.await;
 }
 
 #[cfg(test)]

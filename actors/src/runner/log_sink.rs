@@ -1,9 +1,8 @@
-//! Where melt's log lines go on the worker: numbered batches to the coordinator, and a file that ends up beside the
-//! output as `OUTPUT.log`.
+//! Where melt's log lines go on the worker: numbered batches to the coordinator, and the attempt's log file (in its
+//! private folder, see [`super::output_files`]), which ends up beside the output as `OUTPUT.log`.
 
 use crate::worker::LinkHandle;
 use distencode_wire::job::JobId;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
@@ -19,19 +18,13 @@ pub struct LogSink {
     /// The next batch's number.
     seq: u64,
     batch: String,
-    /// The log file while the render runs (hidden, beside the output); `None` if it could not be created.
-    file: Option<(PathBuf, tokio::io::BufWriter<tokio::fs::File>)>,
+    /// The attempt's log file while the render runs, created by the caller (never through a link).
+    file: tokio::io::BufWriter<tokio::fs::File>,
 }
 
 impl LogSink {
-    pub async fn new(link: LinkHandle, job: JobId, attempt: u32, partial_log: PathBuf) -> Self {
-        let file = match tokio::fs::File::create(&partial_log).await {
-            Ok(file) => Some((partial_log, tokio::io::BufWriter::new(file))),
-            Err(e) => {
-                tracing::warn!(%job, "cannot write the log file {}: {e}", partial_log.display());
-                None
-            }
-        };
+    pub fn new(link: LinkHandle, job: JobId, attempt: u32, file: std::fs::File) -> Self {
+        let file = tokio::io::BufWriter::new(tokio::fs::File::from_std(file));
         Self { link, job, attempt, seq: 0, batch: String::new(), file }
     }
 
@@ -50,29 +43,14 @@ impl LogSink {
             return;
         }
         let text = std::mem::take(&mut self.batch);
-        if let Some((_, file)) = self.file.as_mut() {
-            let _ = file.write_all(text.as_bytes()).await;
-        }
+        let _ = self.file.write_all(text.as_bytes()).await;
         self.seq += 1;
         self.link.log(self.job, self.attempt, self.seq - 1, text).await;
     }
 
-    /// Sends the rest and puts the log file at `destination` (or removes it when `destination` is `None`).
-    pub async fn close(mut self, destination: Option<&Path>) {
+    /// Sends the rest and closes the log file (the caller puts it in place or removes it).
+    pub async fn close(mut self) {
         self.flush().await;
-        if let Some((path, mut file)) = self.file.take() {
-            let _ = file.flush().await;
-            drop(file);
-            match destination {
-                Some(destination) => {
-                    if let Err(e) = tokio::fs::rename(&path, destination).await {
-                        tracing::warn!(job = %self.job, "cannot put the log at {}: {e}", destination.display());
-                    }
-                }
-                None => {
-                    let _ = tokio::fs::remove_file(&path).await;
-                }
-            }
-        }
+        let _ = self.file.flush().await;
     }
 }

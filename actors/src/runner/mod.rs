@@ -8,6 +8,8 @@
 pub mod join;
 mod log_sink;
 pub mod melt_env;
+pub mod output_files;
+pub mod output_policy;
 mod process;
 pub mod progress;
 pub mod render;
@@ -18,7 +20,7 @@ pub mod who;
 use crate::worker::LinkHandle;
 use actix::prelude::*;
 use distencode_mlt::{self as mlt, check_output_folder, ServiceSet};
-use distencode_wire::job::{JobId, JobSpec, MeltJob};
+use distencode_wire::job::{JobId, JobSpec, MeltJob, TaskKind};
 use distencode_wire::message::{RejectionCause, WorkerToCoordinator};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +45,8 @@ pub struct RunnerConfig {
     pub work_dir: PathBuf,
     /// What a project may read here (media roots, the worker's own folders, network URLs): see `mlt::check_media`.
     pub media: mlt::MediaPolicy,
+    /// Where outputs may go (`--output-root`) and the worker's own folders they may not touch.
+    pub outputs: output_policy::OutputRules,
 }
 
 /// How long checking an offer may take before it is turned down. Each referenced file has a deadline of its own
@@ -162,7 +166,7 @@ impl Handler<Offer> for MeltRunner {
         let config = self.config.clone();
         let spec = job.spec.clone();
         let validate = async move {
-            let checked = tokio::task::spawn_blocking(move || validate(&config, &spec));
+            let checked = tokio::task::spawn_blocking(move || validate(&config, id, &spec));
             match tokio::time::timeout(VALIDATION_DEADLINE, checked).await {
                 Ok(result) => {
                     result.unwrap_or_else(|e| Err((RejectionCause::Worker, format!("validation failed: {e}"))))
@@ -189,7 +193,7 @@ impl MeltRunner {
     /// Answers a validated offer: starts the render and says `Accepted`, or says `Rejected` with the reason.
     fn answer_offer(
         &mut self,
-        result: Result<mlt::Project, (RejectionCause, String)>,
+        result: Result<(mlt::Project, PathBuf), (RejectionCause, String)>,
         job: MeltJob,
         ctx: &mut Context<Self>,
     ) -> OfferAnswer {
@@ -200,10 +204,10 @@ impl MeltRunner {
                 tracing::info!(job = %id, attempt, "rejected: {reason}");
                 OfferAnswer::Rejected { cause, reason }
             }
-            Ok(project) => {
+            Ok((project, output)) => {
                 let (stop, cancel) = oneshot::channel();
                 self.current = Some(Current { job: id, attempt, stop: Some(stop), cancelled: false });
-                render::render(self.config.clone(), job, project, self.link.clone(), cancel)
+                render::render(self.config.clone(), job, project, output, self.link.clone(), cancel)
                     .into_actor(self)
                     .map(move |(outcome, thumbnail), act, _| {
                         if act.current.as_ref().is_some_and(|c| c.is(id, attempt)) {
@@ -257,7 +261,12 @@ impl Handler<CurrentRender> for MeltRunner {
 }
 
 /// Everything that must hold on this machine before melt starts; blocking file access, run off the actor thread.
-fn validate(config: &RunnerConfig, spec: &JobSpec) -> Result<mlt::Project, (RejectionCause, String)> {
+/// Returns the project and where its render goes (the output's folder resolved).
+fn validate(
+    config: &RunnerConfig,
+    job: JobId,
+    spec: &JobSpec,
+) -> Result<(mlt::Project, PathBuf), (RejectionCause, String)> {
     let (project, output) = (Path::new(&spec.project), Path::new(&spec.output));
     // Checked at the client and at submit too; a worker trusts neither.
     distencode_wire::consumer_props::check_all(&spec.encoding.extra).map_err(|e| (RejectionCause::Project, e))?;
@@ -286,7 +295,22 @@ fn validate(config: &RunnerConfig, spec: &JobSpec) -> Result<mlt::Project, (Reje
     if !missing.is_empty() {
         return Err((RejectionCause::Worker, format!("this melt has no encoder {}", missing.join(", "))));
     }
+    if spec.task.as_ref().is_some_and(|t| t.kind == TaskKind::Cleanup) {
+        // A cleanup writes nothing; it removes only files the farm marked (see `join::remove_inputs`).
+        return Ok((parsed, output.to_path_buf()));
+    }
     check_output_folder(output)
         .map_err(|reason| (RejectionCause::Worker, format!("{reason} (as {})", who::user_and_groups())))?;
-    Ok(parsed)
+    // A refusal by this worker's own rules leaves the job to others; what is at the output every worker sees alike.
+    let own_files: Vec<PathBuf> =
+        std::iter::once(parsed.path.clone()).chain(parsed.references.iter().map(|r| r.path.clone())).collect();
+    let resolved = output_policy::check_here(&config.outputs, output).map_err(|line| (RejectionCause::Worker, line))?;
+    // A join's file is its split job's: an earlier render of that job may be replaced, as the job's own.
+    output_policy::check_target(Some(output_files::owner(job, spec)), output, &resolved, spec.overwrite, &own_files)
+        .map_err(|reason| (RejectionCause::Project, reason))?;
+    Ok((parsed, resolved))
 }
+
+#[cfg(test)]
+#[path = "output_tests.rs"]
+mod output_tests;

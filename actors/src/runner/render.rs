@@ -2,10 +2,11 @@
 //! renamed into place, and its poster frame made. Runs as a future on the MeltRunner's context; nothing here blocks a thread.
 
 use super::log_sink::{LogSink, LOG_BATCH_DELAY};
+use super::output_files::{self, Partial};
 use super::{join, process, progress, thumbnail, verify, RunnerConfig};
 use crate::worker::LinkHandle;
 use distencode_mlt::Project;
-use distencode_wire::job::{JobId, MeltJob, RenderFacts, TaskKind};
+use distencode_wire::job::{MeltJob, RenderFacts, TaskKind};
 use distencode_wire::message::Outcome;
 use distencode_wire::thumbnail::Thumbnail;
 use std::path::{Path, PathBuf};
@@ -20,27 +21,6 @@ use tokio::sync::{mpsc, oneshot};
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 /// Lines of melt's output kept for a failure report.
 const TAIL_LINES: usize = 20;
-
-/// Where a render writes until it is verified: a hidden file beside the final one, same extension.
-pub fn partial_path(output: &Path, job: JobId, attempt: u32) -> PathBuf {
-    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".into());
-    let ext = output.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "mp4".into());
-    output.with_file_name(format!(".{name}.job{job}-{attempt}.partial.{ext}"))
-}
-
-/// Removes what earlier attempts of this job left beside the output (a worker killed mid-render cannot clean up).
-async fn remove_earlier_partials(output: &Path, job: JobId, attempt: u32) {
-    let (Some(folder), Some(name)) = (output.parent(), output.file_name()) else { return };
-    let prefix = format!(".{}.job{job}-", name.to_string_lossy());
-    let ours = format!("{prefix}{attempt}.partial.");
-    let Ok(mut entries) = tokio::fs::read_dir(folder).await else { return };
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        if file.starts_with(&prefix) && file.contains(".partial.") && !file.starts_with(&ours) {
-            let _ = tokio::fs::remove_file(entry.path()).await;
-        }
-    }
-}
 
 /// Where a job's log ends up: `OUTPUT.log`, beside the output.
 pub fn log_path(output: &Path) -> PathBuf {
@@ -81,18 +61,49 @@ impl<'a> Transcript<'a> {
     }
 }
 
-/// Renders `job` (already validated into `project`) and says how it ended, with the output's poster frame when it
-/// succeeded and has pictures; `cancel` fires to stop it.
+/// Runs blocking file access off the actor's thread.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| format!("a file operation failed: {e}"))
+}
+
+/// Renders `job` (already validated into `project`, its output resolved to `output`) and says how it ended, with
+/// the output's poster frame when it succeeded and has pictures; `cancel` fires to stop it.
 pub async fn render(
     config: Arc<RunnerConfig>,
     job: MeltJob,
     project: Project,
+    output: PathBuf,
     link: LinkHandle,
     mut cancel: oneshot::Receiver<()>,
 ) -> (Outcome, Option<Thumbnail>) {
-    let output = PathBuf::from(&job.spec.output);
-    let partial = partial_path(&output, job.id, job.attempt);
-    let mut log = LogSink::new(link.clone(), job.id, job.attempt, partial.with_extension("log")).await;
+    let task = job.spec.task.clone();
+    let kind = task.as_ref().map(|t| t.kind);
+    if let (Some(task), Some(TaskKind::Cleanup)) = (&task, kind) {
+        // A cleanup writes nothing: it removes the split's own files, and makes no partial folder.
+        join::remove_inputs(task).await;
+        let facts = RenderFacts {
+            frames: 0,
+            duration_seconds: 0.0,
+            video_codec: String::new(),
+            audio_codec: None,
+            size_bytes: 0,
+            dropped_filters: Vec::new(),
+        };
+        return (Outcome::Succeeded(facts), None);
+    }
+    let made = {
+        let (output, id, attempt) = (output.clone(), job.id, job.attempt);
+        blocking(move || Partial::create(&output, id, attempt).map_err(|e| e.to_string())).await.and_then(|r| r)
+    };
+    let (partial, log_file) = match made {
+        Ok(made) => made,
+        Err(e) => {
+            let reason = format!("cannot create the partial files beside {}: {e}", output.display());
+            return (Outcome::Failed { reason, log_tail: String::new() }, None);
+        }
+    };
+    let partial = Arc::new(partial);
+    let mut log = LogSink::new(link.clone(), job.id, job.attempt, log_file);
     if !project.dropped_filters.is_empty() {
         let dropped = project.dropped_filters.join(", ");
         tracing::warn!(job = %job.id, attempt = job.attempt, "rendering without filters: {dropped}");
@@ -101,24 +112,11 @@ pub async fn render(
         ))
         .await;
     }
-    let task = job.spec.task.clone();
-    let kind = task.as_ref().map(|t| t.kind);
-    let outcome = match (&task, kind) {
-        (Some(task), Some(TaskKind::Cleanup)) => {
-            join::remove_inputs(task).await;
-            Outcome::Succeeded(RenderFacts {
-                frames: 0,
-                duration_seconds: 0.0,
-                video_codec: String::new(),
-                audio_codec: None,
-                size_bytes: 0,
-                dropped_filters: Vec::new(),
-            })
-        }
-        (Some(task), Some(TaskKind::Join)) => {
-            match join::join(&config.ffprobe, &config.work_dir, &job, task, &partial, &mut cancel).await {
+    let outcome = match &task {
+        Some(task) if task.kind == TaskKind::Join => {
+            match join::join(&config.ffprobe, &config.work_dir, &job, task, &partial.media, &mut cancel).await {
                 Ok(facts) => {
-                    let outcome = commit_or_discard(&job, facts, &partial, &output, &link, cancel).await;
+                    let outcome = commit_or_discard(&job, facts, partial.clone(), &output, &link, cancel).await;
                     if matches!(outcome, Outcome::Succeeded(_)) {
                         join::remove_inputs(task).await;
                     }
@@ -127,20 +125,17 @@ pub async fn render(
                 Err(outcome) => outcome,
             }
         }
-        _ => match run_melt(&config, &job, &project, &partial, &link, &mut log, &mut cancel).await {
-            Ok(()) => match verify(&config, &job, &project, &partial).await {
+        _ => match run_melt(&config, &job, &project, &partial.media, &link, &mut log, &mut cancel).await {
+            Ok(()) => match verify(&config, &job, &project, &partial.media).await {
                 Ok(mut facts) => {
                     facts.dropped_filters = project.dropped_filters.clone();
-                    commit_or_discard(&job, facts, &partial, &output, &link, cancel).await
+                    commit_or_discard(&job, facts, partial.clone(), &output, &link, cancel).await
                 }
                 Err(outcome) => outcome,
             },
             Err(outcome) => outcome,
         },
     };
-    if !matches!(outcome, Outcome::Succeeded(_)) {
-        let _ = tokio::fs::remove_file(&partial).await;
-    }
     let thumbnail = match &outcome {
         Outcome::Succeeded(facts) if thumbnail::wanted(&job, facts) => {
             poster(&config, &job, facts, &output, &mut log).await
@@ -149,14 +144,26 @@ pub async fn render(
     };
     // The log goes beside the output when the job ended here; a discarded (stale) attempt leaves nothing behind.
     let keep_log = match &outcome {
-        // A chunk's, the audio pass's and a cleanup's logs stay in the job's store only: nothing is left beside
-        // the output but the output and its log.
+        // A chunk's and the audio pass's logs stay in the job's store only: nothing is left beside the output but
+        // the output and its log.
         Outcome::Succeeded(_) => matches!(kind, None | Some(TaskKind::Join)),
         Outcome::Failed { reason, .. } => reason != DISCARDED,
         // A cancelled attempt may be a stale one whose job another worker finished: leave that job's log alone.
         Outcome::Cancelled => false,
     };
-    log.close(keep_log.then(|| log_path(&output)).as_deref()).await;
+    log.close().await;
+    let (id, attempt, mark) = (job.id, job.attempt, output_files::owner(job.id, &job.spec));
+    let succeeded = matches!(outcome, Outcome::Succeeded(_));
+    let _ = blocking(move || {
+        match keep_log {
+            true => partial.put_log_in_place(mark, &log_path(&output)),
+            false => partial.remove(),
+        }
+        if succeeded {
+            output_files::remove_earlier_partials(&output, id, attempt);
+        }
+    })
+    .await;
     (outcome, thumbnail)
 }
 
@@ -371,11 +378,11 @@ async fn verify(
         .map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })
 }
 
-/// Asks the coordinator whether this attempt still counts, and renames the file into place only if it does.
+/// Asks the coordinator whether this attempt still counts, and puts the file in place only if it does.
 async fn commit_or_discard(
     job: &MeltJob,
     facts: RenderFacts,
-    partial: &Path,
+    partial: Arc<Partial>,
     output: &Path,
     link: &LinkHandle,
     cancel: oneshot::Receiver<()>,
@@ -389,21 +396,20 @@ async fn commit_or_discard(
         tracing::warn!(job = %id, attempt, "the coordinator gave this job to another worker; result discarded");
         return Outcome::Failed { reason: DISCARDED.into(), log_tail: String::new() };
     }
-    if let Err(e) = tokio::fs::rename(partial, output).await {
-        return Outcome::Failed {
-            reason: format!("cannot move the result to {}: {e}", output.display()),
-            log_tail: String::new(),
-        };
+    let (destination, overwrite, mark) =
+        (output.to_path_buf(), job.spec.overwrite, output_files::owner(job.id, &job.spec));
+    let placed = blocking(move || partial.put_media_in_place(mark, &destination, overwrite)).await.and_then(|r| r);
+    if let Err(reason) = placed {
+        return Outcome::Failed { reason, log_tail: String::new() };
     }
     tracing::info!(job = %id, attempt, frames = facts.frames, output = %output.display(), "render in place");
-    remove_earlier_partials(output, id, attempt).await;
     Outcome::Succeeded(facts)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use distencode_wire::job::{Encoding, JobSpec, MeltLog};
+    use distencode_wire::job::{Encoding, JobId, JobSpec, MeltLog};
 
     #[test]
     fn melt_runs_in_its_folder_with_the_work_dir_as_its_tmpdir() {
@@ -416,6 +422,7 @@ mod tests {
             stall_timeout: Duration::from_secs(1),
             work_dir: "/var/lib/distencode/worker".into(),
             media: Default::default(),
+            outputs: Default::default(),
         };
         let spec = JobSpec {
             project: "/srv/renders/p/p.mlt".into(),
@@ -427,6 +434,7 @@ mod tests {
             optional_filters: Vec::new(),
             split: None,
             task: None,
+            overwrite: false,
         };
         let job = MeltJob { id: JobId(1), attempt: 1, spec };
         let folder = Path::new("/srv/renders/p");

@@ -244,6 +244,7 @@ mod tests {
             optional_filters: Vec::new(),
             split: None,
             task: None,
+            overwrite: false,
         };
         JobRecord::queued(JobId(id), spec, "alice".into(), 0)
     }

@@ -55,6 +55,7 @@ fn submitted(n: u64, by: &str, priority: i32, at: u64) -> JobRecord {
         optional_filters: Vec::new(),
         split: None,
         task: None,
+        overwrite: false,
     };
     let mut record = JobRecord::queued(JobId(n), spec, by.into(), at);
     record.revision = 1;
@@ -361,4 +362,13 @@ fn schema_3_keeps_a_split_job_its_tasks_and_a_tasks_description() {
     });
     let back = stored::decode_job(&stored::encode_job(&task).unwrap()).unwrap();
     assert_eq!(back.task, task.task);
+}
+
+#[test]
+fn schema_3_keeps_a_jobs_overwrite() {
+    for overwrite in [true, false] {
+        let mut job = fixture_jobs()[0].clone();
+        job.overwrite = overwrite;
+        assert_eq!(stored::decode_job(&stored::encode_job(&job).unwrap()).unwrap().overwrite, overwrite);
+    }
 }

@@ -30,6 +30,7 @@ fn submitted(n: u64, by: &str, priority: i32, at: u64) -> JobRecord {
         optional_filters,
         split: None,
         task: None,
+        overwrite: false,
     };
     JobRecord::queued(JobId(n), spec, by.into(), at)
 }

@@ -16,6 +16,7 @@ pub(super) fn spec() -> JobSpec {
         optional_filters: Vec::new(),
         split: None,
         task: None,
+        overwrite: false,
     }
 }
 

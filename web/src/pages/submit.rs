@@ -92,6 +92,7 @@ fn request(form: &FormPost) -> Result<SubmitRequest, WebError> {
         priority,
         melt_log,
         allow_missing_filters: form.get("allow_missing_filters") == Some("1"),
+        overwrite: form.get("overwrite") == Some("1"),
     })
 }
 

@@ -90,6 +90,7 @@ fn redacting_keeps_what_everyone_sees_and_hides_the_rest() {
         melt_log: Default::default(),
         services: vec!["color".into()],
         optional_filters: Vec::new(),
+        overwrite: false,
         submitted_by: "bob".into(),
         submitted_at: 1,
         finished_at: Some(2),

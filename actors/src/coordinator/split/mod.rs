@@ -18,7 +18,7 @@ use super::Coordinator;
 use crate::registry::{ListWorkers, SendTo};
 use crate::store::{ApplyChange, Change, CreateJob, GetJob, StoreError};
 use actix::prelude::*;
-use distencode_wire::job::{JobId, JobRecord, JobSpec, JobState, Progress, Task, TaskInput, TaskKind, TaskView};
+use distencode_wire::job::{JobId, JobRecord, JobState, Progress, Task, TaskInput, TaskKind, TaskView};
 use distencode_wire::message::CoordinatorToWorker;
 
 /// Look at a split job again: one of its tasks ended (or the coordinator restarted).
@@ -55,15 +55,6 @@ pub(super) fn ended(tasks: &[TaskView]) -> Vec<TaskView> {
     tasks
 }
 
-/// The spec of one task of `parent`, writing `output`.
-fn task_spec(parent: &JobRecord, output: String, task: Task) -> JobSpec {
-    let mut spec = parent.spec();
-    spec.output = output;
-    spec.split = None;
-    spec.task = Some(Box::new(task));
-    spec
-}
-
 /// The parent's progress: frames of its chunks done over all its frames.
 fn progress_of(parent: &JobRecord) -> Option<Progress> {
     let frames = parent.split.as_ref()?.request.frames.max(1);
@@ -98,7 +89,7 @@ impl Coordinator {
             };
             let mut children = Vec::new();
             for (output, task) in plan::tasks(&parent, &split.request, &ranges) {
-                let spec = task_spec(&parent, output, task);
+                let spec = plan::task_spec(&parent, output, task);
                 children.push(
                     store
                         .send(CreateJob { spec, submitted_by: parent.submitted_by.clone() })
@@ -275,7 +266,7 @@ impl Coordinator {
         let Some(request) = parent.split.as_ref().map(|s| s.request.clone()) else { return self.advanced(id, ctx) };
         let ranges: Vec<(u64, u64)> =
             parent.tasks.iter().filter(|t| t.kind == TaskKind::Chunk).map(|t| (t.first, t.last)).collect();
-        let spec = task_spec(&parent, parent.output.clone(), plan::join(&parent, &request, &ranges));
+        let spec = plan::task_spec(&parent, parent.output.clone(), plan::join(&parent, &request, &ranges));
         let store = self.store.clone();
         let create = async move {
             let join = store
@@ -329,7 +320,7 @@ impl Coordinator {
         let join = plan::join(parent, &request, &ranges);
         let inputs: Vec<TaskInput> = join.inputs;
         let cleanup = Task { kind: TaskKind::Cleanup, inputs, ..join };
-        let spec = task_spec(parent, parent.output.clone(), cleanup);
+        let spec = plan::task_spec(parent, parent.output.clone(), cleanup);
         let create = self.store.send(CreateJob { spec, submitted_by: parent.submitted_by.clone() });
         create
             .into_actor(self)

@@ -6,7 +6,7 @@
 //! the reason recorded: filters that keep state across frames (their first frames in a chunk would differ), and
 //! encoder settings that depend on two passes or on a rate buffer that would restart at each cut.
 
-use distencode_wire::job::{JobId, JobRecord};
+use distencode_wire::job::{JobId, JobRecord, JobSpec};
 use distencode_wire::job::{SplitRequest, Task, TaskInput, TaskKind, MAX_SPLIT_CHUNKS};
 use std::path::Path;
 
@@ -112,6 +112,18 @@ pub fn task_file(output: &str, parent: JobId, kind: TaskKind, index: usize) -> S
     output.with_file_name(file).display().to_string()
 }
 
+/// The spec of one task of `parent`, writing `output`. Only the join writes the user's output, so only the join
+/// keeps `--overwrite`; a chunk or the audio pass writes a file of the farm's own, which it may always replace
+/// when an earlier attempt of the same task left it (see `runner::output_policy`).
+pub fn task_spec(parent: &JobRecord, output: String, task: Task) -> JobSpec {
+    let mut spec = parent.spec();
+    spec.output = output;
+    spec.overwrite = parent.overwrite && task.kind == TaskKind::Join;
+    spec.split = None;
+    spec.task = Some(Box::new(task));
+    spec
+}
+
 /// The tasks that render `parent` over `ranges`: a chunk for each range, then one audio pass.
 pub fn tasks(parent: &JobRecord, request: &SplitRequest, ranges: &[(u64, u64)]) -> Vec<(String, Task)> {
     let task = |kind, first, last, inputs| Task {
@@ -164,6 +176,31 @@ pub fn join(parent: &JobRecord, request: &SplitRequest, ranges: &[(u64, u64)]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_join_keeps_overwrite_for_it_alone_writes_the_users_output() {
+        let spec = JobSpec {
+            project: "/r/p.mlt".into(),
+            output: "/r/out.mp4".into(),
+            encoding: Default::default(),
+            priority: 0,
+            melt_log: Default::default(),
+            services: Vec::new(),
+            optional_filters: Vec::new(),
+            split: Some(Box::new(request(Some(2), 600, 25, 1))),
+            task: None,
+            overwrite: true,
+        };
+        let parent = JobRecord::queued(JobId(5), spec, "alice".into(), 0);
+        let ranges = [(0, 299), (300, 599)];
+        let join = task_spec(&parent, parent.output.clone(), join(&parent, &request(Some(2), 600, 25, 1), &ranges));
+        assert!(join.overwrite && join.split.is_none());
+        assert_eq!(join.output, "/r/out.mp4");
+        for (output, task) in tasks(&parent, &request(Some(2), 600, 25, 1), &ranges) {
+            let spec = task_spec(&parent, output.clone(), task);
+            assert!(!spec.overwrite, "{output} is the farm's own file");
+        }
+    }
 
     fn request(chunks: Option<u32>, frames: u64, fps_num: u32, fps_den: u32) -> SplitRequest {
         SplitRequest { chunks, force: false, frames, fps_num, fps_den }

@@ -16,6 +16,7 @@ fn job(vcodec: &str, task: Option<TaskKind>) -> MeltJob {
         task: task.map(|kind| {
             Box::new(Task { parent: JobId(1), kind, first: 0, last: 24, fps_num: 25, fps_den: 1, inputs: Vec::new() })
         }),
+        overwrite: false,
     };
     MeltJob { id: JobId(2), attempt: 1, spec }
 }

@@ -14,6 +14,7 @@ fn job(state: JobState, live_attempt: bool) -> JobRecord {
         optional_filters: Vec::new(),
         split: None,
         task: None,
+        overwrite: false,
     };
     let mut record = JobRecord::queued(JobId(1), spec, "alice".into(), 0);
     record.state = state;

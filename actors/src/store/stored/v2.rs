@@ -131,6 +131,8 @@ impl From<Job> for v3::Job {
             melt_log: job.melt_log,
             services: job.services,
             optional_filters: job.optional_filters,
+            // Schema 2 did not keep `--overwrite`: its jobs replace nothing.
+            overwrite: false,
             submitted_by: job.submitted_by,
             submitted_at: job.submitted_at,
             finished_at: job.finished_at,

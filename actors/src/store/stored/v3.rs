@@ -38,6 +38,8 @@ pub struct Job {
     pub task: Option<Task>,
     /// A split job's tasks as they stood at its last change.
     pub tasks: Vec<TaskRow>,
+    /// `job submit --overwrite`: an earlier render of this farm at the output may be replaced.
+    pub overwrite: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -152,6 +154,7 @@ impl From<&wire::JobRecord> for Job {
             },
             services: r.services.clone(),
             optional_filters: r.optional_filters.clone(),
+            overwrite: r.overwrite,
             submitted_by: r.submitted_by.clone(),
             submitted_at: r.submitted_at,
             finished_at: r.finished_at,
@@ -299,6 +302,7 @@ impl From<Job> for wire::JobRecord {
             },
             services: job.services,
             optional_filters: job.optional_filters,
+            overwrite: job.overwrite,
             submitted_by: job.submitted_by,
             submitted_at: job.submitted_at,
             finished_at: job.finished_at,
