@@ -155,6 +155,34 @@ pub enum JobCommand {
         #[command(flatten)]
         connect: Connect,
     },
+    /// Give a job not yet finished a new priority (higher runs first); a queued job moves in the queue.
+    Priority {
+        id: String,
+        #[arg(allow_negative_numbers = true)]
+        priority: i32,
+        #[command(flatten)]
+        connect: Connect,
+    },
+    /// Delete finished jobs and their logs (all of them or none); their ids are never given again.
+    Delete {
+        #[arg(required = true, num_args = 1..)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        connect: Connect,
+    },
+    /// Delete every job that finished longer ago than --older-than, with its log (admins only).
+    Prune {
+        /// How long ago, e.g. 30d, 12h or "2weeks".
+        #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+        older_than: std::time::Duration,
+        #[command(flatten)]
+        connect: Connect,
+    },
+}
+
+/// A duration such as `30d`, `12h`, `90min` or `2weeks`.
+pub fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration such as 30d or 12h: {e}"))
 }
 
 /// How a submitted job is to be rendered, and how `submit` reports it.

@@ -7,7 +7,7 @@ use crate::progress_view::ProgressView;
 use anyhow::{anyhow, bail, Context, Result};
 use distencode_web::submit::{self, CheckHere, SubmitRequest};
 use distencode_wire::connection::ConnectionError;
-use distencode_wire::job::{JobId, JobRecord, JobSpec, JobState, MeltLog};
+use distencode_wire::job::{now_ms, JobId, JobRecord, JobSpec, JobState, MeltLog};
 use distencode_wire::message::{ClientReply, ClientRequest};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,6 +25,17 @@ pub async fn run(command: JobCommand) -> Result<()> {
         }
         JobCommand::Cancel { id, connect } => (connect, Request::Show(ClientRequest::Cancel(parse_id(&id)?), false)),
         JobCommand::Retry { id, connect } => (connect, Request::Show(ClientRequest::Retry(parse_id(&id)?), false)),
+        JobCommand::Priority { id, priority, connect } => {
+            (connect, Request::Show(ClientRequest::Priority { id: parse_id(&id)?, priority }, false))
+        }
+        JobCommand::Delete { ids, connect } => {
+            let ids = ids.iter().map(|id| parse_id(id)).collect::<Result<Vec<_>>>()?;
+            (connect, Request::Delete(ClientRequest::Delete(ids)))
+        }
+        JobCommand::Prune { older_than, connect } => {
+            let before = now_ms().saturating_sub(u64::try_from(older_than.as_millis()).unwrap_or(u64::MAX));
+            (connect, Request::Delete(ClientRequest::Prune { before }))
+        }
         JobCommand::List { json, connect } => (connect, Request::List { json }),
         JobCommand::Logs { id, follow, connect } => (connect, Request::Logs { id: parse_id(&id)?, follow }),
         JobCommand::Watch { id, json, connect } => (connect, Request::Watch { id: parse_id(&id)?, json }),
@@ -47,6 +58,8 @@ enum Request {
     },
     /// A request answered with one job, printed (as JSON with `true`).
     Show(ClientRequest, bool),
+    /// A delete or a prune, answered with the jobs deleted.
+    Delete(ClientRequest),
     List {
         json: bool,
     },
@@ -71,6 +84,13 @@ async fn serve(client: &mut Client, endpoint: &Endpoint, request: Request) -> Re
             }
             follow(client, endpoint, &record, json).await
         }
+        Request::Delete(request) => match client.call(request.clone()).await? {
+            ClientReply::Deleted(ids) => {
+                println!("{}", output::describe_deleted(&ids, &request));
+                Ok(())
+            }
+            _ => bail!("unexpected answer from the coordinator"),
+        },
         Request::Show(request, json) => {
             let record = expect_job(client.call(request.clone()).await?)?;
             match request {

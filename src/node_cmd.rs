@@ -49,6 +49,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 max_log_bytes: checked.max_log_bytes,
                 metrics: store.metrics(),
                 users: std::sync::Arc::new(checked.users.clone()),
+                keep_finished: checked.keep_finished,
             };
             let limits = ConnectionLimits {
                 max_connections: checked.max_connections,

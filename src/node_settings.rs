@@ -10,7 +10,7 @@
 
 use crate::cli::Connect;
 use crate::config_file::Origins;
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::{Args, ValueEnum};
 use distencode_actors::auth::{self, Users};
 use distencode_actors::coordinator::log_budget;
@@ -120,6 +120,10 @@ pub struct NodeSettings {
     /// without it, `/metrics` is open to anyone who reaches the web port.
     #[arg(long, env = "DISTENCODE_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Coordinator: delete finished jobs, with their logs, once they finished longer ago than this (e.g. 90d or
+    /// 12h); checked at start and every hour. Default: keep them until `job delete` or `job prune`.
+    #[arg(long, env = "DISTENCODE_KEEP_FINISHED", value_name = "DURATION")]
+    pub keep_finished: Option<String>,
     /// Worker: seconds without any output from melt before the render is killed as stalled.
     #[arg(long, env = "DISTENCODE_STALL_TIMEOUT", value_name = "SECONDS", default_value_t = 120.0)]
     pub stall_timeout: f64,
@@ -163,6 +167,8 @@ pub struct Checked {
     pub max_connections_per_node: usize,
     /// Admins, certificate users and the users' priority ceiling.
     pub users: Users,
+    /// How long finished jobs are kept (`None`: until deleted).
+    pub keep_finished: Option<Duration>,
 }
 
 impl NodeSettings {
@@ -187,6 +193,17 @@ impl NodeSettings {
             max_connections: self.max_connections,
             max_connections_per_node: self.max_connections_per_node,
             users: self.users(origins)?,
+            keep_finished: match &self.keep_finished {
+                Some(text) => {
+                    Some(crate::cli::parse_age(text).ok().filter(|keep| !keep.is_zero()).ok_or_else(|| {
+                        anyhow!(
+                            "{}: must be a duration such as 90d or 12h, not {text:?}",
+                            origins.name("keep_finished")
+                        )
+                    })?)
+                }
+                None => None,
+            },
         };
         if checked.heartbeat_timeout <= checked.heartbeat_interval {
             bail!(

@@ -1,7 +1,7 @@
 //! How jobs and workers look on a terminal and as JSON.
 
 use distencode_wire::job::{JobId, JobRecord, JobState};
-use distencode_wire::message::WorkerView;
+use distencode_wire::message::{ClientRequest, WorkerView};
 
 /// One line about a job's state, with its progress if it runs.
 pub fn describe(job: &JobRecord) -> String {
@@ -154,12 +154,27 @@ pub fn describe_taken_now(worker: &WorkerView, job: Option<JobId>) -> String {
     }
 }
 
-fn until(ms: Option<u64>) -> String {
-    let Some(ms) = ms else { return String::new() };
+/// What `job delete` and `job prune` print: the jobs deleted, or that there were none.
+pub fn describe_deleted(ids: &[JobId], request: &ClientRequest) -> String {
+    let list = ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let deleted = match ids.len() {
+        1 => format!("deleted job {list} and its log"),
+        _ => format!("deleted jobs {list} and their logs"),
+    };
+    match request {
+        ClientRequest::Prune { before } if ids.is_empty() => format!("no job finished before {}", rfc3339(*before)),
+        ClientRequest::Prune { before } => format!("{deleted} (finished before {})", rfc3339(*before)),
+        _ => deleted,
+    }
+}
+
+fn rfc3339(ms: u64) -> String {
     let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok();
-    time.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .map(|t| format!(" until {t}"))
-        .unwrap_or_default()
+    time.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_else(|| ms.to_string())
+}
+
+fn until(ms: Option<u64>) -> String {
+    ms.map(|ms| format!(" until {}", rfc3339(ms))).unwrap_or_default()
 }
 
 fn seen(ms: u64) -> String {

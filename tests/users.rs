@@ -101,6 +101,30 @@ fn every_ownership_rule_holds_on_the_wire() {
     let admins_id = admins["id"].as_u64().unwrap().to_string();
     ok(&cluster.cli(&["job", "cancel", &admins_id]));
 
+    // Only the owner or an admin changes a job's priority (a user up to the ceiling), or deletes it; only an admin
+    // prunes.
+    assert_eq!(
+        refused(&cluster.cli_as("carol", &["job", "priority", &id, "5"])),
+        format!("job {id} belongs to bob; only bob or an admin may change its priority")
+    );
+    assert!(refused(&cluster.cli_as("bob", &["job", "priority", &id, "11"])).starts_with("priority 11 is above 10"));
+    ok(&cluster.cli_as("bob", &["job", "priority", &id, "-3"]));
+    assert_eq!(cluster.job(id.parse().unwrap())["priority"], -3);
+    assert_eq!(
+        refused(&cluster.cli_as("carol", &["job", "delete", &laptop_id])),
+        format!("job {laptop_id} belongs to bob; only bob or an admin may delete it")
+    );
+    let deleted = cluster.cli_as("bob", &["job", "delete", &laptop_id]);
+    assert_eq!(stdout(&deleted), format!("deleted job {laptop_id} and its log\n"));
+    assert!(refused(&cluster.cli(&["job", "status", &laptop_id])).starts_with(&format!("no job {laptop_id}")));
+    assert_eq!(
+        refused(&cluster.cli_as("carol", &["job", "prune", "--older-than", "0s"])),
+        "only an admin may prune jobs (a user deletes their own with job delete)"
+    );
+    let pruned = stdout(&cluster.cli(&["job", "prune", "--older-than", "0s"]));
+    assert!(pruned.starts_with(&format!("deleted job {admins_id} and its log (finished before ")), "{pruned}");
+    assert_eq!(cluster.json(&["job", "list", "--json"]).as_array().unwrap().len(), 1, "bob's queued job stays");
+
     // A user takes a busy worker only after its job; an admin drains and releases anyone's.
     ok(&cluster.cli(&["worker", "release", "w1"]));
     let id: u64 = id.parse().unwrap();

@@ -185,6 +185,15 @@ impl ScriptedClient {
         self.job(ClientRequest::Cancel(id)).await
     }
 
+    /// `job delete` or `job prune`: the jobs deleted.
+    pub async fn delete(&mut self, request: ClientRequest) -> Result<Vec<JobId>> {
+        match self.ask(&request).await? {
+            ClientReply::Deleted(ids) => Ok(ids),
+            ClientReply::Error(text) => bail!("{text}"),
+            other => bail!("unexpected answer to {request:?}: {other:?}"),
+        }
+    }
+
     /// `job list`, page by page as sent.
     pub async fn list_pages(&mut self) -> Result<Vec<Vec<JobRecord>>> {
         let request = ClientRequest::List;

@@ -11,6 +11,8 @@ use crate::job::{JobSpec, MAX_SPLIT_CHUNKS};
 
 /// A project or output path, in bytes (Linux's `PATH_MAX`).
 pub const MAX_PATH_BYTES: usize = 4096;
+/// Jobs one `job delete` or `job prune` request deletes at most.
+pub const MAX_DELETE_JOBS: usize = 10_000;
 /// An encoder's name, in bytes.
 pub const MAX_CODEC_BYTES: usize = 64;
 /// Consumer properties (`--consumer-arg`) per job.

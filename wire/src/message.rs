@@ -71,6 +71,14 @@ pub enum ClientRequest {
     Release { worker: String },
     /// Let a worker finish its job and take nothing more. Answered with `Workers`.
     Drain { worker: String },
+    /// Give a job not yet final a new priority. Answered with `Job`.
+    Priority { id: JobId, priority: i32 },
+    /// Delete these finished jobs and their logs (all or none; at most [`crate::limits::MAX_DELETE_JOBS`]).
+    /// Answered with `Deleted`.
+    Delete(Vec<JobId>),
+    /// Delete the finished jobs that finished before `before` (unix ms), oldest first, at most
+    /// [`crate::limits::MAX_DELETE_JOBS`] of them. Answered with `Deleted`.
+    Prune { before: u64 },
 }
 
 /// The coordinator's answer to a [`ClientRequest`].
@@ -86,6 +94,8 @@ pub enum ClientReply {
     Workers(Vec<WorkerView>),
     /// The request could not be served; the text is one line for the user.
     Error(String),
+    /// The jobs a `Delete` or `Prune` deleted, with their logs.
+    Deleted(Vec<JobId>),
 }
 
 /// A worker as `worker list` shows it.

@@ -8,10 +8,10 @@
 //! The rules:
 //! - everyone sees every job's state, owner, queue position and worker;
 //! - only the owner or an admin sees its project, output, log and error ([`redact`] hides them from others), and
-//!   may cancel it, retry it or change its priority;
+//!   may cancel it, retry it, change its priority or delete it once finished;
 //! - a user may give a job a priority up to `max_user_priority`; admins have no ceiling;
 //! - anyone may reserve a worker for themselves (at once only when it is idle) and release their own reservation;
-//! - only admins drain workers, release someone else's reservation or a drain, reserve for another person, take a
+//! - only admins prune old jobs, drain workers, release someone else's reservation or a drain, reserve for another person, take a
 //!   busy worker at once, or read the audit trail.
 
 use super::{User, Users};
@@ -64,6 +64,13 @@ pub enum Action<'a> {
     Drain {
         worker: &'a str,
     },
+    /// Delete a finished job and its log.
+    Delete {
+        job: JobId,
+        owner: &'a str,
+    },
+    /// Delete every job that finished before a time, whoever's it is.
+    Prune,
     /// Read the audit trail.
     ReadAudit,
 }
@@ -91,6 +98,8 @@ pub enum Refusal {
     Drain { worker: String },
     #[error("only an admin may read the audit trail")]
     Audit,
+    #[error("only an admin may prune jobs (a user deletes their own with job delete)")]
+    Prune,
 }
 
 /// Whether `user` may do `action`, by the rules above; `users` resolves owners and holds the priority ceiling.
@@ -121,7 +130,9 @@ pub fn authorize(users: &Users, user: &User, action: Action<'_>) -> Result<(), R
         Action::Retry { job, owner } if !owns(owner) => Err(not_owner(job, owner, "retry it")),
         Action::SetPriority { job, owner, .. } if !owns(owner) => Err(not_owner(job, owner, "change its priority")),
         Action::SetPriority { priority, .. } => ceiling(priority),
-        Action::Cancel { .. } | Action::Retry { .. } => Ok(()),
+        Action::Delete { job, owner } if !owns(owner) => Err(not_owner(job, owner, "delete it")),
+        Action::Cancel { .. } | Action::Retry { .. } | Action::Delete { .. } => Ok(()),
+        Action::Prune => Err(Refusal::Prune),
         Action::Reserve { person, .. } if person != user.name => {
             Err(Refusal::ReserveForOther { user: user.name.clone(), person: person.to_string() })
         }

@@ -85,6 +85,23 @@ pub struct SetPriority {
     pub by: User,
 }
 
+/// Delete these finished jobs and their logs (all or none), as `by` may.
+#[derive(Message)]
+#[rtype(result = "Answer<Vec<JobId>>")]
+pub struct Delete {
+    pub ids: Vec<JobId>,
+    pub by: User,
+}
+
+/// Delete the jobs that finished before `before` (unix ms), at most `MAX_DELETE_JOBS` of them; `by` is an admin
+/// (or `None`: the coordinator's own retention, `--keep-finished`).
+#[derive(Message)]
+#[rtype(result = "Answer<Vec<JobId>>")]
+pub struct Prune {
+    pub before: u64,
+    pub by: Option<User>,
+}
+
 /// Follow the farm's changes (jobs and workers) as they happen.
 #[derive(Message)]
 #[rtype(result = "tokio::sync::broadcast::Receiver<crate::events::FarmEvent>")]

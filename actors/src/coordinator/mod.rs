@@ -12,6 +12,7 @@ pub mod log_budget;
 mod messages;
 mod reports;
 mod requests;
+mod retention;
 mod split;
 
 pub use messages::*;
@@ -43,7 +44,13 @@ pub struct CoordinatorConfig {
     pub metrics: Metrics,
     /// Who is an admin, how certificates map to users, the users' priority ceiling.
     pub users: Arc<Users>,
+    /// `--keep-finished`: finished jobs older than this are deleted with their logs (checked at start and every
+    /// [`RETENTION_EVERY`]); `None` keeps them until `job delete` or `job prune`.
+    pub keep_finished: Option<Duration>,
 }
+
+/// How often finished jobs past `--keep-finished` are looked for.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 impl Default for CoordinatorConfig {
     fn default() -> Self {
@@ -53,6 +60,7 @@ impl Default for CoordinatorConfig {
             max_log_bytes: log_budget::DEFAULT_MAX_LOG_BYTES,
             metrics: Metrics::default(),
             users: Arc::default(),
+            keep_finished: None,
         }
     }
 }
@@ -204,6 +212,14 @@ impl Coordinator {
 
     /// Counts what a record about to be taken in says happened: its state's change, how long it waited in the
     /// queue if it was just offered, and the render if it just succeeded.
+    /// Deleted jobs: nothing of them is kept here either.
+    fn forget(&mut self, deleted: &[JobId]) {
+        for id in deleted {
+            self.recently_final.remove(id);
+            self.task_errors.remove(id);
+        }
+    }
+
     fn count(&mut self, record: &JobRecord) {
         let metrics = &self.config.metrics;
         let before = self.active.get(&record.id).map(|r| r.state);
@@ -317,6 +333,9 @@ impl Actor for Coordinator {
         ctx.run_interval(RECENTLY_FINAL, |act, _| {
             act.recently_final.retain(|_, (_, at)| at.elapsed() < RECENTLY_FINAL)
         });
+        if let Some(keep) = self.config.keep_finished {
+            retention::start(keep, ctx);
+        }
     }
 }
 

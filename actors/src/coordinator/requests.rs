@@ -320,3 +320,57 @@ impl Handler<Workers> for Coordinator {
         Box::pin(self.registry.send(ListWorkers).into_actor(self).map(|r, _, _| Ok(r?)))
     }
 }
+
+impl Handler<Delete> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<Vec<JobId>>>;
+
+    fn handle(&mut self, msg: Delete, _: &mut Self::Context) -> Self::Result {
+        let (store, users, by) = (self.store.clone(), self.config.users.clone(), msg.by);
+        let mut ids = msg.ids;
+        ids.sort_unstable();
+        ids.dedup();
+        let delete = async move {
+            // Each job is the caller's to delete (or they are an admin); a split job takes its tasks with it.
+            let mut all = ids.clone();
+            for &id in &ids {
+                let record = answer(store.send(GetJob(id)).await)?;
+                authorize(&users, &by, Action::Delete { job: id, owner: &record.submitted_by })?;
+                all.extend(record.tasks.iter().map(|task| task.job));
+            }
+            all.sort_unstable();
+            all.dedup();
+            let deleted = answer(store.send(crate::store::DeleteJobs(all)).await)?;
+            Answer::Ok(deleted.into_iter().map(|record| record.id).collect::<Vec<_>>())
+        };
+        Box::pin(delete.into_actor(self).map(|result, act, _| {
+            let deleted = result?;
+            act.forget(&deleted);
+            Ok(deleted)
+        }))
+    }
+}
+
+impl Handler<Prune> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<Vec<JobId>>>;
+
+    fn handle(&mut self, msg: Prune, _: &mut Self::Context) -> Self::Result {
+        let allowed = match &msg.by {
+            Some(by) => authorize(&self.config.users, by, Action::Prune).map_err(RequestError::from),
+            None => Ok(()),
+        };
+        let store = self.store.clone();
+        let prune = async move {
+            allowed?;
+            let deleted = answer(store.send(crate::store::PruneJobs { before: msg.before }).await)?;
+            Answer::Ok(deleted.into_iter().map(|record| record.id).collect::<Vec<_>>())
+        };
+        Box::pin(prune.into_actor(self).map(|result, act, _| {
+            let deleted = result?;
+            if !deleted.is_empty() {
+                tracing::info!(jobs = deleted.len(), "pruned finished jobs");
+            }
+            act.forget(&deleted);
+            Ok(deleted)
+        }))
+    }
+}

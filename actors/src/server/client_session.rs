@@ -96,6 +96,14 @@ async fn serve(
         }
         ClientRequest::Release { worker } => workers(context.registry.send(Unreserve { worker, by }).await),
         ClientRequest::Drain { worker } => workers(context.registry.send(Drain { worker, by }).await),
+        ClientRequest::Priority { id, priority } => {
+            job(coordinator.send(coord::SetPriority { id, priority, by }).await)
+        }
+        ClientRequest::Delete(ids) if ids.len() > limits::MAX_DELETE_JOBS => {
+            ClientReply::Error(format!("at most {} jobs are deleted at once", limits::MAX_DELETE_JOBS))
+        }
+        ClientRequest::Delete(ids) => deleted(coordinator.send(coord::Delete { ids, by }).await),
+        ClientRequest::Prune { before } => deleted(coordinator.send(coord::Prune { before, by: Some(by) }).await),
         ClientRequest::Logs { id, follow } => {
             // Only whom may see the job's details reads its log.
             let allowed = flatten(coordinator.send(coord::Status(id)).await).and_then(|record| {
@@ -113,6 +121,14 @@ async fn serve(
         },
     };
     conn.send(&reply).await
+}
+
+/// The answer to a delete or a prune.
+fn deleted(result: Result<Answer<Vec<JobId>>, actix::MailboxError>) -> ClientReply {
+    match flatten(result) {
+        Ok(ids) => ClientReply::Deleted(ids),
+        Err(e) => ClientReply::Error(e.to_string()),
+    }
 }
 
 /// `job list` in pages of at most [`JOBS_PER_PAGE`] records and [`PAGE_BYTES`] encoded bytes. A record too large

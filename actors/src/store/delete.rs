@@ -12,7 +12,7 @@ use distencode_wire::job::{JobId, JobRecord};
 use std::sync::atomic::Ordering;
 
 /// The most jobs one request deletes (a prune deletes the oldest this many, and is asked again for the rest).
-pub const MAX_DELETE_JOBS: usize = 10_000;
+pub use distencode_wire::limits::MAX_DELETE_JOBS;
 
 impl JobStore {
     /// Deletes these finished jobs and their logs, durably (flushed before it returns); refuses all of them if one

@@ -102,3 +102,16 @@ pub struct SaveDrain {
 #[derive(Message)]
 #[rtype(result = "Result<Vec<String>, StoreError>")]
 pub struct LoadDrains;
+
+/// Deletes these finished jobs and their logs, all or none; answers with the deleted records once that is on disk.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<JobRecord>, StoreError>")]
+pub struct DeleteJobs(pub Vec<JobId>);
+
+/// Deletes the finished jobs that finished before `before` (unix ms), oldest first, at most
+/// [`distencode_wire::limits::MAX_DELETE_JOBS`]; answers with the deleted records once that is on disk.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<JobRecord>, StoreError>")]
+pub struct PruneJobs {
+    pub before: u64,
+}

@@ -566,6 +566,20 @@ impl Handler<GetJob> for JobStore {
     }
 }
 
+impl Handler<DeleteJobs> for JobStore {
+    type Result = Durable<Vec<JobRecord>>;
+    fn handle(&mut self, msg: DeleteJobs, _: &mut Self::Context) -> Self::Result {
+        Durable::read(&self.commits, self.delete(&msg.0))
+    }
+}
+
+impl Handler<PruneJobs> for JobStore {
+    type Result = Durable<Vec<JobRecord>>;
+    fn handle(&mut self, msg: PruneJobs, _: &mut Self::Context) -> Self::Result {
+        Durable::read(&self.commits, self.prune(msg.before))
+    }
+}
+
 impl Handler<ListJobs> for JobStore {
     type Result = Durable<Vec<JobRecord>>;
     fn handle(&mut self, msg: ListJobs, _: &mut Self::Context) -> Self::Result {

@@ -81,6 +81,15 @@ impl Farm {
 
     /// As [`Farm::start`], with a store `fill` writes to first (made durable before the coordinator opens it).
     pub async fn start_with(max_attempts: u32, fill: impl FnOnce(&JobStore)) -> Farm {
+        Self::start_configured(max_attempts, fill, |_| {}).await
+    }
+
+    /// As [`Farm::start_with`], with the coordinator's settings changed by `configure` first.
+    pub async fn start_configured(
+        max_attempts: u32,
+        fill: impl FnOnce(&JobStore),
+        configure: impl FnOnce(&mut CoordinatorConfig),
+    ) -> Farm {
         let dir = tempfile::tempdir().expect("temporary folder");
         let pki = Pki::new(dir.path()).expect("CA");
         let names: Vec<String> = WORKERS.iter().map(|w| w.to_string()).collect();
@@ -94,8 +103,9 @@ impl Farm {
         }
         // The test client runs the farm: it is an admin (the ownership rules have tests of their own).
         let users = distencode_actors::auth::Users { admins: [CLIENT.to_string()].into(), ..Default::default() };
-        let config =
+        let mut config =
             CoordinatorConfig { max_attempts, grace: GRACE, users: users.into(), ..CoordinatorConfig::default() };
+        configure(&mut config);
         let target = Target { addr: "127.0.0.1:0".into(), certs: pki.dir.clone() };
         let mut farm = Farm { target, config, data, node: None, _dir: dir };
         farm.boot().await;
@@ -215,6 +225,19 @@ impl Farm {
         let last = seen.map(|w| (w.state, w.current_job, w.reserved_by, w.draining));
         panic!("worker {worker} never became {state}; last seen as (state, job, reserved by, draining) {last:?}");
     }
+}
+
+/// Asks `list` until `done` holds for the job list, at most [`POLLS`] times; returns the last list.
+pub async fn wait_list(client: &mut ScriptedClient, what: &str, done: impl Fn(&[JobRecord]) -> bool) -> Vec<JobRecord> {
+    let mut jobs = Vec::new();
+    for _ in 0..POLLS {
+        jobs = client.list_pages().await.expect("job list").into_iter().flatten().collect();
+        if done(&jobs) {
+            return jobs;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+    panic!("{what} never happened; the jobs are {:?}", jobs.iter().map(|j| (j.id, j.state)).collect::<Vec<_>>());
 }
 
 impl Drop for Farm {

@@ -244,6 +244,9 @@ const PINS: &[Pin] = &[
     ),
     ("ClientRequest::Release", |c| c.value(ClientRequest::Release { worker: "w1".into() }), "09027731"),
     ("ClientRequest::Drain", |c| c.value(ClientRequest::Drain { worker: "w1".into() }), "0a027731"),
+    ("ClientRequest::Priority", |c| c.value(ClientRequest::Priority { id: JobId(7), priority: -2 }), "0b0703"),
+    ("ClientRequest::Delete", |c| c.value(ClientRequest::Delete(vec![JobId(7), JobId(8)])), "0c020708"),
+    ("ClientRequest::Prune", |c| c.value(ClientRequest::Prune { before: 1_700_000_600_000 }), "0dfd0000018bcfee8fc0"),
     // Coordinator → client.
     (
         "ClientReply::Job",
@@ -282,6 +285,7 @@ const PINS: &[Pin] = &[
          00018bcfe5680002000103626f6201fd0000018bcfee8fc001",
     ),
     ("ClientReply::Error", |c| c.value(ClientReply::Error("no such job 7".into())), "070d6e6f2073756368206a6f622037"),
+    ("ClientReply::Deleted", |c| c.value(ClientReply::Deleted(vec![JobId(7)])), "080107"),
     // Worker → coordinator.
     (
         "WorkerToCoordinator::Register",

@@ -193,3 +193,16 @@ fn only_admins_read_the_audit_trail() {
     assert_eq!(check("root", Action::ReadAudit), Ok(()));
     assert_eq!(user("root").role, UserRole::Admin);
 }
+
+#[test]
+fn only_the_owner_or_an_admin_deletes_and_only_admins_prune() {
+    let delete = Action::Delete { job: JOB, owner: "bob-laptop" };
+    assert_eq!(check("carol", delete), Err("job 7 belongs to bob; only bob or an admin may delete it".into()));
+    assert_eq!(check("bob", delete), Ok(()));
+    assert_eq!(check("root", delete), Ok(()));
+    assert_eq!(
+        check("bob", Action::Prune),
+        Err("only an admin may prune jobs (a user deletes their own with job delete)".into())
+    );
+    assert_eq!(check("root", Action::Prune), Ok(()));
+}
