@@ -76,9 +76,10 @@ fn a_succeeded_render_has_a_poster_frame_an_audio_only_one_has_none() {
     let page = web.get(&format!("/jobs/{video}")).header("cookie", &session).send().unwrap().text().unwrap();
     let img = format!(r#"<img src="/api/v1/jobs/{video}/thumbnail" width="{width}" height="{height}" alt="#);
     assert!(page.contains(&img), "no poster frame on the page: {page}");
-    assert!(page.contains("<td>video</td><td>h264</td><td>25 frames, "), "no video row: {page}");
-    assert!(page.contains("<td>audio</td><td>aac</td>"), "no audio row: {page}");
+    let video_row = "<td>video</td><td>h264</td><td>320x240, yuv420p, 25/1 fps, 25 frames, 1.0";
+    assert!(page.contains(video_row), "no video row: {page}");
+    assert!(page.contains("<td>audio</td><td>aac</td><td>2 channels, 48000 Hz, 1.0"), "no audio row: {page}");
     let page = web.get(&format!("/jobs/{audio}")).header("cookie", &session).send().unwrap().text().unwrap();
     assert!(!page.contains("<img"), "an audio-only job has no picture: {page}");
-    assert!(page.contains("<td>audio</td><td>pcm_s16le</td>"), "no audio row: {page}");
+    assert!(page.contains("<td>audio</td><td>pcm_s16le</td><td>2 channels, 48000 Hz, 1.0"), "no audio row: {page}");
 }

@@ -71,6 +71,7 @@ pub fn facts() -> RenderFacts {
         audio_codec: Some("aac".into()),
         size_bytes: 1,
         dropped_filters: Vec::new(),
+        streams: Default::default(),
     }
 }
 

@@ -171,6 +171,21 @@ pub struct RenderFacts {
     pub size_bytes: u64,
     /// Optional filters the worker did not have and rendered without (`job submit --allow-missing-filters`).
     pub dropped_filters: Vec<String>,
+    /// The streams' properties, as far as ffprobe names them (the job page's streams table).
+    pub streams: StreamDetails,
+}
+
+/// What ffprobe says of a verified output's first video and first audio stream; `None` where it says nothing (an
+/// audio-only file has no picture size, a file without sound no sample rate).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamDetails {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub pix_fmt: Option<String>,
+    /// As ffprobe gives it: `25/1`, `30000/1001`.
+    pub frame_rate: Option<String>,
+    pub sample_rate: Option<u32>,
+    pub channels: Option<u32>,
 }
 
 /// How far a running render is, as the worker last reported it.

@@ -191,6 +191,7 @@ fn facts(frames: u64, seconds: f64, video: String, audio: Option<String>, file: 
         audio_codec: audio,
         size_bytes: size_of(file),
         dropped_filters: Vec::new(),
+        streams: Default::default(),
     }
 }
 

@@ -88,6 +88,7 @@ pub async fn render(
             audio_codec: None,
             size_bytes: 0,
             dropped_filters: Vec::new(),
+            streams: Default::default(),
         };
         return (Outcome::Succeeded(facts), None);
     }

@@ -2,7 +2,7 @@
 //! media, unknown services and unknown codecs), so its output is scanned for fatal messages and the file is probed.
 
 use crate::presets;
-use distencode_wire::job::{Encoding, RenderFacts};
+use distencode_wire::job::{Encoding, RenderFacts, StreamDetails};
 use serde::Deserialize;
 use std::path::Path;
 use tokio::process::Command;
@@ -50,6 +50,10 @@ struct ProbeStream {
     pix_fmt: Option<String>,
     sample_rate: Option<String>,
     duration: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    r_frame_rate: Option<String>,
+    channels: Option<u32>,
 }
 
 /// What a rendered file must hold.
@@ -118,7 +122,8 @@ struct ProbeFormat {
 
 /// Probes `file` with ffprobe and checks it against what the render should give.
 pub async fn verify_output(ffprobe: &Path, file: &Path, expected: &Expected) -> Result<RenderFacts, String> {
-    let entries = "stream=codec_type,codec_name,nb_frames,pix_fmt,sample_rate,duration:format=duration,size";
+    let entries = "stream=codec_type,codec_name,nb_frames,pix_fmt,sample_rate,duration,width,height,r_frame_rate,\
+                   channels:format=duration,size";
     let stdout = run_ffprobe(ffprobe, file, &["-show_entries", entries]).await?;
     let mut probe: Probe = serde_json::from_slice(&stdout).map_err(|e| format!("unreadable ffprobe output: {e}"))?;
     let video = probe.streams.iter_mut().find(|s| s.codec_type.as_deref() == Some("video"));
@@ -212,6 +217,14 @@ fn facts_from_probe(probe: Probe, expected: &Expected) -> Result<RenderFacts, St
         audio_codec: codec(audio),
         size_bytes: format.and_then(|f| f.size.as_deref()?.parse().ok()).unwrap_or(0),
         dropped_filters: Vec::new(),
+        streams: StreamDetails {
+            width: stream("video").and_then(|s| s.width),
+            height: stream("video").and_then(|s| s.height),
+            pix_fmt: stream("video").and_then(|s| s.pix_fmt.clone()),
+            frame_rate: stream("video").and_then(|s| s.r_frame_rate.clone()),
+            sample_rate: audio.and_then(|s| s.sample_rate.as_deref()?.parse().ok()),
+            channels: audio.and_then(|s| s.channels),
+        },
     })
 }
 

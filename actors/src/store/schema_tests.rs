@@ -101,6 +101,7 @@ fn fixture_jobs() -> Vec<JobRecord> {
         audio_codec: Some("aac".into()),
         size_bytes: 1_234_567,
         dropped_filters: Vec::new(),
+        streams: Default::default(),
     });
     j.revision = 4;
     jobs.push(j);

@@ -75,6 +75,7 @@ fn fixture_jobs() -> Vec<JobRecord> {
         audio_codec: Some("aac".into()),
         size_bytes: 1_234_567,
         dropped_filters: vec!["frei0r.alpha0ps_alphaspot".into()],
+        streams: Default::default(),
     });
     j.revision = 5;
     jobs.push(j);

@@ -140,6 +140,7 @@ mod tests {
             audio_codec: None,
             size_bytes: 1,
             dropped_filters: Vec::new(),
+            streams: Default::default(),
         }
     }
 

@@ -43,13 +43,25 @@ pub async fn poster(state: &AppState, job: &JobRecord, user: &User) -> Option<Po
 /// The output's streams as the worker verified them.
 pub fn streams(facts: &RenderFacts) -> Vec<StreamRow> {
     let mut rows = Vec::new();
+    let s = &facts.streams;
+    let duration = format!("{:.3} s", facts.duration_seconds);
     if facts.video_codec != "none" && !facts.video_codec.is_empty() {
-        let detail = format!("{} frames, {:.3} s", facts.frames, facts.duration_seconds);
-        rows.push(StreamRow { kind: "video", codec: facts.video_codec.clone(), detail });
+        let mut parts = Vec::new();
+        if let (Some(w), Some(h)) = (s.width, s.height) {
+            parts.push(format!("{w}x{h}"));
+        }
+        parts.extend(s.pix_fmt.clone());
+        parts.extend(s.frame_rate.as_ref().map(|r| format!("{r} fps")));
+        parts.push(format!("{} frames", facts.frames));
+        parts.push(duration.clone());
+        rows.push(StreamRow { kind: "video", codec: facts.video_codec.clone(), detail: parts.join(", ") });
     }
     if let Some(codec) = &facts.audio_codec {
-        let detail = format!("{:.3} s", facts.duration_seconds);
-        rows.push(StreamRow { kind: "audio", codec: codec.clone(), detail });
+        let mut parts = Vec::new();
+        parts.extend(s.channels.map(|c| format!("{c} channels")));
+        parts.extend(s.sample_rate.map(|r| format!("{r} Hz")));
+        parts.push(duration);
+        rows.push(StreamRow { kind: "audio", codec: codec.clone(), detail: parts.join(", ") });
     }
     rows
 }
@@ -118,6 +130,7 @@ mod tests {
             audio_codec: Some("flac".into()),
             size_bytes: 1,
             dropped_filters: Vec::new(),
+            streams: Default::default(),
         };
         let rows = streams(&facts);
         assert_eq!(rows.len(), 1);

@@ -29,6 +29,7 @@ fn facts(video_codec: &str) -> RenderFacts {
         audio_codec: Some("aac".into()),
         size_bytes: 1000,
         dropped_filters: Vec::new(),
+        streams: Default::default(),
     }
 }
 

@@ -41,6 +41,7 @@ fn facts() -> RenderFacts {
         audio_codec: Some("aac".into()),
         size_bytes: 1000,
         dropped_filters: Vec::new(),
+        streams: Default::default(),
     }
 }
 

@@ -146,6 +146,8 @@ impl From<Job> for v3::Job {
                 audio_codec: f.audio_codec,
                 size_bytes: f.size_bytes,
                 dropped_filters: f.dropped_filters,
+                // Schema 2 kept no stream details.
+                streams: v3::StreamDetails::default(),
             }),
             revision: job.revision,
             retried_at: job.retried_at,

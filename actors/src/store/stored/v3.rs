@@ -130,6 +130,18 @@ pub struct Facts {
     pub size_bytes: u64,
     /// Optional filters the render went without.
     pub dropped_filters: Vec<String>,
+    /// Added in schema 3: the first video and audio stream's properties.
+    pub streams: StreamDetails,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+pub struct StreamDetails {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub pix_fmt: Option<String>,
+    pub frame_rate: Option<String>,
+    pub sample_rate: Option<u32>,
+    pub channels: Option<u32>,
 }
 
 // === From the wire types ===
@@ -168,6 +180,14 @@ impl From<&wire::JobRecord> for Job {
                 audio_codec: f.audio_codec.clone(),
                 size_bytes: f.size_bytes,
                 dropped_filters: f.dropped_filters.clone(),
+                streams: StreamDetails {
+                    width: f.streams.width,
+                    height: f.streams.height,
+                    pix_fmt: f.streams.pix_fmt.clone(),
+                    frame_rate: f.streams.frame_rate.clone(),
+                    sample_rate: f.streams.sample_rate,
+                    channels: f.streams.channels,
+                },
             }),
             revision: r.revision,
             retried_at: r.retried_at as u64,
@@ -316,6 +336,14 @@ impl From<Job> for wire::JobRecord {
                 audio_codec: f.audio_codec,
                 size_bytes: f.size_bytes,
                 dropped_filters: f.dropped_filters,
+                streams: wire::StreamDetails {
+                    width: f.streams.width,
+                    height: f.streams.height,
+                    pix_fmt: f.streams.pix_fmt,
+                    frame_rate: f.streams.frame_rate,
+                    sample_rate: f.streams.sample_rate,
+                    channels: f.streams.channels,
+                },
             }),
             revision: job.revision,
             retried_at: usize::try_from(job.retried_at).unwrap_or(usize::MAX),

@@ -25,8 +25,22 @@ fn running(store: &JobStore) -> JobId {
     id
 }
 
+/// A render's facts with its streams' details (schema 3 stores them).
+fn detailed() -> distencode_wire::job::RenderFacts {
+    let mut facts = facts();
+    facts.streams = distencode_wire::job::StreamDetails {
+        width: Some(320),
+        height: Some(240),
+        pix_fmt: Some("yuv420p".into()),
+        frame_rate: Some("25/1".into()),
+        sample_rate: Some(48000),
+        channels: Some(2),
+    };
+    facts
+}
+
 fn succeed(store: &JobStore, id: JobId, thumbnail: Option<Thumbnail>) -> Result<JobRecord, StoreError> {
-    store.finish(id, Change::Succeed { attempt: 1, facts: facts() }, thumbnail)
+    store.finish(id, Change::Succeed { attempt: 1, facts: detailed() }, thumbnail)
 }
 
 #[test]
@@ -45,7 +59,11 @@ fn a_success_keeps_its_picture_durably_in_a_versioned_record_and_a_deletion_take
     let raw = store.thumbnails.get(id.0.to_be_bytes()).unwrap().unwrap();
     assert_eq!(raw[0], THUMBNAIL_V1, "the value starts with its record version");
     assert_eq!(&raw[1..], jpeg(1).bytes());
-    assert!(store.get(id).unwrap().facts.is_some(), "the record keeps its facts, not the picture");
+    assert_eq!(
+        store.get(id).unwrap().facts,
+        Some(detailed()),
+        "the record keeps its facts and streams, not the picture"
+    );
 
     store.delete(&[id]).unwrap();
     assert_eq!(store.thumbnails.len(), 0, "a deleted job's picture is gone");
