@@ -15,6 +15,8 @@ pub enum BenchCommand {
     Recovery(RecoveryArgs),
     /// Logs: a job streaming ~100 MB of log lines (MB/s), and the coordinator's memory while 100 jobs stream at once.
     Logs(LogsArgs),
+    /// The web interface with 100,000 jobs in the store: the jobs page p50/p99, and RSS with 200 event streams open.
+    Web(WebArgs),
 }
 
 /// Flags every benchmark has.
@@ -115,6 +117,21 @@ pub struct LogsArgs {
     /// MB each of those jobs writes.
     #[arg(long, default_value_t = 2)]
     pub mb_per_stream: u64,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct WebArgs {
+    /// Jobs written into the store before the coordinator starts.
+    #[arg(long, default_value_t = 100_000)]
+    pub jobs: usize,
+    /// Requests of each page measured.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    /// Farm event streams held open for the memory figure.
+    #[arg(long, default_value_t = 200)]
+    pub streams: usize,
     #[command(flatten)]
     pub common: Common,
 }

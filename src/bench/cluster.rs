@@ -62,6 +62,8 @@ pub struct CoordinatorSpec<'a> {
     pub log_filter: &'a str,
     /// Where to listen (`127.0.0.1:0` for any port).
     pub listen: &'a str,
+    /// Further flags (e.g. `--web-listen 127.0.0.1:PORT`).
+    pub extra: &'a [&'a str],
 }
 
 impl Node {
@@ -76,6 +78,7 @@ impl Node {
             .arg(spec.data_dir)
             .arg("--certs")
             .arg(spec.certs)
+            .args(spec.extra)
             .env("DISTENCODE_LOG", spec.log_filter)
             .env_remove("DISTENCODE_CONFIG")
             .stdin(Stdio::null())

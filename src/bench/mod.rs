@@ -20,6 +20,7 @@ mod report;
 mod scale;
 mod sim;
 mod stats;
+mod web;
 
 pub use args::BenchCommand;
 
@@ -36,6 +37,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Scale(a) => &a.common,
         BenchCommand::Recovery(a) => &a.common,
         BenchCommand::Logs(a) => &a.common,
+        BenchCommand::Web(a) => &a.common,
     };
     let (json, limit) = (common.json, Duration::from_secs(common.time_limit.max(1)));
     // One thread for the load generator: the coordinator under test always has the other core.
@@ -48,6 +50,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
                 BenchCommand::Scale(a) => scale::run(a).await,
                 BenchCommand::Recovery(a) => recovery::run(a).await,
                 BenchCommand::Logs(a) => logs::run(a).await,
+                BenchCommand::Web(a) => web::run(a).await,
             }
         };
         tokio::select! {

@@ -141,6 +141,7 @@ async fn start(args: &OverheadArgs) -> Result<Setup> {
         log: scratch.path().join("coordinator.log"),
         log_filter: &args.common.coordinator_log,
         listen: "127.0.0.1:0",
+        extra: &[],
     })
     .await?;
     let mut worker = Node::worker(

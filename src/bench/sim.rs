@@ -44,6 +44,7 @@ impl SimFarm {
             log: scratch.path().join("coordinator.log"),
             log_filter: &common.coordinator_log,
             listen: "127.0.0.1:0",
+            extra: &[],
         })
         .await?;
         let target = Arc::new(Target { addr: coordinator.addr.clone(), certs });
@@ -75,6 +76,7 @@ impl SimFarm {
             log: self.scratch.path().join(log_name),
             log_filter: &self.log_filter,
             listen: &self.target.addr,
+            extra: &[],
         })
         .await?;
         Ok(())
