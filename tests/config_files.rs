@@ -49,12 +49,17 @@ impl Site {
         self.dir.path().join(name)
     }
 
-    /// The example file with this site's folders in place of `/etc/distencode/certs` and `/var/lib/distencode`.
+    /// The example file with this site's folders in place of `/etc/distencode/certs`, `/var/lib/distencode` and
+    /// (a worker's media and output roots) `/srv/renders`.
     fn config(&self, example: &str, name: &str, more: &[(&str, &str)]) -> PathBuf {
         let certs = self.path("certs");
         let state = self.path("state");
+        let site = self.dir.path().to_str().unwrap();
         let mut pairs =
             vec![("/etc/distencode/certs", certs.to_str().unwrap()), ("/var/lib/distencode", state.to_str().unwrap())];
+        if example.contains("/srv/renders") {
+            pairs.push(("/srv/renders", site));
+        }
         pairs.extend_from_slice(more);
         let path = self.path(name);
         std::fs::write(&path, replaced(example, &pairs)).unwrap();

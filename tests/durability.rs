@@ -69,7 +69,10 @@ fn every_acknowledgement_to_a_client_follows_an_fdatasync_of_the_store() {
     cluster.start_coordinator_under("127.0.0.1:0", &["strace", "-f", "-yy", "-qq", "-e", syscalls, "-o", &trace_arg]);
     let port = cluster.addr.rsplit(':').next().unwrap().to_string();
     let project = projects::tiny(cluster.dir.path(), "durable.mlt", 5);
-    let ids: Vec<u64> = (0..4).map(|_| cluster.submit(&project, &[])).collect();
+    // Each to its own output: two live jobs may not share one.
+    let outputs: Vec<String> =
+        (0..4).map(|n| cluster.dir.path().join(format!("durable-{n}.mp4")).display().to_string()).collect();
+    let ids: Vec<u64> = outputs.iter().map(|output| cluster.submit(&project, &["--output", output])).collect();
     assert_eq!(ids, [1, 2, 3, 4], "ids are dense");
     ok(&cluster.cli(&["job", "cancel", "2"]));
     // Stop the coordinator itself (strace's child), then strace, which ends with it.

@@ -40,8 +40,9 @@ fn submit_wait_renders_the_same_frames_as_bare_melt() {
 fn status_list_and_logs_describe_the_job() {
     let cluster = Cluster::start(1);
     let dir = cluster.dir.path();
-    let project = projects::color_and_tone(dir, "a.mlt", 25);
-    let out = dir.join("renders").join("custom name.mp4");
+    // Names holding `=`, which melt would read as properties, are files all the same.
+    let project = projects::color_and_tone(dir, "take=2.mlt", 25);
+    let out = dir.join("renders").join("custom name=final.mp4");
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     let id = cluster.submit(&project, &["--output", out.to_str().unwrap()]);
     let job = cluster.wait_final(id, Duration::from_secs(60));

@@ -198,12 +198,39 @@ async fn melt_folder(project: &Project) -> PathBuf {
     }
 }
 
-fn melt_command(config: &RunnerConfig, job: &MeltJob, folder: &Path, partial: &Path) -> Command {
+/// The longest project text given to melt as an argument: below Linux's 128 KiB limit on one argument.
+const MAX_PROJECT_ARG_BYTES: usize = 120 * 1024;
+
+/// How melt is given the project: by its path, or, when the path holds `=` (which melt reads as a property, never
+/// as a file), as the project's own text, which melt takes for XML when it starts with `<?xml`. melt starts in the
+/// project's folder, so its relative paths resolve the same either way.
+async fn project_arg(path: &str) -> Result<String, Outcome> {
+    if !path.contains('=') {
+        return Ok(path.to_string());
+    }
+    let refused = |why: String| Outcome::Failed {
+        reason: format!(
+            "{path}: melt reads a path holding '=' as a property, and {why}: rename the file or its folder"
+        ),
+        log_tail: String::new(),
+    };
+    let text =
+        tokio::fs::read_to_string(path).await.map_err(|e| refused(format!("the project cannot be read ({e})")))?;
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    let text = if text.starts_with("<?xml") { text.to_string() } else { format!("<?xml version=\"1.0\"?>\n{text}") };
+    if text.len() > MAX_PROJECT_ARG_BYTES {
+        return Err(refused(format!("the project is too large ({} bytes) to give melt as text", text.len())));
+    }
+    Ok(text)
+}
+
+fn melt_command(config: &RunnerConfig, job: &MeltJob, project: &str, folder: &Path, partial: &Path) -> Command {
     let mut command = Command::new(&config.melt);
     command.current_dir(folder);
     command.args(job.spec.melt_log.flag());
-    command.arg("-progress2").arg(&job.spec.project).arg("-consumer");
-    command.arg(format!("avformat:{}", partial.display()));
+    command.arg("-progress2").arg(project).arg("-consumer");
+    // `target=` rather than `avformat:PATH`: a path holding `=` stays a path.
+    command.arg("avformat").arg(format!("target={}", partial.display()));
     let task = job.spec.task.as_ref();
     if task.is_some_and(|t| t.kind == TaskKind::Audio) {
         // The audio pass: PCM, once, with the job's audio settings only.
@@ -237,7 +264,8 @@ async fn run_melt(
     cancel: &mut oneshot::Receiver<()>,
 ) -> Result<(), Outcome> {
     let folder = melt_folder(project).await;
-    let mut child = match melt_command(config, job, &folder, partial).spawn() {
+    let project_arg = project_arg(&job.spec.project).await?;
+    let mut child = match melt_command(config, job, &project_arg, &folder, partial).spawn() {
         Ok(child) => child,
         Err(e) => {
             // A missing working folder gives the same error as a missing melt: tell them apart.
@@ -439,7 +467,8 @@ mod tests {
         };
         let job = MeltJob { id: JobId(1), attempt: 1, spec };
         let folder = Path::new("/srv/renders/p");
-        let command = melt_command(&config, &job, folder, Path::new("/srv/renders/p/.p.mp4.job1-1.partial.mp4"));
+        let partial = Path::new("/srv/renders/p/.p.mp4.job1-1.partial.mp4");
+        let command = melt_command(&config, &job, &job.spec.project, folder, partial);
         let command = command.as_std();
         assert_eq!(command.get_current_dir(), Some(Path::new("/srv/renders/p")));
         let tmpdir = command.get_envs().find(|(key, _)| *key == "TMPDIR").and_then(|(_, value)| value);
