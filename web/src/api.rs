@@ -55,10 +55,11 @@ async fn job(_: Principal, state: web::Data<AppState>, id: web::Path<u64>) -> An
 }
 
 /// `GET /api/v1/jobs/{id}/log`: melt's whole output, every attempt in order, as `job logs` prints it.
-async fn log(_: Principal, state: web::Data<AppState>, id: web::Path<u64>) -> Answer {
+async fn log(principal: Principal, state: web::Data<AppState>, id: web::Path<u64>) -> Answer {
     let id = JobId(*id);
-    // The job must exist: an unknown id is a 404, not an empty log.
-    state.actors.coordinator.send(coord::Status(id)).await??;
+    // The job must exist (an unknown id is a 404, not an empty log), and be the caller's to read (or they are an
+    // admin), as on the wire.
+    state.actors.coordinator.send(coord::Details { id, by: principal.user }).await??;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"job-{id}.log\"")))

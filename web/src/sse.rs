@@ -222,21 +222,34 @@ async fn follow_job(
 
 /// `GET /api/v1/jobs/{id}/events`.
 pub async fn job_events(
-    _: Principal,
+    principal: Principal,
     request: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
+    // Its log lines are the job's details: the owner's or an admin's to read.
+    state
+        .actors
+        .coordinator
+        .send(coord::Details { id: JobId(*id), by: principal.user })
+        .await
+        .map_err(WebError::from)??;
     Ok(open_job_stream(&request, &state, JobId(*id), Form::Json).await?)
 }
 
 /// `GET /jobs/{id}/live`: the job page's stream.
 pub async fn job_live(
-    _: Principal,
+    principal: Principal,
     request: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, PageError> {
+    state
+        .actors
+        .coordinator
+        .send(coord::Details { id: JobId(*id), by: principal.user })
+        .await
+        .map_err(WebError::from)??;
     Ok(open_job_stream(&request, &state, JobId(*id), Form::Html).await?)
 }
 

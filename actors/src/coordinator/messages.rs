@@ -50,6 +50,14 @@ pub struct Thumbnail {
     pub by: User,
 }
 
+/// A job, if `by` may see its project, output and log (its owner or an admin): asked before a log is sent.
+#[derive(Message)]
+#[rtype(result = "Answer<JobRecord>")]
+pub struct Details {
+    pub id: JobId,
+    pub by: User,
+}
+
 /// A signal that changes whenever a log batch of the job is stored; `None` once the job is final.
 #[derive(Message)]
 #[rtype(result = "Answer<Option<watch::Receiver<u64>>>")]

@@ -162,6 +162,14 @@ impl Handler<Thumbnail> for Coordinator {
     }
 }
 
+impl Handler<Details> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<JobRecord>>;
+
+    fn handle(&mut self, msg: Details, _: &mut Self::Context) -> Self::Result {
+        Box::pin(self.owned(msg.id, msg.by, |job, owner| Action::SeeDetails { job, owner }).into_actor(self))
+    }
+}
+
 impl Handler<LogSignal> for Coordinator {
     type Result = Answer<Option<watch::Receiver<u64>>>;
 
