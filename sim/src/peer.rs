@@ -123,6 +123,11 @@ impl ScriptedWorker {
     /// if any step was not taken as it should be.
     pub async fn render(&mut self, job: &MeltJob) -> Result<()> {
         self.accept(job).await?;
+        self.render_rest(job).await
+    }
+
+    /// [`Self::render`] of a job already accepted: a log batch, verified, committed, finished.
+    pub async fn render_rest(&mut self, job: &MeltJob) -> Result<()> {
         // melt always prints a few lines; once they are stored, so is the start of the render (handled first).
         match self.log(job, 0, "melt started\n").await? {
             CoordinatorToWorker::LogAck { .. } => {}

@@ -129,9 +129,12 @@ pub struct WebArgs {
     /// Requests of each page measured.
     #[arg(long, default_value_t = 200)]
     pub requests: usize,
-    /// Farm event streams held open for the memory figure.
+    /// Farm event streams held open for the memory and dispatch figures.
     #[arg(long, default_value_t = 200)]
     pub streams: usize,
+    /// Progress reports timed on their way to an open job stream.
+    #[arg(long, default_value_t = 50)]
+    pub progress_reports: usize,
     #[command(flatten)]
     pub common: Common,
 }

@@ -3,7 +3,9 @@
 //! with `--web-listen`, and this measures over HTTPS (the coordinator's certificate, the sign-in token as a bearer):
 //! - the jobs page (`GET /jobs`, first page, 50 rows) and the JSON list (`GET /api/v1/jobs`), `--requests` times each,
 //!   one after the other: p50 and p99;
-//! - the coordinator's RSS with `--streams` farm event streams (`GET /api/v1/events`) open, against none.
+//! - the coordinator's RSS with `--streams` farm event streams (`GET /api/v1/events`) open, against none;
+//! - with them open, a simulated worker's progress reports on their way to an open job stream, and the dispatch of
+//!   the store's queued jobs to it as it finishes each one.
 
 use super::args::WebArgs;
 use super::cluster::{CoordinatorSpec, Node, Pki, Scratch};
@@ -88,6 +90,35 @@ pub async fn run(args: &WebArgs) -> Result<Report> {
     if status != 200 {
         bail!("the jobs page answered {status} with the streams open");
     }
+    // With every stream open, a worker takes a queued job: its progress reports go to an open job stream.
+    let target = distencode_sim::Target { addr: coordinator.addr.clone(), certs: pki.dir.clone() };
+    pki.issue(distencode_wire::Role::Worker, BENCH_WORKER)?;
+    let mut worker =
+        distencode_sim::ScriptedWorker::connect(&target, BENCH_WORKER, distencode_sim::registration(1)).await?;
+    let job = worker.offer().await?;
+    worker.accept(&job).await?;
+    let samples = progress_latency(&web, &mut worker, &job, args.progress_reports.max(1)).await?;
+    let (median, tail) = (percentile(&samples, 50.0).unwrap_or(0.0), percentile(&samples, 99.0).unwrap_or(0.0));
+    report.row(
+        Row::new(format!("progress → open job stream ({} streams open): p50", args.streams), median, "ms")
+            .at_most(100.0),
+    );
+    report.row(Row::new(format!("progress → open job stream ({} streams open): p99", args.streams), tail, "ms"));
+
+    // With every stream open, the worker renders the job it holds and each one offered next (the store's queued
+    // jobs): from its FinishedAck to the next offer is the dispatch of a queued job to a free worker.
+    let mut dispatch = Vec::with_capacity(args.requests);
+    let mut job = job;
+    worker.render_rest(&job).await?;
+    for _ in 0..args.requests.max(1) {
+        let freed = Instant::now();
+        job = worker.offer().await?;
+        dispatch.push(ms(freed.elapsed()));
+        worker.render(&job).await?;
+    }
+    let (median, tail) = (percentile(&dispatch, 50.0).unwrap_or(0.0), percentile(&dispatch, 99.0).unwrap_or(0.0));
+    report.row(Row::new(format!("dispatch with {} streams open: p50", args.streams), median, "ms").at_most(5.0));
+    report.row(Row::new(format!("dispatch with {} streams open: p99", args.streams), tail, "ms"));
     drop(streams);
     report.note(format!(
         "{jobs} jobs written into the store first ({:.1} s; 1 in 10 still queued, the rest finished), then the real \
@@ -97,9 +128,61 @@ pub async fn run(args: &WebArgs) -> Result<Report> {
         args.requests,
         args.streams
     ));
-    report
-        .note("not measured here yet: a progress report's latency to an open stream, dispatch latency with them open");
+    report.note(format!(
+        "a simulated worker ({BENCH_WORKER}) sends {} progress reports {} ms apart to an open /api/v1/jobs/ID/events: \
+         from its send to the stream's `job` event; dispatch: from a render's FinishedAck to the next offer, {} \
+         times, with the streams open",
+        args.progress_reports,
+        PROGRESS_EVERY.as_millis(),
+        args.requests
+    ));
     Ok(report)
+}
+
+/// The simulated worker's certificate name.
+const BENCH_WORKER: &str = "bench-w1";
+/// Between two progress reports: more than the coordinator's 4-a-second limit per job, so none is held back.
+const PROGRESS_EVERY: Duration = Duration::from_millis(300);
+/// How long one progress report may take to reach the stream before the bench gives up.
+const PROGRESS_LIMIT: Duration = Duration::from_secs(10);
+
+/// Sends `reports` progress reports for `job` and times each one's arrival on the job's event stream.
+async fn progress_latency(
+    web: &Web,
+    worker: &mut distencode_sim::ScriptedWorker,
+    job: &distencode_wire::job::MeltJob,
+    reports: usize,
+) -> Result<Vec<f64>> {
+    let mut stream = web.open_stream(&format!("/api/v1/jobs/{}/events", job.id)).await?;
+    let mut chunk = vec![0u8; 64 * 1024];
+    // What the stream sends at once (the job as it stands) is not a report's arrival: read it first.
+    while let Ok(read) = tokio::time::timeout(Duration::from_millis(500), stream.read(&mut chunk)).await {
+        if read? == 0 {
+            bail!("the job stream closed");
+        }
+    }
+    let mut samples = Vec::with_capacity(reports);
+    for n in 0..reports as u64 {
+        tokio::time::sleep(PROGRESS_EVERY).await;
+        let percent = (n + 1) as f64 * 100.0 / (reports as f64 + 1.0);
+        let progress = distencode_wire::job::Progress { frame: n + 1, percent, fps: 25.0, eta_seconds: None };
+        let sent = Instant::now();
+        let report =
+            distencode_wire::message::WorkerToCoordinator::Progress { job: job.id, attempt: job.attempt, progress };
+        worker.send(report).await?;
+        let mut seen = Vec::new();
+        while !seen.windows(10).any(|w| w == b"event: job") {
+            let read = tokio::time::timeout(PROGRESS_LIMIT, stream.read(&mut chunk)).await.map_err(|_| {
+                anyhow::anyhow!("progress report {n} did not reach the job stream within {PROGRESS_LIMIT:?}")
+            })??;
+            if read == 0 {
+                bail!("the job stream closed");
+            }
+            seen.extend_from_slice(&chunk[..read]);
+        }
+        samples.push(ms(sent.elapsed()));
+    }
+    Ok(samples)
 }
 
 /// Writes `jobs` jobs into a new store in `dir`: nine in ten finished (cancelled), the rest queued.
