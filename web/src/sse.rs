@@ -141,12 +141,15 @@ fn resume_from(request: &HttpRequest) -> Option<LogCursor> {
 }
 
 async fn open_job_stream(
+    principal: Principal,
     request: &HttpRequest,
     state: &web::Data<AppState>,
     id: JobId,
     form: Form,
 ) -> Result<HttpResponse, WebError> {
     let coordinator = state.actors.coordinator.clone();
+    // Its log lines are the job's details: the owner's or an admin's to read.
+    coordinator.send(coord::Details { id, by: principal.user }).await??;
     let watch = coordinator.send(coord::Watch(id)).await??;
     let signal = coordinator.send(coord::LogSignal(id)).await??;
     let slot = Slot::take(state)?;
@@ -227,14 +230,7 @@ pub async fn job_events(
     state: web::Data<AppState>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    // Its log lines are the job's details: the owner's or an admin's to read.
-    state
-        .actors
-        .coordinator
-        .send(coord::Details { id: JobId(*id), by: principal.user })
-        .await
-        .map_err(WebError::from)??;
-    Ok(open_job_stream(&request, &state, JobId(*id), Form::Json).await?)
+    Ok(open_job_stream(principal, &request, &state, JobId(*id), Form::Json).await?)
 }
 
 /// `GET /jobs/{id}/live`: the job page's stream.
@@ -244,13 +240,7 @@ pub async fn job_live(
     state: web::Data<AppState>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, PageError> {
-    state
-        .actors
-        .coordinator
-        .send(coord::Details { id: JobId(*id), by: principal.user })
-        .await
-        .map_err(WebError::from)??;
-    Ok(open_job_stream(&request, &state, JobId(*id), Form::Html).await?)
+    Ok(open_job_stream(principal, &request, &state, JobId(*id), Form::Html).await?)
 }
 
 /// `GET /api/v1/events`: the farm's changes.
