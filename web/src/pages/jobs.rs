@@ -86,17 +86,11 @@ struct JobsTbody {
     partial: String,
 }
 
-#[derive(serde::Deserialize)]
-pub struct Partial {
-    #[serde(default)]
-    partial: u8,
-}
-
 pub async fn page(
     principal: Principal,
     state: web::Data<AppState>,
     query: web::Query<JobQuery>,
-    partial: web::Query<Partial>,
+    partial: web::Query<super::Partial>,
 ) -> Result<HttpResponse, PageError> {
     let query = query.into_inner().checked()?;
     let page = state.actors.coordinator.send(coord::ListPage(query.filter())).await??;
@@ -106,7 +100,7 @@ pub async fn page(
     let here = query.link(page.page);
     let separator = if here.contains('?') { '&' } else { '?' };
     let partial_url = format!("{here}{separator}partial=1");
-    if partial.partial == 1 {
+    if partial.table_only() {
         return Ok(html(StatusCode::OK, &JobsTbody { rows, filtered, partial: partial_url }));
     }
     let viewer = Viewer::of(&principal);

@@ -85,3 +85,16 @@ pub fn error_page(status: StatusCode, text: &str) -> HttpResponse {
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, location.to_string())).finish()
 }
+
+/// `?partial=1`: a live table's redraw asks for the table's rows alone, not the whole page.
+#[derive(serde::Deserialize)]
+pub struct Partial {
+    #[serde(default)]
+    partial: u8,
+}
+
+impl Partial {
+    pub fn table_only(&self) -> bool {
+        self.partial == 1
+    }
+}

@@ -100,16 +100,10 @@ struct WorkersTbody {
     rows: Vec<WorkerRow>,
 }
 
-#[derive(serde::Deserialize)]
-pub struct Partial {
-    #[serde(default)]
-    partial: u8,
-}
-
 pub async fn page(
     principal: Principal,
     state: web::Data<AppState>,
-    partial: web::Query<Partial>,
+    partial: web::Query<super::Partial>,
 ) -> Result<HttpResponse, PageError> {
     let workers = state.actors.coordinator.send(coord::Workers).await??;
     let busy: Vec<_> = workers.iter().filter_map(|w| w.current_job).collect();
@@ -122,7 +116,7 @@ pub async fn page(
     let now = now_ms();
     let rows = workers.iter().map(|w| WorkerRow::of(w, &jobs, now)).collect();
     let viewer = Viewer::of(&principal);
-    if partial.partial == 1 {
+    if partial.table_only() {
         return Ok(html(StatusCode::OK, &WorkersTbody { user: viewer.user, csrf: viewer.csrf, rows }));
     }
     Ok(html(StatusCode::OK, &Workers { user: viewer.user, csrf: viewer.csrf, rows }))
