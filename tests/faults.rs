@@ -194,6 +194,34 @@ fn a_hanging_melt_is_killed_as_stalled_and_the_job_goes_elsewhere() {
 }
 
 #[test]
+fn a_melt_that_finished_its_render_but_never_exits_is_ended_and_its_file_counts() {
+    let _one_at_a_time = serial();
+    // MLT's start race, acted out: melt renders the whole file, then its process group lives on with no render
+    // thread (here a shell that sleeps after a render, holding melt's output open), as a melt caught by the race does.
+    let scripts = tempfile::tempdir().unwrap();
+    let melt = scripts.path().join("melt-that-stays");
+    let script =
+        "#!/bin/sh\nmelt \"$@\"; status=$?\ncase \"$*\" in *-progress2*) exec sleep 611 ;; esac\nexit $status\n";
+    std::fs::write(&melt, script).unwrap();
+    std::fs::set_permissions(&melt, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // A stall timeout far longer than the test's limit: only the finished-render check may end this melt.
+    let cluster = Cluster::start_with(1, &["--melt", melt.to_str().unwrap(), "--stall-timeout", "600"]);
+    let dir = cluster.dir.path().to_path_buf();
+    let id = cluster.submit(&projects::tiny(&dir, "stays.mlt", 25), &[]);
+    let job = cluster.wait_final(id, LIMIT);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(attempts(&job).len(), 1, "{job}");
+    assert_eq!(probe(&dir.join("stays.mp4")).video_frames, 25);
+    let log = std::fs::read_to_string(dir.join("stays.mp4.log")).unwrap();
+    assert!(log.contains("distencode: melt finished the render but did not exit (its render thread ended before it was marked running); the worker ended melt"), "{log}");
+    let waiting = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .any(|entry| std::fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| cmdline == b"sleep\x00611\x00"));
+    assert!(!waiting, "the process left waiting was ended");
+}
+
+#[test]
 fn a_worker_that_stops_answering_loses_its_job_and_its_late_result_is_thrown_away() {
     let _one_at_a_time = serial();
     let mut cluster = Cluster::start_with(2, FAST_FAILURE_DETECTION);

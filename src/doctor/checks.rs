@@ -113,13 +113,23 @@ pub struct ToolOutput {
     pub stderr: String,
 }
 
+/// Why a tool gave no output to judge.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// It ran but neither ended nor closed its output within [`TOOL_TIMEOUT`].
+    #[error("{0}: no answer within {secs} s", secs = TOOL_TIMEOUT.as_secs())]
+    NoAnswer(String),
+    #[error("{0}: cannot run: {1}")]
+    CannotRun(String, std::io::Error),
+}
+
 /// Runs a tool with stdin closed, bounded in time; `command` is set up by the caller (arguments, environment).
-pub async fn run_tool(mut command: tokio::process::Command, shown: &str) -> Result<ToolOutput, String> {
+pub async fn run_tool(mut command: tokio::process::Command, shown: &str) -> Result<ToolOutput, ToolError> {
     command.stdin(std::process::Stdio::null()).kill_on_drop(true);
     let output = tokio::time::timeout(TOOL_TIMEOUT, command.output())
         .await
-        .map_err(|_| format!("{shown}: no answer within {} s", TOOL_TIMEOUT.as_secs()))?
-        .map_err(|e| format!("{shown}: cannot run: {e}"))?;
+        .map_err(|_| ToolError::NoAnswer(shown.to_string()))?
+        .map_err(|e| ToolError::CannotRun(shown.to_string(), e))?;
     let text = |bytes: &[u8]| String::from_utf8_lossy(&bytes[..bytes.len().min(MOST_TOOL_OUTPUT)]).into_owned();
     Ok(ToolOutput { success: output.status.success(), stdout: text(&output.stdout), stderr: text(&output.stderr) })
 }

@@ -1,7 +1,7 @@
 //! The checks of a worker: its render stack (melt, ffmpeg, Qt, frei0r, fonts), the folders it reads and writes,
 //! its free disk space and its certificate.
 
-use super::checks::{self, run_tool};
+use super::checks::{self, run_tool, ToolError};
 use super::Check;
 use crate::node_settings::NodeSettings;
 use distencode_mlt as mlt;
@@ -84,13 +84,23 @@ pub async fn qt(melt: &Path, work_dir: &Path) -> Check {
         Err(e) => return Check::fail("qt", format!("cannot make a folder in {}: {e}", work_dir.display())),
     };
     let frame = dir.path().join("qtext.png");
-    let mut command = Command::new(melt);
-    command.args(["-profile", "quarter_pal", "qtext:", "text=distencode", "out=0", "-consumer"]);
-    command.arg(format!("avformat:{}", frame.display())).arg("vcodec=png");
-    distencode_actors::runner::melt_env::set(&mut command, work_dir);
-    let out = match run_tool(command, &format!("{} qtext:", melt.display())).await {
+    let shown = format!("{} qtext:", melt.display());
+    let draw = || {
+        let mut command = Command::new(melt);
+        command.args(["-profile", "quarter_pal", "qtext:", "text=distencode", "out=0", "-consumer"]);
+        command.arg(format!("avformat:{}", frame.display())).arg("vcodec=png");
+        distencode_actors::runner::melt_env::set(&mut command, work_dir);
+        run_tool(command, &shown)
+    };
+    // melt now and then hangs at start-up and never ends (the worker's stall timeout and retry cover renders):
+    // one more try tells that from a Qt module that never draws.
+    let out = match draw().await {
+        Err(ToolError::NoAnswer(_)) => draw().await,
+        first => first,
+    };
+    let out = match out {
         Ok(out) => out,
-        Err(e) => return Check::fail("qt", e),
+        Err(e) => return Check::fail("qt", e.to_string()),
     };
     let drawn = std::fs::metadata(&frame).map(|m| m.len() > 0).unwrap_or(false);
     let said = format!("{}\n{}", out.stderr, out.stdout);

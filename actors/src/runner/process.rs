@@ -40,3 +40,68 @@ pub fn kill_group(pid: u32) {
         libc::killpg(pid, libc::SIGKILL);
     }
 }
+
+/// Whether every process of the group `pgid` is down to its main thread (Linux's `/proc/PID/stat`); `false` when
+/// the group has no process or `/proc` cannot be read.
+///
+/// MLT's avformat consumer starts its render thread before it marks itself running. When that thread renders a
+/// short project and ends in the gap, melt's main thread waits for a consumer that never stops: the render is
+/// done, every other thread is gone, and melt sleeps for ever. A melt still rendering has its render thread, and a
+/// wrapper script waiting for melt is not alone in the group.
+pub fn group_down_to_main_threads(pgid: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    let mut members = 0;
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((group, threads)) = group_and_threads(&stat) else {
+            continue;
+        };
+        if group == pgid {
+            if threads != 1 {
+                return false;
+            }
+            members += 1;
+        }
+    }
+    members > 0
+}
+
+/// The process group and thread count of a `/proc/PID/stat` line (fields 5 and 20; the name, field 2, is in
+/// parentheses and may hold spaces or parentheses itself).
+fn group_and_threads(stat: &str) -> Option<(u32, u32)> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // After the name: state (3), ppid (4), pgrp (5), ... num_threads (20).
+    Some((fields.get(2)?.parse().ok()?, fields.get(17)?.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_group_and_thread_count_are_read_past_a_name_with_spaces_and_parentheses() {
+        let stat = "4242 (melt (x) y) S 1 4242 4242 0 -1 4194304 3 0 0 0 1 0 0 0 20 0 7 0 99 1 2 3";
+        assert_eq!(group_and_threads(stat), Some((4242, 7)));
+        assert_eq!(group_and_threads("4242 (melt) S 1"), None);
+    }
+
+    #[test]
+    fn a_lone_sleeping_process_is_down_to_its_main_thread_and_an_absent_group_is_not() {
+        let mut command = std::process::Command::new("sleep");
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.arg("30").spawn().unwrap();
+        let pid = child.id();
+        assert!(group_down_to_main_threads(pid));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!group_down_to_main_threads(pid));
+    }
+}

@@ -19,6 +19,12 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Progress is reported at most this often.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+/// After reporting progress, a melt silent this long with no thread but its main one has finished the render
+/// and will never exit (see [`process::group_down_to_main_threads`]); a melt that is still rendering has its render thread.
+const MELT_LEFT_WAITING: Duration = Duration::from_secs(3);
+/// The line the job's log gets when the worker ends such a melt.
+const MELT_LEFT_WAITING_NOTE: &str =
+    "distencode: melt finished the render but did not exit (its render thread ended before it was marked running); the worker ended melt";
 /// Lines of melt's output kept for a failure report.
 const TAIL_LINES: usize = 20;
 
@@ -321,6 +327,18 @@ async fn run_melt(
                 if waiting.elapsed() > LOG_BATCH_DELAY {
                     last_output = Instant::now();
                 }
+                if last_progress.is_some() && last_output.elapsed() > MELT_LEFT_WAITING
+                    && process::group_down_to_main_threads(pid)
+                {
+                    // MLT's start race (see `group_down_to_main_threads`): the render ended, melt never will. The file is
+                    // verified as after any render.
+                    process::kill_group(pid);
+                    let _ = child.wait().await;
+                    log.line(MELT_LEFT_WAITING_NOTE).await;
+                    log.flush().await;
+                    tracing::info!(job = %id, attempt, "melt finished the render without exiting: ended it");
+                    return reported_failure(&mut transcript).map_or(Ok(()), Err);
+                }
                 if last_output.elapsed() > config.stall_timeout {
                     process::kill_group(pid);
                     let _ = child.wait().await;
@@ -351,10 +369,13 @@ async fn run_melt(
         };
         return Err(Outcome::Failed { reason, log_tail: transcript.tail() });
     }
-    if let Some(fatal) = transcript.fatal.take() {
-        return Err(Outcome::Failed { reason: format!("melt reported: {fatal}"), log_tail: transcript.tail() });
-    }
-    Ok(())
+    reported_failure(&mut transcript).map_or(Ok(()), Err)
+}
+
+/// What makes a render whose melt has ended not count: an error melt reported on the way.
+fn reported_failure(transcript: &mut Transcript) -> Option<Outcome> {
+    let fatal = transcript.fatal.take()?;
+    Some(Outcome::Failed { reason: format!("melt reported: {fatal}"), log_tail: transcript.tail() })
 }
 
 /// The longest line kept whole; a longer one is cut into pieces of this size.
