@@ -1,21 +1,11 @@
 //! How `job list` lines up and what `worker reserve`, `drain` and `list` say about a worker's job.
 
 use super::*;
-use distencode_wire::job::{Encoding, JobSpec, MeltLog};
+use distencode_wire::job::JobSpec;
 
 fn job(id: u64, state: JobState, worker: Option<&str>) -> JobRecord {
-    let spec = JobSpec {
-        project: "/srv/renders/p/p.mlt".into(),
-        output: "/srv/renders/p/p.mp4".into(),
-        encoding: Encoding::default(),
-        priority: 0,
-        melt_log: MeltLog::Normal,
-        services: vec!["color".into()],
-        optional_filters: Vec::new(),
-        split: None,
-        task: None,
-        overwrite: false,
-    };
+    let spec =
+        JobSpec { services: vec!["color".into()], ..JobSpec::new("/srv/renders/p/p.mlt", "/srv/renders/p/p.mp4") };
     let mut record = JobRecord::queued(JobId(id), spec, "alice".into(), 0);
     record.state = state;
     record.worker = worker.map(String::from);

@@ -8,7 +8,7 @@ mod common;
 use common::projects::{color_and_tone, write, PROFILE};
 use common::*;
 use distencode_sim::{ScriptedClient, Target};
-use distencode_wire::job::{Encoding, JobSpec, MeltLog};
+use distencode_wire::job::{Encoding, JobSpec};
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,19 +25,12 @@ fn depth_bomb(dir: &Path, levels: usize) -> std::path::PathBuf {
 /// A spec for `project` as a client would send it, without the client's own checks.
 fn raw_spec(project: &Path, extra: &[(&str, &str)]) -> JobSpec {
     JobSpec {
-        project: project.display().to_string(),
-        output: project.with_extension("mp4").display().to_string(),
         encoding: Encoding {
             extra: extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             ..Encoding::default()
         },
-        priority: 0,
-        melt_log: MeltLog::Normal,
         services: vec!["color".into()],
-        optional_filters: Vec::new(),
-        split: None,
-        task: None,
-        overwrite: false,
+        ..JobSpec::new(project.display().to_string(), project.with_extension("mp4").display().to_string())
     }
 }
 

@@ -20,7 +20,7 @@
 
 use anyhow::{bail, Result};
 use distencode_wire::connection::{self, ClientStream, Connection};
-use distencode_wire::job::{Encoding, JobId, JobSpec, MeltLog};
+use distencode_wire::job::{JobId, JobSpec};
 use distencode_wire::message::{ClientReply, ClientRequest};
 use distencode_wire::{tls, Role};
 use std::collections::HashMap;
@@ -130,16 +130,11 @@ impl Recorder {
 /// A job whose files do not exist: the coordinator records and dispatches it without opening them.
 pub fn spec(client: usize, n: usize) -> JobSpec {
     JobSpec {
-        project: format!("/nonexistent/distencode-bench/c{client}/job{n}.mlt"),
-        output: format!("/nonexistent/distencode-bench/c{client}/job{n}.mp4"),
-        encoding: Encoding::default(),
-        priority: 0,
-        melt_log: MeltLog::Normal,
         services: JOB_SERVICES.iter().map(|s| s.to_string()).collect(),
-        optional_filters: Vec::new(),
-        split: None,
-        task: None,
-        overwrite: false,
+        ..JobSpec::new(
+            format!("/nonexistent/distencode-bench/c{client}/job{n}.mlt"),
+            format!("/nonexistent/distencode-bench/c{client}/job{n}.mp4"),
+        )
     }
 }
 

@@ -125,16 +125,11 @@ pub fn prepare(project: &Path, request: &SubmitRequest, check: CheckHere) -> Res
         None => None,
     };
     let mut spec = JobSpec {
-        project: project.display().to_string(),
-        output: output.display().to_string(),
         encoding: encoding(preset, request)?,
         priority: request.priority,
-        services: Vec::new(),
         melt_log: request.melt_log,
-        optional_filters: Vec::new(),
-        split: None,
-        task: None,
         overwrite: request.overwrite,
+        ..JobSpec::new(project.display().to_string(), output.display().to_string())
     };
     if check == CheckHere::WhenVisible && !project.exists() {
         if chunks.is_some() {

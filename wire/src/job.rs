@@ -133,6 +133,25 @@ pub struct JobSpec {
     pub overwrite: bool,
 }
 
+impl JobSpec {
+    /// A render of `project` to `output` with the default encoding and nothing else asked for; set other fields
+    /// with `JobSpec { priority: 5, ..JobSpec::new(project, output) }`.
+    pub fn new(project: impl Into<String>, output: impl Into<String>) -> Self {
+        JobSpec {
+            project: project.into(),
+            output: output.into(),
+            encoding: Encoding::default(),
+            priority: 0,
+            melt_log: MeltLog::Normal,
+            services: Vec::new(),
+            optional_filters: Vec::new(),
+            split: None,
+            task: None,
+            overwrite: false,
+        }
+    }
+}
+
 /// One render of a job as offered to one worker; the attempt number guards against stale results.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeltJob {

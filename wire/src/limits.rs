@@ -88,21 +88,9 @@ fn count(what: &str, count: usize, limit: usize) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{Encoding, MeltLog};
 
     fn spec() -> JobSpec {
-        JobSpec {
-            project: "/p/a.mlt".into(),
-            output: "/p/a.mp4".into(),
-            encoding: Encoding::default(),
-            priority: 0,
-            melt_log: MeltLog::Normal,
-            services: vec!["color".into()],
-            optional_filters: Vec::new(),
-            split: None,
-            task: None,
-            overwrite: false,
-        }
+        JobSpec { services: vec!["color".into()], ..JobSpec::new("/p/a.mlt", "/p/a.mp4") }
     }
 
     #[test]

@@ -205,18 +205,7 @@ fn a_log_replaces_only_an_earlier_log_of_this_farm() {
 fn task_spec(kind: TaskKind, inputs: &[&Path]) -> JobSpec {
     let inputs = inputs.iter().map(|p| TaskInput { path: p.display().to_string(), frames: 25 }).collect();
     let task = Task { parent: JobId(4), kind, first: 0, last: 49, fps_num: 25, fps_den: 1, inputs };
-    JobSpec {
-        project: "/r/p.mlt".into(),
-        output: "/r/out.mp4".into(),
-        encoding: Default::default(),
-        priority: 0,
-        melt_log: Default::default(),
-        services: Vec::new(),
-        optional_filters: Vec::new(),
-        split: None,
-        task: Some(Box::new(task)),
-        overwrite: false,
-    }
+    JobSpec { task: Some(Box::new(task)), ..JobSpec::new("/r/p.mlt", "/r/out.mp4") }
 }
 
 #[test]

@@ -459,7 +459,7 @@ async fn commit_or_discard(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use distencode_wire::job::{Encoding, JobId, JobSpec, MeltLog};
+    use distencode_wire::job::{JobId, JobSpec};
 
     #[test]
     fn melt_runs_in_its_folder_with_the_work_dir_as_its_tmpdir() {
@@ -474,18 +474,8 @@ mod tests {
             media: Default::default(),
             outputs: Default::default(),
         };
-        let spec = JobSpec {
-            project: "/srv/renders/p/p.mlt".into(),
-            output: "/srv/renders/p/p.mp4".into(),
-            encoding: Encoding::default(),
-            priority: 0,
-            melt_log: MeltLog::Normal,
-            services: vec!["color".into()],
-            optional_filters: Vec::new(),
-            split: None,
-            task: None,
-            overwrite: false,
-        };
+        let spec =
+            JobSpec { services: vec!["color".into()], ..JobSpec::new("/srv/renders/p/p.mlt", "/srv/renders/p/p.mp4") };
         let job = MeltJob { id: JobId(1), attempt: 1, spec };
         let folder = Path::new("/srv/renders/p");
         let partial = Path::new("/srv/renders/p/.p.mp4.job1-1.partial.mp4");

@@ -250,18 +250,7 @@ mod tests {
     /// A job whose consumer properties take about `bytes`.
     fn record(id: u64, bytes: usize) -> JobRecord {
         let encoding = Encoding { extra: vec![("x".into(), "y".repeat(bytes))], ..Encoding::default() };
-        let spec = JobSpec {
-            project: "/p.mlt".into(),
-            output: "/p.mp4".into(),
-            encoding,
-            priority: 0,
-            melt_log: Default::default(),
-            services: Vec::new(),
-            optional_filters: Vec::new(),
-            split: None,
-            task: None,
-            overwrite: false,
-        };
+        let spec = JobSpec { encoding, ..JobSpec::new("/p.mlt", "/p.mp4") };
         JobRecord::queued(JobId(id), spec, "alice".into(), 0)
     }
 

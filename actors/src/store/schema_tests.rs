@@ -46,16 +46,11 @@ fn submitted(n: u64, by: &str, priority: i32, at: u64) -> JobRecord {
         _ => vec![],
     };
     let spec = JobSpec {
-        project: format!("/srv/projects/show/episode{n}.mlt"),
-        output: format!("/srv/renders/episode{n}.mp4"),
         encoding: Encoding { vcodec: "libx264".into(), acodec: "aac".into(), extra },
         priority,
         melt_log: if n == 3 { MeltLog::Verbose } else { MeltLog::Normal },
         services: vec!["avformat".into(), "color".into(), "luma".into()],
-        optional_filters: Vec::new(),
-        split: None,
-        task: None,
-        overwrite: false,
+        ..JobSpec::new(format!("/srv/projects/show/episode{n}.mlt"), format!("/srv/renders/episode{n}.mp4"))
     };
     let mut record = JobRecord::queued(JobId(n), spec, by.into(), at);
     record.revision = 1;

@@ -21,16 +21,12 @@ fn submitted(n: u64, by: &str, priority: i32, at: u64) -> JobRecord {
         _ => vec![],
     };
     let spec = JobSpec {
-        project: format!("/srv/projects/film/reel{n}.mlt"),
-        output: format!("/srv/renders/reel{n}.mp4"),
         encoding: Encoding { vcodec: "libx264".into(), acodec: "aac".into(), extra },
         priority,
         melt_log: if n == 3 { MeltLog::Debug } else { MeltLog::Normal },
         services: vec!["avformat".into(), "color".into(), "luma".into()],
         optional_filters,
-        split: None,
-        task: None,
-        overwrite: false,
+        ..JobSpec::new(format!("/srv/projects/film/reel{n}.mlt"), format!("/srv/renders/reel{n}.mp4"))
     };
     JobRecord::queued(JobId(n), spec, by.into(), at)
 }

@@ -1,23 +1,12 @@
 //! The store against a real sled database in a temporary folder: durability across reopening, refusals.
 
 use super::*;
-use distencode_wire::job::{Encoding, JobSpec, JobState};
+use distencode_wire::job::{JobSpec, JobState};
 use distencode_wire::message::Reservation;
 
 /// A plain job (shared by the store's other tests).
 pub(super) fn spec() -> JobSpec {
-    JobSpec {
-        project: "/p.mlt".into(),
-        output: "/p.mp4".into(),
-        encoding: Encoding::default(),
-        priority: 0,
-        melt_log: Default::default(),
-        services: Vec::new(),
-        optional_filters: Vec::new(),
-        split: None,
-        task: None,
-        overwrite: false,
-    }
+    JobSpec::new("/p.mlt", "/p.mp4")
 }
 
 /// Opens a store in `dir`, lets `write` change it, flushes and closes it: what the next open must find.

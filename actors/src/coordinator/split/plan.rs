@@ -180,16 +180,9 @@ mod tests {
     #[test]
     fn only_the_join_keeps_overwrite_for_it_alone_writes_the_users_output() {
         let spec = JobSpec {
-            project: "/r/p.mlt".into(),
-            output: "/r/out.mp4".into(),
-            encoding: Default::default(),
-            priority: 0,
-            melt_log: Default::default(),
-            services: Vec::new(),
-            optional_filters: Vec::new(),
             split: Some(Box::new(request(Some(2), 600, 25, 1))),
-            task: None,
             overwrite: true,
+            ..JobSpec::new("/r/p.mlt", "/r/out.mp4")
         };
         let parent = JobRecord::queued(JobId(5), spec, "alice".into(), 0);
         let ranges = [(0, 299), (300, 599)];

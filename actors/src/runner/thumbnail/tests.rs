@@ -1,22 +1,15 @@
 //! The poster frame against this machine's real ffmpeg and ffprobe (a one-second test picture, no melt).
 
 use super::*;
-use distencode_wire::job::{Encoding, JobSpec, MeltLog, Task};
+use distencode_wire::job::{Encoding, JobSpec, Task};
 
 fn job(vcodec: &str, task: Option<TaskKind>) -> MeltJob {
     let spec = JobSpec {
-        project: "/p/p.mlt".into(),
-        output: "/p/p.mp4".into(),
         encoding: Encoding { vcodec: vcodec.into(), ..Encoding::default() },
-        priority: 0,
-        melt_log: MeltLog::Normal,
-        services: Vec::new(),
-        optional_filters: Vec::new(),
-        split: None,
         task: task.map(|kind| {
             Box::new(Task { parent: JobId(1), kind, first: 0, last: 24, fps_num: 25, fps_den: 1, inputs: Vec::new() })
         }),
-        overwrite: false,
+        ..JobSpec::new("/p/p.mlt", "/p/p.mp4")
     };
     MeltJob { id: JobId(2), attempt: 1, spec }
 }

@@ -1,21 +1,10 @@
 //! The table of allowed and refused transitions, and the attempt bookkeeping.
 
 use super::*;
-use distencode_wire::job::{Encoding, JobId, JobSpec};
+use distencode_wire::job::{JobId, JobSpec};
 
 fn job(state: JobState, live_attempt: bool) -> JobRecord {
-    let spec = JobSpec {
-        project: "/p.mlt".into(),
-        output: "/p.mp4".into(),
-        encoding: Encoding::default(),
-        priority: 0,
-        melt_log: Default::default(),
-        services: Vec::new(),
-        optional_filters: Vec::new(),
-        split: None,
-        task: None,
-        overwrite: false,
-    };
+    let spec = JobSpec::new("/p.mlt", "/p.mp4");
     let mut record = JobRecord::queued(JobId(1), spec, "alice".into(), 0);
     record.state = state;
     if live_attempt {
