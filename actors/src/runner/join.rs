@@ -29,7 +29,10 @@ pub fn melt_properties(task: &Task) -> Vec<String> {
         distencode_wire::job::TaskKind::Chunk => {
             vec![format!("in={}", task.first), format!("out={}", task.last), "an=1".into(), "audio_off=1".into()]
         }
-        distencode_wire::job::TaskKind::Audio => vec!["vn=1".into(), "video_off=1".into()],
+        // `real_time=0`: the consumer renders each frame itself, with no read-ahead thread. With video off,
+        // MLT 7.12's read-ahead thread and the consumer's now and then miss each other's wake-up and both wait for
+        // ever (melt prints nothing and the pass stalls); audio is cheap, so nothing is lost without it.
+        distencode_wire::job::TaskKind::Audio => vec!["vn=1".into(), "video_off=1".into(), "real_time=0".into()],
         _ => Vec::new(),
     }
 }
