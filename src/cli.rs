@@ -30,6 +30,20 @@ pub enum Command {
     /// Make the cluster's CA and node certificates.
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// The audit trail, newest first: who changed what, by which way, when, and what was refused (admins only).
+    Audit {
+        /// Only this user's entries.
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// Print them as one JSON array.
+        #[arg(long)]
+        json: bool,
+        /// Entries at most (up to 1000).
+        #[arg(long, value_name = "COUNT", default_value_t = distencode_wire::audit::DEFAULT_AUDIT_ENTRIES)]
+        limit: u32,
+        #[command(flatten)]
+        connect: Connect,
+    },
     /// Check this machine as a worker or coordinator: one line per check (ok, warn, fail) with the fix.
     Doctor(DoctorArgs),
     /// Write the farm's check project (two seconds of colour and tone every worker can render).

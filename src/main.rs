@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod assets_cmd;
+mod audit_cmd;
 mod bench;
 mod certs_cmd;
 mod cli;
@@ -35,6 +36,9 @@ fn main() -> ExitCode {
             None => Err(anyhow::anyhow!("the node command was not parsed as one")),
         },
         Command::Job(command) => client_runtime().and_then(|rt| rt.block_on(job_cmd::run(command))),
+        Command::Audit { user, json, limit, connect } => {
+            client_runtime().and_then(|rt| rt.block_on(audit_cmd::run(user, json, limit, connect)))
+        }
         Command::Worker(command) => client_runtime().and_then(|rt| rt.block_on(worker_cmd::run(command))),
         Command::Presets { json, connect } => {
             client_runtime().and_then(|rt| rt.block_on(presets_cmd::run(json, connect)))

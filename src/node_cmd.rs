@@ -50,6 +50,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 metrics: store.metrics(),
                 users: std::sync::Arc::new(checked.users.clone()),
                 keep_finished: checked.keep_finished,
+                audit_keep: checked.audit_keep,
             };
             let limits = ConnectionLimits {
                 max_connections: checked.max_connections,

@@ -124,6 +124,10 @@ pub struct NodeSettings {
     /// 12h); checked at start and every hour. Default: keep them until `job delete` or `job prune`.
     #[arg(long, env = "DISTENCODE_KEEP_FINISHED", value_name = "DURATION")]
     pub keep_finished: Option<String>,
+    /// Coordinator: delete audit trail entries once they are older than this (e.g. 365d); checked at start and
+    /// every hour. Default: 365d.
+    #[arg(long, env = "DISTENCODE_AUDIT_KEEP", value_name = "DURATION")]
+    pub audit_keep: Option<String>,
     /// Worker: seconds without any output from melt before the render is killed as stalled.
     #[arg(long, env = "DISTENCODE_STALL_TIMEOUT", value_name = "SECONDS", default_value_t = 120.0)]
     pub stall_timeout: f64,
@@ -169,6 +173,16 @@ pub struct Checked {
     pub users: Users,
     /// How long finished jobs are kept (`None`: until deleted).
     pub keep_finished: Option<Duration>,
+    /// How long audit entries are kept.
+    pub audit_keep: Duration,
+}
+
+/// A retention setting (`keep_finished`, `audit_keep`): a positive duration such as 90d or 12h.
+fn age(origins: &Origins, key: &str, text: &str) -> Result<Duration> {
+    crate::cli::parse_age(text)
+        .ok()
+        .filter(|keep| !keep.is_zero())
+        .ok_or_else(|| anyhow!("{}: must be a duration such as 90d or 12h, not {text:?}", origins.name(key)))
 }
 
 impl NodeSettings {
@@ -193,16 +207,10 @@ impl NodeSettings {
             max_connections: self.max_connections,
             max_connections_per_node: self.max_connections_per_node,
             users: self.users(origins)?,
-            keep_finished: match &self.keep_finished {
-                Some(text) => {
-                    Some(crate::cli::parse_age(text).ok().filter(|keep| !keep.is_zero()).ok_or_else(|| {
-                        anyhow!(
-                            "{}: must be a duration such as 90d or 12h, not {text:?}",
-                            origins.name("keep_finished")
-                        )
-                    })?)
-                }
-                None => None,
+            keep_finished: self.keep_finished.as_deref().map(|text| age(origins, "keep_finished", text)).transpose()?,
+            audit_keep: match &self.audit_keep {
+                Some(text) => age(origins, "audit_keep", text)?,
+                None => distencode_actors::coordinator::audit::DEFAULT_AUDIT_KEEP,
             },
         };
         if checked.heartbeat_timeout <= checked.heartbeat_interval {

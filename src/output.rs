@@ -168,7 +168,7 @@ pub fn describe_deleted(ids: &[JobId], request: &ClientRequest) -> String {
     }
 }
 
-fn rfc3339(ms: u64) -> String {
+pub fn rfc3339(ms: u64) -> String {
     let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok();
     time.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_else(|| ms.to_string())
 }

@@ -4,6 +4,7 @@
 
 use super::{dial_client, within, Target, REPLY_LIMIT};
 use anyhow::{anyhow, bail, Context, Result};
+use distencode_wire::audit::AuditEntry;
 use distencode_wire::connection::{self, ClientStream, Connection};
 use distencode_wire::job::{JobId, JobRecord, JobSpec, MeltJob};
 use distencode_wire::message::{
@@ -218,6 +219,16 @@ impl ScriptedClient {
     pub async fn workers(&mut self, request: ClientRequest) -> Result<Vec<WorkerView>> {
         match self.ask(&request).await? {
             ClientReply::Workers(workers) => Ok(workers),
+            ClientReply::Error(text) => bail!("{text}"),
+            other => bail!("unexpected answer to {request:?}: {other:?}"),
+        }
+    }
+
+    /// The audit trail, newest first (`distencode audit`).
+    pub async fn audit(&mut self, user: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>> {
+        let request = ClientRequest::Audit { user: user.map(str::to_string), limit };
+        match self.ask(&request).await? {
+            ClientReply::Audit(entries) => Ok(entries),
             ClientReply::Error(text) => bail!("{text}"),
             other => bail!("unexpected answer to {request:?}: {other:?}"),
         }

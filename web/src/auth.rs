@@ -16,7 +16,7 @@ use crate::{secret, WebError};
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
 use actix_web::{web, FromRequest, HttpRequest};
-use distencode_actors::auth::User;
+use distencode_actors::auth::{Route, User};
 use futures::future::{ready, LocalBoxFuture, Ready};
 use futures::StreamExt;
 
@@ -63,13 +63,15 @@ pub fn authenticate(request: &HttpRequest) -> Result<Principal, WebError> {
         let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         return match token {
             Some(token) if secret::same(token.as_bytes(), &state.token) => {
-                Ok(Principal { user: User { name: TOKEN_USER.into(), role: Role::Admin }, via: Via::Bearer })
+                let user = User { name: TOKEN_USER.into(), role: Role::Admin, route: Route::Token };
+                Ok(Principal { user, via: Via::Bearer })
             }
             _ => Err(WebError::Unauthorized),
         };
     }
     let session = Session::from_request(request, &state.session_key).ok_or(WebError::Unauthorized)?;
-    let user = User { name: session.user.clone(), role: session.role };
+    let route = if session.token { Route::Token } else { Route::Web };
+    let user = User { name: session.user.clone(), role: session.role, route };
     Ok(Principal { user, via: Via::Session(session) })
 }
 

@@ -27,6 +27,9 @@ pub struct Session {
     pub csrf: String,
     /// Unix seconds after which the session is no longer valid.
     pub expires: u64,
+    /// Made by the sign-in token (the audit trail records such requests as `token`, others as `web`).
+    #[serde(default)]
+    pub token: bool,
 }
 
 fn now_seconds() -> u64 {
@@ -41,6 +44,7 @@ impl Session {
             role,
             csrf: secret::random_hex(32)?,
             expires: now_seconds() + SESSION_SECONDS,
+            token: false,
         })
     }
 

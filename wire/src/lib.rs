@@ -9,9 +9,11 @@
 //! - [`verify`]: the certificate checks webpki leaves out (the leaf signed directly by the CA, an EKU present).
 //! - [`connection`]: a TLS stream wrapped into a typed message channel, and the dial/accept handshakes.
 //! - [`thumbnail`]: a render's poster frame on its way to the coordinator, capped on decode.
+//! - [`audit`]: an entry of the coordinator's audit trail, as `distencode audit` receives it.
 //! - [`redial`]: how long a node waits before dialling its coordinator again (backoff with jitter).
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod connection;
 pub mod consumer_props;
 pub mod frame;

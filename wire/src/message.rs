@@ -7,6 +7,7 @@
 //! - a worker sends [`WorkerToCoordinator::Register`] first, then both sides send freely: the coordinator pushes
 //!   offers and cancellations, the worker answers offers and reports progress, log lines and outcomes.
 
+use crate::audit::AuditEntry;
 use crate::identity::Role;
 use crate::job::{JobId, JobRecord, JobSpec, MeltJob, Progress, RenderFacts};
 use crate::thumbnail::Thumbnail;
@@ -79,6 +80,9 @@ pub enum ClientRequest {
     /// Delete the finished jobs that finished before `before` (unix ms), oldest first, at most
     /// [`crate::limits::MAX_DELETE_JOBS`] of them. Answered with `Deleted`.
     Prune { before: u64 },
+    /// The audit trail, newest first: at most `limit` entries (capped at [`crate::audit::MAX_AUDIT_ENTRIES`]),
+    /// only `user`'s when one is named. Admins only. Answered with `Audit`.
+    Audit { user: Option<String>, limit: u32 },
 }
 
 /// The coordinator's answer to a [`ClientRequest`].
@@ -96,6 +100,8 @@ pub enum ClientReply {
     Error(String),
     /// The jobs a `Delete` or `Prune` deleted, with their logs.
     Deleted(Vec<JobId>),
+    /// The entries an `Audit` asked for, newest first.
+    Audit(Vec<AuditEntry>),
 }
 
 /// A worker as `worker list` shows it.

@@ -7,6 +7,7 @@
 
 pub mod rules;
 
+pub use distencode_wire::audit::Route;
 pub use rules::{authorize, may_see_details, redact, Action, Refusal, HIDDEN};
 
 use serde::{Deserialize, Serialize};
@@ -42,11 +43,20 @@ pub struct User {
     /// The user name: what jobs record as their owner and reservations as their holder.
     pub name: String,
     pub role: UserRole,
+    /// How they reached the coordinator (the command line, a web session, the sign-in token): what the audit
+    /// trail records beside their name.
+    pub route: Route,
 }
 
 impl User {
     pub fn is_admin(&self) -> bool {
         self.role == UserRole::Admin
+    }
+
+    /// The same user, come by `route`.
+    pub fn via(mut self, route: Route) -> Self {
+        self.route = route;
+        self
     }
 }
 
@@ -94,10 +104,11 @@ impl Users {
         self.named(self.user_name(certificate))
     }
 
-    /// The user called `name`, with the role the configuration gives them.
+    /// The user called `name`, with the role the configuration gives them, come by the command line (set another
+    /// route with [`User::via`]).
     pub fn named(&self, name: &str) -> User {
         let role = if self.admins.contains(name) { UserRole::Admin } else { UserRole::User };
-        User { name: name.to_string(), role }
+        User { name: name.to_string(), role, route: Route::Cli }
     }
 }
 
@@ -112,9 +123,10 @@ mod tests {
             certificate_users: [("alice-laptop".to_string(), "alice".to_string())].into(),
             ..Users::default()
         };
-        assert_eq!(users.for_certificate("alice-laptop"), User { name: "alice".into(), role: UserRole::Admin });
-        assert_eq!(users.for_certificate("alice"), User { name: "alice".into(), role: UserRole::Admin });
-        assert_eq!(users.for_certificate("bob"), User { name: "bob".into(), role: UserRole::User });
+        let user = |name: &str, role| User { name: name.into(), role, route: Route::Cli };
+        assert_eq!(users.for_certificate("alice-laptop"), user("alice", UserRole::Admin));
+        assert_eq!(users.for_certificate("alice"), user("alice", UserRole::Admin));
+        assert_eq!(users.for_certificate("bob"), user("bob", UserRole::User));
         assert_eq!(users.user_name("alice-laptop"), "alice");
         assert_eq!(users.for_certificate("bob").to_string(), "bob (user)");
     }

@@ -7,6 +7,7 @@
 //!
 //! Files: [`dispatch`] (queue → worker), [`reports`] (what workers say), [`requests`] (what clients ask).
 
+pub mod audit;
 mod dispatch;
 pub mod log_budget;
 mod messages;
@@ -47,6 +48,8 @@ pub struct CoordinatorConfig {
     /// `--keep-finished`: finished jobs older than this are deleted with their logs (checked at start and every
     /// [`RETENTION_EVERY`]); `None` keeps them until `job delete` or `job prune`.
     pub keep_finished: Option<Duration>,
+    /// `audit_keep`: audit entries older than this are deleted (checked at start and every [`RETENTION_EVERY`]).
+    pub audit_keep: Duration,
 }
 
 /// How often finished jobs past `--keep-finished` are looked for.
@@ -61,6 +64,7 @@ impl Default for CoordinatorConfig {
             metrics: Metrics::default(),
             users: Arc::default(),
             keep_finished: None,
+            audit_keep: audit::DEFAULT_AUDIT_KEEP,
         }
     }
 }
@@ -336,6 +340,7 @@ impl Actor for Coordinator {
         if let Some(keep) = self.config.keep_finished {
             retention::start(keep, ctx);
         }
+        audit::start_retention(self.config.audit_keep, ctx, self.store.clone());
     }
 }
 

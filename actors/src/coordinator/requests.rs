@@ -4,9 +4,16 @@ use super::split;
 use super::*;
 use crate::auth::{authorize, Action};
 use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo};
-use crate::store::{CreateJob, GetJob, GetThumbnail, JobPage, LogCursor, QueryJobs, ReadLog};
+use crate::store::{record_refusal, Audited, CreateJob, GetJob, GetThumbnail, JobPage, LogCursor, QueryJobs, ReadLog};
+use distencode_wire::audit::{AuditAction, AuditEntry};
 use distencode_wire::job::{JobSpec, TaskKind};
 use distencode_wire::message::{CoordinatorToWorker, WorkerView};
+
+/// Records `entry` as refused for `refused`, then answers with the refusal.
+async fn refusal<T>(store: Addr<crate::store::JobStore>, entry: AuditEntry, refused: RequestError) -> Answer<T> {
+    record_refusal(&store, entry, &refused).await;
+    Err(refused)
+}
 
 /// A store's answer; a store that is gone says so as the store does.
 fn answer<T>(result: Result<Result<T, StoreError>, MailboxError>) -> Answer<T> {
@@ -18,9 +25,10 @@ impl Handler<Submit> for Coordinator {
 
     fn handle(&mut self, msg: Submit, _: &mut Self::Context) -> Self::Result {
         // Who may submit is answered first; then whether the output is free (a refusal names the job holding it).
+        let entry = audit::entry(&msg.by, AuditAction::Submit, &format!("project {}", msg.spec.project));
         let allowed = authorize(&self.config.users, &msg.by, Action::Submit { priority: msg.spec.priority });
         if let Err(refused) = allowed.map_err(RequestError::from).and_then(|()| self.check_output_free(&msg.spec)) {
-            return Box::pin(async move { Err(refused) }.into_actor(self));
+            return Box::pin(refusal(self.store.clone(), entry, refused).into_actor(self));
         }
         let output = msg.spec.output.clone();
         self.submitting_outputs.insert(output.clone());
@@ -28,8 +36,12 @@ impl Handler<Submit> for Coordinator {
         let (registry, store) = (self.registry.clone(), self.store.clone());
         let create = async move {
             // A job no worker of the pool could render is refused now, with what each worker lacks.
-            registry.send(CheckNeeds(needs)).await??;
-            answer(store.send(CreateJob { spec: msg.spec, submitted_by: msg.by.name }).await)
+            let checked = registry.send(CheckNeeds(needs)).await.map_err(RequestError::from).and_then(|r| r);
+            if let Err(refused) = checked {
+                return refusal(store.clone(), entry, refused).await;
+            }
+            let change = CreateJob { spec: msg.spec, submitted_by: msg.by.name };
+            answer(store.send(Audited { change, entry }).await)
         };
         Box::pin(create.into_actor(self).map(move |result, act, ctx| {
             act.submitting_outputs.remove(&output);
@@ -209,14 +221,32 @@ impl Coordinator {
         by: crate::auth::User,
         action: impl for<'a> FnOnce(JobId, &'a str) -> Action<'a> + 'static,
     ) -> impl std::future::Future<Output = Answer<JobRecord>> + 'static {
+        self.owned_audited(id, by, action, None)
+    }
+
+    /// As [`Coordinator::owned`]; a refusal (or a job that is not there) is recorded as `entry`, refused, before
+    /// it is answered.
+    fn owned_audited(
+        &self,
+        id: JobId,
+        by: crate::auth::User,
+        action: impl for<'a> FnOnce(JobId, &'a str) -> Action<'a> + 'static,
+        entry: Option<AuditEntry>,
+    ) -> impl std::future::Future<Output = Answer<JobRecord>> + 'static {
         let (live, store, users) = (self.active.get(&id).cloned(), self.store.clone(), self.config.users.clone());
         async move {
-            let record = match live {
-                Some(record) => record,
-                None => answer(store.send(GetJob(id)).await)?,
+            let checked = async {
+                let record = match live {
+                    Some(record) => record,
+                    None => answer(store.send(GetJob(id)).await)?,
+                };
+                authorize(&users, &by, action(id, &record.submitted_by))?;
+                Answer::Ok(record)
             };
-            authorize(&users, &by, action(id, &record.submitted_by))?;
-            Ok(record)
+            match (checked.await, entry) {
+                (Err(refused), Some(entry)) => refusal(store.clone(), entry, refused).await,
+                (result, _) => result,
+            }
         }
     }
 }
@@ -226,10 +256,11 @@ impl Handler<Cancel> for Coordinator {
 
     fn handle(&mut self, msg: Cancel, _: &mut Self::Context) -> Self::Result {
         let id = msg.id;
+        let entry = audit::entry(&msg.by, AuditAction::Cancel, &audit::job(id));
         if let Some(parent) = self.active.get(&id).and_then(|r| r.task.as_ref()).filter(|t| t.kind != TaskKind::Cleanup)
         {
-            let refusal = Err(RequestError::TaskOfSplitJob { task: id, parent: parent.parent });
-            return Box::pin(async move { refusal }.into_actor(self));
+            let refused = RequestError::TaskOfSplitJob { task: id, parent: parent.parent };
+            return Box::pin(refusal(self.store.clone(), entry, refused).into_actor(self));
         }
         let reason = format!("cancelled by {}", msg.by.name);
         let change = match self.active.get(&id).filter(|r| r.is_split()) {
@@ -240,19 +271,19 @@ impl Handler<Cancel> for Coordinator {
                 });
                 if joining {
                     let error = crate::store::TransitionError::Finishing { id };
-                    let refusal = Err(RequestError::Store(StoreError::Refused { id, error }));
-                    return Box::pin(async move { refusal }.into_actor(self));
+                    let refused = RequestError::Store(StoreError::Refused { id, error });
+                    return Box::pin(refusal(self.store.clone(), entry, refused).into_actor(self));
                 }
                 Change::CancelSplit { tasks: split::ended(&parent.tasks), reason }
             }
             None => Change::Cancel { reason },
         };
         // Only its owner or an admin cancels it (checked before the change is asked for; the owner never changes).
-        let owned = self.owned(id, msg.by, |job, owner| Action::Cancel { job, owner });
+        let owned = self.owned_audited(id, msg.by, |job, owner| Action::Cancel { job, owner }, Some(entry.clone()));
         let store = self.store.clone();
         let apply = async move {
             owned.await?;
-            answer(store.send(ApplyChange { id, change }).await)
+            answer(store.send(Audited { change: ApplyChange { id, change }, entry }).await)
         };
         let live = self.active.get(&id).and_then(|r| r.current_attempt()).map(|a| (a.worker.clone(), a.number));
         Box::pin(apply.into_actor(self).map(move |result, act, ctx| {
@@ -275,11 +306,12 @@ impl Handler<Retry> for Coordinator {
 
     fn handle(&mut self, msg: Retry, _: &mut Self::Context) -> Self::Result {
         let id = msg.id;
-        let owned = self.owned(id, msg.by, |job, owner| Action::Retry { job, owner });
+        let entry = audit::entry(&msg.by, AuditAction::Retry, &audit::job(id));
+        let owned = self.owned_audited(id, msg.by, |job, owner| Action::Retry { job, owner }, Some(entry.clone()));
         let store = self.store.clone();
         let apply = async move {
             owned.await?;
-            answer(store.send(ApplyChange { id, change: Change::Retry }).await)
+            answer(store.send(Audited { change: ApplyChange { id, change: Change::Retry }, entry }).await)
         };
         Box::pin(apply.into_actor(self).map(|result, act, ctx| {
             let record = result?;
@@ -298,11 +330,18 @@ impl Handler<SetPriority> for Coordinator {
 
     fn handle(&mut self, msg: SetPriority, _: &mut Self::Context) -> Self::Result {
         let (id, priority) = (msg.id, msg.priority);
-        let owned = self.owned(id, msg.by, move |job, owner| Action::SetPriority { job, owner, priority });
+        let entry = audit::entry(&msg.by, AuditAction::Priority, &format!("job {id} to priority {priority}"));
+        let owned = self.owned_audited(
+            id,
+            msg.by,
+            move |job, owner| Action::SetPriority { job, owner, priority },
+            Some(entry.clone()),
+        );
         let store = self.store.clone();
         let apply = async move {
             owned.await?;
-            answer(store.send(ApplyChange { id, change: Change::Priority { priority } }).await)
+            let change = ApplyChange { id, change: Change::Priority { priority } };
+            answer(store.send(Audited { change, entry }).await)
         };
         Box::pin(apply.into_actor(self).map(|result, act, ctx| {
             let record = result?;
@@ -337,17 +376,25 @@ impl Handler<Delete> for Coordinator {
         let mut ids = msg.ids;
         ids.sort_unstable();
         ids.dedup();
+        let entry = audit::entry(&by, AuditAction::Delete, &audit::jobs(&ids));
         let delete = async move {
             // Each job is the caller's to delete (or they are an admin); a split job takes its tasks with it.
-            let mut all = ids.clone();
-            for &id in &ids {
-                let record = answer(store.send(GetJob(id)).await)?;
-                authorize(&users, &by, Action::Delete { job: id, owner: &record.submitted_by })?;
-                all.extend(record.tasks.iter().map(|task| task.job));
-            }
-            all.sort_unstable();
-            all.dedup();
-            let deleted = answer(store.send(crate::store::DeleteJobs(all)).await)?;
+            let checked = async {
+                let mut all = ids.clone();
+                for &id in &ids {
+                    let record = answer(store.send(GetJob(id)).await)?;
+                    authorize(&users, &by, Action::Delete { job: id, owner: &record.submitted_by })?;
+                    all.extend(record.tasks.iter().map(|task| task.job));
+                }
+                all.sort_unstable();
+                all.dedup();
+                Answer::Ok(all)
+            };
+            let all = match checked.await {
+                Ok(all) => all,
+                Err(refused) => return refusal(store.clone(), entry, refused).await,
+            };
+            let deleted = answer(store.send(Audited { change: crate::store::DeleteJobs(all), entry }).await)?;
             Answer::Ok(deleted.into_iter().map(|record| record.id).collect::<Vec<_>>())
         };
         Box::pin(delete.into_actor(self).map(|result, act, _| {
@@ -366,10 +413,18 @@ impl Handler<Prune> for Coordinator {
             Some(by) => authorize(&self.config.users, by, Action::Prune).map_err(RequestError::from),
             None => Ok(()),
         };
+        // The coordinator's own retention (`by: None`) is no one's request: it is not in the trail.
+        let target = format!("jobs finished before {} (unix ms)", msg.before);
+        let entry = msg.by.as_ref().map(|by| audit::entry(by, AuditAction::Prune, &target));
         let store = self.store.clone();
         let prune = async move {
-            allowed?;
-            let deleted = answer(store.send(crate::store::PruneJobs { before: msg.before }).await)?;
+            let change = crate::store::PruneJobs { before: msg.before };
+            let deleted = match (allowed, entry) {
+                (Err(refused), Some(entry)) => return refusal(store.clone(), entry, refused).await,
+                (Err(refused), None) => return Err(refused),
+                (Ok(()), Some(entry)) => answer(store.send(Audited { change, entry }).await)?,
+                (Ok(()), None) => answer(store.send(change).await)?,
+            };
             Answer::Ok(deleted.into_iter().map(|record| record.id).collect::<Vec<_>>())
         };
         Box::pin(prune.into_actor(self).map(|result, act, _| {

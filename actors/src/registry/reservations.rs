@@ -3,9 +3,11 @@
 
 use super::{WorkerEvent, WorkerRegistry};
 use crate::auth::{authorize, Action, User, Users};
+use crate::coordinator::audit::{self, worker};
 use crate::error::{Answer, RequestError};
-use crate::store::{LoadDrains, LoadReservations, SaveDrain, SaveReservation, StoreError};
+use crate::store::{record_refusal, Audited, LoadDrains, LoadReservations, SaveDrain, SaveReservation, StoreError};
 use actix::prelude::*;
+use distencode_wire::audit::{AuditAction, AuditEntry};
 use distencode_wire::identity::validate_node_name;
 use distencode_wire::job::now_ms;
 use distencode_wire::message::{Reservation, WorkerView};
@@ -103,6 +105,11 @@ impl Handler<Reserve> for WorkerRegistry {
     type Result = ResponseActFuture<Self, Answer<Vec<WorkerView>>>;
 
     fn handle(&mut self, msg: Reserve, _: &mut Self::Context) -> Self::Result {
+        let target = match msg.now {
+            true => format!("{} for {} at once", worker(&msg.worker), msg.person),
+            false => format!("{} for {}", worker(&msg.worker), msg.person),
+        };
+        let entry = audit::entry(&msg.by, AuditAction::Reserve, &target);
         let checked =
             validate_node_name(&msg.worker)
                 .map_err(RequestError::from)
@@ -128,11 +135,11 @@ impl Handler<Reserve> for WorkerRegistry {
                     Ok(authorize(&Users::default(), &msg.by, action)?)
                 });
         if let Err(e) = checked {
-            return Box::pin(async move { Err(e) }.into_actor(self));
+            return self.refuse(entry, e);
         }
         let reservation = Reservation { person: msg.person, until: msg.until };
-        let save =
-            self.store.send(SaveReservation { worker: msg.worker.clone(), reservation: Some(reservation.clone()) });
+        let change = SaveReservation { worker: msg.worker.clone(), reservation: Some(reservation.clone()) };
+        let save = self.store.send(Audited { change, entry });
         let (worker, now) = (msg.worker, msg.now);
         Box::pin(save.into_actor(self).map(move |result, act, _| {
             result??;
@@ -154,9 +161,9 @@ impl Handler<Unreserve> for WorkerRegistry {
 
     fn handle(&mut self, msg: Unreserve, _: &mut Self::Context) -> Self::Result {
         let worker = msg.worker;
+        let entry = audit::entry(&msg.by, AuditAction::Release, &self::worker(&worker));
         if !self.reservations.contains_key(&worker) && !self.draining.contains(&worker) {
-            let error = RequestError::NotHeld(worker);
-            return Box::pin(async move { Err(error) }.into_actor(self));
+            return self.refuse(entry, RequestError::NotHeld(worker));
         }
         let action = Action::Release {
             worker: &worker,
@@ -164,11 +171,13 @@ impl Handler<Unreserve> for WorkerRegistry {
             draining: self.draining.contains(&worker),
         };
         if let Err(refusal) = authorize(&Users::default(), &msg.by, action) {
-            return Box::pin(async move { Err(refusal.into()) }.into_actor(self));
+            return self.refuse(entry, refusal.into());
         }
-        // The reservation's (or drain's) end is on disk before anyone is told it ended.
+        // The reservation's (or drain's) end is on disk before anyone is told it ended; the entry is written with
+        // the second of them.
         let save = self.store.send(SaveReservation { worker: worker.clone(), reservation: None });
-        let save_drain = self.store.send(SaveDrain { worker: worker.clone(), draining: false });
+        let save_drain =
+            self.store.send(Audited { change: SaveDrain { worker: worker.clone(), draining: false }, entry });
         let saved = async move { saved(save.await).and(saved(save_drain.await)) };
         Box::pin(saved.into_actor(self).map(move |result, act, _| {
             result?;
@@ -187,17 +196,17 @@ impl Handler<Drain> for WorkerRegistry {
 
     fn handle(&mut self, msg: Drain, _: &mut Self::Context) -> Self::Result {
         let worker = msg.worker;
+        let entry = audit::entry(&msg.by, AuditAction::Drain, &self::worker(&worker));
         if let Err(refusal) = authorize(&Users::default(), &msg.by, Action::Drain { worker: &worker }) {
-            return Box::pin(async move { Err(refusal.into()) }.into_actor(self));
+            return self.refuse(entry, refusal.into());
         }
         if !self.workers.contains_key(&worker) {
-            let error = RequestError::NoSuchWorker(worker);
-            return Box::pin(async move { Err(error) }.into_actor(self));
+            return self.refuse(entry, RequestError::NoSuchWorker(worker));
         }
         // Taken out of the pool at once (nothing is offered to it while the drain is written), acknowledged once
         // the drain is on disk.
         self.draining.insert(worker.clone());
-        let save = self.store.send(SaveDrain { worker: worker.clone(), draining: true });
+        let save = self.store.send(Audited { change: SaveDrain { worker: worker.clone(), draining: true }, entry });
         Box::pin(save.into_actor(self).map(move |result, act, _| {
             if let Err(e) = saved(result) {
                 act.draining.remove(&worker);
@@ -207,6 +216,20 @@ impl Handler<Drain> for WorkerRegistry {
             act.changed(&worker);
             Ok(act.views())
         }))
+    }
+}
+
+impl WorkerRegistry {
+    /// Records `entry` as refused for `refused`, then answers with the refusal.
+    fn refuse(&mut self, entry: AuditEntry, refused: RequestError) -> ResponseActFuture<Self, Answer<Vec<WorkerView>>> {
+        let store = self.store.clone();
+        Box::pin(
+            async move {
+                record_refusal(&store, entry, &refused).await;
+                Err(refused)
+            }
+            .into_actor(self),
+        )
     }
 }
 

@@ -104,6 +104,12 @@ async fn serve(
         }
         ClientRequest::Delete(ids) => deleted(coordinator.send(coord::Delete { ids, by }).await),
         ClientRequest::Prune { before } => deleted(coordinator.send(coord::Prune { before, by: Some(by) }).await),
+        ClientRequest::Audit { user, limit } => {
+            match flatten(coordinator.send(coord::audit::AuditTrail { user, limit, by }).await) {
+                Ok(entries) => ClientReply::Audit(entries),
+                Err(e) => ClientReply::Error(e.to_string()),
+            }
+        }
         ClientRequest::Logs { id, follow } => {
             // Only whom may see the job's details reads its log.
             let allowed = flatten(coordinator.send(coord::Status(id)).await).and_then(|record| {

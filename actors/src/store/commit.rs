@@ -199,6 +199,11 @@ impl<T> Durable<T> {
         Self { result, wrote, commits: commits.clone() }
     }
 
+    /// After a change and its audit entry were written: the entry was written whatever the change's outcome.
+    pub fn audited(commits: &CommitQueue, result: Result<T, StoreError>) -> Self {
+        Self { result, wrote: Wrote::Database, commits: commits.clone() }
+    }
+
     pub fn read(commits: &CommitQueue, result: Result<T, StoreError>) -> Self {
         Self { result, wrote: Wrote::Nothing, commits: commits.clone() }
     }

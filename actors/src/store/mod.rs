@@ -8,6 +8,7 @@
 //! An index of unfinished jobs lets a restarted coordinator read only those, however long the store's history; an
 //! in-memory summary of every job ([`index`]) lets a page of the job list read only that page's records.
 
+pub mod audit;
 mod commit;
 mod delete;
 mod fault;
@@ -20,6 +21,7 @@ mod sled_files;
 pub mod stored;
 mod thumbnails;
 
+pub use audit::{record_refusal, Audited, PruneAudit, ReadAudit, RecordAudit};
 pub use commit::Durable;
 pub use fault::{WriteFault, INJECTED};
 pub use index::{JobFilter, JobIndex, JobOrder, JobPage};
@@ -88,6 +90,10 @@ pub struct JobStore {
     drains: sled::Tree,
     /// id (big-endian u64) → the job's poster frame, a versioned record ([`thumbnails`]).
     thumbnails: sled::Tree,
+    /// sequence number (big-endian u64) → an audit entry, a versioned record of its own ([`audit`]).
+    audit: sled::Tree,
+    /// The sequence number the next audit entry gets.
+    next_audit: Arc<AtomicU64>,
     /// Facts about the store itself (its schema version, which indexes it has).
     meta: sled::Tree,
     commits: CommitQueue,
@@ -124,6 +130,8 @@ impl JobStore {
         let segments = Arc::new(LogSegments::open(&dir.join("logs")).map_err(log_error)?);
         let disk = Arc::new(SledFiles::open(&dir.join("jobs.sled")).map_err(sync_error)?);
         let metrics = Metrics::new();
+        let audit = db.open_tree("audit")?;
+        let next_audit = Arc::new(AtomicU64::new(Self::first_free_audit_key(&audit)?));
         let store = Self {
             dir: dir.to_path_buf(),
             jobs: db.open_tree("jobs")?,
@@ -133,6 +141,8 @@ impl JobStore {
             reservations: db.open_tree("reservations")?,
             drains: db.open_tree("drains")?,
             thumbnails: db.open_tree("thumbnails")?,
+            audit,
+            next_audit,
             meta,
             commits: CommitQueue::start(db.clone(), disk.clone(), segments.clone(), metrics.clone())
                 .map_err(log_error)?,

@@ -31,8 +31,10 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Workers with certificates in every farm.
 pub const WORKERS: [&str; 3] = ["w1", "w2", "w3"];
-/// The client with a certificate in every farm.
+/// The client with a certificate in every farm: an admin.
 pub const CLIENT: &str = "alice";
+/// A second client with a certificate in every farm: a plain user.
+pub const USER: &str = "bob";
 /// The grace period of a farm's coordinator.
 pub const GRACE: Duration = Duration::from_secs(30);
 /// A little more than the grace period: enough for its timer, whatever the clock's rounding.
@@ -95,6 +97,7 @@ impl Farm {
         let names: Vec<String> = WORKERS.iter().map(|w| w.to_string()).collect();
         pki.issue_many(Role::Worker, &names).expect("worker certificates");
         pki.issue(Role::Client, CLIENT).expect("client certificate");
+        pki.issue(Role::Client, USER).expect("client certificate");
         let data = dir.path().join("data");
         {
             let store = open_store(&data);
@@ -209,6 +212,11 @@ impl Farm {
     /// Connects a client as [`CLIENT`].
     pub async fn client(&self) -> ScriptedClient {
         ScriptedClient::connect(&self.target, CLIENT).await.expect("client connects")
+    }
+
+    /// Connects a client as `name` ([`CLIENT`] or [`USER`]).
+    pub async fn client_as(&self, name: &str) -> ScriptedClient {
+        ScriptedClient::connect(&self.target, name).await.expect("client connects")
     }
 
     /// Asks `worker list` until `worker` is in `state`; its view. Bounded in count and time.

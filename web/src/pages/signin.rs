@@ -41,7 +41,7 @@ pub async fn index(
                            DATA_DIR/web-token.";
             return Ok(html(StatusCode::UNAUTHORIZED, &SignIn { user: "", csrf: "", problem }));
         }
-        let session = Session::new(session::TOKEN_USER, Role::Admin)?;
+        let session = Session { token: true, ..Session::new(session::TOKEN_USER, Role::Admin)? };
         tracing::info!(user = %session.user, "signed in with the token");
         return Ok(HttpResponse::SeeOther()
             .cookie(session.cookie(&state.session_key))

@@ -10,6 +10,7 @@
 //! variant at the end of an enum leaves the old rows alone but still changes the protocol: add its row and bump.
 
 use super::*;
+use crate::audit::{AuditAction, AuditEntry, AuditOutcome, Route};
 use crate::frame;
 use crate::identity::Role;
 use crate::job::{
@@ -174,6 +175,26 @@ fn record() -> JobRecord {
     }
 }
 
+fn audit_entry() -> AuditEntry {
+    AuditEntry {
+        time: 1_700_000_000_000,
+        user: "bob".into(),
+        route: Route::Cli,
+        action: AuditAction::Cancel,
+        target: "job 7".into(),
+        outcome: AuditOutcome::Done,
+    }
+}
+
+fn audit_refused() -> AuditEntry {
+    AuditEntry {
+        route: Route::Token,
+        action: AuditAction::Drain,
+        outcome: AuditOutcome::Refused("no".into()),
+        ..audit_entry()
+    }
+}
+
 fn view() -> WorkerView {
     WorkerView {
         name: "w1".into(),
@@ -255,6 +276,11 @@ const PINS: &[Pin] = &[
     ("ClientRequest::Priority", |c| c.value(ClientRequest::Priority { id: JobId(7), priority: -2 }), "0b0703"),
     ("ClientRequest::Delete", |c| c.value(ClientRequest::Delete(vec![JobId(7), JobId(8)])), "0c020708"),
     ("ClientRequest::Prune", |c| c.value(ClientRequest::Prune { before: 1_700_000_600_000 }), "0dfd0000018bcfee8fc0"),
+    (
+        "ClientRequest::Audit",
+        |c| c.value(ClientRequest::Audit { user: Some("bob".into()), limit: 100 }),
+        "0e0103626f6264",
+    ),
     // Coordinator → client.
     (
         "ClientReply::Job",
@@ -297,6 +323,12 @@ const PINS: &[Pin] = &[
     ),
     ("ClientReply::Error", |c| c.value(ClientReply::Error("no such job 7".into())), "070d6e6f2073756368206a6f622037"),
     ("ClientReply::Deleted", |c| c.value(ClientReply::Deleted(vec![JobId(7)])), "080107"),
+    (
+        "ClientReply::Audit",
+        |c| c.value(ClientReply::Audit(vec![audit_entry(), audit_refused()])),
+        "0902fd0000018bcfe5680003626f620001056a6f62203700fd0000018bcfe5680003626f620208056a6f62203701026e\
+         6f",
+    ),
     // Worker → coordinator.
     (
         "WorkerToCoordinator::Register",

@@ -24,7 +24,7 @@ fn registry(dir: &std::path::Path) -> Addr<WorkerRegistry> {
 }
 
 fn admin() -> User {
-    User { name: "root".into(), role: crate::auth::UserRole::Admin }
+    User { name: "root".into(), role: crate::auth::UserRole::Admin, route: crate::auth::Route::Cli }
 }
 
 fn reserve(worker: &str, person: &str, until: Option<u64>) -> Reserve {

@@ -9,6 +9,7 @@
 //! one of schema 1 (written before versions, see [`v1`]) has no tag, and cannot begin with `0xFF` (a bincode varint
 //! never does). So a store that a migration left half-done reads correctly either way.
 
+pub mod audit;
 pub mod v1;
 pub mod v2;
 pub mod v3;
