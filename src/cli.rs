@@ -348,4 +348,32 @@ pub enum CertsCommand {
         #[arg(long, default_value_t = 0, allow_negative_numbers = true, hide = true)]
         start_days: i64,
     },
+    /// Every certificate the CA in DIR issued: name, role, serial, expiry, and whether it is revoked.
+    List {
+        #[arg(long)]
+        dir: PathBuf,
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a node's certificates: DIR/ca.crl, signed by the CA key, lists them; a coordinator refuses them.
+    Revoke {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// Only the certificate with this serial (certs list shows it), not every one issued to NAME.
+        #[arg(long)]
+        serial: Option<String>,
+    },
+    /// Issue a new key and certificate for a node, with the role and host names of its last one.
+    Renew {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// Days the new certificate is valid.
+        #[arg(long, default_value_t = 825)]
+        days: i64,
+    },
 }

@@ -6,6 +6,7 @@ mod assets_cmd;
 mod audit_cmd;
 mod bench;
 mod certs_cmd;
+mod certs_reload;
 mod cli;
 mod client;
 mod config_file;

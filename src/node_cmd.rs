@@ -1,5 +1,6 @@
 //! `distencode node --role coordinator|worker`: loads certificates, starts the actors, and serves until killed.
 
+use crate::certs_reload;
 use crate::config_file::Resolved;
 use crate::node_settings::NodeRole;
 use crate::shutdown;
@@ -13,7 +14,7 @@ use distencode_actors::store::{GetJob, JobStore, StoreError};
 use distencode_actors::worker::{self, LinkConfig, LinkHandle};
 use distencode_mlt as mlt;
 use distencode_wire::job::JobId;
-use distencode_wire::{pki, tls};
+use distencode_wire::{crl, pki, tls};
 use std::io::Write;
 
 pub fn run(resolved: Resolved) -> Result<()> {
@@ -40,7 +41,12 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 .clone()
                 .ok_or_else(|| anyhow!("a coordinator needs --data-dir DIR (or data_dir in the --config file)"))?;
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-            let tls = tls::server_config(&certs, &name)?;
+            let crl = args.crl.clone().unwrap_or_else(|| crl::crl_path(&certs));
+            if args.crl.is_some() && !crl.exists() {
+                return Err(anyhow!("{} not found (--crl, or crl in the --config file)", crl.display()));
+            }
+            let identity = tls::NodeIdentity::load_as(&certs, &name, Some(distencode_wire::Role::Coordinator))?;
+            let (tls, revocation) = identity.server_config_revoking(crl)?;
             let store = JobStore::open(&data_dir).map_err(|e| store_open_error(e, &data_dir))?;
             let metrics = store.metrics();
             let config = CoordinatorConfig {
@@ -75,13 +81,28 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 let store = SyncArbiter::start(1, move || store.clone());
                 let users = config.users.clone();
                 let (coordinator, registry) = Coordinator::start(store.clone(), config);
+                let expiries = server::CertificateExpiries::default();
                 let actors = distencode_web::Actors {
                     coordinator: coordinator.clone(),
                     registry: registry.clone(),
                     metrics: metrics.clone(),
+                    certificates: expiries.clone(),
                 };
-                let context =
-                    ServerContext { coordinator, registry, heartbeat_interval, heartbeat_timeout, limits, users };
+                let revoked = revocation.subscribe();
+                if let Some(own) = identity.cert_chain.first().and_then(|der| crl::CertificateFacts::of(der).ok()) {
+                    expiries.seen(distencode_wire::Role::Coordinator, &name, own.not_after);
+                }
+                actix_rt::spawn(certs_reload::watch(revocation));
+                let context = ServerContext {
+                    coordinator,
+                    registry,
+                    heartbeat_interval,
+                    heartbeat_timeout,
+                    limits,
+                    users,
+                    revoked,
+                    expiries,
+                };
                 tracing::info!(%local, %name, "coordinator listening");
                 println!("distencode coordinator {name} listening on {local}");
                 let web = match web {

@@ -120,6 +120,11 @@ pub struct NodeSettings {
     /// without it, `/metrics` is open to anyone who reaches the web port.
     #[arg(long, env = "DISTENCODE_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Coordinator: the CA's certificate revocation list (`distencode certs revoke` writes it): the certificates it
+    /// lists are refused, and connected ones disconnected. Read again on SIGHUP and when the file changes. Default:
+    /// CERTS/ca.crl, when there is one.
+    #[arg(long, env = "DISTENCODE_CRL", value_name = "PATH")]
+    pub crl: Option<PathBuf>,
     /// Coordinator: delete finished jobs, with their logs, once they finished longer ago than this (e.g. 90d or
     /// 12h); checked at start and every hour. Default: keep them until `job delete` or `job prune`.
     #[arg(long, env = "DISTENCODE_KEEP_FINISHED", value_name = "DURATION")]

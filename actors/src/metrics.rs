@@ -5,7 +5,8 @@
 //! process keep them apart. Every metric is fed where its event already happens (a record made durable, a worker's
 //! state set, a group commit flushed), and costs an atomic operation or two: no message, no lock on the hot path.
 //! Jobs by state are set by the JobStore from its index at each write (every state, finished ones too); workers by
-//! state are set by `GET /metrics` from the list `worker list` shows when it is read.
+//! state are set by `GET /metrics` from the list `worker list` shows when it is read, and so are the days until
+//! each node's certificate expires.
 
 use distencode_wire::job::JobState;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
@@ -60,6 +61,13 @@ struct HttpLabels {
     status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CertificateLabels {
+    role: &'static str,
+    /// A node name from a certificate the CA signed; the nodes tracked are capped (`server::expiry`).
+    name: String,
+}
+
 /// The states `worker list` shows, each always present as a gauge (0 when no worker is in it).
 pub const WORKER_STATES: [&str; 6] = ["idle", "busy", "lost", "reserved", "draining", "leaving"];
 
@@ -80,6 +88,7 @@ struct Inner {
     commit_latency: Histogram,
     log_bytes: Counter,
     http_requests: Family<HttpLabels, Counter>,
+    certificate_expiry: Family<CertificateLabels, Gauge>,
 }
 
 /// The coordinator's metrics. Cheap to clone; every clone counts into the same values.
@@ -140,6 +149,12 @@ impl Metrics {
         registry.register("log_bytes", "Bytes of melt output stored", log_bytes.clone());
         let http_requests = Family::<HttpLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests by route and status", http_requests.clone());
+        let certificate_expiry = Family::<CertificateLabels, Gauge>::default();
+        registry.register(
+            "certificate_expiry_days",
+            "Days until the certificate each node last connected with expires (0 or less: expired)",
+            certificate_expiry.clone(),
+        );
         Self(Arc::new(Inner {
             registry,
             jobs,
@@ -155,6 +170,7 @@ impl Metrics {
             commit_latency,
             log_bytes,
             http_requests,
+            certificate_expiry,
         }))
     }
 
@@ -214,6 +230,13 @@ impl Metrics {
         }
         for (state, count) in WORKER_STATES.into_iter().zip(counts) {
             self.0.workers.get_or_create(&WorkerLabels { state }).set(count);
+        }
+    }
+
+    /// Sets each node's days until its certificate expires: `(role, name, days)`.
+    pub fn set_certificate_expiry<'a>(&self, certificates: impl IntoIterator<Item = (&'static str, &'a str, i64)>) {
+        for (role, name, days) in certificates {
+            self.0.certificate_expiry.get_or_create(&CertificateLabels { role, name: name.to_string() }).set(days);
         }
     }
 

@@ -45,6 +45,9 @@ async fn metrics(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     if let Ok(Ok(workers)) = state.actors.coordinator.send(coord::Workers).await {
         metrics.set_workers(workers.iter().map(|w| w.state.as_str()));
     }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let certificates = state.actors.certificates.all(now);
+    metrics.set_certificate_expiry(certificates.iter().map(|c| (c.role.as_str(), c.name.as_str(), c.days_left)));
     HttpResponse::Ok().content_type(CONTENT_TYPE).body(metrics.encode())
 }
 

@@ -7,6 +7,7 @@ use actix_web::cookie::Key;
 use distencode_actors::coordinator::Coordinator;
 use distencode_actors::metrics::Metrics;
 use distencode_actors::registry::WorkerRegistry;
+use distencode_actors::server::CertificateExpiries;
 use std::sync::atomic::AtomicUsize;
 
 /// The actors the web interface asks.
@@ -16,6 +17,8 @@ pub struct Actors {
     pub registry: Addr<WorkerRegistry>,
     /// The coordinator's metrics (the store's), served at `/metrics`.
     pub metrics: Metrics,
+    /// When each node's certificate expires (the workers page warns 30 days ahead).
+    pub certificates: CertificateExpiries,
 }
 
 pub struct AppState {

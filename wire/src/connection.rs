@@ -232,6 +232,15 @@ pub type ClientStream = tokio_rustls::client::TlsStream<TcpStream>;
 /// The coordinator's TLS stream.
 pub type ServerStream = tokio_rustls::server::TlsStream<TcpStream>;
 
+impl Connection<ServerStream> {
+    /// The serial number and expiry of the certificate the peer presented (to match against a CRL, and to warn
+    /// before it expires).
+    pub fn peer_certificate(&self) -> Option<crate::crl::CertificateFacts> {
+        let certs = self.framed.get_ref().get_ref().1.peer_certificates()?;
+        crate::crl::CertificateFacts::of(certs.first()?).ok()
+    }
+}
+
 /// Connects to a coordinator at `addr` (`HOST:PORT`) as the node whose TLS client configuration is `config`,
 /// checks that the peer's certificate carries the coordinator role, and exchanges [`Hello`] saying we act as `role`.
 pub async fn dial(

@@ -23,7 +23,7 @@ pub const NODE_URN_PREFIX: &str = "urn:distencode:node:";
 pub const MAX_NODE_NAME_LEN: usize = 64;
 
 /// What a certificate allows its holder to do in the cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Accepts workers and clients, hands out renders.

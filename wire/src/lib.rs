@@ -6,6 +6,8 @@
 //! - [`job`]: the job records that travel between client, coordinator and worker, and that the CLI prints as JSON.
 //! - [`identity`], [`pki`], [`tls`]: who a peer is (its role and name, read from its certificate's SAN), how the
 //!   cluster's certificates are made, and the mutual-TLS configurations every connection uses.
+//! - [`crl`]: revoking certificates (`DIR/ca.crl`) and the record of every certificate issued.
+//! - [`revocation`]: the coordinator's CRL in force, reloaded while it runs.
 //! - [`verify`]: the certificate checks webpki leaves out (the leaf signed directly by the CA, an EKU present).
 //! - [`connection`]: a TLS stream wrapped into a typed message channel, and the dial/accept handshakes.
 //! - [`thumbnail`]: a render's poster frame on its way to the coordinator, capped on decode.
@@ -16,6 +18,7 @@
 pub mod audit;
 pub mod connection;
 pub mod consumer_props;
+pub mod crl;
 pub mod frame;
 pub mod identity;
 pub mod job;
@@ -23,6 +26,7 @@ pub mod limits;
 pub mod message;
 pub mod pki;
 pub mod redial;
+pub mod revocation;
 pub mod thumbnail;
 pub mod tls;
 pub mod tls_error;

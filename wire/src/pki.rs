@@ -142,8 +142,84 @@ pub fn init_ca_with(dir: &Path, replace: bool) -> Result<CaPaths, PkiError> {
 }
 
 /// Issues a certificate for one node, signed by the CA in `dir`: writes
-/// `dir/NAME.pem` and `dir/NAME.key` (0600). Refuses if `NAME.key` exists.
+/// `dir/NAME.pem` and `dir/NAME.key` (0600), and keeps a copy of the certificate in `dir/issued/` for
+/// `certs list` and `certs revoke`. Refuses if `NAME.key` exists.
 pub fn issue(dir: &Path, opts: &IssueOptions) -> Result<IssuedPaths, PkiError> {
+    let paths = IssuedPaths { cert: node_cert_path(dir, &opts.name), key: node_key_path(dir, &opts.name) };
+    let key_exists =
+        || PkiError::KeyExists { name: opts.name.clone(), path: paths.key.clone(), cert: paths.cert.clone() };
+    check_options(opts)?;
+    if paths.key.exists() {
+        return Err(key_exists());
+    }
+    let made = make_certificate(dir, opts)?;
+    write_pair((&paths.key, &made.key_pem), (&paths.cert, &made.cert_pem), key_exists)?;
+    crate::crl::record_issued(dir, &made.der, &made.cert_pem)?;
+    tracing::info!(role = %opts.role, name = %opts.name, cert = %paths.cert.display(), "issued certificate");
+    Ok(paths)
+}
+
+/// Issues a new key and certificate for a node the CA in `dir` issued one to before (`certs renew`), with the same
+/// role and host names, valid from now for `days`: `NAME.pem` and `NAME.key` are replaced (each by a rename, so
+/// either the old or the new file is there). The old certificate stays valid until it expires or is revoked.
+pub fn renew(dir: &Path, name: &str, days: i64) -> Result<IssuedPaths, PkiError> {
+    validate_node_name(name)?;
+    let newest = crate::crl::list_unmarked(dir)?.into_iter().filter(|i| i.name == name).max_by_key(|i| i.not_after);
+    let Some(old) = newest else {
+        return Err(PkiError::NotIssued { name: name.to_string(), serial: None, dir: dir.to_path_buf() });
+    };
+    let der = CertificateDer::from_pem_file(&old.path)
+        .map_err(|e| PkiError::BadCa { path: old.path.clone(), reason: format!("no PEM certificate in it ({e})") })?;
+    let now = OffsetDateTime::now_utc();
+    let mut opts = IssueOptions::new(old.role, name).with_sans(host_sans(&der));
+    opts.not_before = now - Duration::hours(1);
+    opts.not_after = now + Duration::days(days);
+    check_options(&opts)?;
+    let made = make_certificate(dir, &opts)?;
+    let paths = IssuedPaths { cert: node_cert_path(dir, name), key: node_key_path(dir, name) };
+    let staged = IssuedPaths { cert: dir.join(format!(".{name}.pem.new")), key: dir.join(format!(".{name}.key.new")) };
+    for path in [&staged.key, &staged.cert] {
+        match fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(PkiError::Write { path: path.clone(), source: e })
+            }
+            _ => {}
+        }
+    }
+    let exists = || PkiError::KeyExists { name: name.to_string(), path: staged.key.clone(), cert: staged.cert.clone() };
+    write_pair((&staged.key, &made.key_pem), (&staged.cert, &made.cert_pem), exists)?;
+    for (from, to) in [(&staged.key, &paths.key), (&staged.cert, &paths.cert)] {
+        fs::rename(from, to).map_err(|source| PkiError::Write { path: to.clone(), source })?;
+    }
+    crate::crl::record_issued(dir, &made.der, &made.cert_pem)?;
+    tracing::info!(role = %opts.role, name, cert = %paths.cert.display(), "renewed certificate");
+    Ok(paths)
+}
+
+/// The DNS and IP SubjectAltNames of a certificate, as `--san` values.
+fn host_sans(der: &[u8]) -> Vec<String> {
+    use x509_parser::extensions::GeneralName;
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else { return Vec::new() };
+    let Ok(Some(sans)) = cert.subject_alternative_name() else { return Vec::new() };
+    sans.value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::DNSName(dns) => Some(dns.to_string()),
+            GeneralName::IPAddress([a, b, c, d]) => Some(IpAddr::from([*a, *b, *c, *d]).to_string()),
+            GeneralName::IPAddress(bytes) => <[u8; 16]>::try_from(*bytes).ok().map(|v6| IpAddr::from(v6).to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) fn host_sans_for_tests(der: &[u8]) -> Vec<String> {
+    host_sans(der)
+}
+
+/// The name and dates of `opts`, checked before anything is made.
+fn check_options(opts: &IssueOptions) -> Result<(), PkiError> {
     validate_node_name(&opts.name)?;
     if opts.name == "ca" {
         return Err(PkiError::ReservedName(opts.name.clone()));
@@ -151,12 +227,17 @@ pub fn issue(dir: &Path, opts: &IssueOptions) -> Result<IssuedPaths, PkiError> {
     if opts.not_after <= opts.not_before {
         return Err(PkiError::BadValidity { not_before: opts.not_before, not_after: opts.not_after });
     }
-    let paths = IssuedPaths { cert: node_cert_path(dir, &opts.name), key: node_key_path(dir, &opts.name) };
-    let key_exists =
-        || PkiError::KeyExists { name: opts.name.clone(), path: paths.key.clone(), cert: paths.cert.clone() };
-    if paths.key.exists() {
-        return Err(key_exists());
-    }
+    Ok(())
+}
+
+/// A node certificate and its new key, made and signed by the CA in `dir` but not written anywhere.
+struct Made {
+    key_pem: String,
+    cert_pem: String,
+    der: Vec<u8>,
+}
+
+fn make_certificate(dir: &Path, opts: &IssueOptions) -> Result<Made, PkiError> {
     let sans = san_list(opts)?;
     let ca = load_ca(dir)?;
 
@@ -176,10 +257,7 @@ pub fn issue(dir: &Path, opts: &IssueOptions) -> Result<IssuedPaths, PkiError> {
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &ca.issuer)?;
     check_issuer_matches(cert.der(), &ca.subject_raw, &ca.cert_path)?;
-
-    write_pair((&paths.key, &key.serialize_pem()), (&paths.cert, &cert.pem()), key_exists)?;
-    tracing::info!(role = %opts.role, name = %opts.name, cert = %paths.cert.display(), "issued certificate");
-    Ok(paths)
+    Ok(Made { key_pem: key.serialize_pem(), cert_pem: cert.pem(), der: cert.der().to_vec() })
 }
 
 /// The cluster CA in `dir` as rcgen parameters (its exact subject, key usages and key identifier) and its key,

@@ -21,6 +21,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::identity::{identity_from_cert, IdentityError, PeerIdentity, Role};
 use crate::pki::{ca_cert_path, node_cert_path, node_key_path};
+use crate::revocation::Revocation;
 pub use crate::tls_error::{describe_handshake_error, describe_rustls_error, TlsError};
 use crate::verify::{ClusterClientVerifier, ClusterServerVerifier};
 
@@ -155,14 +156,35 @@ impl NodeIdentity {
         self.build_client_config()
     }
 
+    /// [`NodeIdentity::server_config`], refusing the certificates the CRL at `crl` revokes. The CRL is read now if
+    /// the file exists (a file that cannot be used is an error) and whenever [`Revocation::reload`] is called.
+    pub fn server_config_revoking(&self, crl: PathBuf) -> Result<(Arc<ServerConfig>, Arc<Revocation>), TlsError> {
+        if self.role() != Role::Coordinator {
+            return Err(TlsError::NotCoordinator { path: self.cert_path(), found: self.identity.clone() });
+        }
+        self.check_signed_by_ca()?;
+        let verifier = ClusterClientVerifier::new(self.root_store()?)
+            .map_err(|e| TlsError::Config(format!("client certificate verifier: {e}")))?;
+        let revocation = Arc::new(Revocation::new(crl, verifier.clone(), self.cert_chain[0].clone()));
+        revocation.reload(true).map_err(|e| TlsError::Crl(e.to_string()))?;
+        Ok((self.server_config_with(verifier)?, revocation))
+    }
+
     pub(crate) fn build_server_config(&self) -> Result<Arc<ServerConfig>, TlsError> {
-        let verifier = client_verifier(self.root_store()?)?;
-        let config = ServerConfig::builder_with_provider(crypto_provider())
+        self.server_config_with(client_verifier(self.root_store()?)?)
+    }
+
+    fn server_config_with(&self, verifier: Arc<dyn ClientCertVerifier>) -> Result<Arc<ServerConfig>, TlsError> {
+        let mut config = ServerConfig::builder_with_provider(crypto_provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?
             .with_client_cert_verifier(verifier)
             .with_single_cert(self.cert_chain.clone(), self.key.clone_key())
             .map_err(|e| self.key_error(e))?;
+        // A resumed TLS session skips the client certificate check; without resumption every connection meets the
+        // CRL in force (a node makes few connections, so the full handshakes cost little).
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
         Ok(Arc::new(config))
     }
 

@@ -50,6 +50,10 @@ pub enum PkiError {
     BadValidity { not_before: OffsetDateTime, not_after: OffsetDateTime },
     #[error("certificate generation failed: {0}")]
     Rcgen(#[from] rcgen::Error),
+    #[error("no certificate {}issued to {name:?} in {} (distencode certs list --dir {} shows them)", .serial.as_ref().map(|s| format!("with serial {s} ")).unwrap_or_default(), .dir.display(), .dir.display())]
+    NotIssued { name: String, serial: Option<String>, dir: PathBuf },
+    #[error("{} is not a usable certificate revocation list: {reason}", .path.display())]
+    BadCrl { path: PathBuf, reason: String },
 }
 
 /// Why a node's TLS configuration could not be built. One line, naming the file.
@@ -71,6 +75,9 @@ pub enum TlsError {
     OwnCertRejected { cert: PathBuf, ca: PathBuf, reason: String },
     #[error("invalid host name {0:?}: not an IP address or a DNS name")]
     BadServerName(String),
+    /// The coordinator's CRL cannot be used (the text names the file).
+    #[error("{0}")]
+    Crl(String),
     #[error("cannot build the TLS configuration: {0}")]
     Config(String),
 }
@@ -180,7 +187,9 @@ fn describe_alert(alert: AlertDescription) -> String {
         A::BadCertificate => "it rejected our certificate (bad certificate: it may not name the host the peer dialled, or has the wrong key usage)".into(),
         A::UnsupportedCertificate => "it rejected our certificate as unsupported (wrong key usage?)".into(),
         A::CertificateUnknown => "it rejected our certificate (certificate unknown)".into(),
-        A::CertificateRevoked => "it says our certificate was revoked".into(),
+        A::CertificateRevoked => {
+            "it says our certificate was revoked (the CA keeper can issue a new one: distencode certs renew)".into()
+        }
         A::AccessDenied => "access denied".into(),
         A::HandshakeFailure | A::ProtocolVersion | A::InsufficientSecurity => {
             format!("no common TLS parameters ({alert:?})")

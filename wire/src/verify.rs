@@ -11,14 +11,17 @@
 //! CA (intermediates the peer sends are not used), and it must carry the EKU of its side (clientAuth for a dialer,
 //! serverAuth for the coordinator). Each refusal is a [`ChainRefusal`], whose text the logs show.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, RootCertStore, SignatureScheme};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertRevocationListError, CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, RootCertStore,
+    SignatureScheme,
+};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
 
 use crate::tls::crypto_provider;
 
@@ -112,22 +115,71 @@ macro_rules! signatures_by_inner {
 // === impl ClusterClientVerifier ===
 
 /// The coordinator's verifier of workers' and clients' certificates.
+///
+/// It also refuses certificates the CA's CRL revokes. The CRL can change while the coordinator runs
+/// ([`ClusterClientVerifier::set_crl`]): each handshake uses the verifier of the CRL loaded last.
 #[derive(Debug)]
 pub struct ClusterClientVerifier {
-    /// webpki's verifier over the cluster CA alone.
+    /// webpki's verifier over the cluster CA alone, without a CRL: for the handshake signatures, which no CRL changes.
     inner: Arc<dyn ClientCertVerifier>,
+    roots: Arc<RootCertStore>,
+    /// The CA subjects a client is told to choose a certificate by: the roots', as webpki's verifier gives them.
+    hints: Vec<DistinguishedName>,
+    /// webpki's verifier over the cluster CA alone, with the current CRL.
+    revoking: RwLock<Arc<dyn ClientCertVerifier>>,
 }
 
 impl ClusterClientVerifier {
     pub fn new(roots: Arc<RootCertStore>) -> Result<Arc<Self>, rustls::server::VerifierBuilderError> {
-        let inner = WebPkiClientVerifier::builder_with_provider(roots, crypto_provider()).build()?;
-        Ok(Arc::new(Self { inner }))
+        let inner = webpki_client_verifier(&roots, None)?;
+        let revoking = RwLock::new(inner.clone());
+        Ok(Arc::new(Self { inner, hints: roots.subjects(), roots, revoking }))
+    }
+
+    /// Checks `crl` (it must be signed by the cluster CA: `probe`, a certificate of this CA, is verified with it) and
+    /// uses it for every handshake from now on. On `Err` the CRL used so far stays.
+    pub fn set_crl(
+        &self,
+        crl: CertificateRevocationListDer<'static>,
+        probe: &CertificateDer<'_>,
+    ) -> Result<(), String> {
+        let verifier = webpki_client_verifier(&self.roots, Some(crl)).map_err(|e| e.to_string())?;
+        match verifier.verify_client_cert(probe, &[], UnixTime::now()) {
+            Ok(_) | Err(rustls::Error::InvalidCertificate(CertificateError::Revoked)) => {}
+            Err(rustls::Error::InvalidCertificate(CertificateError::UnknownRevocationStatus)) => {
+                return Err("it is not issued by this cluster's ca.pem".into())
+            }
+            Err(rustls::Error::InvalidCertRevocationList(CertRevocationListError::BadSignature)) => {
+                return Err("its signature does not verify with this cluster's ca.pem".into())
+            }
+            Err(rustls::Error::InvalidCertRevocationList(e)) => return Err(format!("{e:?}")),
+            // The probe's own trouble (an expired coordinator certificate, say) says nothing about the CRL.
+            Err(_) => {}
+        }
+        *self.revoking.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = verifier;
+        Ok(())
+    }
+
+    fn current(&self) -> Arc<dyn ClientCertVerifier> {
+        self.revoking.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+}
+
+/// webpki's client verifier over `roots`, checking the leaf (only: the CA itself is the trust anchor) against `crl`.
+fn webpki_client_verifier(
+    roots: &Arc<RootCertStore>,
+    crl: Option<CertificateRevocationListDer<'static>>,
+) -> Result<Arc<dyn ClientCertVerifier>, rustls::server::VerifierBuilderError> {
+    let builder = WebPkiClientVerifier::builder_with_provider(roots.clone(), crypto_provider());
+    match crl {
+        Some(crl) => builder.with_crls([crl]).only_check_end_entity_revocation().build(),
+        None => builder.build(),
     }
 }
 
 impl ClientCertVerifier for ClusterClientVerifier {
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
+        &self.hints
     }
 
     fn verify_client_cert(
@@ -136,7 +188,16 @@ impl ClientCertVerifier for ClusterClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        directly_under_ca(intermediates, |chain| self.inner.verify_client_cert(end_entity, chain, now).map(drop))?;
+        let inner = self.current();
+        let verified =
+            directly_under_ca(intermediates, |chain| inner.verify_client_cert(end_entity, chain, now).map(drop));
+        if let Err(rustls::Error::InvalidCertificate(CertificateError::Revoked)) = &verified {
+            let who = crate::identity::identity_from_cert(end_entity)
+                .map_or_else(|_| "a certificate without a node name".to_string(), |id| id.to_string());
+            let serial = crate::crl::serial_of(end_entity).map(|s| crate::crl::serial_hex(&s)).unwrap_or_default();
+            tracing::warn!(peer = %who, serial, "refused a revoked certificate: {who} (serial {serial}) is in the CA's revocation list");
+        }
+        verified?;
         has_extended_key_usage(end_entity, Side::Dialer)?;
         Ok(ClientCertVerified::assertion())
     }

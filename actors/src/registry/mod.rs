@@ -10,10 +10,12 @@
 mod capabilities;
 mod messages;
 mod reservations;
+mod revoked;
 mod state;
 
 pub use messages::*;
 pub use reservations::{Drain, Reserve, Unreserve};
+pub use revoked::Revoked;
 pub use state::WorkerState;
 
 use crate::error::{Answer, RequestError};

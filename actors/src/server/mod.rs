@@ -6,18 +6,24 @@
 //!
 //! Every connection holds a [`admission::Permit`] from the moment it is accepted: the coordinator caps
 //! connections in all and per certificate, closes clients that send nothing, and backs off when `accept` fails.
+//!
+//! A connection whose certificate the CA's CRL comes to revoke while it is open is closed at once
+//! ([`ServerContext::revoked`]); a revoked worker is lost then and there, and its job requeued.
 
 pub mod admission;
 mod client_session;
+pub mod expiry;
 mod worker_session;
 
 pub use admission::ConnectionLimits;
 use admission::{open_files_limit, AcceptBackoff, Admission, Refusal};
+pub use expiry::{CertificateExpiries, CertificateExpiry};
 
 use crate::coordinator::Coordinator;
 use crate::registry::WorkerRegistry;
 use actix::Addr;
 use distencode_wire::connection::{self, ConnectionError};
+use distencode_wire::revocation::{self, RevokedSerials};
 use distencode_wire::Role;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +43,10 @@ pub struct ServerContext {
     pub limits: ConnectionLimits,
     /// How client certificates map to users and who is an admin (the Coordinator holds the same).
     pub users: Arc<crate::auth::Users>,
+    /// The serials the CA's CRL revokes: a connection whose certificate appears here is closed at once.
+    pub revoked: watch::Receiver<RevokedSerials>,
+    /// Each node's certificate expiry, recorded at each connection (the web pages and `/metrics` read it).
+    pub expiries: CertificateExpiries,
 }
 
 /// Accepts connections until the listener fails. Each connection runs as its own task on this thread.
@@ -112,11 +122,26 @@ pub async fn serve_until(
         actix_rt::spawn(async move {
             let allowed = [Role::Worker, Role::Client];
             match connection::accept_admitting(tcp, acceptor, &allowed, |node| permit.identify(node)).await {
-                Ok((conn, identity)) => match identity.role {
-                    Role::Worker => worker_session::run(conn, identity.name, context, shutdown).await,
-                    Role::Client => client_session::run(conn, identity.name, context, shutdown).await,
-                    Role::Coordinator => {}
-                },
+                Ok((conn, identity)) => {
+                    let certificate = conn.peer_certificate();
+                    if let Some(certificate) = &certificate {
+                        context.expiries.seen(identity.role, &identity.name, certificate.not_after);
+                    }
+                    let revoked = revocation::revoked(certificate.map(|c| c.serial), context.revoked.clone());
+                    match identity.role {
+                        Role::Worker => worker_session::run(conn, identity.name, context, shutdown, revoked).await,
+                        Role::Client => {
+                            let name = identity.name.clone();
+                            tokio::select! {
+                                _ = client_session::run(conn, identity.name, context, shutdown) => {}
+                                _ = revoked => {
+                                    tracing::warn!(client = %name, %peer, "disconnected client {name:?}: its certificate was revoked");
+                                }
+                            }
+                        }
+                        Role::Coordinator => {}
+                    }
+                }
                 Err(e @ (ConnectionError::Handshake { .. } | ConnectionError::Refused(_))) => {
                     tracing::warn!(%peer, "refused connection: {e}");
                 }

@@ -5,10 +5,11 @@
 //! other message to the Coordinator, awaiting each, so a flood of log lines slows the worker instead of filling
 //! memory. A worker silent for longer than the heartbeat timeout is disconnected. When the coordinator stops, the
 //! reader stops between two messages and the writer sends what is waiting, then closes the connection cleanly.
+//! When the worker's certificate is revoked, the connection is dropped at once and the worker is lost.
 
 use super::ServerContext;
 use crate::coordinator::FromWorker;
-use crate::registry::{Connect, Disconnect, Leave, NameTaken, Touch};
+use crate::registry::{Connect, Disconnect, Leave, NameTaken, Revoked, Touch};
 use distencode_wire::connection::{Connection, ServerStream};
 use distencode_wire::message::{CoordinatorToWorker, WorkerToCoordinator};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -21,6 +22,7 @@ pub(super) async fn run(
     worker: String,
     context: ServerContext,
     mut shutdown: watch::Receiver<bool>,
+    revoked: impl std::future::Future<Output = ()>,
 ) {
     let registration = match tokio::time::timeout(context.heartbeat_timeout, conn.recv()).await {
         Ok(Ok(Some(WorkerToCoordinator::Register(registration)))) => registration,
@@ -137,6 +139,10 @@ pub(super) async fn run(
     tokio::select! {
         _ = write => {},
         _ = read => {},
+        _ = revoked => {
+            tracing::warn!(%worker, "disconnected worker {worker:?}: its certificate was revoked");
+            return context.registry.do_send(Revoked { name: worker, connection });
+        }
     }
     context.registry.do_send(Disconnect { name: worker, connection });
 }

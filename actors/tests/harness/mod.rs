@@ -280,6 +280,9 @@ fn run_coordinator(
             heartbeat_interval: HEARTBEAT_INTERVAL,
             heartbeat_timeout: HEARTBEAT_TIMEOUT,
             limits: ConnectionLimits { client_idle_timeout: CLIENT_IDLE_TIMEOUT, ..ConnectionLimits::default() },
+            // No CRL here: nothing is ever revoked.
+            revoked: tokio::sync::watch::channel(Default::default()).1,
+            expiries: Default::default(),
         };
         let serve = server::serve(listener, tls, context);
         tokio::pin!(serve);

@@ -4,6 +4,7 @@
 //! Files: [`signin`] (the token link, sign-in and sign-out), [`overview`], [`jobs`] (the table and bulk actions),
 //! [`job`] (one job, with [`poster`]: its poster frame and streams), [`workers`], [`submit`].
 
+mod expiring;
 mod job;
 mod jobs;
 mod overview;

@@ -1,6 +1,6 @@
 //! `/workers`: every worker: state, current job with progress, melt version, CPUs, services and encoders
 //! (collapsed), last heartbeat, recent failures and suspect mark, reservation; reserve, release and drain with the
-//! same rules as `distencode worker ...`.
+//! same rules as `distencode worker ...`. Above the table, the certificates that expire within 30 days.
 
 use super::view::{self, ProgressView};
 use super::{html, see_other, Viewer};
@@ -90,6 +90,8 @@ struct Workers {
     user: String,
     csrf: String,
     rows: Vec<WorkerRow>,
+    /// Certificates expiring within 30 days, listed above the table.
+    expiring: Vec<super::expiring::ExpiringRow>,
 }
 
 #[derive(Template)]
@@ -119,7 +121,8 @@ pub async fn page(
     if partial.table_only() {
         return Ok(html(StatusCode::OK, &WorkersTbody { user: viewer.user, csrf: viewer.csrf, rows }));
     }
-    Ok(html(StatusCode::OK, &Workers { user: viewer.user, csrf: viewer.csrf, rows }))
+    let expiring = super::expiring::rows(&state);
+    Ok(html(StatusCode::OK, &Workers { user: viewer.user, csrf: viewer.csrf, rows, expiring }))
 }
 
 /// `POST /workers/{name}/action`: reserve (for a person, for a while, after the current job or now), release,
