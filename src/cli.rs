@@ -246,6 +246,10 @@ pub struct SubmitOptions {
     /// so).
     #[arg(long)]
     pub overwrite: bool,
+    /// Render only on workers with the render stack (melt, ffmpeg, frei0r, fonts) worker W has now, so that a
+    /// re-render matches an earlier one (`worker list` shows each worker's stack).
+    #[arg(long, value_name = "W")]
+    pub like: Option<String>,
 }
 
 /// `--split auto` or `--split N`.
@@ -313,6 +317,13 @@ pub enum WorkerCommand {
     },
     /// Let a worker finish its current job and take nothing more.
     Drain {
+        worker: String,
+        #[command(flatten)]
+        connect: Connect,
+    },
+    /// Forget a worker that is gone for good (admins only): it leaves `worker list`, with its reservation and
+    /// drain. A connected worker is refused: stop it first.
+    Forget {
         worker: String,
         #[command(flatten)]
         connect: Connect,

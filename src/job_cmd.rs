@@ -7,7 +7,7 @@ use crate::progress_view::ProgressView;
 use anyhow::{anyhow, bail, Context, Result};
 use distencode_web::submit::{self, CheckHere, SubmitRequest};
 use distencode_wire::connection::ConnectionError;
-use distencode_wire::job::{now_ms, JobId, JobRecord, JobSpec, JobState, MeltLog};
+use distencode_wire::job::{now_ms, JobId, JobRecord, JobSpec, JobState, Like, MeltLog};
 use distencode_wire::message::{ClientReply, ClientRequest};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -248,7 +248,9 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(Stri
         split_force: options.split_force,
         overwrite: options.overwrite,
     };
-    let prepared = submit::prepare(&project, &request, CheckHere::Always).map_err(|e| anyhow!(e))?;
+    let mut prepared = submit::prepare(&project, &request, CheckHere::Always).map_err(|e| anyhow!(e))?;
+    // The coordinator fills in the worker's render stack.
+    prepared.spec.like = options.like.map(|worker| Box::new(Like { worker, fingerprint: Default::default() }));
     if let Some(warning) = Path::new(&prepared.spec.output).parent().and_then(crate::shared_folder::warning) {
         eprintln!("{warning}");
     }

@@ -157,6 +157,8 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 let melt_version = mlt::melt_version(&args.melt).await?;
                 let encoders = mlt::query_encoders(&args.melt).await?;
                 tracing::info!(melt = %args.melt.display(), version = %melt_version, services = services.len(), "melt found");
+                let stack = crate::doctor::worker::fingerprint(&melt_version, &args.ffmpeg).await;
+                tracing::info!(fingerprint = %stack.short(), "render stack: {stack}");
                 let link = LinkConfig {
                     coordinator,
                     tls,
@@ -166,6 +168,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                     services: services.names(),
                     encoders: encoders.clone(),
                     cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+                    fingerprint: stack,
                 };
                 let (handle, inbox) = LinkHandle::new();
                 let runner = MeltRunner::new(

@@ -1,5 +1,6 @@
 //! How jobs and workers look on a terminal and as JSON.
 
+use distencode_wire::fingerprint::{majority, Fingerprint};
 use distencode_wire::job::{JobId, JobRecord, JobState};
 use distencode_wire::message::{ClientRequest, WorkerView};
 
@@ -22,7 +23,10 @@ pub fn describe(job: &JobRecord) -> String {
 pub fn describe_state(job: &JobRecord) -> String {
     let worker = job.worker.as_deref().unwrap_or("-");
     match job.state {
-        JobState::Queued => format!("job {} queued", job.id),
+        JobState::Queued => match &job.waiting {
+            Some(why) => format!("job {} queued; waiting: {why}", job.id),
+            None => format!("job {} queued", job.id),
+        },
         JobState::Offered => format!("job {} offered to worker {worker}", job.id),
         JobState::Running => format!("job {} accepted by worker {worker}", job.id),
         JobState::Succeeded => match &job.facts {
@@ -82,7 +86,22 @@ pub fn job_row(job: &JobRecord, columns: JobColumns) -> String {
     };
     let state = job.state.to_string();
     let (id, worker) = (columns.id, columns.worker);
-    format!("{:>id$}  {state:<9}  {progress:>5}  {:<worker$}  {}", job.id, shown_worker(job), job.output)
+    let row = format!("{:>id$}  {state:<9}  {progress:>5}  {:<worker$}  {}", job.id, shown_worker(job), job.output);
+    match (&job.waiting, job.state) {
+        (Some(why), JobState::Queued) => format!("{row}  (waiting: {})", short_reason(why)),
+        _ => row,
+    }
+}
+
+/// The characters of a wait's reason `job list` shows (`job status` shows all of it).
+pub const LIST_REASON_CHARS: usize = 60;
+
+/// A reason cut to [`LIST_REASON_CHARS`], with `…` when it was longer.
+fn short_reason(why: &str) -> String {
+    match why.char_indices().nth(LIST_REASON_CHARS) {
+        Some((at, _)) => format!("{}…", &why[..at]),
+        None => why.to_string(),
+    }
 }
 
 pub fn job_header(columns: JobColumns) -> String {
@@ -90,8 +109,25 @@ pub fn job_header(columns: JobColumns) -> String {
     format!("{:>id$}  {:<9}  {:>5}  {:<worker$}  {}", "ID", "STATE", "DONE", "WORKER", "OUTPUT")
 }
 
-pub fn worker_row(worker: &WorkerView) -> String {
+/// The render stack most workers of `workers` share, to mark those that differ (see [`worker_row`]).
+pub fn usual_stack(workers: &[WorkerView]) -> Option<&Fingerprint> {
+    majority(workers.iter().map(|w| &w.fingerprint))
+}
+
+/// A table row for `worker list`; `usual` is the render stack most workers share: one that differs has a `*`
+/// after its fingerprint and says how it differs.
+pub fn worker_row(worker: &WorkerView, usual: Option<&Fingerprint>) -> String {
     let mut notes = Vec::new();
+    let known = worker.fingerprint != Fingerprint::default();
+    let differs = usual.filter(|usual| known && **usual != worker.fingerprint);
+    if let Some(usual) = differs {
+        notes.push(format!("render stack differs: {}", worker.fingerprint.differences(usual).join(", ")));
+    }
+    let stack = match (known, differs.is_some()) {
+        (false, _) => "-".to_string(),
+        (true, false) => worker.fingerprint.short(),
+        (true, true) => format!("{}*", worker.fingerprint.short()),
+    };
     if let Some(person) = &worker.reserved_by {
         notes.push(format!("reserved for {person}{}", until(worker.reserved_until)));
     }
@@ -102,11 +138,12 @@ pub fn worker_row(worker: &WorkerView) -> String {
         notes.push("drained: no job, safe to stop".into());
     }
     format!(
-        "{:<16}  {:<8}  {:>6}  {:<8}  {:>4}  {:>8}  {:>8}  {}",
+        "{:<16}  {:<8}  {:>6}  {:<8}  {:<9}  {:>4}  {:>8}  {:>8}  {}",
         worker.name,
         worker.state,
         worker.current_job.map(|j| j.to_string()).unwrap_or_else(|| "-".into()),
         worker.melt_version,
+        stack,
         worker.cpus,
         worker.services,
         seen(worker.last_seen),
@@ -116,8 +153,8 @@ pub fn worker_row(worker: &WorkerView) -> String {
 
 pub fn worker_header() -> String {
     format!(
-        "{:<16}  {:<8}  {:>6}  {:<8}  {:>4}  {:>8}  {:>8}  {}",
-        "NAME", "STATE", "JOB", "MELT", "CPUS", "SERVICES", "SEEN", "NOTES"
+        "{:<16}  {:<8}  {:>6}  {:<8}  {:<9}  {:>4}  {:>8}  {:>8}  {}",
+        "NAME", "STATE", "JOB", "MELT", "STACK", "CPUS", "SERVICES", "SEEN", "NOTES"
     )
 }
 

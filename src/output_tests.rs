@@ -29,7 +29,12 @@ fn worker(state: &str, job: Option<u64>, reserved_by: Option<&str>, draining: bo
         reserved_by: reserved_by.map(String::from),
         reserved_until: None,
         draining,
+        fingerprint: stack("00ff"),
     }
+}
+
+fn stack(fonts: &str) -> Fingerprint {
+    Fingerprint { melt: "7.12.0".into(), ffmpeg: "5.1.6".into(), frei0r: "1.8.0".into(), fonts: fonts.into() }
 }
 
 #[test]
@@ -83,6 +88,44 @@ fn a_reserved_or_draining_worker_says_what_happens_to_its_job() {
         describe_worker(&worker("draining", None, None, true)),
         "worker render1 drained: it has no job, safe to stop"
     );
-    assert!(worker_row(&worker("draining", None, None, true)).ends_with("drained: no job, safe to stop"));
-    assert!(!worker_row(&worker("draining", Some(3), None, true)).contains("safe to stop"));
+    assert!(worker_row(&worker("draining", None, None, true), None).ends_with("drained: no job, safe to stop"));
+    assert!(!worker_row(&worker("draining", Some(3), None, true), None).contains("safe to stop"));
+}
+
+#[test]
+fn a_worker_whose_render_stack_differs_from_most_is_marked_with_how() {
+    let odd = WorkerView { name: "render3".into(), fingerprint: stack("0aaa"), ..worker("idle", None, None, false) };
+    let workers = vec![worker("idle", None, None, false), worker("busy", Some(4), None, false), odd];
+    let usual = usual_stack(&workers);
+    assert_eq!(usual, Some(&stack("00ff")));
+    let rows: Vec<String> = workers.iter().map(|w| worker_row(w, usual)).collect();
+    let header = worker_header();
+    let column = header.find("STACK").unwrap();
+    assert_eq!(&rows[0][column..column + 9], format!("{:<9}", stack("00ff").short()), "{}", rows[0]);
+    assert!(!rows[0].contains("differs"), "{}", rows[0]);
+    assert_eq!(&rows[2][column..column + 9], format!("{:<9}", format!("{}*", stack("0aaa").short())));
+    assert!(rows[2].ends_with("render stack differs: fonts 0aaa (most: 00ff)"), "{}", rows[2]);
+    let unknown = WorkerView { fingerprint: Fingerprint::default(), ..worker("lost", None, None, false) };
+    assert_eq!(&worker_row(&unknown, usual)[column..column + 1], "-");
+}
+
+#[test]
+fn a_queued_job_says_why_it_waits_in_status_and_in_short_in_the_list() {
+    let mut queued = job(7, JobState::Queued, None);
+    queued.waiting = Some("the only worker with frei0r.glow, render2, is reserved by bob".into());
+    assert_eq!(
+        describe(&queued),
+        "job 7 queued; waiting: the only worker with frei0r.glow, render2, is reserved by bob"
+    );
+    let columns = JobColumns::fit(std::slice::from_ref(&queued));
+    assert!(
+        job_row(&queued, columns).ends_with(
+            "/srv/renders/p/p.mp4  (waiting: the only worker with frei0r.glow, render2, is reserved by bo…)"
+        ),
+        "{}",
+        job_row(&queued, columns)
+    );
+    assert_eq!(job_json(&queued)["waiting"], "the only worker with frei0r.glow, render2, is reserved by bob");
+    assert_eq!(describe(&job(8, JobState::Queued, None)), "job 8 queued");
+    assert!(job_json(&job(8, JobState::Queued, None))["waiting"].is_null());
 }

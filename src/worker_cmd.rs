@@ -15,7 +15,8 @@ pub async fn run(command: WorkerCommand) -> Result<()> {
                 println!("{}", serde_json::to_string(&workers)?);
             } else {
                 println!("{}", output::worker_header());
-                workers.iter().for_each(|w| println!("{}", output::worker_row(w)));
+                let usual = output::usual_stack(&workers);
+                workers.iter().for_each(|w| println!("{}", output::worker_row(w, usual)));
             }
         }
         WorkerCommand::Reserve { worker, person, until, now, connect } => {
@@ -35,6 +36,10 @@ pub async fn run(command: WorkerCommand) -> Result<()> {
         WorkerCommand::Drain { worker, connect } => {
             let workers = call(&connect, ClientRequest::Drain { worker: worker.clone() }).await?;
             print_one(&workers, &worker);
+        }
+        WorkerCommand::Forget { worker, connect } => {
+            call(&connect, ClientRequest::Forget { worker: worker.clone() }).await?;
+            println!("worker {worker} forgotten: it is no longer listed, nor reserved or drained");
         }
     }
     Ok(())

@@ -27,6 +27,14 @@ pub enum RequestError {
     /// A release of a worker that is neither reserved nor draining.
     #[error("worker {0} is neither reserved nor draining")]
     NotHeld(String),
+    /// `worker forget` of a worker that is connected: it would only register again.
+    #[error(
+        "worker {0} is connected; stop it first (on its machine: systemctl stop distencode-worker), then forget it"
+    )]
+    StillConnected(String),
+    /// `worker forget` of a name neither registered nor reserved nor drained.
+    #[error("no worker {0} is known: nothing to forget")]
+    NothingToForget(String),
     /// A worker name that is no node name.
     #[error(transparent)]
     BadWorkerName(#[from] IdentityError),
@@ -36,6 +44,9 @@ pub enum RequestError {
     /// A submit whose output is the output (or the project) of a job that is not final yet.
     #[error("the output {output} is already the {what} of job {job} ({state})")]
     OutputInUse { output: String, what: &'static str, job: JobId, state: JobState },
+    /// `job submit --like W` naming a worker that is not known.
+    #[error("--like {0}: no worker {0} has registered since the coordinator started; `worker list` shows who has")]
+    NoSuchLike(String),
     /// A submit whose output another submit, not answered yet, names too.
     #[error("the output {0} is already the output of a job being submitted")]
     OutputBeingSubmitted(String),

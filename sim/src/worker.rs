@@ -59,6 +59,7 @@ pub fn registration(instance: u64) -> Registration {
         cpus: 1,
         current: None,
         instance,
+        fingerprint: distencode_wire::message::Fingerprint { melt: "bench (simulated)".into(), ..Default::default() },
     }
 }
 

@@ -8,7 +8,7 @@
 
 mod checks;
 mod coordinator;
-mod worker;
+pub(crate) mod worker;
 
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ use super::checks::{self, run_tool, ToolError};
 use super::Check;
 use crate::node_settings::NodeSettings;
 use distencode_mlt as mlt;
+use distencode_wire::fingerprint::{fnv1a, Fingerprint};
 use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
@@ -125,11 +126,9 @@ async fn frei0r(melt: &Path) -> Check {
         Err(e) => return Check::fail("frei0r", e.to_string()),
     };
     let count = services.names().iter().filter(|name| name.starts_with("frei0r.")).count();
-    let mut command = Command::new("dpkg-query");
-    command.args(["-W", "-f=${Version}", "frei0r-plugins"]);
-    let version = match run_tool(command, "dpkg-query").await {
-        Ok(out) if out.success && !out.stdout.trim().is_empty() => format!("frei0r-plugins {}", out.stdout.trim()),
-        _ => "frei0r-plugins version unknown (not a Debian package)".to_string(),
+    let version = match frei0r_version().await {
+        Some(version) => format!("frei0r-plugins {version}"),
+        None => "frei0r-plugins version unknown (not a Debian package)".to_string(),
     };
     if count == 0 {
         Check::warn("frei0r", format!("melt has no frei0r services ({version}): apt-get install frei0r-plugins"))
@@ -138,20 +137,51 @@ async fn frei0r(melt: &Path) -> Check {
     }
 }
 
-async fn fonts() -> Check {
+/// The frei0r-plugins package's version, if dpkg knows it.
+async fn frei0r_version() -> Option<String> {
+    let mut command = Command::new("dpkg-query");
+    command.args(["-W", "-f=${Version}", "frei0r-plugins"]);
+    match run_tool(command, "dpkg-query").await {
+        Ok(out) if out.success && !out.stdout.trim().is_empty() => Some(out.stdout.trim().to_string()),
+        _ => None,
+    }
+}
+
+/// fontconfig's font count and list hash, or what went wrong (with the fix).
+async fn font_list() -> Result<(usize, u64), String> {
     let mut command = Command::new("fc-list");
     command.args([":", "family", "style"]);
     match run_tool(command, "fc-list").await {
-        Ok(out) if out.success => {
-            let (count, hash) = font_list_hash(&out.stdout);
-            if count == 0 {
-                Check::warn("fonts", "fontconfig lists no fonts: titles fall back; apt-get install fonts-dejavu")
-            } else {
-                Check::ok("fonts", format!("{count} fonts, list hash {hash:016x} (the same on every worker?)"))
-            }
+        Ok(out) if out.success => Ok(font_list_hash(&out.stdout)),
+        Ok(out) => Err(format!("fc-list failed: {}", last_line(&out.stderr))),
+        Err(e) => Err(format!("{e}; apt-get install fontconfig")),
+    }
+}
+
+async fn fonts() -> Check {
+    match font_list().await {
+        Ok((0, _)) => Check::warn("fonts", "fontconfig lists no fonts: titles fall back; apt-get install fonts-dejavu"),
+        Ok((count, hash)) => {
+            Check::ok("fonts", format!("{count} fonts, list hash {hash:016x} (the same on every worker?)"))
         }
-        Ok(out) => Check::warn("fonts", format!("fc-list failed: {}", last_line(&out.stderr))),
-        Err(e) => Check::warn("fonts", format!("{e}; apt-get install fontconfig")),
+        Err(e) => Check::warn("fonts", e),
+    }
+}
+
+/// The render stack a worker announces (`worker list`'s fingerprint): found as the checks above find it, with an
+/// empty part for what cannot be told.
+pub async fn fingerprint(melt_version: &str, ffmpeg: &Path) -> Fingerprint {
+    let mut command = Command::new(ffmpeg);
+    command.arg("-version");
+    let ffmpeg = match run_tool(command, "ffmpeg -version").await {
+        Ok(out) if out.success => mlt::parse_version(&out.stdout).unwrap_or_default(),
+        _ => String::new(),
+    };
+    Fingerprint {
+        melt: melt_version.to_string(),
+        ffmpeg,
+        frei0r: frei0r_version().await.unwrap_or_default(),
+        fonts: font_list().await.map(|(_, hash)| format!("{hash:016x}")).unwrap_or_default(),
     }
 }
 
@@ -161,14 +191,8 @@ pub fn font_list_hash(list: &str) -> (usize, u64) {
     let mut lines: Vec<&str> = list.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     lines.sort_unstable();
     lines.dedup();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for line in &lines {
-        for byte in line.bytes().chain(std::iter::once(b'\n')) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    (lines.len(), hash)
+    let text: String = lines.iter().flat_map(|line| [*line, "\n"]).collect();
+    (lines.len(), fnv1a(text.as_bytes()))
 }
 
 fn last_line(text: &str) -> &str {

@@ -56,15 +56,18 @@ impl From<RequestError> for WebError {
     fn from(error: RequestError) -> Self {
         let text = error.to_string();
         match error {
-            RequestError::Store(StoreError::NoSuchJob(_)) | RequestError::NoSuchWorker(_) => WebError::NotFound(text),
+            RequestError::Store(StoreError::NoSuchJob(_))
+            | RequestError::NoSuchWorker(_)
+            | RequestError::NothingToForget(_) => WebError::NotFound(text),
             RequestError::Store(StoreError::Refused { .. })
             | RequestError::NotHeld(_)
             | RequestError::TaskOfSplitJob { .. }
             | RequestError::OutputInUse { .. }
-            | RequestError::OutputBeingSubmitted(_) => WebError::Conflict(text),
+            | RequestError::OutputBeingSubmitted(_)
+            | RequestError::StillConnected(_) => WebError::Conflict(text),
             RequestError::Refused(_) => WebError::Forbidden(text),
             RequestError::Store(_) => WebError::Unavailable(text),
-            RequestError::NoWorkerCanRender(_) => WebError::Unprocessable(text),
+            RequestError::NoWorkerCanRender(_) | RequestError::NoSuchLike(_) => WebError::Unprocessable(text),
             RequestError::BadWorkerName(_)
             | RequestError::ReservationInThePast
             | RequestError::ReservationWithoutPerson => WebError::BadRequest(text),

@@ -3,6 +3,7 @@
 //! These types cross the wire (bincode) and are printed by the CLI (JSON), so their field names are the public
 //! vocabulary of `job status --json`: `id`, `state`, `worker`, `output`, `error`, and the rest.
 
+use crate::fingerprint::Fingerprint;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -131,6 +132,17 @@ pub struct JobSpec {
     pub task: Option<Box<Task>>,
     /// `job submit --overwrite`: an existing file at the output may be replaced, if this farm rendered it.
     pub overwrite: bool,
+    /// `job submit --like W`: render only on workers with W's render stack (boxed: most jobs have none).
+    pub like: Option<Box<Like>>,
+}
+
+/// `job submit --like W`: the job renders only on workers whose render stack is the one W had at submit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Like {
+    /// The worker named.
+    pub worker: String,
+    /// W's render stack when the job was submitted: filled in by the coordinator (what a client sends is replaced).
+    pub fingerprint: Fingerprint,
 }
 
 impl JobSpec {
@@ -148,6 +160,7 @@ impl JobSpec {
             split: None,
             task: None,
             overwrite: false,
+            like: None,
         }
     }
 }
@@ -251,6 +264,12 @@ pub struct JobRecord {
     /// Live progress while running; not persisted.
     #[serde(default)]
     pub progress: Option<Progress>,
+    /// Why a queued job waits (no worker has a service, every capable one is busy, reserved...), worked out by the
+    /// coordinator when the job is looked at; not persisted.
+    #[serde(default)]
+    pub waiting: Option<String>,
+    /// `job submit --like W`: the render stack it must render on.
+    pub like: Option<Like>,
     /// A split job: what was asked, and why it was not split if it was not.
     pub split: Option<SplitState>,
     /// A task of a split job: what it does.
@@ -284,6 +303,8 @@ impl JobRecord {
             revision: 0,
             retried_at: 0,
             progress: None,
+            waiting: None,
+            like: spec.like.map(|like| *like),
             split: spec.split.map(|request| SplitState { request: *request, refused: None }),
             task: spec.task.map(|t| *t),
             tasks: Vec::new(),
@@ -302,6 +323,7 @@ impl JobRecord {
             split: self.split.as_ref().map(|s| Box::new(s.request.clone())),
             task: self.task.clone().map(Box::new),
             overwrite: self.overwrite,
+            like: self.like.clone().map(Box::new),
         }
     }
 

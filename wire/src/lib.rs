@@ -12,6 +12,7 @@
 //! - [`connection`]: a TLS stream wrapped into a typed message channel, and the dial/accept handshakes.
 //! - [`thumbnail`]: a render's poster frame on its way to the coordinator, capped on decode.
 //! - [`audit`]: an entry of the coordinator's audit trail, as `distencode audit` receives it.
+//! - [`fingerprint`]: a worker's render stack (melt, ffmpeg, frei0r, fonts), compared across the farm.
 //! - [`redial`]: how long a node waits before dialling its coordinator again (backoff with jitter).
 #![forbid(unsafe_code)]
 
@@ -19,6 +20,7 @@ pub mod audit;
 pub mod connection;
 pub mod consumer_props;
 pub mod crl;
+pub mod fingerprint;
 pub mod frame;
 pub mod identity;
 pub mod job;

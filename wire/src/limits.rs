@@ -59,6 +59,9 @@ pub fn check_spec(spec: &JobSpec) -> Result<(), String> {
             return Err(format!("refused: --split asks for {chunks} chunks; the limit is {MAX_SPLIT_CHUNKS}"));
         }
     }
+    if let Some(like) = &spec.like {
+        bytes("the --like worker's name", &like.worker, MAX_NODE_NAME_LEN)?;
+    }
     if spec.task.is_some() {
         return Err("refused: tasks of a split job are made by the coordinator, not submitted".into());
     }

@@ -8,6 +8,7 @@
 //!   offers and cancellations, the worker answers offers and reports progress, log lines and outcomes.
 
 use crate::audit::AuditEntry;
+pub use crate::fingerprint::Fingerprint;
 use crate::identity::Role;
 use crate::job::{JobId, JobRecord, JobSpec, MeltJob, Progress, RenderFacts};
 use crate::thumbnail::Thumbnail;
@@ -83,6 +84,9 @@ pub enum ClientRequest {
     /// The audit trail, newest first: at most `limit` entries (capped at [`crate::audit::MAX_AUDIT_ENTRIES`]),
     /// only `user`'s when one is named. Admins only. Answered with `Audit`.
     Audit { user: Option<String>, limit: u32 },
+    /// Forget a worker that is gone (not connected): it leaves `worker list` with its reservation and drain.
+    /// Admins only. Answered with `Workers`.
+    Forget { worker: String },
 }
 
 /// The coordinator's answer to a [`ClientRequest`].
@@ -128,6 +132,8 @@ pub struct WorkerView {
     pub reserved_by: Option<String>,
     pub reserved_until: Option<u64>,
     pub draining: bool,
+    /// Its render stack, as it announced it (empty parts while it never registered).
+    pub fingerprint: Fingerprint,
 }
 
 /// A worker held out of the pool for a person; kept durably by the coordinator.
@@ -223,6 +229,8 @@ pub struct Registration {
     /// from the same process replaces the older connection, while a second process with the same name is
     /// turned away as long as the first is connected.
     pub instance: u64,
+    /// Its render stack (melt, ffmpeg, frei0r, fonts).
+    pub fingerprint: Fingerprint,
 }
 
 /// Coordinator → worker.

@@ -11,7 +11,7 @@
 //!   may cancel it, retry it, change its priority or delete it once finished;
 //! - a user may give a job a priority up to `max_user_priority`; admins have no ceiling;
 //! - anyone may reserve a worker for themselves (at once only when it is idle) and release their own reservation;
-//! - only admins prune old jobs, drain workers, release someone else's reservation or a drain, reserve for another person, take a
+//! - only admins prune old jobs, drain or forget workers, release someone else's reservation or a drain, reserve for another person, take a
 //!   busy worker at once, or read the audit trail.
 
 use super::{User, Users};
@@ -64,6 +64,10 @@ pub enum Action<'a> {
     Drain {
         worker: &'a str,
     },
+    /// Forget a worker that is gone (`worker forget`).
+    Forget {
+        worker: &'a str,
+    },
     /// Delete a finished job and its log.
     Delete {
         job: JobId,
@@ -96,6 +100,8 @@ pub enum Refusal {
     ReleaseDrain { worker: String },
     #[error("only an admin may drain worker {worker}")]
     Drain { worker: String },
+    #[error("only an admin may forget worker {worker}")]
+    Forget { worker: String },
     #[error("only an admin may read the audit trail")]
     Audit,
     #[error("only an admin may prune jobs (a user deletes their own with job delete)")]
@@ -149,6 +155,7 @@ pub fn authorize(users: &Users, user: &User, action: Action<'_>) -> Result<(), R
         Action::Release { worker, draining: true, .. } => Err(Refusal::ReleaseDrain { worker: worker.to_string() }),
         Action::Release { .. } => Ok(()),
         Action::Drain { worker } => Err(Refusal::Drain { worker: worker.to_string() }),
+        Action::Forget { worker } => Err(Refusal::Forget { worker: worker.to_string() }),
         Action::ReadAudit => Err(Refusal::Audit),
     }
 }
@@ -168,6 +175,7 @@ pub fn redact(users: &Users, user: &User, mut record: JobRecord) -> JobRecord {
     record.output = HIDDEN.to_string();
     record.encoding.extra.clear();
     record.error = record.error.map(|_| HIDDEN.to_string());
+    record.waiting = record.waiting.map(|w| crate::registry::waiting::hide_rejections(&w, &record.attempts, HIDDEN));
     for attempt in &mut record.attempts {
         attempt.outcome = attempt.outcome.take().map(|outcome| match outcome {
             AttemptOutcome::Succeeded => AttemptOutcome::Succeeded,

@@ -11,7 +11,7 @@ use crate::registry::{Candidate, Claim, ClaimResult, Needs, Release, SendTo};
 use crate::store::Change;
 use actix::prelude::*;
 use distencode_wire::job::{JobId, JobRecord, MeltJob};
-use distencode_wire::message::CoordinatorToWorker;
+use distencode_wire::message::{CoordinatorToWorker, Fingerprint};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -47,6 +47,7 @@ impl Coordinator {
                 attempt: record.attempts.last().map_or(1, |a| a.number + 1),
                 excluded: parts.excluded.clone(),
                 keys: parts.keys.clone(),
+                like: parts.like.clone(),
             })
             .collect();
         let with_pool = !self.turned_down.is_empty();
@@ -148,12 +149,14 @@ impl Coordinator {
 pub(super) struct QueuedParts {
     keys: Arc<[String]>,
     excluded: Arc<HashSet<String>>,
+    like: Option<Arc<Fingerprint>>,
 }
 
 impl QueuedParts {
     pub(super) fn of(record: &JobRecord) -> Self {
         let needs = Needs::of(&record.services, &record.encoding);
-        Self { keys: needs.keys().into(), excluded: Arc::new(blamed_workers(record)) }
+        let like = record.like.as_ref().map(|like| Arc::new(like.fingerprint.clone()));
+        Self { keys: needs.keys().into(), excluded: Arc::new(blamed_workers(record)), like }
     }
 }
 

@@ -5,7 +5,8 @@
 //! open connection at once. Reports from workers and requests from clients arrive as messages from their connection
 //! tasks. Long steps (a store write, a claim) are chained as actor futures, so the actor's thread never blocks.
 //!
-//! Files: [`dispatch`] (queue → worker), [`reports`] (what workers say), [`requests`] (what clients ask).
+//! Files: [`dispatch`] (queue → worker), [`reports`] (what workers say), [`requests`] (what clients ask),
+//! [`waiting`] (why a queued job waits).
 
 pub mod audit;
 mod dispatch;
@@ -15,6 +16,7 @@ mod reports;
 mod requests;
 mod retention;
 mod split;
+mod waiting;
 
 pub use messages::*;
 

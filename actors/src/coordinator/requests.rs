@@ -3,7 +3,7 @@
 use super::split;
 use super::*;
 use crate::auth::{authorize, Action};
-use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo};
+use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo, StackOf};
 use crate::store::{record_refusal, Audited, CreateJob, GetJob, GetThumbnail, JobPage, LogCursor, QueryJobs, ReadLog};
 use distencode_wire::audit::{AuditAction, AuditEntry};
 use distencode_wire::job::{JobSpec, TaskKind};
@@ -34,13 +34,25 @@ impl Handler<Submit> for Coordinator {
         self.submitting_outputs.insert(output.clone());
         let needs = Needs::of(&msg.spec.services, &msg.spec.encoding);
         let (registry, store) = (self.registry.clone(), self.store.clone());
+        let mut spec = msg.spec;
         let create = async move {
             // A job no worker of the pool could render is refused now, with what each worker lacks.
             let checked = registry.send(CheckNeeds(needs)).await.map_err(RequestError::from).and_then(|r| r);
             if let Err(refused) = checked {
                 return refusal(store.clone(), entry, refused).await;
             }
-            let change = CreateJob { spec: msg.spec, submitted_by: msg.by.name };
+            // `--like W`: W's render stack now is the one the job keeps.
+            if let Some(like) = spec.like.as_mut() {
+                match registry.send(StackOf(like.worker.clone())).await {
+                    Ok(Some(stack)) => like.fingerprint = stack,
+                    Ok(None) => {
+                        let refused = RequestError::NoSuchLike(like.worker.clone());
+                        return refusal(store.clone(), entry, refused).await;
+                    }
+                    Err(e) => return refusal(store.clone(), entry, e.into()).await,
+                }
+            }
+            let change = CreateJob { spec, submitted_by: msg.by.name };
             answer(store.send(Audited { change, entry }).await)
         };
         Box::pin(create.into_actor(self).map(move |result, act, ctx| {
@@ -86,8 +98,8 @@ impl Handler<Status> for Coordinator {
 
     fn handle(&mut self, msg: Status, _: &mut Self::Context) -> Self::Result {
         if let Some(record) = self.active.get(&msg.0) {
-            let record = record.clone();
-            return Box::pin(async move { Ok(record) }.into_actor(self));
+            let explained = self.explained_one(record.clone());
+            return Box::pin(async move { Ok(explained.await) }.into_actor(self));
         }
         Box::pin(self.store.send(GetJob(msg.0)).into_actor(self).map(|r, _, _| answer(r)))
     }
@@ -98,14 +110,16 @@ impl Handler<List> for Coordinator {
 
     fn handle(&mut self, _: List, _: &mut Self::Context) -> Self::Result {
         let list = self.store.send(ListJobs { unfinished_only: false });
-        Box::pin(list.into_actor(self).map(|result, act, _| {
-            let mut jobs = answer(result)?;
-            for job in &mut jobs {
-                if let Some(live) = act.active.get(&job.id) {
-                    job.progress = live.progress.clone();
+        Box::pin(list.into_actor(self).then(|result, act, _| {
+            let explained = answer(result).map(|mut jobs| {
+                for job in &mut jobs {
+                    if let Some(live) = act.active.get(&job.id) {
+                        job.progress = live.progress.clone();
+                    }
                 }
-            }
-            Ok(jobs)
+                act.explained(jobs)
+            });
+            async move { Ok(explained?.await) }.into_actor(act)
         }))
     }
 }
@@ -115,15 +129,23 @@ impl Handler<ListPage> for Coordinator {
 
     fn handle(&mut self, msg: ListPage, _: &mut Self::Context) -> Self::Result {
         let query = self.store.send(QueryJobs(msg.0));
-        Box::pin(query.into_actor(self).map(|result, act, _| {
-            let mut page = answer(result)?;
-            for job in &mut page.jobs {
-                if let Some(live) = act.active.get(&job.id) {
-                    job.progress = live.progress.clone();
+        Box::pin(query.into_actor(self).then(|result, act, _| {
+            let explained = answer(result).map(|mut page| {
+                for job in &mut page.jobs {
+                    if let Some(live) = act.active.get(&job.id) {
+                        job.progress = live.progress.clone();
+                    }
                 }
+                page.queue_positions = act.queue_positions(&page.jobs);
+                let jobs = act.explained(std::mem::take(&mut page.jobs));
+                (page, jobs)
+            });
+            async move {
+                let (mut page, jobs) = explained?;
+                page.jobs = jobs.await;
+                Ok(page)
             }
-            page.queue_positions = act.queue_positions(&page.jobs);
-            Ok(page)
+            .into_actor(act)
         }))
     }
 }
@@ -178,7 +200,11 @@ impl Handler<Details> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<JobRecord>>;
 
     fn handle(&mut self, msg: Details, _: &mut Self::Context) -> Self::Result {
-        Box::pin(self.owned(msg.id, msg.by, |job, owner| Action::SeeDetails { job, owner }).into_actor(self))
+        let owned = self.owned(msg.id, msg.by, |job, owner| Action::SeeDetails { job, owner });
+        Box::pin(owned.into_actor(self).then(|record, act, _| {
+            let explained = record.map(|record| act.explained_one(record));
+            async move { Ok(explained?.await) }.into_actor(act)
+        }))
     }
 }
 

@@ -2,8 +2,8 @@
 
 use crate::error::Answer;
 use actix::Message;
-use distencode_wire::job::{Encoding, JobId};
-use distencode_wire::message::{CoordinatorToWorker, Registration, WorkerView};
+use distencode_wire::job::{Encoding, JobId, Like};
+use distencode_wire::message::{CoordinatorToWorker, Fingerprint, Registration, WorkerView};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -57,6 +57,8 @@ pub struct Candidate {
     pub excluded: Arc<HashSet<String>>,
     /// What a worker must have: [`Needs::keys`].
     pub keys: Arc<[String]>,
+    /// `job submit --like W`: only a worker with this render stack may take it.
+    pub like: Option<Arc<Fingerprint>>,
 }
 
 /// Sent by the Coordinator before it records a job: `Err` says, for every connected worker, what it lacks, when
@@ -127,6 +129,38 @@ pub struct HoldsJob {
     pub job: JobId,
     pub attempt: u32,
 }
+
+/// Why each of these queued jobs waits (see [`super::waiting`]); answered with one reason per job, in order.
+/// At most [`MAX_EXPLAINED`] jobs are looked at; the rest get none.
+#[derive(Message)]
+#[rtype(result = "Vec<String>")]
+pub struct Explain(pub Vec<Unserved>);
+
+/// The most queued jobs one [`Explain`] looks at (a `job list` of a deep queue explains its first ones).
+pub const MAX_EXPLAINED: usize = 2000;
+
+/// A queued job as [`Explain`] needs it.
+pub struct Unserved {
+    /// Capability keys ([`Needs::keys`]).
+    pub keys: Vec<String>,
+    /// Workers that turned it down since its last retry, each with its reason.
+    pub rejected: Vec<(String, String)>,
+    /// `job submit --like W`: the worker and the render stack asked for.
+    pub like: Option<Like>,
+}
+
+/// Forget a worker that is not connected: it leaves the registry, its reservation and its drain. Admins only.
+#[derive(Message)]
+#[rtype(result = "Answer<Vec<WorkerView>>")]
+pub struct Forget {
+    pub worker: String,
+    pub by: crate::auth::User,
+}
+
+/// The render stack worker `0` announced, if it has registered since the coordinator started (`job submit --like`).
+#[derive(Message)]
+#[rtype(result = "Option<Fingerprint>")]
+pub struct StackOf(pub String);
 
 /// Every known worker, for `worker list`.
 #[derive(Message)]

@@ -8,10 +8,13 @@
 //! told, so the job goes back to the queue.
 
 mod capabilities;
+mod explain;
+mod forget;
 mod messages;
 mod reservations;
 mod revoked;
 mod state;
+pub mod waiting;
 
 pub use messages::*;
 pub use reservations::{Drain, Reserve, Unreserve};
@@ -192,6 +195,7 @@ impl Handler<Connect> for WorkerRegistry {
             self.events.do_send(WorkerEvent::Resumed { worker: msg.name.clone(), job, attempt });
         }
         let mut registration = msg.registration;
+        registration.fingerprint = std::mem::take(&mut registration.fingerprint).capped();
         let announced = self.announced_sets.share(&mut registration);
         tracing::info!(worker = %msg.name, melt = %registration.melt_version, services = announced.services.len(), "worker registered");
         let idle = state == WorkerState::Idle && self.in_pool(&msg.name);
@@ -264,7 +268,10 @@ impl Handler<Claim> for WorkerRegistry {
                 break;
             }
             let fits = |name: &&String| {
-                !candidate.excluded.contains(*name) && has_all(&self.workers[*name].announced.has, &candidate.keys)
+                let worker = &self.workers[*name];
+                !candidate.excluded.contains(*name)
+                    && has_all(&worker.announced.has, &candidate.keys)
+                    && candidate.like.as_deref().is_none_or(|stack| *stack == worker.registration.fingerprint)
             };
             if let Some(index) = idle.iter().position(fits) {
                 pairs.push((candidate.job, candidate.attempt, idle.remove(index).clone()));
@@ -384,6 +391,14 @@ impl Handler<HoldsJob> for WorkerRegistry {
     }
 }
 
+impl Handler<StackOf> for WorkerRegistry {
+    type Result = Option<distencode_wire::message::Fingerprint>;
+
+    fn handle(&mut self, StackOf(name): StackOf, _: &mut Self::Context) -> Self::Result {
+        self.workers.get(&name).map(|e| e.registration.fingerprint.clone())
+    }
+}
+
 impl Handler<ListWorkers> for WorkerRegistry {
     type Result = Vec<WorkerView>;
 
@@ -433,6 +448,7 @@ impl WorkerRegistry {
             reserved_by: reservation.map(|r| r.person.clone()),
             reserved_until: reservation.and_then(|r| r.until),
             draining,
+            fingerprint: entry.map(|e| e.registration.fingerprint.clone()).unwrap_or_default(),
         }
     }
 }

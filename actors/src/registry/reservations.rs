@@ -234,7 +234,7 @@ impl WorkerRegistry {
 }
 
 /// A store write's answer as the registry's replies give it.
-fn saved(result: Result<Result<(), StoreError>, MailboxError>) -> Answer<()> {
+pub(super) fn saved(result: Result<Result<(), StoreError>, MailboxError>) -> Answer<()> {
     Ok(result??)
 }
 

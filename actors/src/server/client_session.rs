@@ -7,7 +7,7 @@
 use super::ServerContext;
 use crate::auth::{authorize, redact, Action, User};
 use crate::coordinator::{self as coord, Answer, RequestError};
-use crate::registry::{Drain, Reserve, Unreserve};
+use crate::registry::{Drain, Forget, Reserve, Unreserve};
 use distencode_wire::connection::{Connection, ConnectionError, ServerStream};
 use distencode_wire::frame::{self, MAX_FRAME_BYTES};
 use distencode_wire::job::{JobId, JobRecord};
@@ -96,6 +96,10 @@ async fn serve(
         }
         ClientRequest::Release { worker } => workers(context.registry.send(Unreserve { worker, by }).await),
         ClientRequest::Drain { worker } => workers(context.registry.send(Drain { worker, by }).await),
+        ClientRequest::Forget { worker } => match limits::check_reservation(&worker, "") {
+            Ok(()) => workers(context.registry.send(Forget { worker, by }).await),
+            Err(refusal) => ClientReply::Error(refusal),
+        },
         ClientRequest::Priority { id, priority } => {
             job(coordinator.send(coord::SetPriority { id, priority, by }).await)
         }

@@ -368,3 +368,16 @@ fn schema_3_keeps_a_jobs_overwrite() {
         assert_eq!(stored::decode_job(&stored::encode_job(&job).unwrap()).unwrap().overwrite, overwrite);
     }
 }
+
+#[test]
+fn schema_3_keeps_a_jobs_like() {
+    use distencode_wire::fingerprint::Fingerprint;
+    use distencode_wire::job::Like;
+    let fingerprint =
+        Fingerprint { melt: "7.12.0".into(), ffmpeg: "5.1.6".into(), frei0r: "1.8.0".into(), fonts: "00ff".into() };
+    for like in [Some(Like { worker: "render2".into(), fingerprint }), None] {
+        let mut job = fixture_jobs()[0].clone();
+        job.like = like.clone();
+        assert_eq!(stored::decode_job(&stored::encode_job(&job).unwrap()).unwrap().like, like);
+    }
+}

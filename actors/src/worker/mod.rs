@@ -44,6 +44,8 @@ pub struct LinkConfig {
     pub encoders: distencode_mlt::Encoders,
     /// This machine's CPU count, announced at registration.
     pub cpus: u32,
+    /// Its render stack (melt, ffmpeg, frei0r, fonts), announced at registration.
+    pub fingerprint: distencode_wire::message::Fingerprint,
 }
 
 /// The longest wait between two dials (each wait is drawn at random under a ceiling that doubles up to this; see

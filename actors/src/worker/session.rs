@@ -42,6 +42,7 @@ pub(super) async fn run(link: &mut Link, registered: &mut bool) -> Result<(), Se
         cpus: config.cpus,
         current: rendering.or(link.pending.reported_attempt()),
         instance: link.instance,
+        fingerprint: config.fingerprint.clone(),
     };
     let failed = |e: ConnectionError| SessionEnd::Failed(e.to_string());
     conn.send(&WorkerToCoordinator::Register(registration)).await.map_err(failed)?;

@@ -38,6 +38,8 @@ struct Job {
     retryable: bool,
     progress: ProgressView,
     worker: String,
+    /// Why it waits, while it is queued.
+    waiting: String,
     project: String,
     output: String,
     owner: String,
@@ -71,6 +73,8 @@ pub struct JobProgress {
     pub progress: ProgressView,
     pub worker: String,
     pub state: &'static str,
+    /// Why it waits, while it is queued (empty otherwise, or when the update does not say).
+    pub waiting: String,
 }
 
 impl JobProgress {
@@ -79,6 +83,7 @@ impl JobProgress {
             progress: ProgressView::of(job),
             worker: job.worker.clone().unwrap_or_default(),
             state: job.state.as_str(),
+            waiting: job.waiting.clone().unwrap_or_default(),
         }
     }
 }
@@ -153,6 +158,7 @@ pub async fn page(
         retryable: matches!(job.state, JobState::Failed | JobState::Cancelled),
         progress: ProgressView::of(&job),
         worker: job.worker.clone().unwrap_or_default(),
+        waiting: job.waiting.clone().unwrap_or_default(),
         project: job.project.clone(),
         output: job.output.clone(),
         owner: job.submitted_by.clone(),

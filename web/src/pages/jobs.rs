@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use distencode_actors::coordinator as coord;
-use distencode_wire::job::{JobId, JobRecord};
+use distencode_wire::job::{JobId, JobRecord, JobState};
 use std::collections::HashMap;
 
 /// One row of the table.
@@ -27,6 +27,9 @@ pub struct Row {
     pub output: String,
     pub output_name: String,
     pub worker: String,
+    /// Why a queued job waits (the title of the cell), and its first words (the cell).
+    pub waiting: String,
+    pub waiting_short: String,
     pub progress: ProgressView,
     /// Its place in the queue, or `-`.
     pub queue: String,
@@ -46,7 +49,13 @@ impl Row {
             project_name: name(&job.project),
             output: job.output.clone(),
             output_name: name(&job.output),
-            worker: job.worker.clone().unwrap_or_else(|| "-".into()),
+            worker: match job.state {
+                // A queued job is on no worker, whoever had it before.
+                JobState::Queued => "-".into(),
+                _ => job.worker.clone().unwrap_or_else(|| "-".into()),
+            },
+            waiting: job.waiting.clone().unwrap_or_default(),
+            waiting_short: job.waiting.as_deref().map(view::short).unwrap_or_default(),
             progress: ProgressView::of(job),
             queue: positions.get(&job.id).map_or_else(|| "-".into(), |p| p.to_string()),
             priority: job.priority,

@@ -80,6 +80,17 @@ impl ProgressView {
     }
 }
 
+/// The characters of a long text a table cell shows (its title has all of it).
+pub const CELL_CHARS: usize = 48;
+
+/// `text` cut to [`CELL_CHARS`], with `…` when it was longer.
+pub fn short(text: &str) -> String {
+    match text.char_indices().nth(CELL_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// Now, for [`ago`].
 pub fn now() -> u64 {
     now_ms()

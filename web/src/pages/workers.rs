@@ -13,6 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use distencode_actors::coordinator as coord;
+use distencode_wire::fingerprint::{majority, Fingerprint};
 use distencode_wire::job::{now_ms, JobRecord};
 use distencode_wire::message::WorkerView;
 
@@ -38,10 +39,17 @@ pub struct WorkerRow {
     /// Reserved or draining: it can be released.
     pub held: bool,
     pub draining: bool,
+    /// Its render stack in full (the cell's title), as eight hex digits (`-` when it announced none), and how it
+    /// differs from the stack most workers share (empty when it does not).
+    pub stack: String,
+    pub stack_short: String,
+    pub stack_differs: String,
 }
 
 impl WorkerRow {
-    fn of(worker: &WorkerView, jobs: &[JobRecord], now: u64) -> Self {
+    fn of(worker: &WorkerView, jobs: &[JobRecord], now: u64, usual: Option<&Fingerprint>) -> Self {
+        let known = worker.fingerprint != Fingerprint::default();
+        let differs = usual.filter(|usual| known && **usual != worker.fingerprint);
         let job = worker.current_job.and_then(|id| jobs.iter().find(|j| j.id == id));
         let mut reservation = match &worker.reserved_by {
             Some(person) => match worker.reserved_until {
@@ -75,6 +83,9 @@ impl WorkerRow {
             held: worker.reserved_by.is_some() || worker.draining,
             draining: worker.draining,
             reservation: if reservation.is_empty() { "-".into() } else { reservation },
+            stack: worker.fingerprint.to_string(),
+            stack_short: if known { worker.fingerprint.short() } else { "-".into() },
+            stack_differs: differs.map(|usual| worker.fingerprint.differences(usual).join(", ")).unwrap_or_default(),
         }
     }
 }
@@ -116,7 +127,8 @@ pub async fn page(
         }
     }
     let now = now_ms();
-    let rows = workers.iter().map(|w| WorkerRow::of(w, &jobs, now)).collect();
+    let usual = majority(workers.iter().map(|w| &w.fingerprint));
+    let rows = workers.iter().map(|w| WorkerRow::of(w, &jobs, now, usual)).collect();
     let viewer = Viewer::of(&principal);
     if partial.table_only() {
         return Ok(html(StatusCode::OK, &WorkersTbody { user: viewer.user, csrf: viewer.csrf, rows }));

@@ -14,8 +14,8 @@ use crate::audit::{AuditAction, AuditEntry, AuditOutcome, Route};
 use crate::frame;
 use crate::identity::Role;
 use crate::job::{
-    Attempt, AttemptOutcome, Encoding, JobId, JobRecord, JobSpec, JobState, MeltJob, MeltLog, Progress, RenderFacts,
-    SplitRequest, SplitState, StreamDetails, Task, TaskInput, TaskKind, TaskView,
+    Attempt, AttemptOutcome, Encoding, JobId, JobRecord, JobSpec, JobState, Like, MeltJob, MeltLog, Progress,
+    RenderFacts, SplitRequest, SplitState, StreamDetails, Task, TaskInput, TaskKind, TaskView,
 };
 use crate::thumbnail::Thumbnail;
 use serde::{de::DeserializeOwned, Serialize};
@@ -114,7 +114,16 @@ fn spec() -> JobSpec {
             inputs: vec![TaskInput { path: "/.o.mp4.job4.chunk0.mp4".into(), frames: 250 }],
         })),
         overwrite: true,
+        like: Some(Box::new(like())),
     }
+}
+
+fn fingerprint() -> Fingerprint {
+    Fingerprint { melt: "7.12.0".into(), ffmpeg: "5.1".into(), frei0r: "1.8".into(), fonts: "00ff".into() }
+}
+
+fn like() -> Like {
+    Like { worker: "w2".into(), fingerprint: fingerprint() }
 }
 
 fn split_request() -> SplitRequest {
@@ -172,6 +181,8 @@ fn record() -> JobRecord {
             frames_done: 250,
         }],
         progress: Some(progress()),
+        waiting: Some("every worker is busy (1 of 1)".into()),
+        like: Some(like()),
     }
 }
 
@@ -212,6 +223,7 @@ fn view() -> WorkerView {
         reserved_by: Some("bob".into()),
         reserved_until: Some(1_700_000_600_000),
         draining: true,
+        fingerprint: fingerprint(),
     }
 }
 
@@ -224,6 +236,7 @@ fn registration() -> Registration {
         cpus: 4,
         current: Some((JobId(7), 2)),
         instance: 0x0123_4567_89ab_cdef,
+        fingerprint: fingerprint(),
     }
 }
 
@@ -250,7 +263,8 @@ const PINS: &[Pin] = &[
         |c| c.value(ClientRequest::Submit(spec())),
         "00062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f7201196672\
          656930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530fb03\
-         e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa01",
+         e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa010102773206372e31322e3003352e3103312e3804\
+         30306666",
     ),
     ("ClientRequest::Status", |c| c.value(ClientRequest::Status(JobId(7))), "0107"),
     ("ClientRequest::List", |c| c.value(ClientRequest::List), "02"),
@@ -281,6 +295,7 @@ const PINS: &[Pin] = &[
         |c| c.value(ClientRequest::Audit { user: Some("bob".into()), limit: 100 }),
         "0e0103626f6264",
     ),
+    ("ClientRequest::Forget", |c| c.value(ClientRequest::Forget { worker: "w1".into() }), "0f027731"),
     // Coordinator → client.
     (
         "ClientReply::Job",
@@ -289,8 +304,9 @@ const PINS: &[Pin] = &[
          0000018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001\
          fd0000018bcfe568020100000001fa402400000000000004683236340103616163fc0001117001196672656930722e61\
          6c7068613070735f616c70686173706f7401fb078001fb0438010779757634323070010432352f3101fbbb8001020400\
-         017d4049000000000000403900000000000001401400000000000001010401fb01f4fb7530fb03e9000001080000f903\
-         0102773201fa",
+         017d40490000000000004039000000000000014014000000000000011d657665727920776f726b657220697320627573\
+         79202831206f662031290102773206372e31322e3003352e3103312e38043030666601010401fb01f4fb7530fb03e900\
+         0001080000f9030102773201fa",
     ),
     (
         "ClientReply::Jobs",
@@ -299,8 +315,9 @@ const PINS: &[Pin] = &[
          fd0000018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe5680100\
          01fd0000018bcfe568020100000001fa402400000000000004683236340103616163fc0001117001196672656930722e\
          616c7068613070735f616c70686173706f7401fb078001fb0438010779757634323070010432352f3101fbbb80010204\
-         00017d4049000000000000403900000000000001401400000000000001010401fb01f4fb7530fb03e9000001080000f9\
-         030102773201fa",
+         00017d40490000000000004039000000000000014014000000000000011d657665727920776f726b6572206973206275\
+         7379202831206f662031290102773206372e31322e3003352e3103312e38043030666601010401fb01f4fb7530fb03e9\
+         000001080000f9030102773201fa",
     ),
     ("ClientReply::JobsEnd", |c| c.value(ClientReply::JobsEnd), "02"),
     (
@@ -310,8 +327,9 @@ const PINS: &[Pin] = &[
          0000018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001\
          fd0000018bcfe568020100000001fa402400000000000004683236340103616163fc0001117001196672656930722e61\
          6c7068613070735f616c70686173706f7401fb078001fb0438010779757634323070010432352f3101fbbb8001020400\
-         017d4049000000000000403900000000000001401400000000000001010401fb01f4fb7530fb03e9000001080000f903\
-         0102773201fa",
+         017d40490000000000004039000000000000014014000000000000011d657665727920776f726b657220697320627573\
+         79202831206f662031290102773206372e31322e3003352e3103312e38043030666601010401fb01f4fb7530fb03e900\
+         0001080000f9030102773201fa",
     ),
     ("ClientReply::Log", |c| c.value(ClientReply::Log("line\n".into())), "04056c696e650a"),
     ("ClientReply::LogEnd", |c| c.value(ClientReply::LogEnd), "05"),
@@ -319,7 +337,7 @@ const PINS: &[Pin] = &[
         "ClientReply::Workers",
         |c| c.value(ClientReply::Workers(vec![view()])),
         "0601027731087265736572766564010706372e32322e30010105636f6c6f7201076c696278323634010361616304fd00\
-         00018bcfe5680002000103626f6201fd0000018bcfee8fc001",
+         00018bcfe5680002000103626f6201fd0000018bcfee8fc00106372e31322e3003352e3103312e380430306666",
     ),
     ("ClientReply::Error", |c| c.value(ClientReply::Error("no such job 7".into())), "070d6e6f2073756368206a6f622037"),
     ("ClientReply::Deleted", |c| c.value(ClientReply::Deleted(vec![JobId(7)])), "080107"),
@@ -333,7 +351,8 @@ const PINS: &[Pin] = &[
     (
         "WorkerToCoordinator::Register",
         |c| c.value(WorkerToCoordinator::Register(registration())),
-        "0006372e32322e300105636f6c6f7201076c696278323634010361616304010702fd0123456789abcdef",
+        "0006372e32322e300105636f6c6f7201076c696278323634010361616304010702fd0123456789abcdef06372e31322e\
+         3003352e3103312e380430306666",
     ),
     (
         "WorkerToCoordinator::Accepted",
@@ -410,7 +429,8 @@ const PINS: &[Pin] = &[
         |c| c.value(CoordinatorToWorker::Offer(MeltJob { id: JobId(7), attempt: 2, spec: spec() })),
         "020702062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f720119\
          6672656930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530\
-         fb03e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa01",
+         fb03e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa010102773206372e31322e3003352e3103312e\
+         380430306666",
     ),
     ("CoordinatorToWorker::Cancel", |c| c.value(CoordinatorToWorker::Cancel { job: JobId(7), attempt: 2 }), "030702"),
     (
@@ -447,14 +467,16 @@ const PINS: &[Pin] = &[
         |c| c.value(spec()),
         "062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f720119667265\
          6930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530fb03e9\
-         01172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa01",
+         01172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa010102773206372e31322e3003352e3103312e380430\
+         306666",
     ),
     (
         "MeltJob",
         |c| c.value(MeltJob { id: JobId(7), attempt: 2, spec: spec() }),
         "0702062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f72011966\
          72656930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530fb\
-         03e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa01",
+         03e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa010102773206372e31322e3003352e3103312e38\
+         0430306666",
     ),
     ("Attempt", |c| c.value(attempt()), "01027731fd0000018bcfe5680001fd0000018bcfe568010001fd0000018bcfe56802010000"),
     (
@@ -471,19 +493,21 @@ const PINS: &[Pin] = &[
          00018bcfe5680001fd0000018bcfe58f10010277310101027731fd0000018bcfe5680001fd0000018bcfe568010001fd\
          0000018bcfe568020100000001fa402400000000000004683236340103616163fc0001117001196672656930722e616c\
          7068613070735f616c70686173706f7401fb078001fb0438010779757634323070010432352f3101fbbb800102040001\
-         7d4049000000000000403900000000000001401400000000000001010401fb01f4fb7530fb03e9000001080000f90301\
-         02773201fa",
+         7d40490000000000004039000000000000014014000000000000011d657665727920776f726b65722069732062757379\
+         202831206f662031290102773206372e31322e3003352e3103312e38043030666601010401fb01f4fb7530fb03e90000\
+         01080000f9030102773201fa",
     ),
     (
         "WorkerView",
         |c| c.value(view()),
         "027731087265736572766564010706372e32322e30010105636f6c6f7201076c696278323634010361616304fd000001\
-         8bcfe5680002000103626f6201fd0000018bcfee8fc001",
+         8bcfe5680002000103626f6201fd0000018bcfee8fc00106372e31322e3003352e3103312e380430306666",
     ),
     (
         "Registration",
         |c| c.value(registration()),
-        "06372e32322e300105636f6c6f7201076c696278323634010361616304010702fd0123456789abcdef",
+        "06372e32322e300105636f6c6f7201076c696278323634010361616304010702fd0123456789abcdef06372e31322e30\
+         03352e3103312e380430306666",
     ),
 ];
 

@@ -108,6 +108,8 @@ fn redacting_keeps_what_everyone_sees_and_hides_the_rest() {
         error: Some("cannot open /home/bob/secret.mlt".into()),
         facts: None,
         progress: None,
+        waiting: None,
+        like: None,
         revision: 4,
         retried_at: 0,
         split: None,
@@ -182,6 +184,8 @@ fn users_release_their_own_reservation_and_admins_any() {
 fn only_admins_drain_and_undrain() {
     assert_eq!(check("bob", Action::Drain { worker: "w1" }), Err("only an admin may drain worker w1".into()));
     assert_eq!(check("root", Action::Drain { worker: "w1" }), Ok(()));
+    assert_eq!(check("bob", Action::Forget { worker: "w1" }), Err("only an admin may forget worker w1".into()));
+    assert_eq!(check("root", Action::Forget { worker: "w1" }), Ok(()));
     let undrain = Action::Release { worker: "w1", held_by: None, draining: true };
     assert_eq!(check("bob", undrain), Err("worker w1 is draining; only an admin may put it back in the pool".into()));
     assert_eq!(check("root", undrain), Ok(()));

@@ -13,6 +13,7 @@
 //! the parent as it stood and refreshes it from its tasks.
 
 pub mod plan;
+mod stack;
 
 use super::Coordinator;
 use crate::registry::{ListWorkers, SendTo};
@@ -70,11 +71,12 @@ impl Coordinator {
         let (registry, store) = (self.registry.clone(), self.store.clone());
         let id = parent.id;
         let create = async move {
+            // Chunks and the audio pass go to workers of one render stack.
+            let workers = registry.send(ListWorkers).await.unwrap_or_default();
+            let like = stack::for_split(&parent, &workers);
             let free = match split.request.chunks {
                 Some(_) => 0,
-                None => {
-                    registry.send(ListWorkers).await.map_or(0, |ws| ws.iter().filter(|w| w.state == "idle").count())
-                }
+                None => stack::idle_with(&workers, like.as_ref()),
             };
             let ranges = match plan::plan(&split.request, &parent.encoding.extra, &parent.services, free) {
                 Ok(ranges) => ranges,
@@ -89,7 +91,8 @@ impl Coordinator {
             };
             let mut children = Vec::new();
             for (output, task) in plan::tasks(&parent, &split.request, &ranges) {
-                let spec = plan::task_spec(&parent, output, task);
+                let mut spec = plan::task_spec(&parent, output, task);
+                spec.like = like.clone().map(Box::new);
                 children.push(
                     store
                         .send(CreateJob { spec, submitted_by: parent.submitted_by.clone() })

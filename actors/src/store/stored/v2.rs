@@ -133,6 +133,8 @@ impl From<Job> for v3::Job {
             optional_filters: job.optional_filters,
             // Schema 2 did not keep `--overwrite`: its jobs replace nothing.
             overwrite: false,
+            // Nor `--like`: its jobs render on any worker.
+            like: None,
             submitted_by: job.submitted_by,
             submitted_at: job.submitted_at,
             finished_at: job.finished_at,

@@ -8,6 +8,7 @@
 //! [`Drain`]) are frozen with it: to change one, give this schema its own copy first.
 
 pub use super::v2::{Drain, MeltLog, Reservation};
+use distencode_wire::fingerprint::Fingerprint;
 use distencode_wire::job::{self as wire, AttemptOutcome, JobId};
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +41,18 @@ pub struct Job {
     pub tasks: Vec<TaskRow>,
     /// `job submit --overwrite`: an earlier render of this farm at the output may be replaced.
     pub overwrite: bool,
+    /// `job submit --like W`: the render stack the job must render on.
+    pub like: Option<Like>,
+}
+
+/// `job submit --like W`: the worker named and its render stack at submit.
+#[derive(Serialize, Deserialize)]
+pub struct Like {
+    pub worker: String,
+    pub melt: String,
+    pub ffmpeg: String,
+    pub frei0r: String,
+    pub fonts: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -167,6 +180,13 @@ impl From<&wire::JobRecord> for Job {
             services: r.services.clone(),
             optional_filters: r.optional_filters.clone(),
             overwrite: r.overwrite,
+            like: r.like.as_ref().map(|l| Like {
+                worker: l.worker.clone(),
+                melt: l.fingerprint.melt.clone(),
+                ffmpeg: l.fingerprint.ffmpeg.clone(),
+                frei0r: l.fingerprint.frei0r.clone(),
+                fonts: l.fingerprint.fonts.clone(),
+            }),
             submitted_by: r.submitted_by.clone(),
             submitted_at: r.submitted_at,
             finished_at: r.finished_at,
@@ -348,6 +368,11 @@ impl From<Job> for wire::JobRecord {
             revision: job.revision,
             retried_at: usize::try_from(job.retried_at).unwrap_or(usize::MAX),
             progress: None,
+            waiting: None,
+            like: job.like.map(|l| wire::Like {
+                worker: l.worker,
+                fingerprint: Fingerprint { melt: l.melt, ffmpeg: l.ffmpeg, frei0r: l.frei0r, fonts: l.fonts },
+            }),
             split: job.split.map(|s| wire::SplitState {
                 request: wire::SplitRequest {
                     chunks: s.chunks,
