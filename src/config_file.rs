@@ -15,7 +15,10 @@ use clap::{ArgMatches, Args};
 use std::collections::BTreeMap;
 
 /// Keys only the file may hold (their values are tables, no flag could give them), and what each must be.
-pub const FILE_ONLY_KEYS: [(&str, &str); 1] = [("certificate_users", "a table of certificate name = user name")];
+pub const FILE_ONLY_KEYS: [(&str, &str); 2] = [
+    ("certificate_users", "a table of certificate name = user name"),
+    ("oidc", "[[oidc]] tables of name, issuer, client_id, redirect_url and the rules (docs/users.md)"),
+];
 
 /// A node's settings, and where each came from.
 #[derive(Debug)]
@@ -102,7 +105,11 @@ pub fn layer(origin: &str, text: &str, given: NodeSettings, mut origins: Origins
         // Each key alone on top of settings known to be good, so that an error names its key.
         let mut alone = base.clone();
         alone.insert(key.clone(), value.clone());
-        if alone.try_into::<NodeSettings>().is_err() {
+        if let Err(e) = alone.try_into::<NodeSettings>() {
+            if key == "oidc" && value.is_array() {
+                // A table of the right shape with a wrong key: say which key, as serde does.
+                return Err(anyhow!("{origin}: [[oidc]]: {}", one_line(e.message())));
+            }
             return Err(anyhow!("{origin}: key {key}: expected {expected}, found {}", describe(&value)));
         }
         if origins.of(&key) == Origin::Default {

@@ -184,9 +184,11 @@ fn a_missing_file_is_named() {
 }
 
 /// The keys of a TOML text, and those it shows commented out (`# key = ...`, for settings with no safe default
-/// such as a certificate's path).
+/// such as a certificate's path; `# [[key]]` for tables of which it shows an example).
 fn keys_of(text: &str) -> BTreeSet<String> {
     let mut keys: BTreeSet<String> = text.parse::<toml::Table>().unwrap().keys().cloned().collect();
+    let tables = text.lines().filter_map(|line| line.strip_prefix("# [[")?.strip_suffix("]]"));
+    keys.extend(tables.map(String::from));
     let commented = text.lines().filter_map(|line| line.strip_prefix("# ")?.split_once(" = ")).map(|(key, _)| key);
     keys.extend(commented.filter(|key| key.chars().all(|c| c.is_ascii_lowercase() || c == '_')).map(String::from));
     keys
@@ -355,6 +357,7 @@ fn users_come_from_the_file_and_bad_names_or_shapes_are_refused_naming_the_key()
     let message = bad.settings.check(&bad.origins).unwrap_err().to_string();
     assert_eq!(
         message,
-        "c.toml: certificate_users: \"a b\" = \"alice\": certificate and user names are 1 to 64 of A-Z a-z 0-9 . _ -"
+        "c.toml: certificate_users: \"a b\" = \"alice\": certificate names are 1 to 64 of A-Z a-z 0-9 . _ -, user \
+         names 1 to 128 of those and @ +"
     );
 }

@@ -70,6 +70,9 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 key: args.web_key.clone().unwrap_or_else(|| pki::node_key_path(&certs, &name)),
                 data_dir: data_dir.clone(),
                 metrics_token: args.metrics_token.clone(),
+                oidc: checked.oidc.clone(),
+                token_signin: args.web_token_signin,
+                users: std::sync::Arc::new(checked.users.clone()),
             });
             actix_rt::System::new().block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen)

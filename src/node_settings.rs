@@ -15,6 +15,7 @@ use clap::{Args, ValueEnum};
 use distencode_actors::auth::{self, Users};
 use distencode_actors::coordinator::log_budget;
 use distencode_actors::server::admission;
+use distencode_web::oidc::{self, ProviderConfig, ProviderSettings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -159,6 +160,16 @@ pub struct NodeSettings {
     #[arg(skip)]
     #[serde(default)]
     pub certificate_users: BTreeMap<String, String>,
+    /// Coordinator, config file only (`[[oidc]]`, one table per identity provider): sign-in to the web interface
+    /// with OpenID Connect (docs/users.md).
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oidc: Vec<ProviderConfig>,
+    /// Coordinator: keep the web's sign-in token (the printed link, and `Authorization: Bearer`) working while
+    /// identity providers are configured; without providers it always works.
+    #[arg(long, env = "DISTENCODE_WEB_TOKEN_SIGNIN")]
+    #[serde(default)]
+    pub web_token_signin: bool,
 }
 
 /// The settings' times and counts, checked: what the node runs with.
@@ -180,6 +191,8 @@ pub struct Checked {
     pub keep_finished: Option<Duration>,
     /// How long audit entries are kept.
     pub audit_keep: Duration,
+    /// The identity providers of the web's sign-in, their secrets read.
+    pub oidc: Vec<ProviderSettings>,
 }
 
 /// A retention setting (`keep_finished`, `audit_keep`): a positive duration such as 90d or 12h.
@@ -212,6 +225,8 @@ impl NodeSettings {
             max_connections: self.max_connections,
             max_connections_per_node: self.max_connections_per_node,
             users: self.users(origins)?,
+            oidc: oidc::check(&self.oidc, |name| std::env::var(name).ok())
+                .map_err(|e| anyhow!("{}: {e}", origins.name("oidc")))?,
             keep_finished: self.keep_finished.as_deref().map(|text| age(origins, "keep_finished", text)).transpose()?,
             audit_keep: match &self.audit_keep {
                 Some(text) => age(origins, "audit_keep", text)?,
@@ -263,19 +278,26 @@ impl NodeSettings {
     /// `admins`, `certificate_users` and `max_user_priority`, with every name checked.
     fn users(&self, origins: &Origins) -> Result<Users> {
         let name_ok = |name: &str| distencode_wire::identity::validate_node_name(name).is_ok();
+        let user_ok = |name: &str| auth::validate_user_name(name).is_ok();
         for (key, count) in [("admins", self.admins.len()), ("certificate_users", self.certificate_users.len())] {
             if count > auth::MAX_CONFIGURED_USERS {
                 bail!("{}: {count} entries, more than {}", origins.name(key), auth::MAX_CONFIGURED_USERS);
             }
         }
-        if let Some(bad) = self.admins.iter().find(|name| !name_ok(name)) {
-            bail!("{}: {bad:?} is not a user name: use 1 to 64 of A-Z a-z 0-9 . _ -", origins.name("admins"));
+        if let Some(bad) = self.admins.iter().find(|name| !user_ok(name)) {
+            bail!(
+                "{}: {bad:?} is not a user name: use 1 to {} of A-Z a-z 0-9 . _ - @ +",
+                origins.name("admins"),
+                auth::MAX_USER_NAME_LEN
+            );
         }
         let pairs = self.certificate_users.iter();
-        if let Some((certificate, user)) = pairs.clone().find(|(c, u)| !name_ok(c) || !name_ok(u)) {
+        if let Some((certificate, user)) = pairs.clone().find(|(c, u)| !name_ok(c) || !user_ok(u)) {
             bail!(
-                "{}: \"{certificate}\" = \"{user}\": certificate and user names are 1 to 64 of A-Z a-z 0-9 . _ -",
-                origins.name("certificate_users")
+                "{}: \"{certificate}\" = \"{user}\": certificate names are 1 to 64 of A-Z a-z 0-9 . _ -, user \
+                 names 1 to {} of those and @ +",
+                origins.name("certificate_users"),
+                auth::MAX_USER_NAME_LEN
             );
         }
         Ok(Users {

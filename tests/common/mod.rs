@@ -2,6 +2,7 @@
 //! `distencode certs`, projects generated from MLT's built-in producers, and ffprobe to look at what came out.
 #![allow(dead_code)]
 
+pub mod oidc;
 pub mod projects;
 pub mod proxy;
 pub mod substitute;

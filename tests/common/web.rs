@@ -84,6 +84,11 @@ pub fn set_cookie(response: &Response) -> Option<String> {
 
 /// A client that trusts only the cluster's CA, follows no redirects, and speaks HTTP/1.1.
 pub fn https_client(cluster: &Cluster) -> Client {
+    client_builder(cluster).build().unwrap()
+}
+
+/// The builder of [`https_client`], for a client with more (a cookie jar).
+pub fn client_builder(cluster: &Cluster) -> reqwest::blocking::ClientBuilder {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(cluster.certs.join("ca.pem")).unwrap() {
         roots.add(cert.unwrap()).unwrap();
@@ -98,6 +103,4 @@ pub fn https_client(cluster: &Cluster) -> Client {
         .use_preconfigured_tls(tls)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
 }

@@ -18,6 +18,7 @@ use serde::Deserialize;
 pub fn routes(config: &mut web::ServiceConfig) {
     config.service(
         web::scope("/api/v1")
+            .route("/me", web::get().to(me))
             .route("/jobs", web::get().to(list_jobs))
             .route("/jobs", web::post().to(submit))
             .route("/jobs/{id}", web::get().to(job))
@@ -39,6 +40,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
 }
 
 type Answer = Result<HttpResponse, ApiError>;
+
+/// `GET /api/v1/me`: who the caller is: `{"user": NAME, "role": "admin" | "user"}`.
+async fn me(principal: Principal) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"user": principal.user.name, "role": principal.user.role}))
+}
 
 /// `GET /api/v1/jobs[?state=&q=&sort=&page=&per_page=]`: the jobs of the view, as `job list --json` prints them;
 /// `X-Total-Count` says how many the view holds.

@@ -62,7 +62,7 @@ pub fn authenticate(request: &HttpRequest) -> Result<Principal, WebError> {
     if let Some(value) = request.headers().get(header::AUTHORIZATION) {
         let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         return match token {
-            Some(token) if secret::same(token.as_bytes(), &state.token) => {
+            Some(token) if state.token_signin && secret::same(token.as_bytes(), &state.token) => {
                 let user = User { name: TOKEN_USER.into(), role: Role::Admin, route: Route::Token };
                 Ok(Principal { user, via: Via::Bearer })
             }

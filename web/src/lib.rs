@@ -15,6 +15,7 @@ mod guard;
 pub mod json;
 pub mod limits;
 pub mod metrics;
+pub mod oidc;
 pub mod pages;
 mod query;
 pub mod secret;
@@ -26,7 +27,7 @@ pub mod submit;
 pub mod tls;
 
 pub use error::WebError;
-pub use state::Actors;
+pub use state::{Actors, SignInSettings};
 
 use actix_web::{web, App, HttpServer};
 use std::net::SocketAddr;
@@ -46,6 +47,12 @@ pub struct WebConfig {
     pub data_dir: PathBuf,
     /// The bearer token `/metrics` needs (`--metrics-token`); `None`: `/metrics` is open.
     pub metrics_token: Option<String>,
+    /// The identity providers people sign in with (`[[oidc]]`), checked.
+    pub oidc: Vec<oidc::ProviderSettings>,
+    /// `web_token_signin`: the sign-in token works while providers are configured.
+    pub token_signin: bool,
+    /// The users' settings (admins).
+    pub users: Arc<distencode_actors::auth::Users>,
 }
 
 /// A running web interface.
@@ -54,7 +61,7 @@ pub struct Running {
     pub local: SocketAddr,
     /// `https://HOST:PORT/`, as printed.
     pub url: String,
-    /// The sign-in link holding the token.
+    /// The sign-in link: the one holding the token, or the sign-in page when the token is off.
     pub sign_in: String,
     /// Stops the server.
     pub handle: actix_web::dev::ServerHandle,
@@ -70,6 +77,7 @@ pub struct Bound {
     listener: std::net::TcpListener,
     local: SocketAddr,
     host: String,
+    sign_in: SignInSettings,
 }
 
 /// Reads the certificate, the token and the session key (writing those two to the data folder the first time) and
@@ -85,7 +93,15 @@ pub fn bind(config: &WebConfig) -> Result<Bound, WebError> {
         let file = config.data_dir.join(secret::SESSION_KEY_FILE);
         return Err(WebError::Start(format!("{} is not a hex key: remove it to make a new one", file.display())));
     }
+    let providers = config
+        .oidc
+        .iter()
+        .map(|settings| oidc::Provider::new(settings.clone()).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()?;
+    let token_signin = providers.is_empty() || config.token_signin;
+    let sign_in = SignInSettings { providers, token_signin, users: config.users.clone() };
     Ok(Bound {
+        sign_in,
         tls,
         token,
         session_key,
@@ -99,9 +115,20 @@ pub fn bind(config: &WebConfig) -> Result<Bound, WebError> {
 impl Bound {
     /// Starts serving on the current actix System, asking `actors`.
     pub fn serve(self, actors: Actors) -> Result<Running, WebError> {
-        let Bound { tls, token, session_key, metrics_token, listener, local, host } = self;
+        let Bound { tls, token, session_key, metrics_token, listener, local, host, sign_in } = self;
         let metrics = web::Data::new(actors.metrics.clone());
-        let state = web::Data::new(state::AppState::new(actors, &token, &session_key, metrics_token.as_deref())?);
+        let token_signin = sign_in.token_signin;
+        let mut callback_paths: Vec<String> =
+            sign_in.providers.iter().map(|p| p.settings.callback_path.clone()).collect();
+        callback_paths.sort();
+        callback_paths.dedup();
+        for provider in &sign_in.providers {
+            // Discovery now, so the first sign-in is quick; a provider that is down is asked again at a sign-in.
+            let provider = provider.clone();
+            actix_rt::spawn(async move { provider.discover_logged().await });
+        }
+        let state =
+            web::Data::new(state::AppState::new(actors, &token, &session_key, metrics_token.as_deref(), sign_in)?);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -114,6 +141,7 @@ impl Bound {
                 .wrap(actix_web::middleware::from_fn(metrics::count))
                 .configure(metrics::routes)
                 .configure(api::routes)
+                .configure(|config| oidc::routes::routes(config, &callback_paths))
                 .configure(pages::routes)
                 .configure(static_files::routes)
         })
@@ -129,7 +157,7 @@ impl Bound {
             }
         });
         let url = format!("https://{host}/");
-        let sign_in = format!("{url}?token={token}");
+        let sign_in = if token_signin { format!("{url}?token={token}") } else { format!("{url}signin") };
         tracing::info!(%local, "web interface listening");
         Ok(Running { local, url, sign_in, handle })
     }

@@ -50,32 +50,48 @@ impl Session {
 
     /// The cookie holding this session, encrypted with `key`.
     pub fn cookie(&self, key: &Key) -> Cookie<'static> {
-        let value = serde_json::to_string(self).unwrap_or_default();
-        let mut jar = CookieJar::new();
-        jar.private_mut(key).add(base(Cookie::new(COOKIE, value)));
-        jar.get(COOKIE).cloned().unwrap_or_else(|| base(Cookie::new(COOKIE, "")))
+        sealed(COOKIE, self, key)
     }
 
     /// The session the request's cookie holds, if it decrypts under `key`, parses and has not expired.
     pub fn from_request(request: &HttpRequest, key: &Key) -> Option<Session> {
-        let cookie = request.cookie(COOKIE)?;
-        if cookie.value().len() > MAX_COOKIE_BYTES {
-            return None;
-        }
-        let jar = CookieJar::new();
-        let plain = jar.private(key).decrypt(Cookie::new(COOKIE, cookie.value().to_string()))?;
-        let session: Session = serde_json::from_str(plain.value()).ok()?;
+        let session: Session = opened(request, COOKIE, key)?;
         (session.expires > now_seconds()).then_some(session)
     }
 }
 
+/// A cookie named `name` holding `value` as JSON, encrypted and authenticated with `key` (`__Host-` attributes).
+pub fn sealed(name: &'static str, value: &impl Serialize, key: &Key) -> Cookie<'static> {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    let mut jar = CookieJar::new();
+    jar.private_mut(key).add(base(Cookie::new(name, text)));
+    jar.get(name).cloned().unwrap_or_else(|| base(Cookie::new(name, "")))
+}
+
+/// What the request's cookie `name` holds, if it is at most [`MAX_COOKIE_BYTES`], decrypts under `key` and parses.
+pub fn opened<T: serde::de::DeserializeOwned>(request: &HttpRequest, name: &'static str, key: &Key) -> Option<T> {
+    let cookie = request.cookie(name)?;
+    if cookie.value().len() > MAX_COOKIE_BYTES {
+        return None;
+    }
+    let plain = CookieJar::new().private(key).decrypt(Cookie::new(name, cookie.value().to_string()))?;
+    serde_json::from_str(plain.value()).ok()
+}
+
 /// A cookie that removes the session (sign-out).
 pub fn removal() -> Cookie<'static> {
-    let mut cookie = base(Cookie::new(COOKIE, ""));
+    removal_of(COOKIE)
+}
+
+/// A cookie that removes the cookie `name`.
+pub fn removal_of(name: &'static str) -> Cookie<'static> {
+    let mut cookie = base(Cookie::new(name, ""));
     cookie.make_removal();
     cookie
 }
 
+/// `Secure; HttpOnly; SameSite=Lax; Path=/`: Lax, so that a provider's redirect back (a top-level GET from its site)
+/// carries the sign-in's cookie.
 fn base(mut cookie: Cookie<'static>) -> Cookie<'static> {
     cookie.set_path("/");
     cookie.set_secure(true);

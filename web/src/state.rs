@@ -1,14 +1,18 @@
-//! What every handler shares: the actors' addresses and the two secrets.
+//! What every handler shares: the actors' addresses, the two secrets, the identity providers and the users'
+//! settings.
 
+use crate::oidc::Provider;
 use crate::secret;
 use crate::WebError;
 use actix::Addr;
 use actix_web::cookie::Key;
+use distencode_actors::auth::Users;
 use distencode_actors::coordinator::Coordinator;
 use distencode_actors::metrics::Metrics;
 use distencode_actors::registry::WorkerRegistry;
 use distencode_actors::server::CertificateExpiries;
 use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
 /// The actors the web interface asks.
 #[derive(Clone)]
@@ -31,10 +35,31 @@ pub struct AppState {
     pub metrics_token: Option<Vec<u8>>,
     /// Event streams open now, against [`crate::limits::MAX_EVENT_STREAMS`].
     pub streams: AtomicUsize,
+    /// The identity providers, in the order of the settings (the sign-in page's buttons).
+    pub providers: Vec<Arc<Provider>>,
+    /// Whether the sign-in token works (the `?token=` link and `Authorization: Bearer`): always without providers,
+    /// with them only when `web_token_signin` is set.
+    pub token_signin: bool,
+    /// Admins and the rest of the users' settings: a sign-in's role.
+    pub users: Arc<Users>,
+}
+
+/// What [`AppState::new`] needs beyond the actors and secrets: the sign-in's settings.
+#[derive(Clone, Default)]
+pub struct SignInSettings {
+    pub providers: Vec<Arc<Provider>>,
+    pub token_signin: bool,
+    pub users: Arc<Users>,
 }
 
 impl AppState {
-    pub fn new(actors: Actors, token: &str, session_key: &str, metrics_token: Option<&str>) -> Result<Self, WebError> {
+    pub fn new(
+        actors: Actors,
+        token: &str,
+        session_key: &str,
+        metrics_token: Option<&str>,
+        sign_in: SignInSettings,
+    ) -> Result<Self, WebError> {
         let key_bytes =
             secret::unhex(session_key).ok_or_else(|| WebError::Start("the session key is not hex".into()))?;
         let session_key =
@@ -45,6 +70,9 @@ impl AppState {
             session_key,
             metrics_token: metrics_token.map(|t| t.as_bytes().to_vec()),
             streams: AtomicUsize::new(0),
+            providers: sign_in.providers,
+            token_signin: sign_in.token_signin,
+            users: sign_in.users,
         })
     }
 }

@@ -71,6 +71,24 @@ pub const DEFAULT_MAX_USER_PRIORITY: i32 = 10;
 /// Entries of `admins` and of `certificate_users` at most: the configuration is read once, but stays bounded.
 pub const MAX_CONFIGURED_USERS: usize = 10_000;
 
+/// Bytes of a user name at most (an email address fits).
+pub const MAX_USER_NAME_LEN: usize = 128;
+
+/// Whether `name` may be a user name: 1 to [`MAX_USER_NAME_LEN`] of A-Z a-z 0-9 `. _ - @ +`. That holds every
+/// certificate name and the email addresses and user names identity providers give (`alice@example.edu`).
+pub fn validate_user_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_USER_NAME_LEN
+        && name != "."
+        && name != ".."
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@' | b'+'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("use 1 to {MAX_USER_NAME_LEN} of A-Z a-z 0-9 . _ - @ +"))
+    }
+}
+
 /// The coordinator's user settings: `admins`, `max_user_priority` and `certificate_users`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Users {
@@ -129,5 +147,15 @@ mod tests {
         assert_eq!(users.for_certificate("bob"), user("bob", UserRole::User));
         assert_eq!(users.user_name("alice-laptop"), "alice");
         assert_eq!(users.for_certificate("bob").to_string(), "bob (user)");
+    }
+
+    #[test]
+    fn user_names_hold_certificate_names_and_email_addresses() {
+        for good in ["alice", "alice-laptop", "alice@example.edu", "bob+farm@example.org", "a.b_c"] {
+            assert_eq!(validate_user_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "..", "a b", "alice<script>", "é", &"a".repeat(MAX_USER_NAME_LEN + 1)] {
+            assert!(validate_user_name(bad).is_err(), "{bad:?}");
+        }
     }
 }
