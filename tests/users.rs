@@ -152,3 +152,53 @@ fn every_ownership_rule_holds_on_the_wire() {
     ok(&cluster.cli(&["job", "cancel", &slow.to_string()]));
     ok(&cluster.cli(&["worker", "release", "w1"]));
 }
+
+#[test]
+fn a_cli_cancel_is_in_the_audit_trail_with_its_user_and_route_and_only_admins_read_it() {
+    let _one_at_a_time = serial();
+    // No worker: the job stays queued until it is cancelled, and nothing renders.
+    let cluster = Cluster::start(0);
+    cluster.issue("client", "bob");
+    let project = projects::tiny(cluster.dir.path(), "audited.mlt", 25);
+    let id = cluster.submit(&project, &[]);
+    let target = format!("job {id}");
+    assert_eq!(
+        refused(&cluster.cli_as("bob", &["job", "cancel", &id.to_string()])),
+        format!("job {id} belongs to alice; only alice or an admin may cancel it")
+    );
+    ok(&cluster.cli(&["job", "cancel", &id.to_string()]));
+
+    let trail = cluster.json(&["audit", "--json"]);
+    let entries = trail.as_array().expect("a JSON array");
+    let fields = |e: &serde_json::Value| {
+        let text = |key: &str| e[key].as_str().unwrap_or_default().to_string();
+        (text("user"), text("route"), text("action"), text("target"), text("outcome"), text("reason"))
+    };
+    let seen: Vec<_> = entries.iter().map(fields).collect();
+    let row = |user: &str, action: &str, target: &str, outcome: &str, reason: &str| {
+        (user.into(), "cli".to_string(), action.into(), target.to_string(), outcome.to_string(), reason.to_string())
+    };
+    let project_target = format!("job {id} ({})", std::fs::canonicalize(&project).unwrap().display());
+    assert_eq!(
+        seen,
+        [
+            row("alice", "cancel", &target, "done", ""),
+            row(
+                "bob",
+                "cancel",
+                &target,
+                "refused",
+                &format!("job {id} belongs to alice; only alice or an admin may cancel it")
+            ),
+            row("alice", "submit", &project_target, "done", ""),
+        ],
+        "newest first"
+    );
+    assert!(entries.iter().all(|e| e["time"].as_u64().is_some_and(|t| t > 0)), "{trail}");
+
+    // One user's entries; a plain user is refused with one line.
+    let bobs = cluster.json(&["audit", "--user", "bob", "--json"]);
+    assert_eq!(bobs.as_array().map(Vec::len), Some(1), "{bobs}");
+    assert_eq!(refused(&cluster.cli_as("bob", &["audit"])), "only an admin may read the audit trail");
+    assert_eq!(refused(&cluster.cli(&["audit", "--limit", "1001"])), "--limit 1001: must be 1 to 1000");
+}

@@ -48,15 +48,15 @@ async fn me(principal: Principal) -> HttpResponse {
 
 /// `GET /api/v1/jobs[?state=&q=&sort=&page=&per_page=]`: the jobs of the view, as `job list --json` prints them;
 /// `X-Total-Count` says how many the view holds.
-async fn list_jobs(_: Principal, state: web::Data<AppState>, query: web::Query<JobQuery>) -> Answer {
+async fn list_jobs(principal: Principal, state: web::Data<AppState>, query: web::Query<JobQuery>) -> Answer {
     let query = query.into_inner().checked()?;
-    let page = state.actors.coordinator.send(coord::ListPage(query.filter())).await??;
+    let page = state.actors.coordinator.send(coord::ListPage(query.filter(), principal.user.clone())).await??;
     let body: Vec<serde_json::Value> = page.jobs.iter().map(job_json).collect();
     Ok(HttpResponse::Ok().insert_header(("X-Total-Count", page.total.to_string())).json(body))
 }
 
-async fn job(_: Principal, state: web::Data<AppState>, id: web::Path<u64>) -> Answer {
-    let record = state.actors.coordinator.send(coord::Status(JobId(*id))).await??;
+async fn job(principal: Principal, state: web::Data<AppState>, id: web::Path<u64>) -> Answer {
+    let record = state.actors.coordinator.send(coord::Seen { id: JobId(*id), by: principal.user }).await??;
     Ok(HttpResponse::Ok().json(job_json(&record)))
 }
 

@@ -65,6 +65,8 @@ impl JobQuery {
         JobFilter {
             state: STATES.iter().copied().find(|s| s.as_str() == self.state),
             text: self.q.clone(),
+            // Set by the Coordinator from the reader (`ListPage`).
+            details_of: None,
             order,
             page: self.page.max(1),
             per_page: self.per_page.clamp(1, MAX_PAGE_ROWS),
@@ -106,6 +108,7 @@ mod tests {
             JobFilter {
                 state: Some(JobState::Queued),
                 text: "intro".into(),
+                details_of: None,
                 order: JobOrder::Priority,
                 page: 3,
                 per_page: DEFAULT_PAGE_ROWS

@@ -28,11 +28,20 @@ pub struct Status(pub JobId);
 #[rtype(result = "Answer<Vec<JobRecord>>")]
 pub struct List;
 
-/// One page of the job list (the web's jobs table, `GET /api/v1/jobs`): only the page's records are read; running
-/// jobs carry their live progress, queued ones their place in the queue.
+/// One page of the job list (the web's jobs table, `GET /api/v1/jobs`) as `by` may see it: only the page's records
+/// are read; running jobs carry their live progress, queued ones their place in the queue; others' jobs are
+/// [`crate::auth::redact`]ed, and a search looks in their owner and worker only.
 #[derive(Message)]
 #[rtype(result = "Answer<JobPage>")]
-pub struct ListPage(pub JobFilter);
+pub struct ListPage(pub JobFilter, pub User);
+
+/// One job as `by` may see it (others' are [`crate::auth::redact`]ed), with live progress if it runs.
+#[derive(Message)]
+#[rtype(result = "Answer<JobRecord>")]
+pub struct Seen {
+    pub id: JobId,
+    pub by: User,
+}
 
 /// A piece of a job's stored log after `after`, and the cursor to read on from.
 #[derive(Message)]

@@ -2,7 +2,7 @@
 
 use super::split;
 use super::*;
-use crate::auth::{authorize, Action};
+use crate::auth::{authorize, redact, Action};
 use crate::registry::{CheckNeeds, ListWorkers, Needs, SendTo, StackOf};
 use crate::store::{record_refusal, Audited, CreateJob, GetJob, GetThumbnail, JobPage, LogCursor, QueryJobs, ReadLog};
 use distencode_wire::audit::{AuditAction, AuditEntry};
@@ -128,8 +128,17 @@ impl Handler<ListPage> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<JobPage>>;
 
     fn handle(&mut self, msg: ListPage, _: &mut Self::Context) -> Self::Result {
-        let query = self.store.send(QueryJobs(msg.0));
-        Box::pin(query.into_actor(self).then(|result, act, _| {
+        let ListPage(mut filter, by) = msg;
+        let users = self.config.users.clone();
+        if !by.is_admin() {
+            // The reader's own jobs: submitted under their name or one of their certificates' names.
+            let mut own: Vec<String> =
+                users.certificate_users.iter().filter(|(_, user)| **user == by.name).map(|(c, _)| c.clone()).collect();
+            own.push(by.name.clone());
+            filter.details_of = Some(own);
+        }
+        let query = self.store.send(QueryJobs(filter));
+        Box::pin(query.into_actor(self).then(move |result, act, _| {
             let explained = answer(result).map(|mut page| {
                 for job in &mut page.jobs {
                     if let Some(live) = act.active.get(&job.id) {
@@ -142,11 +151,21 @@ impl Handler<ListPage> for Coordinator {
             });
             async move {
                 let (mut page, jobs) = explained?;
-                page.jobs = jobs.await;
+                page.jobs = jobs.await.into_iter().map(|job| redact(&users, &by, job)).collect();
                 Ok(page)
             }
             .into_actor(act)
         }))
+    }
+}
+
+impl Handler<Seen> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<JobRecord>>;
+
+    fn handle(&mut self, msg: Seen, ctx: &mut Self::Context) -> Self::Result {
+        let users = self.config.users.clone();
+        let status = <Self as Handler<Status>>::handle(self, Status(msg.id), ctx);
+        Box::pin(status.map(move |result, _, _| Ok(redact(&users, &msg.by, result?))))
     }
 }
 

@@ -45,6 +45,10 @@ pub struct JobFilter {
     /// Only jobs whose project, output, owner, worker or error holds this text (any case), or whose id it is; empty:
     /// all.
     pub text: String,
+    /// Look for `text` in the project, output and error only of jobs submitted under these names (the reader's own:
+    /// others' are hidden from them, see `auth::rules`), in every other job's owner and worker alone; `None`: in
+    /// every field of every job (an admin).
+    pub details_of: Option<Vec<String>>,
     pub order: JobOrder,
     /// From 1; a page past the last is the last.
     pub page: usize,
@@ -54,7 +58,7 @@ pub struct JobFilter {
 
 impl Default for JobFilter {
     fn default() -> Self {
-        Self { state: None, text: String::new(), order: JobOrder::Newest, page: 1, per_page: 50 }
+        Self { state: None, text: String::new(), details_of: None, order: JobOrder::Newest, page: 1, per_page: 50 }
     }
 }
 
@@ -77,21 +81,33 @@ pub struct JobPage {
 struct Summary {
     state: JobState,
     priority: i32,
-    /// Project, output, owner, worker and error, lowercased, one per line.
-    text: Box<str>,
+    /// Who submitted it, as recorded.
+    owner: Box<str>,
+    /// Owner and worker, lowercased, one per line: what anyone may search.
+    public: Box<str>,
+    /// Project, output and error, lowercased, one per line: what only its owner (or an admin) may search.
+    details: Box<str>,
 }
 
 impl Summary {
     fn of(record: &JobRecord) -> Self {
-        let fields = [
-            Some(record.project.as_str()),
-            Some(record.output.as_str()),
-            Some(record.submitted_by.as_str()),
-            record.worker.as_deref(),
-            record.error.as_deref(),
-        ];
-        let text: Vec<String> = fields.into_iter().flatten().map(str::to_lowercase).collect();
-        Summary { state: record.state, priority: record.priority, text: text.join("\n").into_boxed_str() }
+        let text = |fields: &[Option<&str>]| -> Box<str> {
+            let lower: Vec<String> = fields.iter().flatten().map(|f| f.to_lowercase()).collect();
+            lower.join("\n").into_boxed_str()
+        };
+        Summary {
+            state: record.state,
+            priority: record.priority,
+            owner: record.submitted_by.clone().into_boxed_str(),
+            public: text(&[Some(&record.submitted_by), record.worker.as_deref()]),
+            details: text(&[Some(&record.project), Some(&record.output), record.error.as_deref()]),
+        }
+    }
+
+    /// Whether `needle` is in what `details_of` may search of this job.
+    fn holds(&self, needle: &str, details_of: Option<&[String]>) -> bool {
+        let details = details_of.is_none_or(|names| names.iter().any(|name| **name == *self.owner));
+        self.public.contains(needle) || (details && self.details.contains(needle))
     }
 }
 
@@ -164,7 +180,7 @@ impl JobIndex {
         let inner = self.read();
         let matches = |id: &JobId, job: &Summary| {
             filter.state.is_none_or(|state| job.state == state)
-                && (needle.is_empty() || job.text.contains(needle.as_str()) || needle_id == Some(id.0))
+                && (needle.is_empty() || job.holds(&needle, filter.details_of.as_deref()) || needle_id == Some(id.0))
         };
         let last_page = |total: usize| total.div_ceil(per_page).max(1);
         match filter.order {

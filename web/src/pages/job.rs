@@ -133,7 +133,9 @@ pub async fn page(
     id: web::Path<u64>,
 ) -> Result<HttpResponse, PageError> {
     let id = JobId(*id);
-    let job = state.actors.coordinator.send(coord::Status(id)).await??;
+    // Another user's job is not shown (403): its project, output, log and poster are its owner's or an admin's; its
+    // state, owner, worker and queue place are in the jobs table for everyone.
+    let job = state.actors.coordinator.send(coord::Details { id, by: principal.user.clone() }).await??;
     let (log, log_cut, cursor) = log_tail(&state, id).await?;
     let viewer = Viewer::of(&principal);
     let attempts = job

@@ -102,7 +102,7 @@ pub async fn page(
     partial: web::Query<super::Partial>,
 ) -> Result<HttpResponse, PageError> {
     let query = query.into_inner().checked()?;
-    let page = state.actors.coordinator.send(coord::ListPage(query.filter())).await??;
+    let page = state.actors.coordinator.send(coord::ListPage(query.filter(), principal.user.clone())).await??;
     let positions: HashMap<JobId, usize> = page.queue_positions.iter().copied().collect();
     let rows: Vec<Row> = page.jobs.iter().map(|job| Row::of(job, &positions)).collect();
     let filtered = !query.state.is_empty() || !query.q.is_empty();
