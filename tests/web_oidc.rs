@@ -235,4 +235,16 @@ fn signing_in_with_a_real_provider_works_and_every_foreign_answer_is_refused() {
     assert_eq!(out.headers()["location"], "/signin");
     assert_eq!(farm.me(&alice).status(), 401);
     assert_eq!(json_of(farm.me(&bob))["user"], "bob@example.edu", "another browser stays signed in");
+
+    // --- Every sign-in and every refused one is in the audit trail, with the provider and the reason.
+    let trail = web.cluster.json(&["audit", "--json"]);
+    let sign_ins: Vec<&Value> = trail.as_array().unwrap().iter().filter(|e| e["action"] == "sign-in").collect();
+    let done = |user: &str| sign_ins.iter().any(|e| e["user"] == user && e["outcome"] == "done");
+    assert!(done("alice@example.edu") && done("bob@example.edu"), "{trail}");
+    assert!(sign_ins.iter().all(|e| e["route"] == "web"), "{trail}");
+    assert!(sign_ins.iter().filter(|e| e["outcome"] == "done").all(|e| e["target"] == "provider local"), "{trail}");
+    let refused: Vec<&str> =
+        sign_ins.iter().filter(|e| e["outcome"] == "refused").filter_map(|e| e["reason"].as_str()).collect();
+    assert!(refused.iter().any(|r| r.contains("mallory@elsewhere.org is not in an allowed domain")), "{trail}");
+    assert!(refused.iter().any(|r| r.contains("the provider refused the code: invalid_grant")), "{trail}");
 }

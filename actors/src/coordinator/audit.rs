@@ -87,3 +87,24 @@ fn prune(keep: Duration, store: Addr<JobStore>) {
         }
     });
 }
+
+/// An entry of something the Coordinator does not do itself (a web sign-in, or one refused): written to the trail
+/// and flushed. A store error is logged; the caller goes on (a sign-in is not undone for want of its entry).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Record(pub AuditEntry);
+
+impl Handler<Record> for Coordinator {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, msg: Record, _: &mut Self::Context) -> Self::Result {
+        let written = self.store.send(crate::store::RecordAudit(msg.0));
+        Box::pin(async move {
+            match written.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!("an audit entry could not be written: {e}"),
+                Err(e) => tracing::error!("an audit entry could not be written: {e}"),
+            }
+        })
+    }
+}

@@ -13,6 +13,8 @@ use crate::session::{self, Session};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use distencode_actors::coordinator::audit::Record;
+use distencode_wire::audit::{AuditAction, AuditEntry, AuditOutcome, Route};
 use serde::Deserialize;
 
 /// Adds the routes, one callback per distinct `redirect_url` path.
@@ -78,6 +80,7 @@ pub async fn callback(
     query: web::Query<CallbackQuery>,
 ) -> HttpResponse {
     let outcome = finish(&request, &state, &query).await;
+    record(&request, &state, &outcome).await;
     let mut response = match outcome {
         Ok(session) => {
             tracing::info!(user = %session.user, role = %session.role, "signed in with an identity provider");
@@ -97,6 +100,23 @@ pub async fn callback(
 }
 
 type Refusal = (StatusCode, String);
+
+/// Who signed in with which provider, or why a sign-in was refused, into the audit trail.
+async fn record(request: &HttpRequest, state: &AppState, outcome: &Result<Session, Refusal>) {
+    let provider = Flow::from_request(request, &state.session_key).map(|flow| flow.provider);
+    let target = format!("provider {}", provider.as_deref().unwrap_or("(none)"));
+    let entry = match outcome {
+        Ok(session) => AuditEntry::new(&session.user, Route::Web, AuditAction::SignIn, &target, AuditOutcome::Done),
+        Err((_, reason)) => {
+            let outcome = AuditOutcome::Refused(reason.clone());
+            AuditEntry::new(NOT_SIGNED_IN, Route::Web, AuditAction::SignIn, &target, outcome)
+        }
+    };
+    let _ = state.actors.coordinator.send(Record(entry)).await;
+}
+
+/// The user of a refused sign-in's entry (its reason names the person when the provider did).
+const NOT_SIGNED_IN: &str = "(not signed in)";
 
 async fn finish(request: &HttpRequest, state: &AppState, query: &CallbackQuery) -> Result<Session, Refusal> {
     let bad = |text: &str| (StatusCode::BAD_REQUEST, text.to_string());
