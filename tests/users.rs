@@ -61,9 +61,22 @@ fn every_ownership_rule_holds_on_the_wire() {
     let bobs = cluster.json_as("bob", &["job", "submit", project_s, "--priority", "10", "--json"]);
     let id = bobs["id"].as_u64().unwrap().to_string();
     assert_eq!(bobs["submitted_by"], "bob");
-    let laptop = cluster.json_as("bob-laptop", &["job", "submit", project_s, "--json"]);
+    // Each job its own output: two live jobs may not share one.
+    let laptop_out = dir.join("laptop.mp4");
+    let laptop = cluster
+        .json_as("bob-laptop", &["job", "submit", project_s, "--output", laptop_out.to_str().unwrap(), "--json"]);
     assert_eq!(laptop["submitted_by"], "bob", "a mapped certificate submits as its user");
-    let admins = cluster.json(&["job", "submit", project_s, "--priority", "50", "--json"]);
+    let admins_out = dir.join("admins.mp4");
+    let admins = cluster.json(&[
+        "job",
+        "submit",
+        project_s,
+        "--priority",
+        "50",
+        "--output",
+        admins_out.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(admins["priority"], 50);
 
     // Everyone sees state, owner and priority; only the owner and admins see the project, output and log.
