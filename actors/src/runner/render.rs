@@ -19,8 +19,10 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Progress is reported at most this often.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
-/// After reporting progress, a melt silent this long with no thread but its main one has finished the render
-/// and will never exit (see [`process::group_down_to_main_threads`]); a melt that is still rendering has its render thread.
+/// A melt silent this long with no thread but its main one, after it reported progress or wrote to its output, has
+/// finished the render and will never exit (see [`process::group_down_to_main_threads`]); a melt still rendering has
+/// its render thread, and one still loading the project has written nothing yet (a short render caught by the race
+/// may print no progress at all).
 const MELT_LEFT_WAITING: Duration = Duration::from_secs(3);
 /// The line the job's log gets when the worker ends such a melt.
 const MELT_LEFT_WAITING_NOTE: &str =
@@ -327,8 +329,9 @@ async fn run_melt(
                 if waiting.elapsed() > LOG_BATCH_DELAY {
                     last_output = Instant::now();
                 }
-                if last_progress.is_some() && last_output.elapsed() > MELT_LEFT_WAITING
+                if last_output.elapsed() > MELT_LEFT_WAITING
                     && process::group_down_to_main_threads(pid)
+                    && (last_progress.is_some() || wrote_output(partial).await)
                 {
                     // MLT's start race (see `group_down_to_main_threads`): the render ended, melt never will. The file is
                     // verified as after any render.
@@ -370,6 +373,11 @@ async fn run_melt(
         return Err(Outcome::Failed { reason, log_tail: transcript.tail() });
     }
     reported_failure(&mut transcript).map_or(Ok(()), Err)
+}
+
+/// Whether melt has written anything to `partial` (its consumer started, so loading the project is over).
+async fn wrote_output(partial: &Path) -> bool {
+    tokio::fs::metadata(partial).await.is_ok_and(|m| m.len() > 0)
 }
 
 /// What makes a render whose melt has ended not count: an error melt reported on the way.
