@@ -152,11 +152,12 @@ pub async fn render(
         _ => None,
     };
     // The log goes beside the output when the job ended here; a discarded (stale) attempt leaves nothing behind.
+    // A chunk's and the audio pass's logs, whatever their end, stay in the job's store only: nothing is left beside
+    // the output but the output and its log.
+    let own_output = matches!(kind, None | Some(TaskKind::Join));
     let keep_log = match &outcome {
-        // A chunk's and the audio pass's logs stay in the job's store only: nothing is left beside the output but
-        // the output and its log.
-        Outcome::Succeeded(_) => matches!(kind, None | Some(TaskKind::Join)),
-        Outcome::Failed { reason, .. } => reason != DISCARDED,
+        Outcome::Succeeded(_) => own_output,
+        Outcome::Failed { reason, .. } => own_output && reason != DISCARDED,
         // A cancelled attempt may be a stale one whose job another worker finished: leave that job's log alone.
         Outcome::Cancelled => false,
     };
