@@ -95,6 +95,9 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 if let Some(own) = identity.cert_chain.first().and_then(|der| crl::CertificateFacts::of(der).ok()) {
                     expiries.seen(distencode_wire::Role::Coordinator, &name, own.not_after);
                 }
+                if let Some(refused) = revocation.refused_certificates() {
+                    actix_rt::spawn(server::refused_certificates::record(refused, coordinator.clone()));
+                }
                 actix_rt::spawn(certs_reload::watch(revocation));
                 let context = ServerContext {
                     coordinator,

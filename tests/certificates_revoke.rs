@@ -24,6 +24,23 @@ fn listed(cluster: &Cluster) -> Vec<serde_json::Value> {
     serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap().as_array().cloned().unwrap()
 }
 
+/// The audit trail's entry of `name`'s refused certificate (user, route, action, target, outcome, reason); the
+/// coordinator writes it just after the handshake, so it is waited for.
+fn certificate_refusal(cluster: &Cluster, name: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    cluster.wait_until(Duration::from_secs(10), "the refused certificate in the audit trail", || {
+        let trail = cluster.json(&["audit", "--user", name, "--json"]);
+        let entry = trail.as_array().unwrap().iter().find(|e| e["action"] == "certificate").cloned();
+        found = entry.map_or_else(Vec::new, |e| {
+            ["user", "route", "action", "target", "outcome", "reason"]
+                .map(|key| e[key].as_str().unwrap_or_default().to_string())
+                .to_vec()
+        });
+        !found.is_empty()
+    });
+    found
+}
+
 fn lines_with(text: &str, needle: &str) -> usize {
     text.lines().filter(|l| l.contains(needle)).count()
 }
@@ -61,6 +78,13 @@ fn a_revoked_client_is_refused_at_the_handshake_after_sighup_and_a_renewed_one_g
         lines_with(&cluster.coordinator_log(), r#"refused a revoked certificate: client "bob" (serial "#) > 0
     });
     ok(&cluster.cli(&["job", "list"]));
+    let serial = bob["serial"].as_str().unwrap().to_string();
+    let refusal = certificate_refusal(&cluster, "bob");
+    assert_eq!(
+        refusal,
+        ["bob", "cli", "certificate", &format!("certificate {serial}"), "refused", "it has been revoked"],
+        "the refusal in the audit trail"
+    );
 
     // A damaged CRL is one line in the log, and bob stays refused.
     let good = std::fs::read(&crl).unwrap();
@@ -161,4 +185,41 @@ fn an_expired_certificate_is_refused_with_a_clear_line() {
     let err = stderr(&refused);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("the certificate expired on"), "{err}");
+
+    // A client that sends it all the same (the CLI checks its own certificate first) is refused by the coordinator
+    // at the handshake, and the refusal is in the audit trail.
+    let dialled = dial_with_own_certificate(&cluster, "old");
+    assert!(dialled.contains("it says our certificate has expired"), "{dialled}");
+    let refusal = certificate_refusal(&cluster, "old");
+    assert_eq!(&refusal[..3], ["old", "cli", "certificate"]);
+    assert!(refusal[5].starts_with("the certificate expired on "), "{refusal:?}");
+}
+
+/// Dials the coordinator as `name` without checking the certificate first: what the handshake says.
+fn dial_with_own_certificate(cluster: &Cluster, name: &str) -> String {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let identity = distencode_wire::tls::NodeIdentity::load(&cluster.certs, name).unwrap();
+    let key = PrivateKeyDer::from_pem_file(cluster.certs.join(format!("{name}.key"))).unwrap();
+    let chain: Vec<CertificateDer<'static>> = identity.cert_chain.clone();
+    let config = rustls::ClientConfig::builder_with_provider(distencode_wire::tls::crypto_provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(identity.root_store().unwrap())
+        .with_client_auth_cert(chain, key)
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let dialled = runtime.block_on(async {
+        let (mut conn, _) = distencode_wire::connection::dial(
+            &cluster.addr,
+            std::sync::Arc::new(config),
+            distencode_wire::Role::Client,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        // TLS 1.3: the server's verdict on our certificate arrives with its first reply.
+        conn.send(&distencode_wire::message::ClientRequest::List).await.map_err(|e| e.to_string())?;
+        conn.recv::<distencode_wire::message::ClientReply>().await.map(|_| String::new()).map_err(|e| e.to_string())
+    });
+    dialled.unwrap_or_else(|e| e)
 }

@@ -70,6 +70,13 @@ impl Revocation {
         self.serials.subscribe()
     }
 
+    /// The certificates the handshake refuses (revoked or not), as they are refused: the first call gets them.
+    pub fn refused_certificates(
+        &self,
+    ) -> Option<tokio::sync::mpsc::Receiver<crate::verify::refused::RefusedCertificate>> {
+        self.verifier.refusals().take_receiver()
+    }
+
     /// Reads the CRL file again if it changed since it was read last (always with `force`), and puts it in force.
     /// Reads a file: call it where blocking is allowed.
     pub fn reload(&self, force: bool) -> Result<Reloaded, PkiError> {

@@ -10,6 +10,11 @@
 //! view of the coordinator) wrap webpki's verifiers and add both: the leaf must be signed directly by the cluster
 //! CA (intermediates the peer sends are not used), and it must carry the EKU of its side (clientAuth for a dialer,
 //! serverAuth for the coordinator). Each refusal is a [`ChainRefusal`], whose text the logs show.
+//!
+//! Every certificate the coordinator's verifier refuses, for whatever reason, is also handed on through
+//! [`refused::Refusals`], so that the audit trail records it.
+
+pub mod refused;
 
 use std::sync::{Arc, RwLock};
 
@@ -127,13 +132,20 @@ pub struct ClusterClientVerifier {
     hints: Vec<DistinguishedName>,
     /// webpki's verifier over the cluster CA alone, with the current CRL.
     revoking: RwLock<Arc<dyn ClientCertVerifier>>,
+    /// Each refused certificate, for the audit trail.
+    refusals: refused::Refusals,
 }
 
 impl ClusterClientVerifier {
     pub fn new(roots: Arc<RootCertStore>) -> Result<Arc<Self>, rustls::server::VerifierBuilderError> {
         let inner = webpki_client_verifier(&roots, None)?;
         let revoking = RwLock::new(inner.clone());
-        Ok(Arc::new(Self { inner, hints: roots.subjects(), roots, revoking }))
+        Ok(Arc::new(Self { inner, hints: roots.subjects(), roots, revoking, refusals: Default::default() }))
+    }
+
+    /// The certificates this verifier refuses, as they are refused.
+    pub fn refusals(&self) -> &refused::Refusals {
+        &self.refusals
     }
 
     /// Checks `crl` (it must be signed by the cluster CA: `probe`, a certificate of this CA, is verified with it) and
@@ -197,8 +209,9 @@ impl ClientCertVerifier for ClusterClientVerifier {
             let serial = crate::crl::serial_of(end_entity).map(|s| crate::crl::serial_hex(&s)).unwrap_or_default();
             tracing::warn!(peer = %who, serial, "refused a revoked certificate: {who} (serial {serial}) is in the CA's revocation list");
         }
-        verified?;
-        has_extended_key_usage(end_entity, Side::Dialer)?;
+        verified.and_then(|()| has_extended_key_usage(end_entity, Side::Dialer)).inspect_err(|e| {
+            self.refusals.push(refused::RefusedCertificate::of(end_entity, e));
+        })?;
         Ok(ClientCertVerified::assertion())
     }
 

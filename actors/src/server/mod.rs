@@ -2,7 +2,8 @@
 //!
 //! The TLS handshake verifies the peer's chain against the cluster CA; [`connection::accept`] then checks the peer's
 //! role before any frame is read. Workers go to [`worker_session`], clients to [`client_session`]. A refused
-//! connection is logged with the reason and never reaches an actor.
+//! connection is logged with the reason and never reaches an actor; a refused certificate also goes into the audit
+//! trail ([`refused_certificates`]).
 //!
 //! Every connection holds a [`admission::Permit`] from the moment it is accepted: the coordinator caps
 //! connections in all and per certificate, closes clients that send nothing, and backs off when `accept` fails.
@@ -13,6 +14,7 @@
 pub mod admission;
 mod client_session;
 pub mod expiry;
+pub mod refused_certificates;
 mod worker_session;
 
 pub use admission::ConnectionLimits;
