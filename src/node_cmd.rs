@@ -11,6 +11,7 @@ use distencode_actors::runner::output_policy::OutputRules;
 use distencode_actors::runner::{MeltRunner, RunnerConfig};
 use distencode_actors::server::{self, ConnectionLimits, ServerContext};
 use distencode_actors::store::{GetJob, JobStore, StoreError};
+use distencode_actors::webhooks::{WebhookSettings, Webhooks};
 use distencode_actors::worker::{self, LinkConfig, LinkHandle};
 use distencode_mlt as mlt;
 use distencode_wire::job::JobId;
@@ -64,6 +65,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 client_idle_timeout: checked.client_idle_timeout,
             };
             let listen = args.listen.clone();
+            let webhook_settings = WebhookSettings { allow_private: args.webhooks_allow_private };
             let web = args.web_listen.clone().map(|web_listen| distencode_web::WebConfig {
                 listen: web_listen,
                 cert: args.web_cert.clone().unwrap_or_else(|| pki::node_cert_path(&certs, &name)),
@@ -85,11 +87,16 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 let users = config.users.clone();
                 let (coordinator, registry) = Coordinator::start(store.clone(), config);
                 let expiries = server::CertificateExpiries::default();
+                let webhooks = Webhooks::new(store.clone(), webhook_settings)
+                    .map_err(|e| anyhow!("{e}"))?
+                    .with_certificates(expiries.clone())
+                    .start();
                 let actors = distencode_web::Actors {
                     coordinator: coordinator.clone(),
                     registry: registry.clone(),
                     metrics: metrics.clone(),
                     certificates: expiries.clone(),
+                    webhooks,
                 };
                 let revoked = revocation.subscribe();
                 if let Some(own) = identity.cert_chain.first().and_then(|der| crl::CertificateFacts::of(der).ok()) {

@@ -170,6 +170,12 @@ pub struct NodeSettings {
     #[arg(long, env = "DISTENCODE_WEB_TOKEN_SIGNIN")]
     #[serde(default)]
     pub web_token_signin: bool,
+    /// Coordinator: webhooks may post to private, loopback and link-local addresses (a receiver inside the farm's
+    /// network, or on the coordinator's machine); off, such a URL is refused when the webhook is made and again at
+    /// each delivery, whatever its name resolves to.
+    #[arg(long, env = "DISTENCODE_WEBHOOKS_ALLOW_PRIVATE")]
+    #[serde(default)]
+    pub webhooks_allow_private: bool,
 }
 
 /// The settings' times and counts, checked: what the node runs with.

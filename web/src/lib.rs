@@ -25,6 +25,7 @@ mod state;
 mod static_files;
 pub mod submit;
 pub mod tls;
+pub mod webhooks;
 
 pub use error::WebError;
 pub use state::{Actors, SignInSettings};
@@ -140,6 +141,7 @@ impl Bound {
                 .wrap(actix_web::middleware::from_fn(guard::guard))
                 .wrap(actix_web::middleware::from_fn(metrics::count))
                 .configure(metrics::routes)
+                .configure(webhooks::routes)
                 .configure(api::routes)
                 .configure(|config| oidc::routes::routes(config, &callback_paths))
                 .configure(pages::routes)

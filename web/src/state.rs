@@ -11,6 +11,7 @@ use distencode_actors::coordinator::Coordinator;
 use distencode_actors::metrics::Metrics;
 use distencode_actors::registry::WorkerRegistry;
 use distencode_actors::server::CertificateExpiries;
+use distencode_actors::webhooks::Webhooks;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
@@ -23,6 +24,8 @@ pub struct Actors {
     pub metrics: Metrics,
     /// When each node's certificate expires (the workers page warns 30 days ahead).
     pub certificates: CertificateExpiries,
+    /// Makes, shows and deletes webhooks.
+    pub webhooks: Addr<Webhooks>,
 }
 
 pub struct AppState {

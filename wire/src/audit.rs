@@ -60,6 +60,10 @@ pub enum AuditAction {
     SignIn,
     /// A TLS handshake refused for the peer's certificate (revoked, expired, not the cluster's).
     Certificate,
+    /// A webhook made (on the web).
+    WebhookAdd,
+    /// A webhook deleted.
+    WebhookDelete,
 }
 
 impl AuditAction {
@@ -76,6 +80,8 @@ impl AuditAction {
             AuditAction::Drain => "drain",
             AuditAction::SignIn => "sign-in",
             AuditAction::Certificate => "certificate",
+            AuditAction::WebhookAdd => "webhook-add",
+            AuditAction::WebhookDelete => "webhook-delete",
         }
     }
 }

@@ -23,7 +23,8 @@ pub use state::WorkerState;
 
 use crate::error::{Answer, RequestError};
 use crate::events::{FarmEvent, FarmEvents};
-use crate::store::JobStore;
+use crate::store::stored::webhook::Event;
+use crate::store::{Enqueue, JobStore};
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
 use capabilities::{has_all, lacks, Announced, AnnouncedSets, PoolCapabilities};
 use distencode_wire::job::now_ms;
@@ -114,6 +115,12 @@ impl WorkerRegistry {
         self.farm.send(FarmEvent::Worker { name: name.to_string() });
     }
 
+    /// Writes `event`'s deliveries to the farm-wide webhooks, with the worker as `worker list --json` shows it.
+    fn tell_webhooks(&self, event: Event, name: &str) {
+        let body = serde_json::to_string(&self.view(name)).unwrap_or_default();
+        self.store.do_send(Enqueue { event, body });
+    }
+
     /// Whether the worker is in the pool (not reserved, not draining, not leaving).
     fn in_pool(&self, name: &str) -> bool {
         !self.reservations.contains_key(name) && !self.draining.contains(name) && !self.leaving.contains(name)
@@ -138,6 +145,7 @@ impl WorkerRegistry {
         set_state(entry, WorkerState::Lost);
         tracing::warn!(worker = name, ?job, "worker lost");
         self.changed(name);
+        self.tell_webhooks(Event::WorkerLost, name);
         if let Some((job, attempt)) = job {
             self.events.do_send(WorkerEvent::Lost { worker: name.to_string(), job, attempt });
         }
@@ -318,9 +326,13 @@ impl Handler<Release> for WorkerRegistry {
             Some(false) => entry.recent_failures += 1,
             None => {}
         }
+        let became_suspect = msg.rendered == Some(false) && entry.recent_failures == SUSPECT_AFTER_FAILURES;
         let state = if entry.outbox.is_some() { WorkerState::Idle } else { WorkerState::Lost };
         set_state(entry, state);
         self.changed(&msg.name);
+        if became_suspect {
+            self.tell_webhooks(Event::WorkerSuspect, &msg.name);
+        }
         if self.workers.get(&msg.name).is_some_and(|e| e.state == WorkerState::Idle) && self.in_pool(&msg.name) {
             self.events.do_send(WorkerEvent::Available);
         }

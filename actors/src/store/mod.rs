@@ -20,6 +20,7 @@ mod schema;
 mod sled_files;
 pub mod stored;
 mod thumbnails;
+pub mod webhooks;
 
 pub use audit::{record_refusal, Audited, PruneAudit, ReadAudit, RecordAudit};
 pub use commit::Durable;
@@ -28,6 +29,7 @@ pub use index::{JobFilter, JobIndex, JobOrder, JobPage};
 pub use machine::{Change, TransitionError};
 pub use messages::*;
 pub use thumbnails::THUMBNAIL_V1;
+pub use webhooks::{AddWebhook, Delivered, Due, DueDeliveries, Enqueue, ListWebhooks, ReadWebhook, RemoveWebhook};
 
 use crate::metrics::Metrics;
 use commit::CommitQueue;
@@ -64,6 +66,11 @@ pub enum StoreError {
     Refused { id: JobId, error: TransitionError },
     #[error("the job store is not running")]
     Gone,
+    #[error("no webhook {0}")]
+    NoSuchWebhook(u64),
+    /// A webhook refused by a cap: the text is the whole line.
+    #[error("{0}")]
+    Webhook(String),
 }
 
 /// The actor. Open it with [`JobStore::open`], then start it with `SyncArbiter::start(1, ...)` (one thread: the
@@ -94,6 +101,16 @@ pub struct JobStore {
     audit: sled::Tree,
     /// The sequence number the next audit entry gets.
     next_audit: Arc<AtomicU64>,
+    /// webhook id (big-endian u64) → a stored webhook ([`stored::webhook`]).
+    webhooks: sled::Tree,
+    /// sequence number (big-endian u64) → a delivery waiting to be sent ([`webhooks`]).
+    outbox: sled::Tree,
+    /// webhook id, sequence number (big-endian u64s) → one attempt at a delivery, the newest few per webhook.
+    webhook_sent: sled::Tree,
+    /// Deliveries in `outbox` (sled counts a tree by reading it), against `webhooks::MAX_OUTBOX`.
+    outbox_len: Arc<std::sync::atomic::AtomicUsize>,
+    /// The sequence number the next delivery or attempt gets (from the clock at open: see [`webhooks`]).
+    next_webhook_seq: Arc<AtomicU64>,
     /// Facts about the store itself (its schema version, which indexes it has).
     meta: sled::Tree,
     commits: CommitQueue,
@@ -132,6 +149,7 @@ impl JobStore {
         let metrics = Metrics::new();
         let audit = db.open_tree("audit")?;
         let next_audit = Arc::new(AtomicU64::new(Self::first_free_audit_key(&audit)?));
+        let outbox = db.open_tree("outbox")?;
         let store = Self {
             dir: dir.to_path_buf(),
             jobs: db.open_tree("jobs")?,
@@ -143,6 +161,11 @@ impl JobStore {
             thumbnails: db.open_tree("thumbnails")?,
             audit,
             next_audit,
+            webhooks: db.open_tree("webhooks")?,
+            outbox_len: Arc::new(outbox.len().into()),
+            outbox,
+            webhook_sent: db.open_tree("webhook-sent")?,
+            next_webhook_seq: Arc::new(AtomicU64::new(now_ms().saturating_mul(1000))),
             meta,
             commits: CommitQueue::start(db.clone(), disk.clone(), segments.clone(), metrics.clone())
                 .map_err(log_error)?,

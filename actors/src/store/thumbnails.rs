@@ -72,6 +72,9 @@ impl JobStore {
             }
         }
         self.put(&mut record, Some(was_unfinished))?;
+        if was_unfinished && record.state.is_final() {
+            self.enqueue_job(&record);
+        }
         Ok(record)
     }
 

@@ -2,7 +2,7 @@
 //! escaped). Each page works without JavaScript; htmx and its SSE extension make the live parts live.
 //!
 //! Files: [`signin`] (the token link, sign-in and sign-out), [`overview`], [`jobs`] (the table and bulk actions),
-//! [`job`] (one job, with [`poster`]: its poster frame and streams), [`workers`], [`submit`].
+//! [`job`] (one job, with [`poster`]: its poster frame and streams), [`workers`], [`submit`], [`webhooks`].
 
 mod expiring;
 mod job;
@@ -12,6 +12,7 @@ mod poster;
 mod signin;
 mod submit;
 pub mod view;
+mod webhooks;
 mod workers;
 
 pub use job::JobProgress;
@@ -35,7 +36,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/workers", web::get().to(workers::page))
         .route("/workers/{name}/action", web::post().to(workers::action))
         .route("/submit", web::get().to(submit::page))
-        .route("/submit", web::post().to(submit::post));
+        .route("/submit", web::post().to(submit::post))
+        .route("/webhooks", web::get().to(webhooks::page))
+        .route("/webhooks", web::post().to(webhooks::post))
+        .route("/webhooks/{id}", web::get().to(webhooks::detail))
+        .route("/webhooks/{id}/delete", web::post().to(webhooks::delete));
 }
 
 /// Who the page is for: the header's user and the CSRF token its forms carry.

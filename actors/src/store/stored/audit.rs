@@ -44,6 +44,8 @@ pub enum Action {
     Drain,
     SignIn,
     Certificate,
+    WebhookAdd,
+    WebhookDelete,
 }
 
 /// Layout 1 of an entry.
@@ -81,6 +83,8 @@ impl From<&wire::AuditEntry> for EntryV1 {
                 wire::AuditAction::Drain => Action::Drain,
                 wire::AuditAction::SignIn => Action::SignIn,
                 wire::AuditAction::Certificate => Action::Certificate,
+                wire::AuditAction::WebhookAdd => Action::WebhookAdd,
+                wire::AuditAction::WebhookDelete => Action::WebhookDelete,
             },
             target: entry.target.clone(),
             refused: match &entry.outcome {
@@ -113,6 +117,8 @@ impl From<EntryV1> for wire::AuditEntry {
                 Action::Drain => wire::AuditAction::Drain,
                 Action::SignIn => wire::AuditAction::SignIn,
                 Action::Certificate => wire::AuditAction::Certificate,
+                Action::WebhookAdd => wire::AuditAction::WebhookAdd,
+                Action::WebhookDelete => wire::AuditAction::WebhookDelete,
             },
             target: entry.target,
             outcome: match entry.refused {

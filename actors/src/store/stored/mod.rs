@@ -13,6 +13,7 @@ pub mod audit;
 pub mod v1;
 pub mod v2;
 pub mod v3;
+pub mod webhook;
 
 use bincode::config::{BigEndian, Configuration, Limit, Varint};
 use distencode_wire::job::JobRecord;
