@@ -4,12 +4,16 @@
 //! form, reserving a worker, and requests the browser makes without a CSRF token, from another site or without a
 //! session refused. One cluster and one browser serve every step, in order. Screenshots of the jobs, job and workers
 //! pages go to `target/screenshots/` in every run.
+//!
+//! A second test signs in through a real OpenID provider's own login form (tests/oidc/), as a user who sees only
+//! their own jobs in full and cannot cancel another's, then as an admin who reads the audit page.
 
 #[path = "common/browser.rs"]
 mod browser;
 mod common;
 
 use browser::Browser;
+use common::oidc_farm::Farm;
 use common::web::WebCluster;
 use common::{melt_processes, probe, projects};
 use serde_json::json;
@@ -31,6 +35,19 @@ fn files_named(dir: &Path, part: &str) -> Vec<std::path::PathBuf> {
         }
     }
     found
+}
+
+/// Signs out with the header's button (`POST /auth/logout`): the sign-in page, a page of the farm (at `base`) leads
+/// back to it, and the API answers 401.
+async fn sign_out(browser: &Browser, base: &str) {
+    browser.click("header .signout button").await;
+    browser
+        .until(Duration::from_secs(30), "the sign-in page", || async { browser.text("h1").await == "Sign in" })
+        .await;
+    browser.client.goto(&format!("{base}/jobs")).await.unwrap();
+    assert_eq!(browser.client.current_url().await.unwrap().path(), "/signin");
+    let status = browser.eval("fetch('/api/v1/jobs').then(r => r.status)").await;
+    assert_eq!(status, json!(401));
 }
 
 #[test]
@@ -251,16 +268,150 @@ fn the_web_interface_works_in_a_real_browser() {
 
         // Sign out with the header's button: the session is gone, pages lead to the sign-in page.
         browser.client.goto(&at("/jobs")).await.unwrap();
-        browser.click("header .signout button").await;
-        browser
-            .until(Duration::from_secs(30), "the sign-in page", || async { browser.text("h1").await == "Sign in" })
-            .await;
-        browser.client.goto(&at("/jobs")).await.unwrap();
-        assert_eq!(browser.client.current_url().await.unwrap().path(), "/signin");
-        let status = browser.eval("fetch('/api/v1/jobs').then(r => r.status)").await;
-        assert_eq!(status, json!(401));
+        sign_out(&browser, &base).await;
     });
     assert_eq!(web.cluster.worker("w1")["reserved_by"], "dana", "the foreign post released nothing");
+
+    runtime.block_on(browser.close());
+}
+
+/// Signs in at the identity provider's own pages in `browser` as `login` (any password), consenting when asked,
+/// until the browser is back on the farm at `base`, on its overview.
+async fn provider_sign_in(browser: &Browser, login: &str, base: &str) {
+    const STEPS: usize = 6;
+    let on_farm = || async { browser.client.current_url().await.is_ok_and(|u| u.as_str().starts_with(base)) };
+    for _ in 0..STEPS {
+        browser
+            .until(Duration::from_secs(30), "the provider's form or the farm", || async {
+                on_farm().await || browser.count("form button[type=submit]").await > 0
+            })
+            .await;
+        if on_farm().await {
+            // Through the callback to the overview.
+            browser
+                .until(Duration::from_secs(30), "the overview", || async { browser.text("h1").await == "Overview" })
+                .await;
+            return;
+        }
+        if browser.count("input[name=login]").await > 0 {
+            browser.fill("input[name=login]", login).await;
+            browser.fill("input[name=password]", "any password").await;
+        }
+        // The login form's button, or the consent form's Continue.
+        browser.mark("form button[type=submit]").await;
+        browser.click("form button[type=submit]").await;
+        browser
+            .until(Duration::from_secs(30), "the provider's next page", || async {
+                !browser.is_marked("form button[type=submit]").await
+            })
+            .await;
+    }
+    panic!("still not back on the farm after {STEPS} pages of the provider");
+}
+
+#[test]
+fn a_user_signs_in_through_the_providers_own_form_and_sees_only_their_own_jobs_in_full() {
+    // One browser test at a time: the other one times a render.
+    let _serial = common::serial();
+    let farm = Farm::start();
+    let web = &farm.web;
+    // Two CLI jobs, each by a certificate mapped to a user: bob's own and dana's (no worker: both stay queued).
+    let bobs = farm.submit_as("bob-laptop", "bobs-titles");
+    let danas = farm.submit_as("dana-desk", "danas-secret-film");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let browser = runtime.block_on(Browser::start(&web.cluster.certs.join("ca.pem")));
+    let base = web.url.trim_end_matches('/').to_string();
+    let at = |path: &str| format!("{base}{path}");
+    let reason = format!("job {danas} belongs to dana@example.edu; only dana@example.edu or an admin may cancel it");
+
+    runtime.block_on(async {
+        // --- The sign-in page's button leads to the provider's own login form, and back to the farm signed in.
+        browser.client.goto(&at("/jobs")).await.unwrap();
+        assert_eq!(browser.client.current_url().await.unwrap().path(), "/signin");
+        browser.click("#provider-local").await;
+        provider_sign_in(&browser, "bob", &base).await;
+        // The header: the user, the role, a sign-out button; no audit trail for a user.
+        assert_eq!(browser.text("header .user").await, "bob@example.edu");
+        assert_eq!(browser.text("header .role").await, "user");
+        assert_eq!(browser.count("header .signout button").await, 1);
+        assert_eq!(browser.count("#nav-audit").await, 0);
+
+        // --- The jobs table: bob's own job in full; dana's with its state and owner only.
+        browser.client.goto(&at("/jobs")).await.unwrap();
+        let own = format!("#job-{bobs}");
+        let other = format!("#job-{danas}");
+        assert_eq!(browser.text(&format!("{own} td.project")).await, "bobs-titles.mlt");
+        assert_eq!(browser.text(&format!("{own} td.output")).await, "bobs-titles.mp4");
+        assert_eq!(browser.text(&format!("{own} td.owner")).await, "bob@example.edu");
+        assert_eq!(browser.text(&format!("{other} td.state")).await, "queued");
+        assert_eq!(browser.text(&format!("{other} td.owner")).await, "dana@example.edu");
+        assert_eq!(browser.text(&format!("{other} td.project")).await, "(hidden)");
+        assert_eq!(browser.text(&format!("{other} td.output")).await, "(hidden)");
+        let leaked = browser.eval("document.documentElement.outerHTML.includes('danas-secret-film')").await;
+        assert_eq!(leaked, json!(false), "dana's paths are nowhere in the page");
+        browser.screenshot("jobs-user").await;
+
+        // --- Cancelling dana's job from the table is refused with a 403 page; her job page is refused too.
+        browser.click(&format!("#select-{danas}")).await;
+        browser.click("#bulk button[value=cancel]").await;
+        browser
+            .until(Duration::from_secs(30), "the refusal page", || async { browser.text("h1").await == "Forbidden" })
+            .await;
+        assert_eq!(browser.text("#message").await, format!("job {danas}: {reason}"));
+        browser.client.goto(&at(&format!("/jobs/{danas}"))).await.unwrap();
+        assert_eq!(browser.text("h1").await, "Forbidden");
+        assert!(browser.text("#message").await.starts_with(&format!("job {danas} belongs to dana@example.edu")));
+
+        // --- Bob's own job he cancels from its page.
+        browser.client.goto(&at(&format!("/jobs/{bobs}"))).await.unwrap();
+        assert!(browser.text("#project").await.ends_with("bobs-titles.mlt"));
+        browser.click("#cancel").await;
+        browser
+            .until(Duration::from_secs(30), "bob's job to be cancelled", || async {
+                browser.text("#state").await == "cancelled"
+            })
+            .await;
+    });
+    assert_eq!(web.cluster.job(danas)["state"], "queued", "the refused cancel changed nothing");
+    assert_eq!(web.cluster.job(bobs)["error"], "cancelled by bob@example.edu");
+
+    runtime.block_on(async {
+        // --- Sign-out (POST /auth/logout from the header): signed out afterwards.
+        sign_out(&browser, &base).await;
+
+        // --- An admin (the provider's farm-admins group), after the provider forgets bob: the audit page, linked
+        // from the nav, shows what bob did and dana's CLI submit.
+        browser.client.goto(&format!("{}/.well-known/openid-configuration", farm.idp.issuer)).await.unwrap();
+        browser.client.delete_all_cookies().await.unwrap();
+        browser.client.goto(&at("/signin")).await.unwrap();
+        browser.click("#provider-local").await;
+        provider_sign_in(&browser, "alice", &base).await;
+        assert_eq!(browser.text("header .user").await, "alice@example.edu");
+        assert_eq!(browser.text("header .role").await, "admin");
+        browser.click("#nav-audit").await;
+        browser
+            .until(Duration::from_secs(30), "the audit page", || async { browser.text("h1").await == "Audit trail" })
+            .await;
+        let script = "Array.from(document.querySelectorAll('#audit tbody tr'))\
+            .map(r => Array.from(r.cells).slice(1).map(c => c.innerText.trim()))";
+        let rows: Vec<Vec<String>> = serde_json::from_value(browser.eval(script).await).unwrap();
+        let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let expected = [
+            row(&["alice@example.edu", "web", "sign-in", "provider local", "done"]),
+            row(&["bob@example.edu", "web", "cancel", format!("job {bobs}").as_str(), "done"]),
+            row(&[
+                "bob@example.edu",
+                "web",
+                "cancel",
+                format!("job {danas}").as_str(),
+                format!("refused: {reason}").as_str(),
+            ]),
+            row(&["bob@example.edu", "web", "sign-in", "provider local", "done"]),
+        ];
+        assert_eq!(rows[..4], expected, "newest first");
+        assert_eq!(rows[4][..3], ["dana@example.edu", "cli", "submit"]);
+        browser.screenshot("audit").await;
+    });
 
     runtime.block_on(browser.close());
 }

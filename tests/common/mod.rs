@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod oidc;
+pub mod oidc_farm;
 pub mod projects;
 pub mod proxy;
 pub mod substitute;

@@ -29,9 +29,15 @@ fn folder() -> PathBuf {
 }
 
 impl Idp {
-    /// Starts the provider with its client `distencode` registered for `redirect_url`; what it says on stderr goes
-    /// to `log`.
+    /// Starts the provider on a free port with its client `distencode` registered for `redirect_url`; what it says
+    /// on stderr goes to `log`.
     pub fn start(redirect_url: &str, log: &Path) -> Idp {
+        Idp::start_on(0, redirect_url, log, None)
+    }
+
+    /// As [`Idp::start`], on `port` (0: a free one), serving HTTPS with `tls` (a certificate for 127.0.0.1 and its
+    /// key, PEM files) when given.
+    pub fn start_on(port: u16, redirect_url: &str, log: &Path, tls: Option<(&Path, &Path)>) -> Idp {
         let dir = folder();
         assert!(
             dir.join("node_modules/oidc-provider").is_dir(),
@@ -39,7 +45,9 @@ impl Idp {
         );
         let mut child = Command::new("node")
             .arg(dir.join("server.js"))
-            .args(["0", redirect_url])
+            .arg(port.to_string())
+            .arg(redirect_url)
+            .args(tls.iter().flat_map(|(cert, key)| [cert.as_os_str(), key.as_os_str()]))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(log).expect("the provider's log"))
@@ -59,7 +67,17 @@ impl Idp {
         let port = line.trim().strip_prefix("listening ").unwrap_or_else(|| {
             panic!("the provider said {line:?}: {}", std::fs::read_to_string(log).unwrap_or_default())
         });
-        Idp { child, issuer: format!("http://127.0.0.1:{port}") }
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        Idp { child, issuer: format!("{scheme}://127.0.0.1:{port}") }
+    }
+
+    /// Has the provider sign with a new key (a new key id) from now on, its old key gone from its key set (the hook
+    /// `POST /test/rotate-key` of server.js); the new key id. `client` must trust the provider's certificate.
+    pub fn rotate_key(&self, client: &Client) -> String {
+        let response = client.post(format!("{}/test/rotate-key", self.issuer)).send().expect("the rotate hook");
+        assert_eq!(response.status(), 200);
+        let answer: serde_json::Value = response.json().unwrap();
+        answer["kid"].as_str().expect("a key id").to_string()
     }
 }
 

@@ -5,6 +5,7 @@ use super::Cluster;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -89,9 +90,17 @@ pub fn https_client(cluster: &Cluster) -> Client {
 
 /// The builder of [`https_client`], for a client with more (a cookie jar).
 pub fn client_builder(cluster: &Cluster) -> reqwest::blocking::ClientBuilder {
+    client_builder_trusting(cluster, &[])
+}
+
+/// As [`client_builder`], trusting the CAs of the PEM files `more` too (an identity provider's private CA).
+pub fn client_builder_trusting(cluster: &Cluster, more: &[&Path]) -> reqwest::blocking::ClientBuilder {
     let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(cluster.certs.join("ca.pem")).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
+    let cluster_ca = cluster.certs.join("ca.pem");
+    for file in std::iter::once(cluster_ca.as_path()).chain(more.iter().copied()) {
+        for cert in CertificateDer::pem_file_iter(file).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)

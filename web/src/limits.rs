@@ -23,3 +23,7 @@ pub const HTTP_WORKERS: usize = 2;
 pub const MAX_EVENT_STREAMS: usize = 512;
 /// Events a farm stream may fall behind by before it skips ahead (it then sends a `resync`).
 pub const EVENT_BACKLOG: usize = 1024;
+/// Entries per page of the audit page.
+pub const AUDIT_PAGE_ROWS: usize = 50;
+/// Pages of the audit page at most (its last page ends where the store's read stops looking).
+pub const MAX_AUDIT_PAGES: usize = distencode_actors::store::audit::MAX_AUDIT_SCAN / AUDIT_PAGE_ROWS;

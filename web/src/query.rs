@@ -75,21 +75,26 @@ impl JobQuery {
 
     /// The URL of this view's page `page`.
     pub fn link(&self, page: usize) -> String {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [("state", &self.state), ("q", &self.q), ("sort", &self.sort)] {
-            if !value.is_empty() {
-                query.append_pair(key, value);
-            }
+        page_link("/jobs", &[("state", &self.state), ("q", &self.q), ("sort", &self.sort)], page)
+    }
+}
+
+/// `path` with the non-empty `pairs` and, past the first page, `page=N` as its query (escaped).
+pub fn page_link(path: &str, pairs: &[(&str, &str)], page: usize) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in pairs {
+        if !value.is_empty() {
+            query.append_pair(key, value);
         }
-        if page > 1 {
-            query.append_pair("page", &page.to_string());
-        }
-        let query = query.finish();
-        if query.is_empty() {
-            "/jobs".into()
-        } else {
-            format!("/jobs?{query}")
-        }
+    }
+    if page > 1 {
+        query.append_pair("page", &page.to_string());
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        path.into()
+    } else {
+        format!("{path}?{query}")
     }
 }
 

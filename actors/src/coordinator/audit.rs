@@ -41,12 +41,14 @@ pub fn worker(name: &str) -> String {
     format!("worker {name}")
 }
 
-/// The audit trail, newest first, for an admin: at most `limit` entries, only `user`'s when named.
+/// The audit trail, newest first, for an admin: at most `limit` entries, only `user`'s when named, after the newest
+/// `skip` (the web's pages; the wire's `Audit` asks for the first).
 #[derive(Message)]
 #[rtype(result = "Answer<Vec<AuditEntry>>")]
 pub struct AuditTrail {
     pub user: Option<String>,
     pub limit: u32,
+    pub skip: usize,
     pub by: User,
 }
 
@@ -58,7 +60,7 @@ impl Handler<AuditTrail> for Coordinator {
         let store = self.store.clone();
         let read = async move {
             allowed?;
-            Ok(store.send(ReadAudit { user: msg.user, limit: msg.limit }).await??)
+            Ok(store.send(ReadAudit { user: msg.user, limit: msg.limit, skip: msg.skip }).await??)
         };
         Box::pin(read.into_actor(self))
     }

@@ -109,7 +109,7 @@ async fn serve(
         ClientRequest::Delete(ids) => deleted(coordinator.send(coord::Delete { ids, by }).await),
         ClientRequest::Prune { before } => deleted(coordinator.send(coord::Prune { before, by: Some(by) }).await),
         ClientRequest::Audit { user, limit } => {
-            match flatten(coordinator.send(coord::audit::AuditTrail { user, limit, by }).await) {
+            match flatten(coordinator.send(coord::audit::AuditTrail { user, limit, skip: 0, by }).await) {
                 Ok(entries) => ClientReply::Audit(entries),
                 Err(e) => ClientReply::Error(e.to_string()),
             }

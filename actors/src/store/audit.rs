@@ -29,12 +29,14 @@ pub const MAX_AUDIT_PRUNE: usize = 10_000;
 #[rtype(result = "Result<(), StoreError>")]
 pub struct RecordAudit(pub AuditEntry);
 
-/// The trail, newest first: at most `limit` entries (capped at [`MAX_AUDIT_ENTRIES`]), only `user`'s if named.
+/// The trail, newest first: at most `limit` entries (capped at [`MAX_AUDIT_ENTRIES`]), only `user`'s if named,
+/// after the newest `skip` of those (a page of the web's audit page).
 #[derive(Message)]
 #[rtype(result = "Result<Vec<AuditEntry>, StoreError>")]
 pub struct ReadAudit {
     pub user: Option<String>,
     pub limit: u32,
+    pub skip: usize,
 }
 
 /// Deletes entries recorded before `before` (unix ms), oldest first, at most [`MAX_AUDIT_PRUNE`]; answers how many.
@@ -123,18 +125,23 @@ impl JobStore {
         Ok(())
     }
 
-    /// The trail, newest first: at most `limit` entries (and [`MAX_AUDIT_ENTRIES`]), only `user`'s if named, among
-    /// the newest [`MAX_AUDIT_SCAN`].
-    pub fn audit_entries(&self, user: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+    /// The trail, newest first: at most `limit` entries (and [`MAX_AUDIT_ENTRIES`]), only `user`'s if named, after
+    /// the newest `skip` of them, among the newest [`MAX_AUDIT_SCAN`].
+    pub fn audit_entries(&self, user: Option<&str>, limit: u32, skip: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let limit = limit.min(MAX_AUDIT_ENTRIES) as usize;
         let mut found = Vec::new();
+        let mut skipped = 0;
         for value in self.audit.iter().values().rev().take(MAX_AUDIT_SCAN) {
             if found.len() == limit {
                 break;
             }
             let entry = decode_entry(&value?).map_err(StoreError::Corrupt)?;
             if user.is_none_or(|user| entry.user == user) {
-                found.push(entry);
+                if skipped < skip {
+                    skipped += 1;
+                } else {
+                    found.push(entry);
+                }
             }
         }
         Ok(found)
@@ -217,7 +224,7 @@ impl Handler<RecordAudit> for JobStore {
 impl Handler<ReadAudit> for JobStore {
     type Result = Durable<Vec<AuditEntry>>;
     fn handle(&mut self, msg: ReadAudit, _: &mut Self::Context) -> Self::Result {
-        Durable::read(&self.commits, self.audit_entries(msg.user.as_deref(), msg.limit))
+        Durable::read(&self.commits, self.audit_entries(msg.user.as_deref(), msg.limit, msg.skip))
     }
 }
 
@@ -250,21 +257,27 @@ mod tests {
         // Reopened: keys go on after the last one, so a new entry is the newest.
         let store = JobStore::open(dir.path()).unwrap();
         store.record_audit(&entry(u64::MAX, "last")).unwrap();
-        let newest = store.audit_entries(None, 3).unwrap();
+        let newest = store.audit_entries(None, 3, 0).unwrap();
         let times: Vec<u64> = newest.iter().map(|e| e.time).collect();
         assert_eq!(times, [u64::MAX, MAX_AUDIT_PRUNE as u64 + 1, MAX_AUDIT_PRUNE as u64]);
-        let odd = store.audit_entries(Some("odd"), 2).unwrap();
+        let odd = store.audit_entries(Some("odd"), 2, 0).unwrap();
         assert_eq!(
             odd.iter().map(|e| e.time).collect::<Vec<_>>(),
             [MAX_AUDIT_PRUNE as u64 + 1, MAX_AUDIT_PRUNE as u64 - 1]
         );
-        assert_eq!(store.audit_entries(None, MAX_AUDIT_ENTRIES).unwrap().len(), MAX_AUDIT_ENTRIES as usize);
-        assert_eq!(store.audit_entries(None, MAX_AUDIT_ENTRIES + 1).unwrap().len(), MAX_AUDIT_ENTRIES as usize);
+        // The next page of one user's entries starts after the ones skipped.
+        let next = store.audit_entries(Some("odd"), 2, 2).unwrap();
+        assert_eq!(
+            next.iter().map(|e| e.time).collect::<Vec<_>>(),
+            [MAX_AUDIT_PRUNE as u64 - 3, MAX_AUDIT_PRUNE as u64 - 5]
+        );
+        assert_eq!(store.audit_entries(None, MAX_AUDIT_ENTRIES, 0).unwrap().len(), MAX_AUDIT_ENTRIES as usize);
+        assert_eq!(store.audit_entries(None, MAX_AUDIT_ENTRIES + 1, 0).unwrap().len(), MAX_AUDIT_ENTRIES as usize);
 
         // Everything before the newest: the cap's worth, then the rest, then nothing.
         assert_eq!(store.prune_audit(u64::MAX).unwrap(), MAX_AUDIT_PRUNE);
         assert_eq!(store.prune_audit(u64::MAX).unwrap(), 2);
         assert_eq!(store.prune_audit(u64::MAX).unwrap(), 0);
-        assert_eq!(store.audit_entries(None, 10).unwrap(), [entry(u64::MAX, "last")]);
+        assert_eq!(store.audit_entries(None, 10, 0).unwrap(), [entry(u64::MAX, "last")]);
     }
 }

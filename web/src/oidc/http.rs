@@ -24,7 +24,7 @@ pub struct Http {
 /// Why a request to a provider failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("{0}")]
+    #[error("{}", explain(.0))]
     Request(#[from] reqwest::Error),
     #[error("the answer is larger than {MAX_RESPONSE_BYTES} bytes")]
     TooLarge,
@@ -104,6 +104,25 @@ impl Http {
         }
         serde_json::from_slice(response.body()).map_err(|e| format!("{url} did not answer JSON: {e}"))
     }
+}
+
+/// A request's error with its causes (reqwest's own text names only the address), and what to do when the provider's
+/// certificate is not trusted.
+fn explain(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    if text.contains("invalid peer certificate") {
+        text.push_str(" (when a private CA signed the provider's certificate, set ca_file to that CA's certificate)");
+    }
+    text
 }
 
 /// The certificates of a PEM text.

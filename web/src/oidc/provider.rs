@@ -53,8 +53,8 @@ pub struct Provider {
     pub settings: ProviderSettings,
     http: Http,
     discovered: Mutex<Option<Discovered>>,
-    /// When discovery last failed.
-    failed_at: Mutex<Option<Instant>>,
+    /// When discovery last failed, and why.
+    failed: Mutex<Option<(Instant, String)>>,
 }
 
 /// A sign-in started: where to send the browser, and what the callback must match.
@@ -68,7 +68,7 @@ pub struct Started {
 impl Provider {
     pub fn new(settings: ProviderSettings) -> Result<Self, crate::WebError> {
         let http = Http::new(settings.ca_file.as_deref())?;
-        Ok(Provider { settings, http, discovered: Mutex::new(None), failed_at: Mutex::new(None) })
+        Ok(Provider { settings, http, discovered: Mutex::new(None), failed: Mutex::new(None) })
     }
 
     /// Discovery now, logging the outcome (at start).
@@ -81,24 +81,34 @@ impl Provider {
         }
     }
 
+    /// Whether sign-in with this provider can start: it was found, or is found now (asked again at most every
+    /// [`DISCOVERY_RETRY`]); else why not, for the sign-in page.
+    pub async fn available(&self) -> Result<(), String> {
+        self.discovered().await.map(|_| ())
+    }
+
     async fn discovered(&self) -> Result<Discovered, String> {
         if let Some(found) = self.discovered.lock().map_err(|_| "poisoned")?.clone() {
             return Ok(found);
         }
-        let recently = self.failed_at.lock().map_err(|_| "poisoned")?.is_some_and(|at| at.elapsed() < DISCOVERY_RETRY);
-        if recently {
-            return Err(format!(
-                "the provider {} could not be reached a moment ago; try again shortly",
-                self.settings.issuer
-            ));
+        let recent = self
+            .failed
+            .lock()
+            .map_err(|_| "poisoned")?
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < DISCOVERY_RETRY)
+            .map(|(_, why)| why.clone());
+        if let Some(why) = recent {
+            return Err(format!("{why} (asked again in a few seconds)"));
         }
         match self.discover().await {
             Ok(found) => {
                 *self.discovered.lock().map_err(|_| "poisoned")? = Some(found.clone());
+                *self.failed.lock().map_err(|_| "poisoned")? = None;
                 Ok(found)
             }
             Err(e) => {
-                *self.failed_at.lock().map_err(|_| "poisoned")? = Some(Instant::now());
+                *self.failed.lock().map_err(|_| "poisoned")? = Some((Instant::now(), e.clone()));
                 Err(e)
             }
         }

@@ -30,6 +30,7 @@ pub struct AttemptRow {
 #[template(path = "job.html")]
 struct Job {
     user: String,
+    role: &'static str,
     csrf: String,
     id: JobId,
     state: &'static str,
@@ -152,6 +153,7 @@ pub async fn page(
         .collect();
     let page = Job {
         user: viewer.user,
+        role: viewer.role,
         csrf: viewer.csrf,
         id,
         state: job.state.as_str(),

@@ -69,6 +69,7 @@ impl Row {
 #[template(path = "jobs.html")]
 struct Jobs {
     user: String,
+    role: &'static str,
     csrf: String,
     query: JobQuery,
     states: Vec<&'static str>,
@@ -115,6 +116,7 @@ pub async fn page(
     let viewer = Viewer::of(&principal);
     let jobs = Jobs {
         user: viewer.user,
+        role: viewer.role,
         csrf: viewer.csrf,
         states: STATES.iter().map(|s| s.as_str()).collect(),
         sorts: SORTS.to_vec(),
@@ -132,8 +134,8 @@ pub async fn page(
     Ok(html(StatusCode::OK, &jobs))
 }
 
-/// `POST /jobs/bulk`: cancel, retry or reprioritise every selected job; then back to the view, with a line per job
-/// refused.
+/// `POST /jobs/bulk`: cancel, retry or reprioritise every selected job; then back to the view, or a page with a line
+/// per job refused (403 when one of them was another user's).
 pub async fn bulk(form: FormPost, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
     let ids: Vec<JobId> = form
         .all("id")
@@ -146,6 +148,8 @@ pub async fn bulk(form: FormPost, state: web::Data<AppState>) -> Result<HttpResp
     let priority: Option<i32> = form.get("priority").and_then(|p| p.trim().parse().ok());
     let coordinator = &state.actors.coordinator;
     let mut refused = Vec::new();
+    // A refusal for want of the right (another user's job) makes the answer a 403; other refusals a 409.
+    let mut forbidden = false;
     for id in ids {
         let result = match action {
             "cancel" => coordinator.send(coord::Cancel { id, by: form.principal.user.clone() }).await,
@@ -159,11 +163,14 @@ pub async fn bulk(form: FormPost, state: web::Data<AppState>) -> Result<HttpResp
             other => return Err(WebError::BadRequest(format!("no bulk action {other:?}")).into()),
         };
         if let Err(e) = result.map_err(WebError::from).and_then(|answer| answer.map_err(WebError::from)) {
+            forbidden |= matches!(e, WebError::Forbidden(_));
             refused.push(format!("job {id}: {e}"));
         }
     }
     if !refused.is_empty() {
-        return Err(WebError::Conflict(refused.join("; ")).into());
+        let text = refused.join("; ");
+        let refusal = if forbidden { WebError::Forbidden(text) } else { WebError::Conflict(text) };
+        return Err(refusal.into());
     }
     let back = form.get("back").filter(|b| b.starts_with("/jobs")).unwrap_or("/jobs");
     Ok(see_other(back))

@@ -2,8 +2,10 @@
 //! escaped). Each page works without JavaScript; htmx and its SSE extension make the live parts live.
 //!
 //! Files: [`signin`] (the token link, sign-in and sign-out), [`overview`], [`jobs`] (the table and bulk actions),
-//! [`job`] (one job, with [`poster`]: its poster frame and streams), [`workers`], [`submit`], [`webhooks`].
+//! [`job`] (one job, with [`poster`]: its poster frame and streams), [`workers`], [`submit`], [`webhooks`],
+//! [`audit`] (the audit trail, for admins).
 
+mod audit;
 mod expiring;
 mod job;
 mod jobs;
@@ -40,22 +42,29 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/webhooks", web::get().to(webhooks::page))
         .route("/webhooks", web::post().to(webhooks::post))
         .route("/webhooks/{id}", web::get().to(webhooks::detail))
-        .route("/webhooks/{id}/delete", web::post().to(webhooks::delete));
+        .route("/webhooks/{id}/delete", web::post().to(webhooks::delete))
+        .route("/audit", web::get().to(audit::page));
 }
 
-/// Who the page is for: the header's user and the CSRF token its forms carry.
+/// Who the page is for: the header's user and role, and the CSRF token its forms carry.
 pub struct Viewer {
     pub user: String,
+    /// `admin` or `user` (empty for nobody): shown in the header; an admin's nav has the audit trail.
+    pub role: &'static str,
     pub csrf: String,
 }
 
 impl Viewer {
     pub fn of(principal: &Principal) -> Self {
-        Viewer { user: principal.user.name.clone(), csrf: principal.csrf().to_string() }
+        Viewer {
+            user: principal.user.name.clone(),
+            role: principal.user.role.as_str(),
+            csrf: principal.csrf().to_string(),
+        }
     }
 
     fn nobody() -> Self {
-        Viewer { user: String::new(), csrf: String::new() }
+        Viewer { user: String::new(), role: "", csrf: String::new() }
     }
 }
 
@@ -63,6 +72,7 @@ impl Viewer {
 #[template(path = "message.html")]
 struct Message<'a> {
     user: &'a str,
+    role: &'a str,
     csrf: &'a str,
     heading: &'a str,
     text: &'a str,
@@ -84,7 +94,7 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
 pub fn error_page(status: StatusCode, text: &str) -> HttpResponse {
     let heading = status.canonical_reason().unwrap_or("Refused");
     let viewer = Viewer::nobody();
-    html(status, &Message { user: &viewer.user, csrf: &viewer.csrf, heading, text, back: "/" })
+    html(status, &Message { user: &viewer.user, role: viewer.role, csrf: &viewer.csrf, heading, text, back: "/" })
 }
 
 /// After a form's POST: back to the page it came from (303, so a reload does not post again).

@@ -18,6 +18,7 @@ const WORKER_STATES: [&str; 5] = ["idle", "busy", "reserved", "draining", "lost"
 #[template(path = "overview.html")]
 struct Overview {
     user: String,
+    role: &'static str,
     csrf: String,
     job_counts: Vec<(&'static str, usize)>,
     worker_counts: Vec<(&'static str, usize)>,
@@ -47,6 +48,14 @@ pub async fn page(principal: Principal, state: web::Data<AppState>, partial: boo
         return Ok(html(StatusCode::OK, &OverviewPartial { job_counts, worker_counts, queue_length, farm_fps }));
     }
     let viewer = Viewer::of(&principal);
-    let page = Overview { user: viewer.user, csrf: viewer.csrf, job_counts, worker_counts, queue_length, farm_fps };
+    let page = Overview {
+        user: viewer.user,
+        role: viewer.role,
+        csrf: viewer.csrf,
+        job_counts,
+        worker_counts,
+        queue_length,
+        farm_fps,
+    };
     Ok(html(StatusCode::OK, &page))
 }

@@ -1,6 +1,7 @@
 //! Sign-in with the token: `GET /?token=T` checks it, sets the session cookie and redirects to `/`, which takes the
 //! token out of the address bar (and its history entry); `/signin` shows a button per identity provider
-//! ([`crate::oidc`]) and, while the token works, explains where the link is; `POST /signout` ends the session.
+//! ([`crate::oidc`]; one that cannot be reached says so) and, while the token works, explains where the link is;
+//! `POST /signout` ends the session.
 
 use super::html;
 use crate::auth::{self, FormPost};
@@ -25,18 +26,32 @@ pub struct TokenQuery {
 #[template(path = "signin.html")]
 struct SignIn<'a> {
     user: &'a str,
+    role: &'a str,
     csrf: &'a str,
     problem: &'a str,
-    /// The identity providers' names, one button each.
-    providers: Vec<&'a str>,
+    /// The identity providers, one button each.
+    providers: Vec<Button<'a>>,
     /// Whether the token's form is shown.
     token_signin: bool,
 }
 
+/// An identity provider's button.
+struct Button<'a> {
+    name: &'a str,
+    /// Why sign-in with it cannot start now (it could not be reached), or empty.
+    unavailable: String,
+}
+
 impl<'a> SignIn<'a> {
-    fn new(state: &'a AppState, problem: &'a str) -> Self {
-        let providers = state.providers.iter().map(|p| p.settings.name.as_str()).collect();
-        SignIn { user: "", csrf: "", problem, providers, token_signin: state.token_signin }
+    /// The page, with each provider's button saying whether it can be reached (a provider down at the
+    /// coordinator's start is asked again here).
+    async fn new(state: &'a AppState, problem: &'a str) -> SignIn<'a> {
+        let mut providers = Vec::new();
+        for provider in &state.providers {
+            let unavailable = provider.available().await.err().unwrap_or_default();
+            providers.push(Button { name: provider.settings.name.as_str(), unavailable });
+        }
+        SignIn { user: "", role: "", csrf: "", problem, providers, token_signin: state.token_signin }
     }
 }
 
@@ -50,12 +65,12 @@ pub async fn index(
         if !state.token_signin {
             let problem = "Sign-in with the token is off while identity providers are configured (set \
                            web_token_signin to turn it on): sign in with a provider.";
-            return Ok(html(StatusCode::FORBIDDEN, &SignIn::new(&state, problem)));
+            return Ok(html(StatusCode::FORBIDDEN, &SignIn::new(&state, problem).await));
         }
         if !secret::same(token.trim().as_bytes(), &state.token) {
             let problem = "That sign-in token is not this coordinator's: use the link it printed, or the token in \
                            DATA_DIR/web-token.";
-            return Ok(html(StatusCode::UNAUTHORIZED, &SignIn::new(&state, problem)));
+            return Ok(html(StatusCode::UNAUTHORIZED, &SignIn::new(&state, problem).await));
         }
         let session = Session { token: true, ..Session::new(session::TOKEN_USER, Role::Admin)? };
         tracing::info!(user = %session.user, "signed in with the token");
@@ -70,7 +85,7 @@ pub async fn index(
 
 /// `/signin`: how to sign in.
 pub async fn page(state: web::Data<AppState>) -> HttpResponse {
-    html(StatusCode::OK, &SignIn::new(&state, ""))
+    html(StatusCode::OK, &SignIn::new(&state, "").await)
 }
 
 /// `POST /signout`: the session cookie is removed.

@@ -17,6 +17,7 @@ use distencode_wire::job::MeltLog;
 #[template(path = "submit.html")]
 struct Submit {
     user: String,
+    role: &'static str,
     csrf: String,
     problem: String,
     form: SubmitRequest,
@@ -39,6 +40,7 @@ fn render(viewer: Viewer, status: StatusCode, problem: String, form: SubmitReque
     };
     let page = Submit {
         user: viewer.user,
+        role: viewer.role,
         csrf: viewer.csrf,
         problem,
         output: form.output.clone().unwrap_or_default(),

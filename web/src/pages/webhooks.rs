@@ -47,6 +47,7 @@ struct Choice {
 #[template(path = "webhooks.html")]
 struct List {
     user: String,
+    role: &'static str,
     csrf: String,
     admin: bool,
     problem: String,
@@ -73,6 +74,7 @@ struct Attempt {
 #[template(path = "webhook.html")]
 struct Detail {
     user: String,
+    role: &'static str,
     csrf: String,
     row: Row,
     created: String,
@@ -99,6 +101,7 @@ async fn render(
     let webhooks = webhooks.map_err(crate::WebError::from)?;
     let page = List {
         user: viewer.user,
+        role: viewer.role,
         csrf: viewer.csrf,
         admin: principal.user.is_admin(),
         problem: form.problem,
@@ -167,6 +170,7 @@ pub async fn detail(
     let now = now_ms();
     let page = Detail {
         user: viewer.user,
+        role: viewer.role,
         csrf: viewer.csrf,
         row: Row::of(&view.webhook),
         created: time(Some(view.webhook.created)),

@@ -99,6 +99,7 @@ fn dom_key(name: &str) -> String {
 #[template(path = "workers.html")]
 struct Workers {
     user: String,
+    role: &'static str,
     csrf: String,
     rows: Vec<WorkerRow>,
     /// Certificates expiring within 30 days, listed above the table.
@@ -134,7 +135,7 @@ pub async fn page(
         return Ok(html(StatusCode::OK, &WorkersTbody { user: viewer.user, csrf: viewer.csrf, rows }));
     }
     let expiring = super::expiring::rows(&state);
-    Ok(html(StatusCode::OK, &Workers { user: viewer.user, csrf: viewer.csrf, rows, expiring }))
+    Ok(html(StatusCode::OK, &Workers { user: viewer.user, role: viewer.role, csrf: viewer.csrf, rows, expiring }))
 }
 
 /// `POST /workers/{name}/action`: reserve (for a person, for a while, after the current job or now), release,
