@@ -178,10 +178,10 @@ fn tasks(job: &serde_json::Value) -> Vec<serde_json::Value> {
 }
 
 /// The canary split into 4 lossless chunks is frame for frame the single lossless render (bare melt), and its audio sample for
-/// sample the single pass, at 25 and at 29.97 fps.
+/// sample the single pass, at 25 and at 29.97 fps. Chunks 2 and 4 start on a colour under a luma transition, where
+/// a render's first frame differs unless it is pre-rolled (actors/src/runner/chunk_start.rs); the audio pass once
+/// stalled for good there (MLT's read-ahead thread with video off).
 #[test]
-#[ignore = "frames 300 and 900 differ: a render that starts inside a luma wipe draws its first frame unlike the same frame \
-            reached by playing into the wipe (bare melt does the same with in=300); chunk boundaries should avoid transitions"]
 fn a_split_lossless_render_is_identical_to_a_single_one_at_25_and_29_97_fps() {
     let _serial = serial();
     let cluster = Cluster::start(2);
@@ -215,30 +215,6 @@ fn a_split_lossless_render_is_identical_to_a_single_one_at_25_and_29_97_fps() {
         assert!(a == b, "at {num}/{den}: audio differs ({} and {} bytes)", a.len(), b.len());
         assert!(leftovers(dir).is_empty(), "{:?}", leftovers(dir));
     }
-}
-
-/// The audio pass of a lossless split at 25 fps (once stalled for good by MLT's read-ahead thread) ends, and the
-/// joined file's audio is the single render's, sample for sample.
-#[test]
-fn a_split_lossless_render_has_the_single_render_s_audio_at_25_fps() {
-    let _serial = serial();
-    let cluster = Cluster::start(2);
-    let dir = cluster.dir.path();
-    let project = canary(dir, "canary.mlt", 25, 1);
-    let (single, split) = (dir.join("single.mkv"), dir.join("split.mkv"));
-    let consumer = ["--vcodec", "ffv1", "--acodec", "pcm_s16le"];
-    let id =
-        cluster.submit(&project, &[&["--output", split.to_str().unwrap(), "--split", "4"][..], &consumer].concat());
-    bare_melt_with(&project, &single, &["vcodec=ffv1", "acodec=pcm_s16le"]);
-    let job = cluster.wait_final(id, Duration::from_secs(600));
-    assert_eq!(job["state"], "succeeded", "{job}");
-    assert!(tasks(&job).iter().all(|t| t["state"] == "succeeded" && t["attempts"] == 1), "{job}");
-    assert_eq!(job["facts"]["frames"], CANARY_FRAMES);
-    assert_eq!(video_md5s(&split).len() as u64, CANARY_FRAMES);
-    let (a, b) = (audio_samples(&single), audio_samples(&split));
-    assert!(!a.is_empty());
-    assert!(a == b, "audio differs ({} and {} bytes)", a.len(), b.len());
-    assert!(leftovers(dir).is_empty(), "{:?}", leftovers(dir));
 }
 
 /// Split for H.264 and AAC: the exact frame count, evenly spaced timestamps, and audio that starts and ends with

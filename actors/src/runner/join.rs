@@ -8,7 +8,7 @@
 //! copied and the audio pass encoded once; the result is verified (the project's frame count, uniform
 //! timestamps, audio as long as the video within one audio frame) before the usual Verified → Commit → rename.
 
-use super::{output_files, process};
+use super::{chunk_start, output_files, process};
 use distencode_wire::job::{MeltJob, RenderFacts, Task};
 use distencode_wire::message::Outcome;
 use serde::Deserialize;
@@ -23,11 +23,14 @@ pub const MAX_TASK_INPUTS: usize = distencode_wire::job::MAX_SPLIT_CHUNKS as usi
 /// The consumer properties of an audio pass taken from the job's own (the rest are video settings).
 const AUDIO_PROPERTIES: &[&str] = &["frequency", "channels", "ar", "ac", "channel_layout"];
 
-/// melt's consumer properties for a task, after the job's own: the range of a chunk, audio only for the pass.
-pub fn melt_properties(task: &Task) -> Vec<String> {
+/// melt's consumer properties for a task, after the job's own: the range of a chunk (from a frame early where
+/// [`chunk_start`] says so), audio only for the pass.
+pub fn melt_properties(task: &Task, vcodec: &str) -> Vec<String> {
     match task.kind {
         distencode_wire::job::TaskKind::Chunk => {
-            vec![format!("in={}", task.first), format!("out={}", task.last), "an=1".into(), "audio_off=1".into()]
+            let mut properties = chunk_start::range_properties(task, vcodec);
+            properties.extend(["an=1".to_string(), "audio_off=1".to_string()]);
+            properties
         }
         // `real_time=0`: the consumer renders each frame itself, with no read-ahead thread. With video off,
         // MLT 7.12's read-ahead thread and the consumer's now and then miss each other's wake-up and both wait for
@@ -120,16 +123,17 @@ fn size_of(file: &Path) -> u64 {
     std::fs::metadata(file).map_or(0, |m| m.len())
 }
 
-/// A chunk holds exactly its range's frames, and no audio is needed.
-pub async fn verify_chunk(ffprobe: &Path, file: &Path, task: &Task) -> Result<RenderFacts, String> {
+/// A chunk holds exactly its range's frames (and its pre-roll frame), and no audio is needed.
+pub async fn verify_chunk(ffprobe: &Path, file: &Path, task: &Task, vcodec: &str) -> Result<RenderFacts, String> {
     let video = probe(ffprobe, file, "v:0").await?.ok_or("the chunk has no video stream")?;
     let frames = video.packets.len() as u64;
-    if frames != task.frames() {
+    let pre_roll = chunk_start::pre_roll(task, vcodec);
+    if frames != task.frames() + pre_roll {
         return Err(format!(
             "the chunk has {frames} frames; frames {}-{} are {}",
-            task.first,
+            task.first - pre_roll,
             task.last,
-            task.frames()
+            task.frames() + pre_roll
         ));
     }
     Ok(facts(frames, video.end(), video.codec, None, file))
@@ -198,13 +202,18 @@ fn facts(frames: u64, seconds: f64, video: String, audio: Option<String>, file: 
     }
 }
 
-/// The ffconcat list of a join: each chunk with its exact duration.
-pub fn concat_list(task: &Task) -> String {
+/// The ffconcat list of a join: each chunk with its exact duration, the chunks after the first from their second
+/// frame when they were pre-rolled ([`chunk_start`]).
+pub fn concat_list(task: &Task, vcodec: &str) -> String {
     let mut list = String::from("ffconcat version 1.0\n");
-    for input in task.inputs.iter().filter(|i| i.frames > 0) {
+    for (n, input) in task.inputs.iter().filter(|i| i.frames > 0).enumerate() {
         let seconds = input.frames as f64 * f64::from(task.fps_den) / f64::from(task.fps_num.max(1));
         // ffconcat quotes with single quotes; a quote inside is written '\''.
-        list.push_str(&format!("file '{}'\nduration {seconds:.6}\n", input.path.replace('\'', "'\\''")));
+        list.push_str(&format!("file '{}'\n", input.path.replace('\'', "'\\''")));
+        if n > 0 && chunk_start::can_pre_roll(vcodec) {
+            list.push_str(&chunk_start::inpoint(task.fps_num, task.fps_den));
+        }
+        list.push_str(&format!("duration {seconds:.6}\n"));
     }
     list
 }
@@ -226,7 +235,7 @@ pub async fn join(
     let checked = tokio::task::spawn_blocking(move || inputs.iter().try_for_each(|path| check_input(path))).await;
     checked.map_err(|e| failed(format!("checking the join's inputs failed: {e}")))?.map_err(failed)?;
     let list = work_dir.join(format!("job{}-{}.ffconcat", job.id, job.attempt));
-    tokio::fs::write(&list, concat_list(task))
+    tokio::fs::write(&list, concat_list(task, &job.spec.encoding.vcodec))
         .await
         .map_err(|e| failed(format!("cannot write {}: {e}", list.display())))?;
     let audio = task.inputs.iter().find(|i| i.frames == 0);
@@ -322,11 +331,18 @@ mod tests {
             ],
         };
         assert_eq!(
-            concat_list(&task),
+            concat_list(&task, "libx264"),
             "ffconcat version 1.0\nfile '/r/.o.mkv.job3.chunk0.mkv'\nduration 10.010000\nfile '/r/it'\\''s.mkv'\n\
              duration 15.015000\n"
         );
+        assert_eq!(
+            concat_list(&task, "ffv1"),
+            "ffconcat version 1.0\nfile '/r/.o.mkv.job3.chunk0.mkv'\nduration 10.010000\nfile '/r/it'\\''s.mkv'\n\
+             inpoint 0.033367\nduration 15.015000\n",
+            "the second chunk starts a frame early, and its first frame is skipped"
+        );
         let chunk = Task { kind: TaskKind::Chunk, first: 300, last: 749, ..task };
-        assert_eq!(melt_properties(&chunk), ["in=300", "out=749", "an=1", "audio_off=1"]);
+        assert_eq!(melt_properties(&chunk, "libx264"), ["in=300", "out=749", "an=1", "audio_off=1"]);
+        assert_eq!(melt_properties(&chunk, "ffv1"), ["in=299", "out=749", "g=1", "an=1", "audio_off=1"]);
     }
 }

@@ -5,6 +5,7 @@
 //! [`render`] as a future on this actor's context while the actor stays free to answer a cancellation. A worker
 //! renders one job at a time. Everything a render says goes through the worker's link ([`LinkHandle`]).
 
+mod chunk_start;
 pub mod join;
 mod log_sink;
 pub mod melt_env;

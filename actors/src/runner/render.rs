@@ -255,7 +255,7 @@ fn melt_command(config: &RunnerConfig, job: &MeltJob, project: &str, folder: &Pa
         }
     }
     // A chunk's range and the audio pass's `vn=1 video_off=1` are consumer properties, after the job's own.
-    command.args(task.map(|t| join::melt_properties(t)).unwrap_or_default());
+    command.args(task.map(|t| join::melt_properties(t, &job.spec.encoding.vcodec)).unwrap_or_default());
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     super::melt_env::set(&mut command, &config.work_dir);
     process::tie_to_parent(&mut command);
@@ -419,7 +419,7 @@ async fn verify(
 ) -> Result<RenderFacts, Outcome> {
     match job.spec.task.as_ref() {
         Some(task) if task.kind == TaskKind::Chunk => {
-            return join::verify_chunk(&config.ffprobe, partial, task)
+            return join::verify_chunk(&config.ffprobe, partial, task, &job.spec.encoding.vcodec)
                 .await
                 .map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })
         }
