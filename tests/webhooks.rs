@@ -1,12 +1,13 @@
 //! Webhooks against a real coordinator and worker: a receiver on 127.0.0.1 (a plain HTTP/1.1 server on a thread)
 //! checks each delivery's Standard Webhooks signature with the secret the API showed once, its headers and its
 //! body; a receiver that answers 500 gets the same `webhook-id` again, also after the coordinator was killed with
-//! `kill -9`; a redirect is not followed; a loopback URL is refused unless the admin allows private addresses.
+//! `kill -9`; a redirect is not followed; a loopback URL is refused unless the admin allows private addresses; the
+//! farm's own events (a certificate expiring, a worker suspect, a worker lost) reach farm-wide webhooks.
 
 mod common;
 
-use common::projects;
 use common::web::WebCluster;
+use common::{ok, projects, FAST_FAILURE_DETECTION};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -277,4 +278,55 @@ fn a_loopback_url_is_refused_unless_private_addresses_are_allowed() {
     let trail = web.cluster.json(&["audit", "--json"]);
     let refusals = trail.as_array().unwrap().iter().filter(|e| e["action"] == "webhook-add").count();
     assert_eq!(refusals, 3, "{trail}");
+}
+
+#[test]
+fn an_expiring_certificate_a_suspect_worker_and_a_lost_worker_reach_a_farm_wide_webhook() {
+    let mut web = WebCluster::start(1, FAST_FAILURE_DETECTION, &["--webhooks-allow-private", "--max-attempts", "1"]);
+    let dir = web.cluster.dir.path().to_path_buf();
+    // A second worker whose certificate expires in 10 days; drained, so that every job goes to w1.
+    let certs = web.cluster.certs.to_str().unwrap().to_string();
+    let issue = ["certs", "issue", "--dir", &certs, "--role", "worker", "--name", "w9", "--days", "10"];
+    ok(&common::distencode(&issue));
+    web.cluster.start_worker("w9");
+    web.cluster.wait_for_workers(2);
+    ok(&web.cluster.cli(&["worker", "drain", "w9"]));
+    let receiver = Receiver::start(200, None);
+    let events = ["worker.lost", "worker.suspect", "certificate.expiring"];
+    let (_, secret) = make(&web, &receiver.url, &events, true);
+    let of = |event: &str| -> Vec<Received> {
+        receiver.received().into_iter().filter(|r| r.header("distencode-event") == event).collect()
+    };
+
+    // Made while w9's certificate expires soon: told of it at once, and of no other certificate.
+    web.cluster.wait_until(Duration::from_secs(30), "certificate.expiring", || !of("certificate.expiring").is_empty());
+    let expiring = of("certificate.expiring");
+    assert_eq!(expiring.len(), 1, "{expiring:?}");
+    let certificate = expiring[0].json();
+    assert_eq!((certificate["name"].as_str(), certificate["role"].as_str()), (Some("w9"), Some("worker")));
+    assert!(certificate["days_left"].as_i64().is_some_and(|d| (9..=10).contains(&d)), "{certificate}");
+    expiring[0].verify(&secret).unwrap();
+
+    // Three failed renders in a row: w1 is suspect, once.
+    for i in 0..3 {
+        let id = web.cluster.submit(&projects::corrupt_media(&dir, &format!("bad{i}.mlt")), &[]);
+        assert_eq!(web.cluster.wait_final(id, Duration::from_secs(60))["state"], "failed");
+    }
+    web.cluster.wait_until(Duration::from_secs(30), "worker.suspect", || !of("worker.suspect").is_empty());
+    let suspect = of("worker.suspect");
+    assert_eq!(suspect.len(), 1, "{suspect:?}");
+    let worker = suspect[0].json();
+    assert_eq!((worker["name"].as_str(), worker["suspect"].as_bool()), (Some("w1"), Some(true)), "{worker}");
+    assert!(of("worker.lost").is_empty());
+
+    // w1 killed mid-render, and not back within the grace time: lost.
+    let id = web.cluster.submit(&projects::slow(&dir, "slow.mlt", 2000), &[]);
+    web.cluster.wait_running(id);
+    web.cluster.kill_worker("w1");
+    web.cluster.wait_until(Duration::from_secs(60), "worker.lost", || !of("worker.lost").is_empty());
+    let lost = of("worker.lost");
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    let worker = lost[0].json();
+    assert_eq!((worker["name"].as_str(), worker["state"].as_str()), (Some("w1"), Some("lost")), "{worker}");
+    lost[0].verify(&secret).unwrap();
 }

@@ -118,7 +118,7 @@ impl WorkerRegistry {
     /// Writes `event`'s deliveries to the farm-wide webhooks, with the worker as `worker list --json` shows it.
     fn tell_webhooks(&self, event: Event, name: &str) {
         let body = serde_json::to_string(&self.view(name)).unwrap_or_default();
-        self.store.do_send(Enqueue { event, body });
+        self.store.do_send(Enqueue { event, body, only: None });
     }
 
     /// Whether the worker is in the pool (not reserved, not draining, not leaving).

@@ -59,12 +59,13 @@ pub struct ListWebhooks {
 pub struct ReadWebhook(pub u64);
 
 /// An event that is not a job's (a worker lost or suspect, a certificate expiring): a delivery to every farm-wide
-/// webhook that listens for it. Answers how many were written.
+/// webhook that listens for it (only to webhook `only`, if named). Answers how many were written.
 #[derive(Message)]
 #[rtype(result = "Result<usize, StoreError>")]
 pub struct Enqueue {
     pub event: Event,
     pub body: String,
+    pub only: Option<u64>,
 }
 
 /// A delivery due now, with where it goes and the key it is signed with.
@@ -273,11 +274,15 @@ impl JobStore {
         }
     }
 
-    /// The deliveries of an event that is not a job's: to every farm-wide webhook listening for it.
-    pub fn enqueue(&self, event: Event, body: &str) -> Result<usize, StoreError> {
+    /// The deliveries of an event that is not a job's: to every farm-wide webhook listening for it (only to `only`,
+    /// if named).
+    pub fn enqueue(&self, event: Event, body: &str, only: Option<u64>) -> Result<usize, StoreError> {
         self.fault.check()?;
-        let listeners: Vec<Webhook> =
-            self.webhooks(None)?.into_iter().filter(|w| w.farm && w.events.contains(&event)).collect();
+        let listeners: Vec<Webhook> = self
+            .webhooks(None)?
+            .into_iter()
+            .filter(|w| w.farm && w.events.contains(&event) && only.is_none_or(|id| w.id == id))
+            .collect();
         self.enqueue_to(&listeners, event, body)
     }
 
@@ -396,7 +401,7 @@ impl Handler<ReadWebhook> for JobStore {
 impl Handler<Enqueue> for JobStore {
     type Result = Durable<usize>;
     fn handle(&mut self, msg: Enqueue, _: &mut Self::Context) -> Self::Result {
-        Durable::wrote(&self.commits, self.enqueue(msg.event, &msg.body))
+        Durable::wrote(&self.commits, self.enqueue(msg.event, &msg.body, msg.only))
     }
 }
 

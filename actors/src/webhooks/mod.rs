@@ -218,21 +218,41 @@ impl Webhooks {
         .spawn(ctx);
     }
 
-    /// Writes a `certificate.expiring` delivery for each certificate expiring soon not yet told of today.
-    fn check_certificates(&mut self) {
+    /// The certificates expiring soon, each with its key in `told` and its delivery's body.
+    fn expiring(&self) -> Vec<((String, String, i64), String)> {
         let Some(certificates) = &self.certificates else {
-            return;
+            return Vec::new();
         };
         let now = (now_ms() / 1000) as i64;
-        let today = (now / 86_400) as u64;
-        for certificate in certificates.expiring(now) {
-            let key = (certificate.role.to_string(), certificate.name.clone(), certificate.not_after);
+        certificates
+            .expiring(now)
+            .into_iter()
+            .map(|c| {
+                let body = serde_json::to_string(&c).unwrap_or_default();
+                ((c.role.to_string(), c.name, c.not_after), body)
+            })
+            .collect()
+    }
+
+    /// Writes a `certificate.expiring` delivery for each certificate expiring soon not yet told of today.
+    fn check_certificates(&mut self) {
+        let today = now_ms() / 86_400_000;
+        for (key, body) in self.expiring() {
             if self.told.get(&key) == Some(&today) {
                 continue;
             }
             self.told.insert(key, today);
-            let body = serde_json::to_string(&certificate).unwrap_or_default();
-            self.store.do_send(Enqueue { event: Event::CertificateExpiring, body });
+            self.store.do_send(Enqueue { event: Event::CertificateExpiring, body, only: None });
+        }
+    }
+
+    /// A webhook just made that listens for `certificate.expiring` hears at once of those expiring now.
+    fn tell_new(&self, webhook: &Webhook) {
+        if !(webhook.farm && webhook.events.contains(&Event::CertificateExpiring)) {
+            return;
+        }
+        for (_, body) in self.expiring() {
+            self.store.do_send(Enqueue { event: Event::CertificateExpiring, body, only: Some(webhook.id) });
         }
     }
 }
@@ -297,12 +317,12 @@ fn hidden(mut webhook: Webhook) -> Webhook {
 }
 
 impl Handler<CreateWebhook> for Webhooks {
-    type Result = ResponseFuture<Result<Webhook, WebhookError>>;
+    type Result = ResponseActFuture<Self, Result<Webhook, WebhookError>>;
 
     fn handle(&mut self, msg: CreateWebhook, _: &mut Self::Context) -> Self::Result {
         let store = self.store.clone();
         let allow_private = self.settings.allow_private;
-        Box::pin(async move {
+        let made = async move {
             let target = format!("webhook ({})", distencode_wire::audit::cut(msg.url.trim()));
             let audit = entry(&msg.by, AuditAction::WebhookAdd, &target);
             let mut events = msg.events.clone();
@@ -335,7 +355,13 @@ impl Handler<CreateWebhook> for Webhooks {
                 created: now_ms(),
             };
             Ok(store.send(Audited { change: AddWebhook(webhook), entry: audit }).await??)
-        })
+        };
+        Box::pin(made.into_actor(self).map(|made, act, _| {
+            if let Ok(webhook) = &made {
+                act.tell_new(webhook);
+            }
+            made
+        }))
     }
 }
 

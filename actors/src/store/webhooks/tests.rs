@@ -83,7 +83,8 @@ fn a_worker_event_goes_to_farm_wide_webhooks_only_and_a_deleted_webhook_takes_it
     let store = JobStore::open(dir.path()).unwrap();
     let farm = store.add_webhook(hook("alice", true, &[Event::WorkerLost])).unwrap();
     store.add_webhook(hook("alice", true, &[Event::WorkerSuspect])).unwrap();
-    assert_eq!(store.enqueue(Event::WorkerLost, "{\"name\":\"w1\"}").unwrap(), 1);
+    assert_eq!(store.enqueue(Event::WorkerLost, "{\"name\":\"w1\"}", None).unwrap(), 1);
+    assert_eq!(store.enqueue(Event::WorkerLost, "{}", Some(farm.id + 1)).unwrap(), 0, "only the one named");
     let due = due_now(&store, u64::MAX);
     assert_eq!((due.len(), due[0].pending.webhook, due[0].pending.body.as_str()), (1, farm.id, "{\"name\":\"w1\"}"));
     store.delivered(&Delivered { key: due[0].key, status: Some(500), error: None, retry_at: 0 }).unwrap();
@@ -105,13 +106,13 @@ fn webhooks_per_user_and_the_outbox_stop_at_their_caps() {
     assert_eq!(refused.to_string(), "bob has 20 webhooks, the most one user may have; delete one first");
     store.add_webhook(hook("alice", true, &[Event::WorkerSuspect])).unwrap();
     for _ in 0..MAX_OUTBOX {
-        assert_eq!(store.enqueue(Event::WorkerSuspect, "{}").unwrap(), 1);
+        assert_eq!(store.enqueue(Event::WorkerSuspect, "{}", None).unwrap(), 1);
     }
-    assert_eq!(store.enqueue(Event::WorkerSuspect, "{}").unwrap(), 0, "past the cap, nothing is written");
+    assert_eq!(store.enqueue(Event::WorkerSuspect, "{}", None).unwrap(), 0, "past the cap, nothing is written");
     assert_eq!(store.outbox.len(), MAX_OUTBOX);
     // A body past its cap is not written either.
     let key = due_now(&store, u64::MAX)[0].key;
     store.delivered(&Delivered { key, status: Some(200), error: None, retry_at: 0 }).unwrap();
-    assert_eq!(store.enqueue(Event::WorkerSuspect, &"x".repeat(MAX_BODY_BYTES + 1)).unwrap(), 0);
-    assert_eq!(store.enqueue(Event::WorkerSuspect, &"x".repeat(MAX_BODY_BYTES)).unwrap(), 1);
+    assert_eq!(store.enqueue(Event::WorkerSuspect, &"x".repeat(MAX_BODY_BYTES + 1), None).unwrap(), 0);
+    assert_eq!(store.enqueue(Event::WorkerSuspect, &"x".repeat(MAX_BODY_BYTES), None).unwrap(), 1);
 }
