@@ -5,10 +5,12 @@ use crate::client::{Client, Endpoint};
 use crate::output;
 use crate::progress_view::ProgressView;
 use anyhow::{anyhow, bail, Context, Result};
+use distencode_actors::runner::sequence;
 use distencode_web::submit::{self, CheckHere, SubmitRequest};
 use distencode_wire::connection::ConnectionError;
 use distencode_wire::job::{now_ms, JobId, JobRecord, JobSpec, JobState, Like, MeltLog};
 use distencode_wire::message::{ClientReply, ClientRequest};
+use distencode_wire::preset::PresetView;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -17,7 +19,14 @@ pub async fn run(command: JobCommand) -> Result<()> {
     let (connect, request) = match command {
         JobCommand::Submit { project, options, connect } => {
             let (wait, json) = (options.wait, options.json);
-            let (spec, filters) = prepare(&project, options)?;
+            // A preset that is not built in may be one of the coordinator's house presets.
+            let house = match options.preset.as_deref().map(str::trim) {
+                Some(name) if !name.is_empty() && distencode_actors::presets::find(name).is_none() => {
+                    crate::presets_cmd::house_presets(&connect).await?
+                }
+                _ => Vec::new(),
+            };
+            let (spec, filters) = prepare(&project, options, &house)?;
             (connect, Request::Submit { spec, filters, wait, json })
         }
         JobCommand::Status { id, json, connect } => {
@@ -186,7 +195,8 @@ async fn follow(client: &mut Client, endpoint: &Endpoint, first: &JobRecord, jso
             println!("{}", output::job_json(&record));
         }
         return match record.state {
-            JobState::Succeeded if Path::new(&record.output).is_file() => Ok(()),
+            // An image sequence is there when its first file is.
+            JobState::Succeeded if sequence::first_file(Path::new(&record.output)).is_file() => Ok(()),
             JobState::Succeeded => bail!("job {id} succeeded but {} is not there", record.output),
             // The view has printed the failure on stdout: exit non-zero without saying it again on stderr.
             _ if !json => Err(crate::Reported.into()),
@@ -224,7 +234,7 @@ fn explain_filters(error: anyhow::Error, filters: &[(String, String)]) -> anyhow
 
 /// Reads and checks the project here, and builds what the coordinator is sent (with the project's required filters
 /// and where each sits): the same checks as the web's submit.
-fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(String, String)>)> {
+fn prepare(project: &Path, options: SubmitOptions, house: &[PresetView]) -> Result<(JobSpec, Vec<(String, String)>)> {
     let project = absolute(project)?;
     let output = options.output.as_deref().map(absolute).transpose()?;
     let request = SubmitRequest {
@@ -248,7 +258,7 @@ fn prepare(project: &Path, options: SubmitOptions) -> Result<(JobSpec, Vec<(Stri
         split_force: options.split_force,
         overwrite: options.overwrite,
     };
-    let mut prepared = submit::prepare(&project, &request, CheckHere::Always).map_err(|e| anyhow!(e))?;
+    let mut prepared = submit::prepare(&project, &request, house, CheckHere::Always).map_err(|e| anyhow!(e))?;
     // The coordinator fills in the worker's render stack.
     prepared.spec.like = options.like.map(|worker| Box::new(Like { worker, fingerprint: Default::default() }));
     if let Some(warning) = Path::new(&prepared.spec.output).parent().and_then(crate::shared_folder::warning) {

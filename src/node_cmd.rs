@@ -49,6 +49,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
             let identity = tls::NodeIdentity::load_as(&certs, &name, Some(distencode_wire::Role::Coordinator))?;
             let (tls, revocation) = identity.server_config_revoking(crl)?;
             let store = JobStore::open(&data_dir).map_err(|e| store_open_error(e, &data_dir))?;
+            let presets = std::sync::Arc::new(checked.presets.clone());
             let metrics = store.metrics();
             let config = CoordinatorConfig {
                 max_attempts: checked.max_attempts,
@@ -92,6 +93,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                     .with_certificates(expiries.clone())
                     .start();
                 let actors = distencode_web::Actors {
+                    presets: presets.clone(),
                     coordinator: coordinator.clone(),
                     registry: registry.clone(),
                     metrics: metrics.clone(),
@@ -115,6 +117,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                     users,
                     revoked,
                     expiries,
+                    presets: presets.clone(),
                 };
                 tracing::info!(%local, %name, "coordinator listening");
                 println!("distencode coordinator {name} listening on {local}");

@@ -14,8 +14,10 @@ use anyhow::{anyhow, bail, Result};
 use clap::{Args, ValueEnum};
 use distencode_actors::auth::{self, Users};
 use distencode_actors::coordinator::log_budget;
+use distencode_actors::house_presets::{self, HousePresetConfig};
 use distencode_actors::server::admission;
 use distencode_web::oidc::{self, ProviderConfig, ProviderSettings};
+use distencode_wire::preset::PresetView;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -165,6 +167,11 @@ pub struct NodeSettings {
     #[arg(skip)]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oidc: Vec<ProviderConfig>,
+    /// Coordinator, config file only (`[[preset]]`, one table per house preset): the studio's own export formats,
+    /// listed by `distencode presets` and used with `job submit --preset NAME` (docs/formats.md).
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preset: Vec<HousePresetConfig>,
     /// Coordinator: keep the web's sign-in token (the printed link, and `Authorization: Bearer`) working while
     /// identity providers are configured; without providers it always works.
     #[arg(long, env = "DISTENCODE_WEB_TOKEN_SIGNIN")]
@@ -199,6 +206,8 @@ pub struct Checked {
     pub audit_keep: Duration,
     /// The identity providers of the web's sign-in, their secrets read.
     pub oidc: Vec<ProviderSettings>,
+    /// The house presets (`[[preset]]`), checked.
+    pub presets: Vec<PresetView>,
 }
 
 /// A retention setting (`keep_finished`, `audit_keep`): a positive duration such as 90d or 12h.
@@ -233,6 +242,7 @@ impl NodeSettings {
             users: self.users(origins)?,
             oidc: oidc::check(&self.oidc, |name| std::env::var(name).ok())
                 .map_err(|e| anyhow!("{}: {e}", origins.name("oidc")))?,
+            presets: house_presets::check(&self.preset).map_err(|e| anyhow!("{}: {e}", origins.name("preset")))?,
             keep_finished: self.keep_finished.as_deref().map(|text| age(origins, "keep_finished", text)).transpose()?,
             audit_keep: match &self.audit_keep {
                 Some(text) => age(origins, "audit_keep", text)?,

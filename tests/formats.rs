@@ -14,7 +14,7 @@ use std::time::Duration;
 fn streams(file: &Path) -> Vec<Value> {
     let output = Command::new("ffprobe")
         .args(["-v", "error", "-count_packets", "-show_entries"])
-        .arg("stream=codec_type,codec_name,pix_fmt,width,height,r_frame_rate,nb_read_packets,duration:format=duration")
+        .arg("stream=codec_type,codec_name,pix_fmt,width,height,r_frame_rate,nb_read_packets,duration,field_order:format=duration")
         .args(["-of", "json"])
         .arg(file)
         .output()
@@ -239,4 +239,152 @@ fn an_output_format_comes_from_its_extension_or_the_preset_and_an_unknown_one_is
     assert!(alone.as_array().unwrap().iter().all(|p| p["workers"].is_null()), "{alone}");
     let text = stdout(&table);
     assert!(text.lines().any(|l| l.starts_with("prores-4444 ") && l.ends_with(" unknown")), "{text}");
+}
+
+/// The names of the files in `folder`, sorted.
+fn names_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(folder).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn image_sequences_render_one_file_per_frame_numbered_from_one_and_a_bad_one_leaves_none() {
+    let cluster = Cluster::start(1);
+    let dir = cluster.dir.path().to_path_buf();
+    let project = projects::color_and_tone(&dir, "seq.mlt", 10);
+    let kinds = [("png-sequence", "png", "png"), ("jpeg-sequence", "jpg", "mjpeg"), ("tiff-sequence", "tif", "tiff")];
+    let mut jobs = Vec::new();
+    for (preset, extension, _) in kinds {
+        let folder = dir.join(preset);
+        std::fs::create_dir(&folder).unwrap();
+        let output = folder.join(format!("frame-%05d.{extension}"));
+        jobs.push(cluster.submit(&project, &["--preset", preset, "--output", output.to_str().unwrap()]));
+    }
+    // PNG has no 4:2:0: the files are RGB, not what the job asked for.
+    let bad_folder = dir.join("bad");
+    std::fs::create_dir(&bad_folder).unwrap();
+    let bad = bad_folder.join("frame-%05d.png");
+    let args = ["--preset", "png-sequence", "--consumer-arg", "pix_fmt=yuv420p", "--output", bad.to_str().unwrap()];
+    let failing = cluster.submit(&project, &args);
+
+    for (id, (preset, extension, codec)) in jobs.into_iter().zip(kinds) {
+        let job = cluster.wait_final(id, Duration::from_secs(120));
+        assert_eq!(job["state"], "succeeded", "{preset}: {job}");
+        let folder = dir.join(preset);
+        let mut expected: Vec<String> = (1..=10).map(|n| format!("frame-{n:05}.{extension}")).collect();
+        expected.push(format!("frame-%05d.{extension}.log"));
+        expected.sort();
+        assert_eq!(names_in(&folder), expected, "{preset}: one file per frame, from 1, and the log");
+        for n in [1, 10] {
+            let video = streams(&folder.join(format!("frame-{n:05}.{extension}")))[0].clone();
+            assert_eq!(video["codec_name"], codec, "{preset}");
+            assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(320), Some(240)), "{preset}");
+        }
+        assert_eq!((job["facts"]["frames"].as_u64(), job["facts"]["video_codec"].as_str()), (Some(10), Some(codec)));
+    }
+    let job = cluster.wait_final(failing, Duration::from_secs(120));
+    assert_eq!(job["state"], "failed", "{job}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(
+        error.ends_with("frame-00001.png: the output's pixel format is rgb24, the job asked for yuv420p"),
+        "{error}"
+    );
+    assert_eq!(names_in(&bad_folder), ["frame-%05d.png.log"], "no file of the sequence, no partial folder");
+
+    // A sequence needs its frame number.
+    let still = dir.join("still.png");
+    let refused = cluster.cli(&["job", "submit", project.to_str().unwrap(), "--output", still.to_str().unwrap()]);
+    assert_eq!(
+        last_line(&stderr(&refused)),
+        format!(
+            "distencode: {}: an image sequence needs one frame number in its file name, such as film-%05d.png",
+            still.display()
+        )
+    );
+}
+
+#[test]
+fn an_output_of_another_size_than_the_profile_is_refused_naming_both() {
+    let cluster = Cluster::start(1);
+    let dir = cluster.dir.path().to_path_buf();
+    let project = projects::tiny(&dir, "small.mlt", 5);
+    let output = dir.join("small.mp4");
+    let id = cluster.submit(&project, &["--consumer-arg", "s=32x24", "--output", output.to_str().unwrap()]);
+    let job = cluster.wait_final(id, Duration::from_secs(60));
+    assert_eq!(job["state"], "failed", "{job}");
+    let error = job["error"].as_str().unwrap_or_default();
+    let reason = "the output's picture is 32x24, the project's is 64x48 (a preset scales with width= and height=)";
+    assert!(error.ends_with(reason), "{error}");
+    assert!(!output.exists());
+    // Asked for with width and height, as a preset scales, the same size is what verification expects.
+    let scaled = dir.join("scaled.mp4");
+    let args = ["--consumer-arg", "width=32", "--consumer-arg", "height=24", "--output", scaled.to_str().unwrap()];
+    let job = cluster.wait_final(cluster.submit(&project, &args), Duration::from_secs(60));
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let video = streams(&scaled).into_iter().find(|s| s["codec_type"] == "video").unwrap();
+    assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(32), Some(24)));
+    // An interlaced DVD: the field order asked for is the file's.
+    let dvd = dir.join("interlaced.mpg");
+    let args = ["--preset", "dvd", "--consumer-arg", "progressive=0", "--consumer-arg", "top_field_first=1"];
+    let job = cluster.wait_final(
+        cluster.submit(&project, &[&args[..], &["--output", dvd.to_str().unwrap()]].concat()),
+        Duration::from_secs(60),
+    );
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let video = streams(&dvd).into_iter().find(|s| s["codec_type"] == "video").unwrap();
+    assert_eq!(video["field_order"], "tt", "{video}");
+}
+
+/// A coordinator config with one house preset.
+const HOUSE: &str = r#"
+[[preset]]
+name = "house-master"
+family = "ProRes"
+description = "The studio's master: ProRes 422 HQ"
+extension = "mov"
+vcodec = "prores_ks"
+acodec = "pcm_s16le"
+properties = { vprofile = "3", pix_fmt = "yuv422p10le" }
+"#;
+
+#[test]
+fn a_house_preset_of_the_coordinators_config_is_listed_renders_verified_and_a_bad_one_stops_it() {
+    let configs = tempfile::tempdir().unwrap();
+    let config = configs.path().join("coordinator.toml");
+    std::fs::write(&config, HOUSE).unwrap();
+    let cluster = Cluster::start_full(1, &[], &["--config", config.to_str().unwrap()]);
+    let dir = cluster.dir.path().to_path_buf();
+
+    let listed = cluster.json(&["presets", "--json"]);
+    let house = listed.as_array().unwrap().iter().find(|p| p["name"] == "house-master").expect("listed").clone();
+    assert_eq!((house["house"].as_bool(), house["family"].as_str()), (Some(true), Some("ProRes")), "{house}");
+    assert_eq!(house["properties"], serde_json::json!({"pix_fmt": "yuv422p10le", "vprofile": "3"}));
+    assert_eq!(house["workers"], serde_json::json!(["w1"]), "{house}");
+    let table = stdout(&cluster.cli(&["presets"]));
+    assert!(table.lines().any(|l| l.starts_with("house-master ") && l.ends_with(" 1 of 1")), "{table}");
+
+    let project = projects::tiny(&dir, "master.mlt", 5);
+    let output = dir.join("master.mov");
+    let id = cluster.submit(&project, &["--preset", "house-master", "--output", output.to_str().unwrap()]);
+    let job = cluster.wait_final(id, Duration::from_secs(60));
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let video = streams(&output).into_iter().find(|s| s["codec_type"] == "video").unwrap();
+    assert_eq!((video["codec_name"].as_str(), video["pix_fmt"].as_str()), (Some("prores"), Some("yuv422p10le")));
+    assert_eq!(video["nb_read_packets"], "5");
+
+    // A house preset named like a built-in one stops the coordinator before it starts, in one line.
+    let bad = configs.path().join("bad.toml");
+    std::fs::write(&bad, HOUSE.replace("house-master", "prores-422")).unwrap();
+    let refused = distencode(&["node", "--role", "coordinator", "--name", "c", "--config", bad.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert_eq!(
+        stderr(&refused).trim_end(),
+        format!(
+            "distencode: {}: preset: [[preset]] \"prores-422\": is the name of a built-in preset (distencode presets \
+             lists them): give it a name of its own",
+            bad.display()
+        )
+    );
 }

@@ -1,6 +1,7 @@
 //! The poster frame, end to end: a real worker renders with melt, makes the picture with ffmpeg and sends it with
 //! its result; the coordinator keeps it; the web serves it by job id and shows it, with the output's streams, on
-//! the job page. An audio-only job has none, and nobody without a session gets one.
+//! the job page. An image sequence's comes from its first file; an audio-only job has none, and nobody without a
+//! session gets one.
 
 mod common;
 
@@ -29,10 +30,22 @@ fn a_succeeded_render_has_a_poster_frame_an_audio_only_one_has_none() {
     let wav = dir.join("mix.wav");
     let audio =
         web.cluster.submit(&projects::color_and_tone(&dir, "mix.mlt", 25), &["--output", wav.to_str().unwrap()]);
-    for id in [video, audio] {
+    let frames = dir.join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    let pattern = frames.join("f-%03d.png");
+    let sequence =
+        web.cluster.submit(&projects::color_and_tone(&dir, "frames.mlt", 5), &["--output", pattern.to_str().unwrap()]);
+    for id in [video, audio, sequence] {
         let done = web.cluster.wait_final(id, Duration::from_secs(120));
         assert_eq!(done["state"], "succeeded", "{done}");
     }
+
+    // --- An image sequence's picture is made from its first file.
+    let response = web.bearer(web.get(&format!("/api/v1/jobs/{sequence}/thumbnail"))).send().unwrap();
+    assert_eq!(response.status(), 200);
+    let still = dir.join("still.jpg");
+    std::fs::write(&still, response.bytes().unwrap()).unwrap();
+    assert_eq!(probe(&still), "mjpeg,320,240");
 
     // --- The picture: a JPEG at most 320 wide (the project is 320x240), by job id, with the bearer token.
     let response = web.bearer(web.get(&format!("/api/v1/jobs/{video}/thumbnail"))).send().unwrap();

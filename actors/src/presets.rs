@@ -169,6 +169,36 @@ pub const PRESETS: &[Preset] = &[
         acodec: "none",
         properties: &[NO_AUDIO],
     },
+    // === Image sequences ===
+    // One file per frame, numbered from 1 (`film-%05d.png`: see `runner::sequence`); no sound.
+    Preset {
+        name: "png-sequence",
+        family: "Image sequence",
+        description: "PNG image sequence (lossless, 8-bit RGB), one file per frame",
+        extension: "png",
+        vcodec: "png",
+        acodec: "none",
+        properties: &[NO_AUDIO],
+    },
+    Preset {
+        name: "jpeg-sequence",
+        family: "Image sequence",
+        description: "JPEG image sequence (quality 2), one file per frame",
+        extension: "jpg",
+        vcodec: "mjpeg",
+        acodec: "none",
+        properties: &[NO_AUDIO, ("qscale", "2")],
+    },
+    Preset {
+        name: "tiff-sequence",
+        family: "Image sequence",
+        description: "TIFF image sequence (uncompressed 8-bit RGB), one file per frame",
+        extension: "tif",
+        vcodec: "tiff",
+        acodec: "none",
+        properties: &[NO_AUDIO],
+    },
+    // === Audio only ===
     Preset {
         name: "wav",
         family: "Audio",
@@ -235,6 +265,11 @@ pub const DEFAULT_FOR_EXTENSION: &[(&str, &str)] = &[
     ("mpg", "dvd"),
     ("vob", "dvd"),
     ("gif", "gif"),
+    ("png", "png-sequence"),
+    ("jpg", "jpeg-sequence"),
+    ("jpeg", "jpeg-sequence"),
+    ("tif", "tiff-sequence"),
+    ("tiff", "tiff-sequence"),
     ("wav", "wav"),
     ("flac", "flac"),
     ("mp3", "mp3"),
@@ -336,7 +371,9 @@ mod tests {
 
     #[test]
     fn every_family_of_the_editors_export_lists_is_there() {
-        for family in ["H.264", "HEVC", "ProRes", "DNxHR", "VP9", "AV1", "FFV1", "MPEG-2", "GIF", "Audio"] {
+        let families =
+            ["H.264", "HEVC", "ProRes", "DNxHR", "VP9", "AV1", "FFV1", "MPEG-2", "GIF", "Image sequence", "Audio"];
+        for family in families {
             assert!(PRESETS.iter().any(|p| p.family == family), "{family}");
         }
         let audio: Vec<&str> = PRESETS.iter().filter(|p| p.audio_only()).map(|p| p.acodec).collect();
@@ -352,7 +389,8 @@ mod tests {
         }
         for (extension, name) in DEFAULT_FOR_EXTENSION {
             let preset = find(name).unwrap_or_else(|| panic!("{name}"));
-            let same_container = preset.extension == *extension || matches!(*extension, "m4v" | "vob");
+            let same_container =
+                preset.extension == *extension || matches!(*extension, "m4v" | "vob" | "jpeg" | "tiff");
             assert!(same_container, "{extension} -> {name}");
         }
     }

@@ -39,6 +39,7 @@ pub use length::GENERATOR_LENGTH;
 pub use media::{check_media, MediaPolicy, SYSTEM_FORBIDDEN};
 pub use melt::{melt_version, parse_encoders, parse_version, query_encoders, query_services, Encoders, QUERY_TIMEOUT};
 pub use output::check_output_folder;
+pub use profile::Picture;
 pub use services::{ServiceKind, ServiceSet, LINKS_WHEN_UNLISTED, LOADER_RESOLVED, MAX_PLACES_NAMED};
 
 /// Largest project file read; checked with the file's metadata before reading.
@@ -63,6 +64,9 @@ pub struct Project {
     /// False when the project names no profile: melt then takes the frame
     /// rate of the first media it opens, so `fps_*` are only melt's default.
     pub profile_explicit: bool,
+    /// The picture size (and scan) its `<profile>` element gives, when it gives one.
+    #[serde(default)]
+    pub picture: Option<profile::Picture>,
     /// Frames melt will render.
     pub length_frames: u64,
     /// The project has an audio-capable producer (tone, count, noise, media).
@@ -213,6 +217,7 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
         fps_num: rate.num,
         fps_den: rate.den,
         profile_explicit: rate.explicit,
+        picture: profile::picture(mlt),
         length_frames,
         references,
         services,
@@ -320,6 +325,7 @@ impl Project {
             fps_num: 25,
             fps_den: 1,
             profile_explicit: true,
+            picture: None,
             length_frames: 1,
             has_audio: false,
             references: Vec::new(),

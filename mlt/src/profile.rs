@@ -141,9 +141,37 @@ pub fn frame_rate(mlt: roxmltree::Node<'_, '_>) -> Result<FrameRate, String> {
     Ok(rate)
 }
 
+/// The picture an explicit `<profile>` element gives: what a render's output must measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Picture {
+    pub width: u32,
+    pub height: u32,
+    /// `progressive="0"`: the profile is interlaced. `None` when the element does not say.
+    pub progressive: Option<bool>,
+}
+
+/// The picture of the document whose root element is `mlt`, when its `<profile>` element gives `width` and
+/// `height` (the last such element, as melt reads them); a profile named only by preset gives none here, and the
+/// output's size is then not checked.
+pub fn picture(mlt: roxmltree::Node<'_, '_>) -> Option<Picture> {
+    let profile = mlt.children().rfind(|n| n.has_tag_name("profile"))?;
+    let number = |key: &str| rate_attr(profile.attribute(key)?, key).ok();
+    let progressive = profile.attribute("progressive").map(|v| c_strtol(v, 0).0 != 0);
+    Some(Picture { width: number("width")?, height: number("height")?, progressive })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_picture_of_an_explicit_profile() {
+        let doc = roxmltree::Document::parse(r#"<mlt><profile width="320" height="240" progressive="0"/></mlt>"#);
+        let picture = picture(doc.unwrap().root_element());
+        assert_eq!(picture, Some(Picture { width: 320, height: 240, progressive: Some(false) }));
+        let named = roxmltree::Document::parse(r#"<mlt><profile name="atsc_720p_30"/></mlt>"#).unwrap();
+        assert_eq!(super::picture(named.root_element()), None);
+    }
 
     fn rate(xml: &str) -> Result<FrameRate, String> {
         let doc = roxmltree::Document::parse(xml).unwrap();

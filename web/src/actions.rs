@@ -21,7 +21,8 @@ pub async fn submit(actors: &Actors, principal: &Principal, request: SubmitReque
         return Err(WebError::BadRequest("no project given: the path of a .mlt file as the workers see it".into()));
     }
     // Reading a project opens its media, which may block on a share: never on a server thread.
-    let prepared = actix_web::web::block(move || submit::prepare(&project, &request, CheckHere::WhenVisible))
+    let house = actors.presets.clone();
+    let prepared = actix_web::web::block(move || submit::prepare(&project, &request, &house, CheckHere::WhenVisible))
         .await
         .map_err(|e| WebError::Unavailable(format!("the project check did not finish: {e}")))?
         .map_err(WebError::BadRequest)?;

@@ -26,6 +26,8 @@ pub struct Actors {
     pub certificates: CertificateExpiries,
     /// Makes, shows and deletes webhooks.
     pub webhooks: Addr<Webhooks>,
+    /// The house presets of the coordinator's config (`[[preset]]`), checked: a submit may name one.
+    pub presets: std::sync::Arc<Vec<distencode_wire::preset::PresetView>>,
 }
 
 pub struct AppState {

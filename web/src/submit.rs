@@ -1,10 +1,11 @@
 //! What a submit asks for, checked and turned into a [`JobSpec`]: the same checks and the same one-line refusals
 //! for `job submit` (which reads the project on the user's machine) and the web's submit (on the coordinator's).
 
-use distencode_actors::presets::{self, Preset};
-use distencode_actors::runner::output_policy;
+use distencode_actors::presets;
+use distencode_actors::runner::{output_policy, sequence};
 use distencode_mlt as mlt;
 use distencode_wire::job::{Encoding, JobSpec, MeltLog, SplitRequest};
+use distencode_wire::preset::PresetView;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -62,12 +63,20 @@ pub fn parse_split(text: &str) -> Result<Option<u32>, String> {
     }
 }
 
-/// The preset named, or the one the output's extension picks, and the output path.
-fn preset_and_output(project: &Path, request: &SubmitRequest) -> Result<(&'static Preset, PathBuf), String> {
+/// The preset named (built in, or one of the coordinator's `house` presets), or the one the output's extension
+/// picks, and the output path.
+fn preset_and_output(
+    project: &Path,
+    request: &SubmitRequest,
+    house: &[PresetView],
+) -> Result<(PresetView, PathBuf), String> {
     let named = match request.preset.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        Some(name) => {
-            Some(presets::find(name).ok_or_else(|| format!("no preset {name:?} (distencode presets lists them)"))?)
-        }
+        Some(name) => Some(
+            presets::find(name)
+                .map(|p| p.view())
+                .or_else(|| house.iter().find(|p| p.name == name).cloned())
+                .ok_or_else(|| format!("no preset {name:?} (distencode presets lists them)"))?,
+        ),
         None => None,
     };
     let output = match request.output.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
@@ -75,11 +84,11 @@ fn preset_and_output(project: &Path, request: &SubmitRequest) -> Result<(&'stati
             return Err(format!("the output path {output} is not absolute"))
         }
         Some(output) => PathBuf::from(output),
-        None => project.with_extension(named.map_or("mp4", |p| p.extension)),
+        None => default_output(project, named.as_ref().map_or("mp4", |p| p.extension.as_str())),
     };
     let preset = match named {
         Some(preset) => preset,
-        None => presets::for_output(&output).ok_or_else(|| {
+        None => presets::for_output(&output).map(|p| p.view()).ok_or_else(|| {
             format!(
                 "{}: no format is known for this extension; name one with --preset (distencode presets lists them)",
                 output.display()
@@ -89,11 +98,23 @@ fn preset_and_output(project: &Path, request: &SubmitRequest) -> Result<(&'stati
     if output == project {
         return Err(format!("the output {} would overwrite the project", output.display()));
     }
+    sequence::Pattern::for_output(&output)?;
     Ok((preset, output))
 }
 
+/// Where a render goes without `--output`: beside the project, named like it, with `extension`; an image sequence
+/// as `NAME-%05d.EXT`.
+fn default_output(project: &Path, extension: &str) -> PathBuf {
+    let file = project.with_extension(extension);
+    if !sequence::is_sequence(&file) {
+        return file;
+    }
+    let stem = project.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    project.with_file_name(format!("{stem}-%05d.{extension}"))
+}
+
 /// The preset's encoding with the request's encoders and consumer properties over it, through the allowlist.
-fn encoding(preset: &Preset, request: &SubmitRequest) -> Result<Encoding, String> {
+fn encoding(preset: &PresetView, request: &SubmitRequest) -> Result<Encoding, String> {
     let mut encoding = preset.encoding();
     for arg in &request.consumer_args {
         let (key, value) = arg
@@ -115,17 +136,26 @@ fn encoding(preset: &Preset, request: &SubmitRequest) -> Result<Encoding, String
 
 /// Reads and checks the project (when `check` says so) and builds what the coordinator is sent. `project` is an
 /// absolute path. Refusals are the one line the user reads.
-pub fn prepare(project: &Path, request: &SubmitRequest, check: CheckHere) -> Result<Prepared, String> {
+/// `house` are the coordinator's house presets (`[[preset]]`), which `request.preset` may name.
+pub fn prepare(
+    project: &Path,
+    request: &SubmitRequest,
+    house: &[PresetView],
+    check: CheckHere,
+) -> Result<Prepared, String> {
     if !project.is_absolute() {
         return Err(format!("the project path {} is not absolute", project.display()));
     }
-    let (preset, output) = preset_and_output(project, request)?;
+    let (preset, output) = preset_and_output(project, request, house)?;
     let chunks = match request.split.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(split) => Some(parse_split(split)?),
         None => None,
     };
+    if chunks.is_some() && sequence::is_sequence(&output) {
+        return Err(format!("{}: an image sequence is rendered whole, not split", output.display()));
+    }
     let mut spec = JobSpec {
-        encoding: encoding(preset, request)?,
+        encoding: encoding(&preset, request)?,
         priority: request.priority,
         melt_log: request.melt_log,
         overwrite: request.overwrite,

@@ -13,6 +13,7 @@
 //! - [`thumbnail`]: a render's poster frame on its way to the coordinator, capped on decode.
 //! - [`audit`]: an entry of the coordinator's audit trail, as `distencode audit` receives it.
 //! - [`fingerprint`]: a worker's render stack (melt, ffmpeg, frei0r, fonts), compared across the farm.
+//! - [`preset`]: an export preset as a coordinator sends its house presets to clients.
 //! - [`redial`]: how long a node waits before dialling its coordinator again (backoff with jitter).
 #![forbid(unsafe_code)]
 
@@ -27,6 +28,7 @@ pub mod job;
 pub mod limits;
 pub mod message;
 pub mod pki;
+pub mod preset;
 pub mod redial;
 pub mod revocation;
 pub mod thumbnail;

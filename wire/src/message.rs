@@ -11,12 +11,13 @@ use crate::audit::AuditEntry;
 pub use crate::fingerprint::Fingerprint;
 use crate::identity::Role;
 use crate::job::{JobId, JobRecord, JobSpec, MeltJob, Progress, RenderFacts};
+pub use crate::preset::PresetView;
 use crate::thumbnail::Thumbnail;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape: whenever the bytes pinned in `message/pins.rs` change. Nodes of
 /// different versions refuse each other at the handshake with a message naming both versions.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The dialer's first message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,6 +88,8 @@ pub enum ClientRequest {
     /// Forget a worker that is gone (not connected): it leaves `worker list` with its reservation and drain.
     /// Admins only. Answered with `Workers`.
     Forget { worker: String },
+    /// The coordinator's house presets (`[[preset]]` in its config). Answered with `Presets`.
+    Presets,
 }
 
 /// The coordinator's answer to a [`ClientRequest`].
@@ -106,6 +109,8 @@ pub enum ClientReply {
     Deleted(Vec<JobId>),
     /// The entries an `Audit` asked for, newest first.
     Audit(Vec<AuditEntry>),
+    /// The coordinator's house presets, in the order of its config.
+    Presets(Vec<PresetView>),
 }
 
 /// A worker as `worker list` shows it.

@@ -9,13 +9,17 @@ mod chunk_start;
 pub mod join;
 mod log_sink;
 pub mod melt_env;
+mod mp4_index;
 pub mod output_files;
 pub mod output_policy;
+mod picture_checks;
 mod process;
 pub mod progress;
 pub mod render;
+pub mod sequence;
 pub mod thumbnail;
 pub mod verify;
+mod verify_sequence;
 pub mod who;
 
 use crate::worker::LinkHandle;
@@ -302,6 +306,7 @@ fn validate(
     }
     check_output_folder(output)
         .map_err(|reason| (RejectionCause::Worker, format!("{reason} (as {})", who::user_and_groups())))?;
+    sequence::Pattern::for_output(output).map_err(|reason| (RejectionCause::Project, reason))?;
     // A refusal by this worker's own rules leaves the job to others; what is at the output every worker sees alike.
     let own_files: Vec<PathBuf> =
         std::iter::once(parsed.path.clone()).chain(parsed.references.iter().map(|r| r.path.clone())).collect();

@@ -9,7 +9,11 @@
 //! inode), it is marked as this farm's (the extended attribute [`MARK`], read by the `--overwrite` rule in
 //! [`super::output_policy`]), and it is renamed with `RENAME_NOREPLACE` unless it may replace what is there, so the rename
 //! never replaces a file that appeared meanwhile (a rename never follows a link at its destination).
+//!
+//! An image sequence (see [`super::sequence`]) has no one file to create: melt makes its numbered files in the
+//! private folder, and they are checked one by one when they are moved into place.
 
+use super::sequence::{self, Pattern};
 use distencode_wire::job::{JobId, JobSpec, TaskKind};
 use rustix::fs::{RenameFlags, XattrFlags, CWD};
 use std::fs::{File, OpenOptions};
@@ -28,12 +32,15 @@ const MARK_BYTES: usize = 32;
 pub struct Partial {
     /// The private folder beside the output (0700, random name).
     pub folder: PathBuf,
-    /// The render's file, named like the output (melt picks the container from the extension).
+    /// The render's file, named like the output (melt picks the container from the extension); for an image
+    /// sequence, its pattern, which melt's files follow.
     pub media: PathBuf,
     /// melt's log for this attempt.
     pub log: PathBuf,
     /// The media file's device and inode as created: it must still be that file when it is put in place.
     identity: (u64, u64),
+    /// The output is an image sequence of this pattern: there is no one media file.
+    sequence: Option<Pattern>,
 }
 
 /// Opens a new file that must not exist yet, never through a link.
@@ -52,8 +59,14 @@ pub fn owner(id: JobId, spec: &JobSpec) -> JobId {
 
 /// The name every private folder of this attempt starts with.
 pub fn folder_prefix(output: &Path, job: JobId, attempt: u32) -> String {
+    format!(".{}.job{job}-{attempt}.partial.", folder_name_part(output))
+}
+
+/// The output's file name as the private folders' names hold it: without `%`, which ffmpeg would read as a frame
+/// number anywhere in an image sequence's path.
+fn folder_name_part(output: &Path) -> String {
     let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".into());
-    format!(".{name}.job{job}-{attempt}.partial.")
+    name.replace('%', "#")
 }
 
 impl Partial {
@@ -62,6 +75,7 @@ impl Partial {
     pub fn create(output: &Path, job: JobId, attempt: u32) -> io::Result<(Partial, File)> {
         let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = output.file_name().ok_or_else(|| io::Error::other("the output names no file"))?;
+        let sequence = Pattern::for_output(output).map_err(io::Error::other)?;
         let folder = tempfile::Builder::new()
             .prefix(&folder_prefix(output, job, attempt))
             .rand_bytes(10)
@@ -70,13 +84,17 @@ impl Partial {
             .keep();
         let made = (|| {
             let media = folder.join(name);
-            let file = create_new(&media)?;
-            let meta = file.metadata()?;
+            // melt makes a sequence's files itself; the folder stands for them.
+            let meta = match sequence {
+                Some(_) => std::fs::symlink_metadata(&folder)?,
+                None => create_new(&media)?.metadata()?,
+            };
             let mut log_name = name.to_owned();
             log_name.push(".log");
             let log = folder.join(log_name);
             let log_file = create_new(&log)?;
-            Ok((Partial { folder: folder.clone(), media, log, identity: (meta.dev(), meta.ino()) }, log_file))
+            let identity = (meta.dev(), meta.ino());
+            Ok((Partial { folder: folder.clone(), media, log, identity, sequence: sequence.clone() }, log_file))
         })();
         if made.is_err() {
             let _ = std::fs::remove_dir_all(&folder);
@@ -86,9 +104,13 @@ impl Partial {
 
     /// The render's file is still the one created for it: a regular file with the same device and inode.
     pub fn check_unchanged(&self) -> Result<(), String> {
-        let replaced = || format!("the partial file {} was replaced while rendering: refused", self.media.display());
-        let meta = std::fs::symlink_metadata(&self.media).map_err(|e| format!("{}: {e}", replaced()))?;
-        if !meta.file_type().is_file() || (meta.dev(), meta.ino()) != self.identity {
+        let (path, kind_ok): (&Path, fn(&std::fs::Metadata) -> bool) = match self.sequence {
+            Some(_) => (&self.folder, |m| m.file_type().is_dir()),
+            None => (&self.media, |m| m.file_type().is_file()),
+        };
+        let replaced = || format!("the partial file {} was replaced while rendering: refused", path.display());
+        let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", replaced()))?;
+        if !kind_ok(&meta) || (meta.dev(), meta.ino()) != self.identity {
             return Err(replaced());
         }
         Ok(())
@@ -97,8 +119,12 @@ impl Partial {
     /// Puts the verified render at `output`. An existing file there is replaced only if it is a regular file this
     /// farm rendered, and then only when `overwrite` or when it is this job's own (an earlier attempt's); anything
     /// else at `output` (even one that appeared since the check) stays, and the render fails. Blocking file access.
-    pub fn put_media_in_place(&self, job: JobId, output: &Path, overwrite: bool) -> Result<(), String> {
+    /// An image sequence of `frames` files moves file by file ([`sequence::put_in_place`]).
+    pub fn put_media_in_place(&self, job: JobId, output: &Path, overwrite: bool, frames: u64) -> Result<(), String> {
         self.check_unchanged()?;
+        if self.sequence.is_some() {
+            return sequence::put_in_place(&self.folder, output, job, overwrite, frames);
+        }
         mark(&self.media, job).map_err(|e| format!("cannot mark {} as this farm's: {e}", self.media.display()))?;
         let replace = match mark_of(output) {
             Some(marked) => overwrite || marked == job.0,
@@ -131,7 +157,7 @@ impl Partial {
 
 /// Renames `from` to `to`: never over an existing file unless `replace`, and then never over anything but a
 /// regular file (a link or a folder at `to` is refused).
-fn place(from: &Path, to: &Path, replace: bool) -> Result<(), String> {
+pub(super) fn place(from: &Path, to: &Path, replace: bool) -> Result<(), String> {
     let flags = if replace { RenameFlags::empty() } else { RenameFlags::NOREPLACE };
     if replace {
         match std::fs::symlink_metadata(to) {
@@ -170,8 +196,8 @@ pub fn mark_of(path: &Path) -> Option<u64> {
 /// Removes what earlier attempts of this job left beside the output (a worker killed mid-render cannot clean up):
 /// private folders and, from releases before them, partial files. Links are removed, never followed.
 pub fn remove_earlier_partials(output: &Path, job: JobId, attempt: u32) {
-    let (Some(folder), Some(name)) = (output.parent(), output.file_name()) else { return };
-    let prefix = format!(".{}.job{job}-", name.to_string_lossy());
+    let (Some(folder), Some(_)) = (output.parent(), output.file_name()) else { return };
+    let prefix = format!(".{}.job{job}-", folder_name_part(output));
     let ours = folder_prefix(output, job, attempt);
     let Ok(entries) = std::fs::read_dir(folder) else { return };
     for entry in entries.flatten() {

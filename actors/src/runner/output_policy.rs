@@ -11,9 +11,13 @@
 //!   this farm put in place (it carries the mark [`output_files::MARK`]); a link there is refused either way. The
 //!   job's own earlier render (the same job rendered again, its mark names the job) may always be replaced.
 //!
+//! - an image sequence (`film-%05d.png`) is held to the same rule file by file: every file of its name already in
+//!   the folder.
+//!
 //! Each refusal is one line naming the output and the cause.
 
 use super::output_files;
+use super::sequence::Pattern;
 use distencode_wire::job::JobId;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -86,14 +90,29 @@ pub fn check_target(
             return Err(format!("the output {shown} is a file of the job itself ({})", file.display()));
         }
     }
-    match std::fs::symlink_metadata(resolved) {
+    // An image sequence's files are each held to the rule of a file.
+    if let Some(pattern) = Pattern::for_output(resolved)? {
+        let folder = resolved.parent().unwrap_or(Path::new("/"));
+        let files = pattern
+            .files_in(folder)
+            .map_err(|e| format!("the output folder {} cannot be listed: {e}", folder.display()))?;
+        return files
+            .iter()
+            .try_for_each(|(_, file)| check_existing(job, &file.display().to_string(), file, overwrite));
+    }
+    check_existing(job, &shown.to_string(), resolved, overwrite)
+}
+
+/// What is at `target` (called `shown`) may be replaced by this render.
+fn check_existing(job: Option<JobId>, shown: &str, target: &Path, overwrite: bool) -> Result<(), String> {
+    match std::fs::symlink_metadata(target) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(format!("the output {shown} cannot be looked at: {e}")),
         Ok(meta) if meta.file_type().is_symlink() => {
             Err(format!("the output {shown} is a symbolic link: a render never writes through a link"))
         }
         Ok(meta) if !meta.file_type().is_file() => Err(format!("the output {shown} exists and is not a regular file")),
-        Ok(_) => match output_files::mark_of(resolved) {
+        Ok(_) => match output_files::mark_of(target) {
             Some(marked) if Some(marked) == job.map(|j| j.0) || overwrite => Ok(()),
             _ if !overwrite => Err(format!(
                 "the output {shown} already exists: submit with --overwrite to replace a file this farm rendered"

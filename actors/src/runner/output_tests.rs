@@ -127,7 +127,7 @@ fn partial_files_live_in_a_private_folder_and_links_at_the_old_names_are_not_fol
     assert_eq!(mode, 0o700, "only the worker's user may put anything in it");
     std::io::Write::write_all(&mut log, b"melt says hello\n").unwrap();
     std::fs::write(&partial.media, "frames").unwrap();
-    partial.put_media_in_place(JOB, &out, false).unwrap();
+    partial.put_media_in_place(JOB, &out, false, 1).unwrap();
     partial.put_log_in_place(JOB, &d.join("out.mp4.log"));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "frames");
     assert_eq!(output_files::mark_of(&out), Some(7));
@@ -149,7 +149,7 @@ fn a_partial_file_swapped_for_a_link_is_refused_and_the_links_target_untouched()
     std::fs::remove_file(&partial.media).unwrap();
     symlink(&victim, &partial.media).unwrap();
     assert_eq!(
-        partial.put_media_in_place(JOB, &out, false).unwrap_err(),
+        partial.put_media_in_place(JOB, &out, false, 1).unwrap_err(),
         format!("the partial file {} was replaced while rendering: refused", partial.media.display())
     );
     partial.remove();
@@ -171,7 +171,7 @@ fn a_file_that_appears_at_the_output_while_rendering_stays() {
             _ => symlink(&victim, &out).unwrap(),
         }
         assert_eq!(
-            partial.put_media_in_place(JOB, &out, overwrite).unwrap_err(),
+            partial.put_media_in_place(JOB, &out, overwrite, 1).unwrap_err(),
             format!(
                 "{} appeared while rendering: it is left alone (submit with --overwrite to replace it)",
                 out.display()

@@ -3,7 +3,8 @@
 
 use super::log_sink::{LogSink, LOG_BATCH_DELAY};
 use super::output_files::{self, Partial};
-use super::{join, process, progress, thumbnail, verify, RunnerConfig};
+use super::sequence::{self, Pattern};
+use super::{join, process, progress, thumbnail, verify, verify_sequence, RunnerConfig};
 use crate::worker::LinkHandle;
 use distencode_mlt::Project;
 use distencode_wire::job::{MeltJob, RenderFacts, TaskKind};
@@ -185,8 +186,10 @@ async fn poster(
     output: &Path,
     log: &mut LogSink,
 ) -> Option<Thumbnail> {
-    let made =
-        thumbnail::make(&config.ffmpeg, &config.work_dir, output, facts.duration_seconds, job.id, job.attempt).await;
+    // An image sequence's picture is its first file (a still: taken at its start).
+    let picture = sequence::first_file(output);
+    let duration = if picture == output { facts.duration_seconds } else { 0.0 };
+    let made = thumbnail::make(&config.ffmpeg, &config.work_dir, &picture, duration, job.id, job.attempt).await;
     match made {
         Ok(thumbnail) => Some(thumbnail),
         Err(reason) => {
@@ -378,7 +381,8 @@ async fn run_melt(
 
 /// Whether melt has written anything to `partial` (its consumer started, so loading the project is over).
 async fn wrote_output(partial: &Path) -> bool {
-    tokio::fs::metadata(partial).await.is_ok_and(|m| m.len() > 0)
+    // An image sequence's first file.
+    tokio::fs::metadata(sequence::first_file(partial)).await.is_ok_and(|m| m.len() > 0)
 }
 
 /// What makes a render whose melt has ended not count: an error melt reported on the way.
@@ -431,10 +435,17 @@ async fn verify(
         _ => {}
     }
     let (frames, encoding) = (project.length_frames, &job.spec.encoding);
-    let expected = verify::Expected::for_render(encoding, frames, project.fps_num, project.fps_den, project.has_audio);
-    verify::verify_output(&config.ffprobe, partial, &expected)
-        .await
-        .map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })
+    let rate = (project.fps_num, project.fps_den);
+    let expected = verify::Expected::for_render(encoding, frames, rate.0, rate.1, project.has_audio).with_profile(
+        encoding,
+        project.picture,
+        rate,
+    );
+    let verified = match Pattern::for_output(partial) {
+        Ok(Some(pattern)) => verify_sequence::verify(&config.ffprobe, partial, &pattern, &expected).await,
+        _ => verify::verify_output(&config.ffprobe, partial, &expected).await,
+    };
+    verified.map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })
 }
 
 /// Asks the coordinator whether this attempt still counts, and puts the file in place only if it does.
@@ -457,7 +468,9 @@ async fn commit_or_discard(
     }
     let (destination, overwrite, mark) =
         (output.to_path_buf(), job.spec.overwrite, output_files::owner(job.id, &job.spec));
-    let placed = blocking(move || partial.put_media_in_place(mark, &destination, overwrite)).await.and_then(|r| r);
+    let frames = facts.frames;
+    let placed =
+        blocking(move || partial.put_media_in_place(mark, &destination, overwrite, frames)).await.and_then(|r| r);
     if let Err(reason) = placed {
         return Outcome::Failed { reason, log_tail: String::new() };
     }

@@ -1,6 +1,7 @@
 //! After melt: is the file what the project asked for? melt's exit status alone says little (it exits 0 for missing
 //! media, unknown services and unknown codecs), so its output is scanned for fatal messages and the file is probed.
 
+use super::mp4_index;
 use crate::presets;
 use distencode_wire::job::{Encoding, RenderFacts, StreamDetails};
 use serde::Deserialize;
@@ -35,26 +36,34 @@ pub fn fatal_message(line: &str) -> Option<&'static str> {
     FATAL_MESSAGES.iter().copied().find(|m| line.contains(m))
 }
 
+/// What ffprobe says of a file.
 #[derive(Deserialize)]
-struct Probe {
+pub(super) struct Probe {
     #[serde(default)]
-    streams: Vec<ProbeStream>,
-    format: Option<ProbeFormat>,
+    pub streams: Vec<ProbeStream>,
+    pub format: Option<ProbeFormat>,
 }
 
+/// What ffprobe says of one stream.
 #[derive(Deserialize)]
-struct ProbeStream {
-    codec_type: Option<String>,
-    codec_name: Option<String>,
-    nb_frames: Option<String>,
-    pix_fmt: Option<String>,
-    sample_rate: Option<String>,
-    duration: Option<String>,
-    width: Option<u32>,
-    height: Option<u32>,
-    r_frame_rate: Option<String>,
-    channels: Option<u32>,
+pub(super) struct ProbeStream {
+    pub codec_type: Option<String>,
+    pub codec_name: Option<String>,
+    pub nb_frames: Option<String>,
+    pub pix_fmt: Option<String>,
+    pub sample_rate: Option<String>,
+    pub duration: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub r_frame_rate: Option<String>,
+    pub channels: Option<u32>,
+    pub field_order: Option<String>,
+    pub nb_read_packets: Option<String>,
 }
+
+/// The entries of a probe.
+pub(super) const PROBE_ENTRIES: &str = "stream=codec_type,codec_name,nb_frames,pix_fmt,sample_rate,duration,width,\
+                                        height,r_frame_rate,channels,field_order:format=duration,size";
 
 /// What a rendered file must hold.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +76,27 @@ pub struct Expected {
     pub video: Option<ExpectedStream>,
     /// The sound, when there must be some.
     pub audio: Option<ExpectedStream>,
+    /// The picture's width and height: the project profile's, or what the job's `width` and `height` scale it to.
+    /// `None` when the profile gives no size (a profile named only by preset) or there is no picture.
+    pub size: Option<(u32, u32)>,
+    /// The frame rate (num, den) the video stream must have; `None` where the format keeps none (GIF, images).
+    pub frame_rate: Option<(u32, u32)>,
+    /// The scan the video must have.
+    pub field_order: FieldOrder,
+    /// Only ffprobe can tell (the job asks for a colour range: full-range pictures are `yuvj...` to ffprobe).
+    pub needs_ffprobe: bool,
+}
+
+/// What an output's field order must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldOrder {
+    /// Not interlaced: the profile is progressive and the job asked for nothing else.
+    Progressive,
+    /// The one ffprobe must report, `tt` or `bb`: the job asked for interlaced output (`progressive=0`, and
+    /// `top_field_first=1` for `tt`; melt's default is the bottom field first).
+    Asked(&'static str),
+    /// Not checked: the profile does not say it is progressive, and the job asked for nothing.
+    Unchecked,
 }
 
 /// One stream a file must have.
@@ -92,7 +122,35 @@ impl Expected {
         let wants_audio = encoding.acodec != "none" && (has_audio || video.is_none());
         let audio = wants_audio
             .then(|| ExpectedStream { codec: presets::codec_of(&encoding.acodec).map(String::from), pix_fmt: None });
-        Self { frames, seconds, video, audio }
+        let field_order = match asked("progressive") {
+            Some("0") => FieldOrder::Asked(if asked("top_field_first") == Some("1") { "tt" } else { "bb" }),
+            Some("1") => FieldOrder::Progressive,
+            _ => FieldOrder::Unchecked,
+        };
+        let needs_ffprobe = asked("color_range").is_some();
+        Self { frames, seconds, video, audio, size: None, frame_rate: None, field_order, needs_ffprobe }
+    }
+
+    /// The picture the project's profile gives, and its frame rate, must be the output's (unless the job's
+    /// encoding scales it with `width` and `height`).
+    pub fn with_profile(
+        mut self,
+        encoding: &Encoding,
+        picture: Option<distencode_mlt::Picture>,
+        rate: (u32, u32),
+    ) -> Self {
+        let Some(video) = &self.video else { return self };
+        let asked = |key: &str| encoding.extra.iter().rev().find(|(k, _)| k == key).and_then(|(_, v)| v.parse().ok());
+        self.size = match (asked("width"), asked("height")) {
+            (Some(width), Some(height)) => Some((width, height)),
+            _ => picture.map(|p| (p.width, p.height)),
+        };
+        // GIF keeps each frame's delay in hundredths of a second, not a rate.
+        self.frame_rate = (video.codec.as_deref() != Some("gif")).then_some(rate);
+        if self.field_order == FieldOrder::Unchecked && picture.is_some_and(|p| p.progressive == Some(true)) {
+            self.field_order = FieldOrder::Progressive;
+        }
+        self
     }
 }
 
@@ -114,20 +172,36 @@ fn audio_slack_samples(codec: &str) -> u32 {
     }
 }
 
+/// What ffprobe says of the container.
 #[derive(Deserialize)]
-struct ProbeFormat {
-    duration: Option<String>,
-    size: Option<String>,
+pub(super) struct ProbeFormat {
+    pub duration: Option<String>,
+    pub size: Option<String>,
 }
 
 /// Probes `file` with ffprobe and checks it against what the render should give.
 pub async fn verify_output(ffprobe: &Path, file: &Path, expected: &Expected) -> Result<RenderFacts, String> {
-    let entries = "stream=codec_type,codec_name,nb_frames,pix_fmt,sample_rate,duration,width,height,r_frame_rate,\
-                   channels:format=duration,size";
-    let stdout = run_ffprobe(ffprobe, file, &["-show_entries", entries]).await?;
+    if let Some(facts) = in_process(file, expected).await {
+        return Ok(facts);
+    }
+    // Containers without a frame count in their header: the packets are counted in the same run.
+    let counted = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| PACKETS_COUNTED.contains(&e.to_ascii_lowercase().as_str()));
+    let stdout = if counted {
+        let entries = PROBE_ENTRIES.replacen("field_order", "field_order,nb_read_packets", 1);
+        run_ffprobe(ffprobe, file, &["-count_packets", "-show_entries", &entries]).await?
+    } else {
+        run_ffprobe(ffprobe, file, &["-show_entries", PROBE_ENTRIES]).await?
+    };
     let mut probe: Probe = serde_json::from_slice(&stdout).map_err(|e| format!("unreadable ffprobe output: {e}"))?;
     let video = probe.streams.iter_mut().find(|s| s.codec_type.as_deref() == Some("video"));
     if let Some(video) = video.filter(|v| v.nb_frames.is_none() && expected.video.is_some()) {
+        if let Some(packets) = video.nb_read_packets.take() {
+            video.nb_frames = Some(packets);
+            return facts_from_probe(probe, expected);
+        }
         // WebM, Matroska and some MOV files carry no frame count: count the video packets instead (a demux, no
         // decode; a packet is one frame, VP9's hidden frames travel in the same packet as the frame they precede).
         video.nb_frames = Some(count_video_packets(ffprobe, file).await?.to_string());
@@ -135,8 +209,24 @@ pub async fn verify_output(ffprobe: &Path, file: &Path, expected: &Expected) -> 
     facts_from_probe(probe, expected)
 }
 
+/// Extensions of containers that keep no frame count (Matroska, WebM, MPEG program and transport streams).
+const PACKETS_COUNTED: &[&str] = &["mkv", "webm", "mpg", "mpeg", "vob", "ts"];
+
+/// The verdict on `file` read in process ([`mp4_index`]), when that settles it: a video render whose `moov` passes
+/// every check. Anything else (another container, a file that does not read, a check that fails, a field order
+/// or colour range only ffprobe can tell) is left to ffprobe, whose answer is the one a refusal gives.
+async fn in_process(file: &Path, expected: &Expected) -> Option<RenderFacts> {
+    expected.video.as_ref()?;
+    if matches!(expected.field_order, FieldOrder::Asked(_)) || expected.needs_ffprobe {
+        return None;
+    }
+    let path = file.to_path_buf();
+    let movie = tokio::task::spawn_blocking(move || mp4_index::read(&path)).await.ok()??;
+    facts_from_probe(movie.as_probe(), expected).ok()
+}
+
 /// Runs ffprobe quietly on `file` with `args`, JSON out; a file it cannot open is an error naming ffprobe's reason.
-async fn run_ffprobe(ffprobe: &Path, file: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+pub(super) async fn run_ffprobe(ffprobe: &Path, file: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
     let output = Command::new(ffprobe)
         .args(["-v", "error"])
         .args(args)
@@ -198,6 +288,7 @@ fn facts_from_probe(probe: Probe, expected: &Expected) -> Result<RenderFacts, St
                 return Err(format!("the output has {frames} frames, the project has {}", expected.frames));
             }
             check_codec("video", want, video)?;
+            super::picture_checks::check_picture(expected, video)?;
             frames
         }
         None => {
@@ -229,7 +320,7 @@ fn facts_from_probe(probe: Probe, expected: &Expected) -> Result<RenderFacts, St
 }
 
 /// The stream's codec and pixel format are the ones asked for.
-fn check_codec(kind: &str, want: &ExpectedStream, got: &ProbeStream) -> Result<(), String> {
+pub(super) fn check_codec(kind: &str, want: &ExpectedStream, got: &ProbeStream) -> Result<(), String> {
     let name = got.codec_name.as_deref().unwrap_or("unknown");
     if let Some(codec) = want.codec.as_deref().filter(|c| *c != name) {
         return Err(format!("the output's {kind} codec is {name}, the job asked for {codec}"));

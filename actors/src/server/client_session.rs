@@ -114,6 +114,7 @@ async fn serve(
                 Err(e) => ClientReply::Error(e.to_string()),
             }
         }
+        ClientRequest::Presets => ClientReply::Presets(context.presets.as_ref().clone()),
         ClientRequest::Logs { id, follow } => {
             // Only whom may see the job's details reads its log.
             let allowed = flatten(coordinator.send(coord::Status(id)).await).and_then(|record| {

@@ -49,6 +49,8 @@ pub struct ServerContext {
     pub revoked: watch::Receiver<RevokedSerials>,
     /// Each node's certificate expiry, recorded at each connection (the web pages and `/metrics` read it).
     pub expiries: CertificateExpiries,
+    /// The house presets of the coordinator's config, checked, sent to whoever asks.
+    pub presets: Arc<Vec<distencode_wire::preset::PresetView>>,
 }
 
 /// Accepts connections until the listener fails. Each connection runs as its own task on this thread.

@@ -283,6 +283,7 @@ fn run_coordinator(
             // No CRL here: nothing is ever revoked.
             revoked: tokio::sync::watch::channel(Default::default()).1,
             expiries: Default::default(),
+            presets: Default::default(),
         };
         let serve = server::serve(listener, tls, context);
         tokio::pin!(serve);

@@ -22,7 +22,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
 
 /// The protocol version these pins describe: bumping [`PROTOCOL_VERSION`] without looking at the pins fails here.
-const PINNED_AT: u32 = 4;
+const PINNED_AT: u32 = 5;
 
 /// One pinned message: a name for the failure report, the value, and its encoding in lowercase hex.
 type Pin = (&'static str, fn(&mut Checker), &'static str);
@@ -186,6 +186,18 @@ fn record() -> JobRecord {
     }
 }
 
+fn house_preset() -> crate::preset::PresetView {
+    crate::preset::PresetView {
+        name: "house".into(),
+        family: "ProRes".into(),
+        description: "d".into(),
+        extension: "mov".into(),
+        vcodec: "prores_ks".into(),
+        acodec: "pcm_s16le".into(),
+        properties: vec![("vprofile".into(), "3".into())],
+    }
+}
+
 fn audit_entry() -> AuditEntry {
     AuditEntry {
         time: 1_700_000_000_000,
@@ -246,12 +258,12 @@ const PINS: &[Pin] = &[
     (
         "Hello",
         |c| c.value(Hello { protocol: PINNED_AT, role: Role::Worker, software: "0.1.0".into() }),
-        "040105302e312e30",
+        "050105302e312e30",
     ),
     (
         "HelloReply::Welcome",
         |c| c.value(HelloReply::Welcome { protocol: PINNED_AT, software: "0.1.0".into() }),
-        "000405302e312e30",
+        "000505302e312e30",
     ),
     ("HelloReply::Refused", |c| c.value(HelloReply::Refused("no".into())), "01026e6f"),
     ("Role::Coordinator", |c| c.value(Role::Coordinator), "00"),
@@ -296,6 +308,7 @@ const PINS: &[Pin] = &[
         "0e0103626f6264",
     ),
     ("ClientRequest::Forget", |c| c.value(ClientRequest::Forget { worker: "w1".into() }), "0f027731"),
+    ("ClientRequest::Presets", |c| c.value(ClientRequest::Presets), "10"),
     // Coordinator → client.
     (
         "ClientReply::Job",
@@ -346,6 +359,12 @@ const PINS: &[Pin] = &[
         |c| c.value(ClientReply::Audit(vec![audit_entry(), audit_refused()])),
         "0902fd0000018bcfe5680003626f620001056a6f62203700fd0000018bcfe5680003626f620208056a6f62203701026e\
          6f",
+    ),
+    (
+        "ClientReply::Presets",
+        |c| c.value(ClientReply::Presets(vec![house_preset()])),
+        "0a0105686f7573650650726f5265730164036d6f760970726f7265735f6b730970636d5f7331366c6501087670726f66\
+         696c650133",
     ),
     // Worker → coordinator.
     (
