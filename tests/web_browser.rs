@@ -358,6 +358,8 @@ fn a_user_signs_in_through_the_providers_own_form_and_sees_only_their_own_jobs_i
             .until(Duration::from_secs(30), "the refusal page", || async { browser.text("h1").await == "Forbidden" })
             .await;
         assert_eq!(browser.text("#message").await, format!("job {danas}: {reason}"));
+        assert_eq!(browser.text("header .user").await, "bob@example.edu", "the refusal keeps the header");
+        assert_eq!(browser.text("header .role").await, "user");
         browser.client.goto(&at(&format!("/jobs/{danas}"))).await.unwrap();
         assert_eq!(browser.text("h1").await, "Forbidden");
         assert!(browser.text("#message").await.starts_with(&format!("job {danas} belongs to dana@example.edu")));

@@ -197,7 +197,9 @@ fn a_user_sees_anothers_job_redacted_and_only_admins_read_the_audit_page() {
     assert!(table.contains(&format!("id=\"job-{danas}\"")) && !table.contains("danas-secret-film"), "{table}");
     let details = format!("job {danas} belongs to dana@example.edu; only dana@example.edu or an admin may see its");
     let page = bob.client.get(web.at(&format!("/jobs/{danas}"))).send().unwrap();
-    assert!(refusal(page, 403).contains(&details));
+    let page = refusal(page, 403);
+    assert!(page.contains(&details));
+    assert!(page.contains("<span class=\"user\">bob@example.edu</span>"), "the refusal keeps the header: {page}");
     let log = bob.client.get(web.at(&format!("/api/v1/jobs/{danas}/log"))).send().unwrap();
     assert!(json_of_status(log, 403)["error"].as_str().unwrap().starts_with(&details));
     let full = json_of(alice.client.get(web.at(&format!("/api/v1/jobs/{danas}"))).send().unwrap());

@@ -2,18 +2,22 @@
 //! - a query string over [`MAX_QUERY_BYTES`] is answered 414;
 //! - a POST from another site (`Sec-Fetch-Site: cross-site` or `same-site`) or another origin (`Origin` not this
 //!   server's) is refused 403, whatever it carries;
+//! - a page's refusal to a signed-in caller keeps the header with their name, role and sign-out;
 //! - answers carry a Content-Security-Policy allowing only the site's own scripts, styles and images, and headers
 //!   that keep pages out of frames, caches and other sites' referrers (a sign-in link's token must not leak). The
 //!   referrer policy is `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with the
 //!   pages' own form posts, which the origin check above would refuse.
 
 use crate::auth::{self, is_safe};
+use crate::error::PageError;
 use crate::limits::MAX_QUERY_BYTES;
+use crate::pages::Viewer;
 use crate::WebError;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::HttpResponse;
 
 /// Only the site's own files; no inline script, no frames, forms post only here.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -33,9 +37,24 @@ pub async fn guard(
         secure_headers(response.headers_mut());
         return Ok(response);
     }
-    let mut response = next.call(request).await?.map_into_left_body();
+    let response = next.call(request).await?;
+    let mut response = match signed_in_refusal(&response) {
+        Some(page) => response.into_response(page).map_into_right_body(),
+        None => response.map_into_left_body(),
+    };
     secure_headers(response.headers_mut());
     Ok(response)
+}
+
+/// A page's refusal ([`PageError`]) made again with the header of the signed-in caller it refused (their name, role
+/// and sign-out), which the error's own answer cannot see; `None` for any other answer.
+fn signed_in_refusal<B>(response: &ServiceResponse<B>) -> Option<HttpResponse> {
+    let error = response.response().error()?.as_error::<PageError>()?;
+    if matches!(error.0, WebError::Unauthorized) {
+        return None;
+    }
+    let principal = auth::authenticate(response.request()).ok()?;
+    Some(crate::pages::error_page_for(error.0.status(), &error.0.to_string(), &Viewer::of(&principal)))
 }
 
 fn refuse(request: &ServiceRequest) -> Result<(), WebError> {

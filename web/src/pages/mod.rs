@@ -92,8 +92,12 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
 
 /// A refusal as a small page: the one line that says why.
 pub fn error_page(status: StatusCode, text: &str) -> HttpResponse {
+    error_page_for(status, text, &Viewer::nobody())
+}
+
+/// A refusal's page for a signed-in caller: the one line, under the header with their name, role and sign-out.
+pub fn error_page_for(status: StatusCode, text: &str, viewer: &Viewer) -> HttpResponse {
     let heading = status.canonical_reason().unwrap_or("Refused");
-    let viewer = Viewer::nobody();
     html(status, &Message { user: &viewer.user, role: viewer.role, csrf: &viewer.csrf, heading, text, back: "/" })
 }
 
