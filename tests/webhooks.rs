@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::oidc_farm::{json_of, Farm};
 use common::web::WebCluster;
 use common::{ok, projects, FAST_FAILURE_DETECTION};
 use serde_json::{json, Value};
@@ -274,10 +275,37 @@ fn a_loopback_url_is_refused_unless_private_addresses_are_allowed() {
     );
     let (_, list) = answer(web.bearer(web.get("/api/v1/webhooks")).send().unwrap());
     assert_eq!(list, json!([]));
-    // The refusal is in the audit trail.
+    // The refusals are in the audit trail.
     let trail = web.cluster.json(&["audit", "--json"]);
     let refusals = trail.as_array().unwrap().iter().filter(|e| e["action"] == "webhook-add").count();
     assert_eq!(refusals, 3, "{trail}");
+
+    // The same on the pages: the form refuses the loopback URL with the same line, keeps what was typed, and a
+    // webhook made shows its secret once.
+    let session = web.session_cookie();
+    let html = web.get("/webhooks").header("cookie", &session).send().unwrap().text().unwrap();
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let form = [("csrf", csrf.as_str()), ("url", receiver.url.as_str()), ("event", "job.failed")];
+    let refused = web.post("/webhooks").header("cookie", &session).form(&form).send().unwrap();
+    assert_eq!(refused.status(), 400);
+    let html = refused.text().unwrap();
+    assert!(html.contains("is a loopback address; webhooks may reach one only when"), "{html}");
+    assert!(html.contains(&format!("value=\"{}\"", receiver.url)));
+    let form = [("csrf", csrf.as_str()), ("url", "https://8.8.8.8/hook"), ("event", "job.failed")];
+    let made = web.post("/webhooks").header("cookie", &session).form(&form).send().unwrap();
+    assert_eq!(made.status(), 201);
+    let html = made.text().unwrap();
+    let secret = html.split("<code id=\"secret\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert!(secret.starts_with("whsec_") && secret.len() > 30, "{secret}");
+    let html = web.get("/webhooks").header("cookie", &session).send().unwrap().text().unwrap();
+    assert!(html.contains("https://8.8.8.8/hook") && !html.contains(&secret), "the secret is shown once");
+    let (_, list) = answer(web.bearer(web.get("/api/v1/webhooks")).send().unwrap());
+    let id = list[0]["id"].as_u64().unwrap();
+    let deleted =
+        web.post(&format!("/webhooks/{id}/delete")).header("cookie", &session).form(&[("csrf", csrf.as_str())]);
+    assert_eq!(deleted.send().unwrap().status(), 303);
+    let (_, list) = answer(web.bearer(web.get("/api/v1/webhooks")).send().unwrap());
+    assert_eq!(list, json!([]));
 }
 
 #[test]
@@ -329,4 +357,66 @@ fn an_expiring_certificate_a_suspect_worker_and_a_lost_worker_reach_a_farm_wide_
     let worker = lost[0].json();
     assert_eq!((worker["name"].as_str(), worker["state"].as_str()), (Some("w1"), Some("lost")), "{worker}");
     lost[0].verify(&secret).unwrap();
+}
+
+#[test]
+fn a_user_hears_of_their_own_jobs_only_and_cannot_touch_anothers_webhook() {
+    let farm = Farm::start_with("webhooks_allow_private = true\n");
+    let web = &farm.web;
+    let bob = farm.signed_in("bob");
+    let alice = farm.signed_in("alice");
+    let (bobs_receiver, farm_receiver) = (Receiver::start(200, None), Receiver::start(200, None));
+    let post = |visitor: &common::oidc_farm::Visitor, path: &str, body: Value| {
+        let csrf = visitor.csrf(&web.at("/webhooks"));
+        visitor.client.post(web.at(path)).header("x-csrf-token", csrf).json(&body).send().unwrap()
+    };
+    let made = post(&bob, "/api/v1/webhooks", json!({ "url": bobs_receiver.url, "events": ["job.cancelled"] }));
+    let (status, bobs) = answer(made);
+    assert_eq!(status, 201, "{bobs}");
+    let request = json!({ "url": bobs_receiver.url, "events": ["job.cancelled"], "farm": true });
+    let (status, refused) = answer(post(&bob, "/api/v1/webhooks", request));
+    assert_eq!(
+        (status, refused["error"].as_str().unwrap()),
+        (403, "bob@example.edu is not an admin: only admins may set farm-wide webhooks")
+    );
+    let request = json!({ "url": farm_receiver.url, "events": ["job.cancelled"], "farm": true });
+    let (status, farms) = answer(post(&alice, "/api/v1/webhooks", request));
+    assert_eq!(status, 201, "{farms}");
+
+    // Bob's own job and dana's, both cancelled (by an admin): bob's webhook hears of his alone.
+    let bobs_job = farm.submit_as("bob-laptop", "bobs-film");
+    let danas_job = farm.submit_as("dana-desk", "danas-film");
+    for job in [bobs_job, danas_job] {
+        common::ok(&web.cluster.cli(&["job", "cancel", &job.to_string()]));
+    }
+    let ids = |receiver: &Receiver| -> Vec<u64> {
+        receiver.received().iter().map(|r| r.json()["id"].as_u64().unwrap()).collect()
+    };
+    web.cluster
+        .wait_until(Duration::from_secs(30), "both jobs at the farm-wide webhook", || ids(&farm_receiver).len() == 2);
+    assert_eq!(ids(&farm_receiver), [bobs_job, danas_job]);
+    let bobs_id = bobs["id"].as_u64().unwrap();
+    let mut shown = Value::Null;
+    web.cluster.wait_until(Duration::from_secs(30), "bob's delivery acknowledged", || {
+        shown = json_of(bob.client.get(web.at(&format!("/api/v1/webhooks/{bobs_id}"))).send().unwrap());
+        shown["waiting"] == 0 && shown["deliveries"].as_array().is_some_and(|d| !d.is_empty())
+    });
+    assert_eq!(shown["deliveries"].as_array().unwrap().len(), 1, "dana's job is not bob's: {shown}");
+    assert_eq!(ids(&bobs_receiver), [bobs_job]);
+    bobs_receiver.received()[0].verify(bobs["secret"].as_str().unwrap()).unwrap();
+
+    // Bob sees his webhook alone, and may neither see nor delete alice's; alice, an admin, sees both.
+    let listed = json_of(bob.client.get(web.at("/api/v1/webhooks")).send().unwrap());
+    assert_eq!(listed.as_array().unwrap().iter().map(|w| w["id"].as_u64().unwrap()).collect::<Vec<_>>(), [bobs_id]);
+    let farms_id = farms["id"].as_u64().unwrap();
+    let line = |what: &str| {
+        format!("webhook {farms_id} belongs to alice@example.edu; only alice@example.edu or an admin may {what} it")
+    };
+    let (status, refused) = answer(bob.client.get(web.at(&format!("/api/v1/webhooks/{farms_id}"))).send().unwrap());
+    assert_eq!((status, refused["error"].as_str().unwrap()), (403, line("see").as_str()));
+    let (status, refused) = answer(post(&bob, &format!("/api/v1/webhooks/{farms_id}/delete"), json!({})));
+    assert_eq!((status, refused["error"].as_str().unwrap()), (403, line("delete").as_str()));
+    let page = bob.client.get(web.at(&format!("/webhooks/{farms_id}"))).send().unwrap();
+    assert_eq!(page.status(), 403);
+    assert_eq!(json_of(alice.client.get(web.at("/api/v1/webhooks")).send().unwrap()).as_array().unwrap().len(), 2);
 }

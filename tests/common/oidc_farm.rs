@@ -88,12 +88,18 @@ pub struct Farm {
 
 impl Farm {
     pub fn start() -> Farm {
+        Farm::start_with("")
+    }
+
+    /// As [`Farm::start`], with `more` top-level settings (lines before the tables).
+    pub fn start_with(more: &str) -> Farm {
         let port = free_port();
         let callback = format!("https://127.0.0.1:{port}/auth/callback");
         let dir = tempfile::tempdir().unwrap();
         let idp = Idp::start(&callback, &dir.path().join("provider.log"));
         let secret = secret_file(dir.path());
-        let settings = format!("{CERTIFICATE_USERS}{}", provider_table("local", &idp.issuer, &secret, &callback, ""));
+        let table = provider_table("local", &idp.issuer, &secret, &callback, "");
+        let settings = format!("{more}{CERTIFICATE_USERS}{table}");
         let web = web_cluster(port, &settings, dir.path());
         Farm { _dir: dir, web, idp, callback }
     }
