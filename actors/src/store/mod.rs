@@ -107,8 +107,9 @@ pub struct JobStore {
     outbox: sled::Tree,
     /// webhook id, sequence number (big-endian u64s) → one attempt at a delivery, the newest few per webhook.
     webhook_sent: sled::Tree,
-    /// Deliveries in `outbox` (sled counts a tree by reading it), against `webhooks::MAX_OUTBOX`.
-    outbox_len: Arc<std::sync::atomic::AtomicUsize>,
+    /// Every delivery of `outbox` as (when it is due, its key), read once at open: what is due is found without
+    /// reading the deliveries that are not, and their count without a scan (against `webhooks::MAX_OUTBOX`).
+    outbox_schedule: Arc<std::sync::Mutex<std::collections::BTreeSet<(u64, u64)>>>,
     /// The sequence number the next delivery or attempt gets (from the clock at open: see [`webhooks`]).
     next_webhook_seq: Arc<AtomicU64>,
     /// Facts about the store itself (its schema version, which indexes it has).
@@ -162,7 +163,7 @@ impl JobStore {
             audit,
             next_audit,
             webhooks: db.open_tree("webhooks")?,
-            outbox_len: Arc::new(outbox.len().into()),
+            outbox_schedule: Arc::new(webhooks::schedule_of(&outbox)?.into()),
             outbox,
             webhook_sent: db.open_tree("webhook-sent")?,
             next_webhook_seq: Arc::new(AtomicU64::new(now_ms().saturating_mul(1000))),

@@ -1,7 +1,7 @@
 //! Webhooks and their durable outbox: the webhooks people set (tree `webhooks`, key: the webhook's id), the
-//! deliveries waiting to be sent (tree `outbox`, key: a sequence number, so they go out in the order they came), and
-//! each webhook's recent attempts (tree `webhook-sent`, key: webhook id then sequence number). Values are the
-//! versioned records of [`super::stored::webhook`].
+//! deliveries waiting to be sent (tree `outbox`, key: a sequence number; a schedule in memory, read at open, says
+//! which are due), and each webhook's recent attempts (tree `webhook-sent`, key: webhook id then sequence number).
+//! Values are the versioned records of [`super::stored::webhook`].
 //!
 //! A job's delivery is written by [`JobStore::enqueue_job`] in the same handler, and so the same flush, as the
 //! change that made the job final: a final state is never durable without its deliveries. A worker's event is not
@@ -18,7 +18,7 @@ use super::stored::webhook::{
 use super::{Durable, JobStore, StoreError};
 use actix::{Handler, Message};
 use distencode_wire::job::{now_ms, JobRecord, JobState};
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -100,6 +100,16 @@ pub struct Delivered {
     pub retry_at: u64,
 }
 
+/// The schedule of `outbox` (when each delivery is due, and its key), read at open.
+pub(super) fn schedule_of(outbox: &sled::Tree) -> Result<BTreeSet<(u64, u64)>, StoreError> {
+    let mut schedule = BTreeSet::new();
+    for item in outbox.iter() {
+        let (key, value) = item?;
+        schedule.insert((decode_pending(&value).map_err(corrupt)?.next_at, key_u64(&key)?));
+    }
+    Ok(schedule)
+}
+
 fn corrupt(e: String) -> StoreError {
     StoreError::Corrupt(e)
 }
@@ -131,10 +141,16 @@ impl JobStore {
         self.next_webhook_seq.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Removes one delivery from the outbox, and from its count.
+    /// The outbox's schedule (see [`JobStore::outbox_schedule`]).
+    fn schedule(&self) -> std::sync::MutexGuard<'_, BTreeSet<(u64, u64)>> {
+        self.outbox_schedule.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Removes one delivery from the outbox, and from its schedule.
     fn outbox_remove(&self, key: &[u8]) -> Result<(), StoreError> {
-        if self.outbox.remove(key)?.is_some() {
-            self.outbox_len.fetch_sub(1, Ordering::Relaxed);
+        if let Some(old) = self.outbox.remove(key)? {
+            let next_at = decode_pending(&old).map_err(corrupt)?.next_at;
+            self.schedule().remove(&(next_at, key_u64(key)?));
         }
         Ok(())
     }
@@ -223,7 +239,7 @@ impl JobStore {
             tracing::error!(%event, bytes = body.len(), "webhook body larger than {MAX_BODY_BYTES} bytes: not sent");
             return Ok(0);
         }
-        let waiting = self.outbox_len.load(Ordering::Relaxed);
+        let waiting = self.schedule().len();
         if waiting + listeners.len() > MAX_OUTBOX {
             tracing::error!(%event, waiting, "webhook outbox full ({MAX_OUTBOX} deliveries): this event is not sent");
             return Ok(0);
@@ -239,8 +255,9 @@ impl JobStore {
                 attempts: 0,
                 next_at: now,
             };
-            self.outbox.insert(self.next_seq().to_be_bytes(), encode_pending(&pending).map_err(corrupt)?)?;
-            self.outbox_len.fetch_add(1, Ordering::Relaxed);
+            let seq = self.next_seq();
+            self.outbox.insert(seq.to_be_bytes(), encode_pending(&pending).map_err(corrupt)?)?;
+            self.schedule().insert((now, seq));
         }
         Ok(listeners.len())
     }
@@ -286,22 +303,25 @@ impl JobStore {
         self.enqueue_to(&listeners, event, body)
     }
 
-    /// Deliveries due at `now`, oldest first, at most `limit`, none in `busy`; those of a webhook gone are removed.
+    /// Deliveries due at `now`, the longest due first, at most `limit`, none in `busy`; those of a webhook gone are
+    /// removed.
     pub fn due(&self, now: u64, limit: usize, busy: &HashSet<u64>) -> Result<Vec<Due>, StoreError> {
+        let keys: Vec<u64> = self
+            .schedule()
+            .range(..=(now, u64::MAX))
+            .map(|(_, seq)| *seq)
+            .filter(|seq| !busy.contains(seq))
+            .take(limit)
+            .collect();
         let mut due = Vec::new();
-        for item in self.outbox.iter() {
-            if due.len() >= limit {
-                break;
-            }
-            let (key, value) = item?;
-            let seq = key_u64(&key)?;
-            let pending = decode_pending(&value).map_err(corrupt)?;
-            if pending.next_at > now || busy.contains(&seq) {
+        for seq in keys {
+            let Some(value) = self.outbox.get(seq.to_be_bytes())? else {
                 continue;
-            }
+            };
+            let pending = decode_pending(&value).map_err(corrupt)?;
             match self.webhook(pending.webhook) {
                 Ok(webhook) => due.push(Due { key: seq, pending, url: webhook.url, secret: webhook.secret }),
-                Err(StoreError::NoSuchWebhook(_)) => self.outbox_remove(&key)?,
+                Err(StoreError::NoSuchWebhook(_)) => self.outbox_remove(&seq.to_be_bytes())?,
                 Err(e) => return Err(e),
             }
         }
@@ -343,8 +363,12 @@ impl JobStore {
         if acknowledged || too_old {
             self.outbox_remove(&key)?;
         } else {
+            let before = pending.next_at;
             pending.next_at = msg.retry_at;
             self.outbox.insert(key, encode_pending(&pending).map_err(corrupt)?)?;
+            let mut schedule = self.schedule();
+            schedule.remove(&(before, msg.key));
+            schedule.insert((msg.retry_at, msg.key));
         }
         Ok(())
     }

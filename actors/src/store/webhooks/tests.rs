@@ -53,11 +53,12 @@ fn a_final_job_writes_its_deliveries_with_its_change_and_each_attempt_is_kept() 
     let now = now_ms();
     store.delivered(&Delivered { key: due[0].key, status: Some(500), error: None, retry_at: now + 60_000 }).unwrap();
     assert_eq!(due_now(&store, now).len(), 1);
-    let again = due_now(&store, now + 60_000);
+    let again: Vec<Due> = due_now(&store, now + 60_000).into_iter().filter(|d| d.pending.webhook == bob.id).collect();
     assert_eq!(again[0].pending.message, due[0].pending.message);
     assert_eq!(again[0].pending.attempts, 1);
     // Being sent: not handed out twice.
-    assert!(store.due(now + 60_000, 100, &HashSet::from([again[0].key])).unwrap()[0].key != again[0].key);
+    let busy = HashSet::from([again[0].key]);
+    assert!(store.due(now + 60_000, 100, &busy).unwrap().iter().all(|d| d.key != again[0].key));
 
     // A 2xx removes it for good.
     store.delivered(&Delivered { key: again[0].key, status: Some(204), error: None, retry_at: 0 }).unwrap();
@@ -91,7 +92,7 @@ fn a_worker_event_goes_to_farm_wide_webhooks_only_and_a_deleted_webhook_takes_it
     store.remove_webhook(farm.id).unwrap();
     assert!(due_now(&store, u64::MAX).is_empty());
     assert!(matches!(store.read_webhook(farm.id), Err(StoreError::NoSuchWebhook(1))));
-    assert_eq!(store.outbox_len.load(Ordering::Relaxed), 0);
+    assert!(store.schedule().is_empty());
     assert!(store.webhook_sent.is_empty());
 }
 
