@@ -125,6 +125,13 @@ pub enum JobCommand {
         #[command(flatten)]
         connect: Connect,
     },
+    /// Run ffmpeg (not melt) on a worker: transcode files, or make proxies of a folder of footage (--each).
+    Ffmpeg {
+        #[command(flatten)]
+        options: FfmpegOptions,
+        #[command(flatten)]
+        connect: Connect,
+    },
     /// One job's state.
     Status {
         id: String,
@@ -250,6 +257,42 @@ pub struct SubmitOptions {
     /// re-render matches an earlier one (`worker list` shows each worker's stack).
     #[arg(long, value_name = "W")]
     pub like: Option<String>,
+}
+
+/// What `job ffmpeg` runs: its inputs and output (or a batch, one job per file), a preset and extra arguments.
+#[derive(Args, Debug)]
+pub struct FfmpegOptions {
+    /// A file ffmpeg reads (repeatable; the first is the job's main input).
+    #[arg(long = "input", value_name = "FILE", conflicts_with = "each")]
+    pub inputs: Vec<PathBuf>,
+    /// Where the result goes.
+    #[arg(long, value_name = "FILE", conflicts_with = "each")]
+    pub output: Option<PathBuf>,
+    /// One job per file matching PATTERN (`*` and `?` in the file name, e.g. 'footage/*.MOV'), each written to
+    /// --output-dir with its own name and the preset's extension.
+    #[arg(long, value_name = "PATTERN", requires = "output_dir")]
+    pub each: Option<String>,
+    /// The folder a batch (--each) writes to.
+    #[arg(long, value_name = "DIR", requires = "each")]
+    pub output_dir: Option<PathBuf>,
+    /// An ffmpeg preset (`distencode presets` lists them, e.g. proxy-540p); ARGS after it override its values.
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Higher runs first.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i32,
+    /// Replace an existing file at the output, if this farm made it.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Wait for the end (of every job of a batch); exit 0 only if every file is in place.
+    #[arg(long)]
+    pub wait: bool,
+    /// Print each job as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Further ffmpeg output options, after `--` (no inputs, outputs, devices or file-reading filters).
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
 }
 
 /// `--split auto` or `--split N`.

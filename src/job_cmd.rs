@@ -29,6 +29,10 @@ pub async fn run(command: JobCommand) -> Result<()> {
             let (spec, filters) = prepare(&project, options, &house)?;
             (connect, Request::Submit { spec, filters, wait, json })
         }
+        JobCommand::Ffmpeg { options, connect } => {
+            let specs = crate::ffmpeg_cmd::prepare(&options, absolute)?;
+            (connect, Request::SubmitAll { specs, wait: options.wait, json: options.json })
+        }
         JobCommand::Status { id, json, connect } => {
             (connect, Request::Show(ClientRequest::Status(parse_id(&id)?), json))
         }
@@ -65,6 +69,12 @@ enum Request {
         wait: bool,
         json: bool,
     },
+    /// `job ffmpeg`: one job, or a batch of them, submitted in order.
+    SubmitAll {
+        specs: Vec<JobSpec>,
+        wait: bool,
+        json: bool,
+    },
     /// A request answered with one job, printed (as JSON with `true`).
     Show(ClientRequest, bool),
     /// A delete or a prune, answered with the jobs deleted.
@@ -92,6 +102,29 @@ async fn serve(client: &mut Client, endpoint: &Endpoint, request: Request) -> Re
                 return Ok(());
             }
             follow(client, endpoint, &record, json).await
+        }
+        Request::SubmitAll { specs, wait, json } => {
+            let mut submitted = Vec::new();
+            for spec in specs {
+                let record = expect_job(client.call(ClientRequest::Submit(spec)).await?)?;
+                print_job(&record, json);
+                submitted.push(record);
+            }
+            if wait {
+                let mut failed = 0;
+                for record in &submitted {
+                    if let Err(e) = follow(client, endpoint, record, json).await {
+                        if !e.is::<crate::Reported>() {
+                            eprintln!("{e}");
+                        }
+                        failed += 1;
+                    }
+                }
+                if failed > 0 {
+                    bail!("{failed} of {} jobs did not succeed", submitted.len());
+                }
+            }
+            Ok(())
         }
         Request::Delete(request) => match client.call(request.clone()).await? {
             ClientReply::Deleted(ids) => {
@@ -165,6 +198,7 @@ fn print_job(record: &JobRecord, json: bool) {
     if json {
         println!("{}", output::job_json(record));
     } else {
+        println!("{}", output::describe_kind(record));
         println!("{}", output::describe(record));
     }
 }

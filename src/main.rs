@@ -11,6 +11,7 @@ mod cli;
 mod client;
 mod config_file;
 mod doctor;
+mod ffmpeg_cmd;
 mod job_cmd;
 mod node_cmd;
 mod node_settings;

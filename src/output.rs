@@ -19,6 +19,15 @@ pub fn describe(job: &JobRecord) -> String {
     }
 }
 
+/// The first line of `job status`: what runs the job and the preset it was submitted with.
+pub fn describe_kind(job: &JobRecord) -> String {
+    let preset = job.preset.as_deref().map(|p| format!("; preset {p}")).unwrap_or_default();
+    match job.kind.ffmpeg() {
+        Some(ffmpeg) => format!("kind ffmpeg{preset}; inputs {}", ffmpeg.inputs.join(", ")),
+        None => format!("kind {}{preset}", job.kind_name()),
+    }
+}
+
 /// One line about a job's state, the way `submit --wait` and `watch` tell each change.
 pub fn describe_state(job: &JobRecord) -> String {
     let worker = job.worker.as_deref().unwrap_or("-");

@@ -1,10 +1,11 @@
 //! `distencode presets`: the built-in export presets and the coordinator's house presets, and whether this farm's
 //! workers can render each (asked of the coordinator when it is reachable; without one, each preset's workers are
-//! unknown and only the built-in presets are listed).
+//! unknown and only the built-in presets are listed). The ffmpeg jobs' presets (proxies) follow them.
 
 use crate::cli::Connect;
 use crate::client::{Client, Endpoint};
 use anyhow::{bail, Result};
+use distencode_actors::ffmpeg_presets::{FfmpegPreset, FFMPEG_PRESETS};
 use distencode_actors::presets::{Preset, PRESETS};
 use distencode_wire::message::{ClientReply, ClientRequest, PresetView, WorkerView};
 use serde_json::{json, Value};
@@ -23,7 +24,8 @@ pub async fn run(json: bool, connect: Connect) -> Result<()> {
     let all: Vec<(PresetView, bool)> =
         built_in.map(|p| (p, false)).chain(house.into_iter().map(|p| (p, true))).collect();
     if json {
-        let list: Vec<Value> = all.iter().map(|(p, house)| preset_json(p, *house, workers.as_deref())).collect();
+        let mut list: Vec<Value> = all.iter().map(|(p, house)| preset_json(p, *house, workers.as_deref())).collect();
+        list.extend(FFMPEG_PRESETS.iter().map(|p| ffmpeg_preset_json(p, workers.as_deref())));
         println!("{}", Value::Array(list));
         return Ok(());
     }
@@ -47,7 +49,46 @@ pub async fn run(json: bool, connect: Connect) -> Result<()> {
             properties.join(" ")
         );
     }
+    println!("\nffmpeg jobs (job ffmpeg --preset NAME):");
+    for preset in FFMPEG_PRESETS {
+        let able = match workers.as_deref() {
+            Some(workers) => format!("{} of {}", able_for(&preset.encoders(), workers).len(), workers.len()),
+            None => "unknown".into(),
+        };
+        println!(
+            "{:<16} {:<6} {:<4} {:<8} {:<10} {able}\n  {}",
+            preset.name,
+            preset.family,
+            preset.extension,
+            preset.vcodec,
+            preset.acodec,
+            preset.args().join(" ")
+        );
+    }
     Ok(())
+}
+
+/// The names of the workers that have every one of `encoders`.
+fn able_for<'a>(encoders: &[&str], workers: &'a [WorkerView]) -> Vec<&'a str> {
+    let has = |w: &WorkerView, e: &str| w.video_encoders.iter().chain(&w.audio_encoders).any(|have| have == e);
+    workers.iter().filter(|w| encoders.iter().all(|e| has(w, e))).map(|w| w.name.as_str()).collect()
+}
+
+/// An ffmpeg preset as `presets --json` lists it: `kind` is `ffmpeg`, `args` its output options.
+fn ffmpeg_preset_json(preset: &FfmpegPreset, workers: Option<&[WorkerView]>) -> Value {
+    json!({
+        "name": preset.name,
+        "kind": "ffmpeg",
+        "family": preset.family,
+        "description": preset.description,
+        "extension": preset.extension,
+        "vcodec": preset.vcodec,
+        "acodec": preset.acodec,
+        "args": preset.args(),
+        "encoders": preset.encoders(),
+        "workers": workers.map(|w| able_for(&preset.encoders(), w)),
+        "house": false,
+    })
 }
 
 /// The workers the coordinator knows and its house presets, or `None` when it cannot be asked (no connection

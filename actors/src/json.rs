@@ -3,7 +3,8 @@
 
 use distencode_wire::job::{JobRecord, JobState};
 
-/// A job as the JSON object of `--json`: the record, plus `progress` (percent), `fps` and `eta_seconds`.
+/// A job as the JSON object of `--json`: the record, plus `progress` (percent), `fps` and `eta_seconds`; its
+/// `kind` is named (`render`, `split`, `task`, `ffmpeg`) and an ffmpeg job's inputs and arguments are in `ffmpeg`.
 pub fn job_json(job: &JobRecord) -> serde_json::Value {
     let mut value = serde_json::to_value(job).unwrap_or(serde_json::Value::Null);
     if let Some(object) = value.as_object_mut() {
@@ -14,6 +15,8 @@ pub fn job_json(job: &JobRecord) -> serde_json::Value {
         };
         object.insert("progress".into(), serde_json::json!(progress));
         object.insert("fps".into(), serde_json::json!(job.progress.as_ref().map(|p| p.fps)));
+        object.insert("kind".into(), serde_json::json!(job.kind_name()));
+        object.insert("ffmpeg".into(), serde_json::json!(job.kind.ffmpeg()));
         object.insert("eta_seconds".into(), serde_json::json!(job.progress.as_ref().and_then(|p| p.eta_seconds)));
     }
     value

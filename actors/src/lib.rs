@@ -10,6 +10,7 @@ pub mod auth;
 pub mod coordinator;
 pub mod error;
 pub mod events;
+pub mod ffmpeg_presets;
 pub mod house_presets;
 pub mod json;
 pub mod metrics;

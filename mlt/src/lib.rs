@@ -36,7 +36,7 @@ pub use check::{check_files, check_on_this_machine, filters_to_drop, MissingRoot
 pub use dtd::{MAX_ENTITIES, MAX_ENTITY_DEPTH, MAX_EXPANDED_BYTES};
 pub use error::ProjectError;
 pub use length::GENERATOR_LENGTH;
-pub use media::{check_media, MediaPolicy, SYSTEM_FORBIDDEN};
+pub use media::{check_media, check_media_files, MediaPolicy, SYSTEM_FORBIDDEN};
 pub use melt::{melt_version, parse_encoders, parse_version, query_encoders, query_services, Encoders, QUERY_TIMEOUT};
 pub use output::check_output_folder;
 pub use profile::Picture;

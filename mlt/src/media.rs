@@ -26,12 +26,25 @@ pub struct MediaPolicy {
 
 /// Every file of `project` this policy refuses, each as `PATH (WHERE): WHY`, joined by `; `.
 pub fn check_media(project: &Project, policy: &MediaPolicy) -> Result<(), String> {
+    check_references(&project.references, policy)
+}
+
+/// The same check for files named outside a project (an ffmpeg job's inputs), each as `PATH (input): WHY`.
+pub fn check_media_files(paths: &[PathBuf], policy: &MediaPolicy) -> Result<(), String> {
+    let references: Vec<FileRef> = paths
+        .iter()
+        .map(|path| FileRef { path: path.clone(), origin: "input".into(), role: FileRole::Media, ..FileRef::default() })
+        .collect();
+    check_references(&references, policy)
+}
+
+fn check_references(references: &[FileRef], policy: &MediaPolicy) -> Result<(), String> {
     let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let forbidden: Vec<PathBuf> =
         SYSTEM_FORBIDDEN.iter().map(PathBuf::from).chain(policy.forbidden.iter().map(|p| resolve(p))).collect();
     let roots: Vec<PathBuf> = policy.roots.iter().map(|p| resolve(p)).collect();
     let mut problems = Vec::new();
-    for r in &project.references {
+    for r in references {
         if let Some(why) = refusal(r, policy, &forbidden, &roots) {
             problems.push(format!("{} ({}): {why}", r.path.display().to_string().replace(['\n', '\r'], " "), r.origin));
         }
@@ -124,6 +137,9 @@ mod tests {
             let err = check_media(&project(&[(path, FileRole::Media)]), &policy).unwrap_err();
             assert!(err.ends_with("not a regular file (a device, a named pipe or a socket)"), "{err}");
         }
+        assert!(check_media_files(std::slice::from_ref(&fifo), &policy)
+            .unwrap_err()
+            .ends_with("(input): not a regular file (a device, a named pipe or a socket)"));
         let url = project(&[(Path::new("http://127.0.0.1:9/x.mp4"), FileRole::Network)]);
         assert!(check_media(&url, &policy).unwrap_err().ends_with("this worker does not allow them"));
         assert_eq!(check_media(&url, &MediaPolicy { allow_network: true, ..MediaPolicy::default() }), Ok(()));

@@ -70,7 +70,7 @@ impl ScriptedWorker {
     /// The next message, which must be an offer.
     pub async fn offer(&mut self) -> Result<MeltJob> {
         match self.next().await? {
-            CoordinatorToWorker::Offer(job) => Ok(job),
+            CoordinatorToWorker::Offer(job) => Ok(*job),
             other => bail!("worker {}: expected an offer, got {other:?}", self.name),
         }
     }

@@ -159,6 +159,7 @@ pub fn prepare(
         priority: request.priority,
         melt_log: request.melt_log,
         overwrite: request.overwrite,
+        preset: Some(preset.name.to_string()),
         ..JobSpec::new(project.display().to_string(), output.display().to_string())
     };
     if check == CheckHere::WhenVisible && !project.exists() {

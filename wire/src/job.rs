@@ -7,8 +7,10 @@ use crate::fingerprint::Fingerprint;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod kind;
 mod outcome;
 mod split;
+pub use kind::{FfmpegJob, JobKind};
 pub use outcome::AttemptOutcome;
 pub use split::{SplitRequest, SplitState, Task, TaskInput, TaskKind, TaskView, MAX_SPLIT_CHUNKS};
 
@@ -134,6 +136,10 @@ pub struct JobSpec {
     pub overwrite: bool,
     /// `job submit --like W`: render only on workers with W's render stack (boxed: most jobs have none).
     pub like: Option<Box<Like>>,
+    /// What the worker runs: melt (a render) or ffmpeg.
+    pub kind: JobKind,
+    /// The preset the job was submitted with (`--preset`, or the one the output's extension picked), to show.
+    pub preset: Option<String>,
 }
 
 /// `job submit --like W`: the job renders only on workers whose render stack is the one W had at submit.
@@ -161,6 +167,8 @@ impl JobSpec {
             task: None,
             overwrite: false,
             like: None,
+            kind: JobKind::Render,
+            preset: None,
         }
     }
 }
@@ -276,6 +284,10 @@ pub struct JobRecord {
     pub task: Option<Task>,
     /// A split job's tasks, in order: chunks, the audio pass, then the join.
     pub tasks: Vec<TaskView>,
+    /// What the worker runs: melt (a render) or ffmpeg.
+    pub kind: JobKind,
+    /// The preset it was submitted with, if one.
+    pub preset: Option<String>,
 }
 
 impl JobRecord {
@@ -308,6 +320,8 @@ impl JobRecord {
             split: spec.split.map(|request| SplitState { request: *request, refused: None }),
             task: spec.task.map(|t| *t),
             tasks: Vec::new(),
+            kind: spec.kind,
+            preset: spec.preset,
         }
     }
 
@@ -324,6 +338,18 @@ impl JobRecord {
             task: self.task.clone().map(Box::new),
             overwrite: self.overwrite,
             like: self.like.clone().map(Box::new),
+            kind: self.kind.clone(),
+            preset: self.preset.clone(),
+        }
+    }
+
+    /// What kind of job it is, as `job status` and the web name it: `render`, `split`, `task` or `ffmpeg`.
+    pub fn kind_name(&self) -> &'static str {
+        match (&self.kind, &self.task) {
+            (JobKind::Ffmpeg(_), _) => "ffmpeg",
+            (JobKind::Render, Some(_)) => "task",
+            (JobKind::Render, None) if self.is_split() => "split",
+            (JobKind::Render, None) => "render",
         }
     }
 

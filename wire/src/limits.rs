@@ -25,6 +25,8 @@ pub const MAX_SERVICES: usize = 512;
 pub const MAX_SERVICE_BYTES: usize = 128;
 /// The person a worker is reserved for, in bytes.
 pub const MAX_PERSON_BYTES: usize = 256;
+/// A preset's name, in bytes.
+pub const MAX_PRESET_NAME_BYTES: usize = 64;
 /// A poster frame a worker sends with its result, in bytes (a 320-pixel-wide JPEG is 10 to 40 KiB): refused past
 /// it when the message is decoded ([`crate::thumbnail::Thumbnail`]), dropped by the worker before it is sent.
 pub const MAX_THUMBNAIL_BYTES: usize = 256 * 1024;
@@ -64,6 +66,16 @@ pub fn check_spec(spec: &JobSpec) -> Result<(), String> {
     }
     if spec.task.is_some() {
         return Err("refused: tasks of a split job are made by the coordinator, not submitted".into());
+    }
+    if let Some(preset) = &spec.preset {
+        bytes("the preset's name", preset, MAX_PRESET_NAME_BYTES)?;
+    }
+    if let Some(ffmpeg) = spec.kind.ffmpeg() {
+        if spec.split.is_some() {
+            return Err("refused: an ffmpeg job is not split".into());
+        }
+        crate::ffmpeg_args::check_inputs(&ffmpeg.inputs, &spec.output)?;
+        crate::ffmpeg_args::check(&ffmpeg.args)?;
     }
     Ok(())
 }
@@ -150,6 +162,24 @@ mod tests {
             }),
             "refused: --split asks for 65 chunks; the limit is 64"
         );
+    }
+
+    #[test]
+    fn an_ffmpeg_job_s_inputs_and_arguments_are_checked_with_the_spec() {
+        let ffmpeg = |args: &[&str]| JobSpec {
+            kind: crate::job::JobKind::Ffmpeg(Box::new(crate::job::FfmpegJob {
+                inputs: vec!["/m/a.mov".into()],
+                args: args.iter().map(|a| a.to_string()).collect(),
+            })),
+            ..JobSpec::new("/m/a.mov", "/p/a.mp4")
+        };
+        check_spec(&ffmpeg(&["-c:v", "libx264"])).unwrap();
+        assert_eq!(
+            check_spec(&ffmpeg(&["-i", "/etc/passwd"])).unwrap_err(),
+            "refused: -i: inputs are given with --input"
+        );
+        let named = JobSpec { preset: Some("p".repeat(65)), ..spec() };
+        assert_eq!(check_spec(&named).unwrap_err(), "refused: the preset's name is 65 bytes; the limit is 64");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape: whenever the bytes pinned in `message/pins.rs` change. Nodes of
 /// different versions refuse each other at the handshake with a message naming both versions.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The dialer's first message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -245,7 +245,7 @@ pub enum CoordinatorToWorker {
     Registered,
     /// Registration refused; the text says why, and the connection closes.
     Refused(String),
-    Offer(MeltJob),
+    Offer(Box<MeltJob>),
     Cancel {
         job: JobId,
         attempt: u32,

@@ -15,7 +15,7 @@
 //!   busy worker at once, or read the audit trail.
 
 use super::{User, Users};
-use distencode_wire::job::{AttemptOutcome, JobId, JobRecord};
+use distencode_wire::job::{AttemptOutcome, JobId, JobKind, JobRecord};
 
 /// What replaces a hidden field of a job that is not the reader's.
 pub const HIDDEN: &str = "(hidden)";
@@ -174,6 +174,11 @@ pub fn redact(users: &Users, user: &User, mut record: JobRecord) -> JobRecord {
     record.project = HIDDEN.to_string();
     record.output = HIDDEN.to_string();
     record.encoding.extra.clear();
+    if let JobKind::Ffmpeg(ffmpeg) = &mut record.kind {
+        // An ffmpeg job's inputs are its project, and its arguments may name paths too.
+        ffmpeg.inputs = vec![HIDDEN.to_string()];
+        ffmpeg.args.clear();
+    }
     record.error = record.error.map(|_| HIDDEN.to_string());
     record.waiting = record.waiting.map(|w| crate::registry::waiting::hide_rejections(&w, &record.attempts, HIDDEN));
     for attempt in &mut record.attempts {

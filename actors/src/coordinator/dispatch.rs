@@ -94,7 +94,7 @@ impl Coordinator {
                     let attempt = record.attempts.last().map_or(1, |a| a.number);
                     let offer = MeltJob { id, attempt, spec: record.spec() };
                     tracing::info!(job = %id, attempt, worker = %worker, "offered");
-                    let send = SendTo { name: worker.clone(), message: CoordinatorToWorker::Offer(offer) };
+                    let send = SendTo { name: worker.clone(), message: CoordinatorToWorker::Offer(Box::new(offer)) };
                     act.registry
                         .send(send)
                         .into_actor(act)

@@ -1,11 +1,14 @@
 //! MeltRunner: the worker's actor that turns an offer into a verified MP4.
 //!
 //! An offer is validated on this machine first (the project parses, every file it references is visible here,
-//! every service it uses is in this melt) and answered Accepted or Rejected; an accepted job is rendered by
+//! every service it uses is in this melt; for an ffmpeg job, its arguments pass and its inputs open, see
+//! [`ffmpeg`]) and answered Accepted or Rejected; an accepted job is rendered by
 //! [`render`] as a future on this actor's context while the actor stays free to answer a cancellation. A worker
 //! renders one job at a time. Everything a render says goes through the worker's link ([`LinkHandle`]).
 
 mod chunk_start;
+pub mod ffmpeg;
+pub mod ffmpeg_probe;
 pub mod join;
 mod log_sink;
 pub mod melt_env;
@@ -25,7 +28,7 @@ pub mod who;
 use crate::worker::LinkHandle;
 use actix::prelude::*;
 use distencode_mlt::{self as mlt, check_output_folder, ServiceSet};
-use distencode_wire::job::{JobId, JobSpec, MeltJob, TaskKind};
+use distencode_wire::job::{JobId, JobKind, JobSpec, MeltJob, TaskKind};
 use distencode_wire::message::{RejectionCause, WorkerToCoordinator};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -92,6 +95,14 @@ impl Current {
             let _ = stop.send(());
         }
     }
+}
+
+/// An offer checked on this machine: what the worker will run.
+pub enum Work {
+    /// melt renders this project.
+    Melt(mlt::Project),
+    /// ffmpeg transcodes.
+    Ffmpeg(ffmpeg::Prepared),
 }
 
 impl MeltRunner {
@@ -198,7 +209,7 @@ impl MeltRunner {
     /// Answers a validated offer: starts the render and says `Accepted`, or says `Rejected` with the reason.
     fn answer_offer(
         &mut self,
-        result: Result<(mlt::Project, PathBuf), (RejectionCause, String)>,
+        result: Result<(Work, PathBuf), (RejectionCause, String)>,
         job: MeltJob,
         ctx: &mut Context<Self>,
     ) -> OfferAnswer {
@@ -209,10 +220,10 @@ impl MeltRunner {
                 tracing::info!(job = %id, attempt, "rejected: {reason}");
                 OfferAnswer::Rejected { cause, reason }
             }
-            Ok((project, output)) => {
+            Ok((work, output)) => {
                 let (stop, cancel) = oneshot::channel();
                 self.current = Some(Current { job: id, attempt, stop: Some(stop), cancelled: false });
-                render::render(self.config.clone(), job, project, output, self.link.clone(), cancel)
+                render::render(self.config.clone(), job, work, output, self.link.clone(), cancel)
                     .into_actor(self)
                     .map(move |(outcome, thumbnail), act, _| {
                         if act.current.as_ref().is_some_and(|c| c.is(id, attempt)) {
@@ -265,9 +276,19 @@ impl Handler<CurrentRender> for MeltRunner {
     }
 }
 
-/// Everything that must hold on this machine before melt starts; blocking file access, run off the actor thread.
-/// Returns the project and where its render goes (the output's folder resolved).
-fn validate(
+/// Everything that must hold on this machine before melt or ffmpeg starts; blocking file access, run off the actor
+/// thread. Returns what will run and where its output goes (the output's folder resolved).
+fn validate(config: &RunnerConfig, job: JobId, spec: &JobSpec) -> Result<(Work, PathBuf), (RejectionCause, String)> {
+    match &spec.kind {
+        JobKind::Ffmpeg(ffmpeg) => {
+            ffmpeg::validate(config, job, spec, ffmpeg).map(|(prepared, output)| (Work::Ffmpeg(prepared), output))
+        }
+        JobKind::Render => validate_render(config, job, spec).map(|(project, output)| (Work::Melt(project), output)),
+    }
+}
+
+/// What must hold before melt starts.
+fn validate_render(
     config: &RunnerConfig,
     job: JobId,
     spec: &JobSpec,

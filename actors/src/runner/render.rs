@@ -4,7 +4,7 @@
 use super::log_sink::{LogSink, LOG_BATCH_DELAY};
 use super::output_files::{self, Partial};
 use super::sequence::{self, Pattern};
-use super::{join, process, progress, thumbnail, verify, verify_sequence, RunnerConfig};
+use super::{ffmpeg, join, process, progress, thumbnail, verify, verify_sequence, RunnerConfig, Work};
 use crate::worker::LinkHandle;
 use distencode_mlt::Project;
 use distencode_wire::job::{MeltJob, RenderFacts, TaskKind};
@@ -75,12 +75,12 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::task::spawn_blocking(work).await.map_err(|e| format!("a file operation failed: {e}"))
 }
 
-/// Renders `job` (already validated into `project`, its output resolved to `output`) and says how it ended, with
+/// Renders `job` (already validated into `work`, its output resolved to `output`) and says how it ended, with
 /// the output's poster frame when it succeeded and has pictures; `cancel` fires to stop it.
 pub async fn render(
     config: Arc<RunnerConfig>,
     job: MeltJob,
-    project: Project,
+    work: Work,
     output: PathBuf,
     link: LinkHandle,
     mut cancel: oneshot::Receiver<()>,
@@ -114,16 +114,20 @@ pub async fn render(
     };
     let partial = Arc::new(partial);
     let mut log = LogSink::new(link.clone(), job.id, job.attempt, log_file);
-    if !project.dropped_filters.is_empty() {
-        let dropped = project.dropped_filters.join(", ");
+    let dropped = match &work {
+        Work::Melt(project) => project.dropped_filters.clone(),
+        Work::Ffmpeg(_) => Vec::new(),
+    };
+    if !dropped.is_empty() {
+        let dropped = dropped.join(", ");
         tracing::warn!(job = %job.id, attempt = job.attempt, "rendering without filters: {dropped}");
         log.line(&format!(
             "distencode: rendering without filters this worker lacks (--allow-missing-filters): {dropped}"
         ))
         .await;
     }
-    let outcome = match &task {
-        Some(task) if task.kind == TaskKind::Join => {
+    let outcome = match (&task, &work) {
+        (Some(task), _) if task.kind == TaskKind::Join => {
             match join::join(&config.ffprobe, &config.work_dir, &job, task, &partial.media, &mut cancel).await {
                 Ok(facts) => {
                     let outcome = commit_or_discard(&job, facts, partial.clone(), &output, &link, cancel).await;
@@ -135,16 +139,27 @@ pub async fn render(
                 Err(outcome) => outcome,
             }
         }
-        _ => match run_melt(&config, &job, &project, &partial.media, &link, &mut log, &mut cancel).await {
-            Ok(()) => match verify(&config, &job, &project, &partial.media).await {
-                Ok(mut facts) => {
-                    facts.dropped_filters = project.dropped_filters.clone();
-                    commit_or_discard(&job, facts, partial.clone(), &output, &link, cancel).await
-                }
+        (_, Work::Ffmpeg(prepared)) => {
+            match ffmpeg::run(&config, &job, prepared, &partial.media, &link, &mut log, &mut cancel).await {
+                Ok(()) => match ffmpeg::verify(&config, prepared, &partial.media).await {
+                    Ok(facts) => commit_or_discard(&job, facts, partial.clone(), &output, &link, cancel).await,
+                    Err(outcome) => outcome,
+                },
                 Err(outcome) => outcome,
-            },
-            Err(outcome) => outcome,
-        },
+            }
+        }
+        (_, Work::Melt(project)) => {
+            match run_melt(&config, &job, project, &partial.media, &link, &mut log, &mut cancel).await {
+                Ok(()) => match verify(&config, &job, project, &partial.media).await {
+                    Ok(mut facts) => {
+                        facts.dropped_filters = project.dropped_filters.clone();
+                        commit_or_discard(&job, facts, partial.clone(), &output, &link, cancel).await
+                    }
+                    Err(outcome) => outcome,
+                },
+                Err(outcome) => outcome,
+            }
+        }
     };
     let thumbnail = match &outcome {
         Outcome::Succeeded(facts) if thumbnail::wanted(&job, facts) => {
@@ -395,7 +410,7 @@ fn reported_failure(transcript: &mut Transcript) -> Option<Outcome> {
 const MAX_LINE_BYTES: u64 = 64 * 1024;
 
 /// Reads lines split at `\n` or `\r` (melt rewrites its progress line with `\r` on a terminal).
-async fn read_lines(stream: impl AsyncRead + Unpin, lines: mpsc::Sender<String>) {
+pub(super) async fn read_lines(stream: impl AsyncRead + Unpin, lines: mpsc::Sender<String>) {
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::new();
     loop {

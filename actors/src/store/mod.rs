@@ -647,4 +647,6 @@ mod schema_tests;
 #[cfg(test)]
 mod schema_v2_tests;
 #[cfg(test)]
+mod schema_v3_tests;
+#[cfg(test)]
 mod tests;

@@ -216,11 +216,11 @@ fn the_schema_1_fixture_opens_with_every_job_log_and_reservation_and_is_migrated
     {
         let store = JobStore::open(dir.path()).unwrap();
         assert_holds_the_fixture(&store);
-        assert_eq!(versions(&store.jobs), [3; 9]);
-        assert_eq!(versions(&store.reservations), [3; 2]);
-        assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 3);
+        assert_eq!(versions(&store.jobs), [4; 9]);
+        assert_eq!(versions(&store.reservations), [4; 2]);
+        assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 4);
     }
-    assert_eq!(std::fs::read_to_string(dir.path().join(schema::VERSION_FILE)).unwrap(), "3\n");
+    assert_eq!(std::fs::read_to_string(dir.path().join(schema::VERSION_FILE)).unwrap(), "4\n");
     // Migrated, it reads the same, and goes on: the next job is number 10.
     let store = JobStore::open(dir.path()).unwrap();
     assert_holds_the_fixture(&store);
@@ -243,13 +243,13 @@ fn a_migration_stopped_half_way_reads_either_way_and_finishes_at_the_next_open()
         let bytes = reservations.get("render4").unwrap().unwrap();
         let migrated = stored::encode_reservation(&stored::decode_reservation(&bytes).unwrap()).unwrap();
         reservations.insert("render4", migrated).unwrap();
-        assert_eq!(versions(&jobs), [3, 1, 1, 1, 1, 3, 1, 1, 1]);
+        assert_eq!(versions(&jobs), [4, 1, 1, 1, 1, 4, 1, 1, 1]);
         db.flush().unwrap();
     }
     let store = JobStore::open(dir.path()).unwrap();
     assert_holds_the_fixture(&store);
-    assert_eq!(versions(&store.jobs), [3; 9]);
-    assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 3);
+    assert_eq!(versions(&store.jobs), [4; 9]);
+    assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 4);
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn a_store_of_a_newer_schema_is_refused_with_both_versions_and_left_as_it_was() 
     let before = snapshot(dir.path());
     let error = JobStore::open(dir.path()).err().unwrap().to_string();
     let expected = format!(
-        "the job store in {} has schema version 5; this distencode reads up to 3: upgrade distencode, or restore a \
+        "the job store in {} has schema version 5; this distencode reads up to 4: upgrade distencode, or restore a \
          backup",
         dir.path().display()
     );
@@ -282,15 +282,15 @@ fn a_store_of_a_newer_schema_is_refused_with_both_versions_and_left_as_it_was() 
 #[test]
 fn a_record_of_a_newer_schema_is_an_error_naming_both_versions() {
     let mut bytes = stored::encode_job(&fixture_jobs()[0]).unwrap();
-    assert_eq!(&bytes[..2], [stored::TAG, 3]);
-    bytes[1] = 4;
+    assert_eq!(&bytes[..2], [stored::TAG, 4]);
+    bytes[1] = 5;
     let error = stored::decode_job(&bytes).unwrap_err();
-    assert_eq!(error, "a record of schema version 4; this distencode reads up to 3");
+    assert_eq!(error, "a record of schema version 5; this distencode reads up to 4");
     assert!(stored::decode_job(&[stored::TAG]).is_err() && stored::decode_job(&[]).is_err());
 }
 
 #[test]
-fn a_schema_3_store_opens_with_what_it_was_given() {
+fn a_schema_4_store_opens_with_what_it_was_given() {
     let dir = tempfile::tempdir().unwrap();
     let expected = fixture_jobs();
     {
@@ -308,15 +308,15 @@ fn a_schema_3_store_opens_with_what_it_was_given() {
     }
     let store = JobStore::open(dir.path()).unwrap();
     assert_eq!(store.list(false).unwrap(), expected);
-    assert_eq!(versions(&store.jobs), [3; 9]);
-    assert_eq!(versions(&store.reservations), [3; 2]);
-    assert_eq!(versions(&store.drains), [3]);
+    assert_eq!(versions(&store.jobs), [4; 9]);
+    assert_eq!(versions(&store.reservations), [4; 2]);
+    assert_eq!(versions(&store.drains), [4]);
     assert_eq!(store.reservations().unwrap(), fixture_reservations());
     assert_eq!(store.drains().unwrap(), vec!["render5".to_string()]);
 }
 
 #[test]
-fn schema_3_keeps_a_jobs_optional_filters_and_the_filters_its_render_dropped() {
+fn schema_4_keeps_a_jobs_optional_filters_and_the_filters_its_render_dropped() {
     let mut job = fixture_jobs()[0].clone();
     job.optional_filters = vec!["frei0r.alpha0ps_alphaspot".into(), "avfilter.gblur".into()];
     if let Some(facts) = job.facts.as_mut() {
@@ -329,7 +329,7 @@ fn schema_3_keeps_a_jobs_optional_filters_and_the_filters_its_render_dropped() {
 }
 
 #[test]
-fn schema_3_keeps_a_split_job_its_tasks_and_a_tasks_description() {
+fn schema_4_keeps_a_split_job_its_tasks_and_a_tasks_description() {
     use distencode_wire::job::{SplitRequest, SplitState, Task, TaskInput, TaskKind, TaskView};
     let mut parent = fixture_jobs()[0].clone();
     let request = SplitRequest { chunks: None, force: true, frames: 1200, fps_num: 30000, fps_den: 1001 };
@@ -361,7 +361,7 @@ fn schema_3_keeps_a_split_job_its_tasks_and_a_tasks_description() {
 }
 
 #[test]
-fn schema_3_keeps_a_jobs_overwrite() {
+fn schema_4_keeps_a_jobs_overwrite() {
     for overwrite in [true, false] {
         let mut job = fixture_jobs()[0].clone();
         job.overwrite = overwrite;
@@ -370,7 +370,7 @@ fn schema_3_keeps_a_jobs_overwrite() {
 }
 
 #[test]
-fn schema_3_keeps_a_jobs_like() {
+fn schema_4_keeps_a_jobs_like() {
     use distencode_wire::fingerprint::Fingerprint;
     use distencode_wire::job::Like;
     let fingerprint =

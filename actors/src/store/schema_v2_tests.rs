@@ -1,5 +1,5 @@
 //! The schema-2 fixture (`tests/fixtures/store-v2`, written by the last release of schema 2; its README says what is
-//! in it) opens with every job, log, reservation and drain intact, and is migrated to schema 3 crash-safely.
+//! in it) opens with every job, log, reservation and drain intact, and is migrated to the current schema crash-safely.
 
 use super::schema_tests::{assert_holds, fixture_copy_of, versions, FixtureLog};
 use super::*;
@@ -174,12 +174,12 @@ fn the_schema_2_fixture_opens_with_every_job_log_reservation_and_drain_and_is_mi
     {
         let store = JobStore::open(dir.path()).unwrap();
         assert_holds_the_fixture(&store);
-        assert_eq!(versions(&store.jobs), [3; 10]);
-        assert_eq!(versions(&store.reservations), [3; 2]);
-        assert_eq!(versions(&store.drains), [3]);
-        assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 3);
+        assert_eq!(versions(&store.jobs), [4; 10]);
+        assert_eq!(versions(&store.reservations), [4; 2]);
+        assert_eq!(versions(&store.drains), [4]);
+        assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 4);
     }
-    assert_eq!(std::fs::read_to_string(dir.path().join(schema::VERSION_FILE)).unwrap(), "3\n");
+    assert_eq!(std::fs::read_to_string(dir.path().join(schema::VERSION_FILE)).unwrap(), "4\n");
     // Migrated, it reads the same, and goes on: the next job is number 11, and job 10 is still finishing.
     let store = JobStore::open(dir.path()).unwrap();
     assert_holds_the_fixture(&store);
@@ -203,11 +203,11 @@ fn a_schema_2_migration_stopped_half_way_reads_either_way_and_finishes_at_the_ne
         }
         let bytes = drains.get("render2").unwrap().unwrap();
         drains.insert("render2", stored::encode_drain(&stored::decode_drain(&bytes).unwrap()).unwrap()).unwrap();
-        assert_eq!(versions(&jobs), [3, 2, 2, 2, 2, 2, 2, 2, 2, 3]);
+        assert_eq!(versions(&jobs), [4, 2, 2, 2, 2, 2, 2, 2, 2, 4]);
         db.flush().unwrap();
     }
     let store = JobStore::open(dir.path()).unwrap();
     assert_holds_the_fixture(&store);
-    assert_eq!(versions(&store.jobs), [3; 10]);
-    assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 3);
+    assert_eq!(versions(&store.jobs), [4; 10]);
+    assert_eq!(schema::check_meta(dir.path(), &store.meta).unwrap(), 4);
 }

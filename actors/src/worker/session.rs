@@ -150,7 +150,7 @@ pub(super) async fn run(link: &mut Link, registered: &mut bool) -> Result<(), Se
                         }
                     }
                     CoordinatorToWorker::Offer(job) => {
-                        if let Some(answer) = link.offer(job) {
+                        if let Some(answer) = link.offer(*job) {
                             send!(&answer);
                         }
                     }

@@ -41,6 +41,14 @@ struct Job {
     worker: String,
     /// Why it waits, while it is queued.
     waiting: String,
+    /// `render`, `split`, `task` or `ffmpeg`.
+    kind: &'static str,
+    /// The preset it was submitted with, or empty.
+    preset: String,
+    /// An ffmpeg job's inputs (empty for a render, which shows its project instead).
+    inputs: Vec<String>,
+    /// An ffmpeg job's extra arguments, as one line.
+    ffmpeg_args: String,
     project: String,
     output: String,
     owner: String,
@@ -163,6 +171,10 @@ pub async fn page(
         progress: ProgressView::of(&job),
         worker: job.worker.clone().unwrap_or_default(),
         waiting: job.waiting.clone().unwrap_or_default(),
+        kind: job.kind_name(),
+        preset: job.preset.clone().unwrap_or_default(),
+        inputs: job.kind.ffmpeg().map(|f| f.inputs.clone()).unwrap_or_default(),
+        ffmpeg_args: job.kind.ffmpeg().map(|f| f.args.join(" ")).unwrap_or_default(),
         project: job.project.clone(),
         output: job.output.clone(),
         owner: job.submitted_by.clone(),

@@ -14,15 +14,15 @@ use crate::audit::{AuditAction, AuditEntry, AuditOutcome, Route};
 use crate::frame;
 use crate::identity::Role;
 use crate::job::{
-    Attempt, AttemptOutcome, Encoding, JobId, JobRecord, JobSpec, JobState, Like, MeltJob, MeltLog, Progress,
-    RenderFacts, SplitRequest, SplitState, StreamDetails, Task, TaskInput, TaskKind, TaskView,
+    Attempt, AttemptOutcome, Encoding, FfmpegJob, JobId, JobKind, JobRecord, JobSpec, JobState, Like, MeltJob, MeltLog,
+    Progress, RenderFacts, SplitRequest, SplitState, StreamDetails, Task, TaskInput, TaskKind, TaskView,
 };
 use crate::thumbnail::Thumbnail;
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
 
 /// The protocol version these pins describe: bumping [`PROTOCOL_VERSION`] without looking at the pins fails here.
-const PINNED_AT: u32 = 5;
+const PINNED_AT: u32 = 6;
 
 /// One pinned message: a name for the failure report, the value, and its encoding in lowercase hex.
 type Pin = (&'static str, fn(&mut Checker), &'static str);
@@ -115,6 +115,17 @@ fn spec() -> JobSpec {
         })),
         overwrite: true,
         like: Some(Box::new(like())),
+        kind: JobKind::Render,
+        preset: Some("h264-mp4".into()),
+    }
+}
+
+fn ffmpeg_spec() -> JobSpec {
+    let job = FfmpegJob { inputs: vec!["/m/a.mov".into()], args: vec!["-c:v".into(), "libx264".into()] };
+    JobSpec {
+        kind: JobKind::Ffmpeg(Box::new(job)),
+        preset: Some("proxy-540p".into()),
+        ..JobSpec::new("/m/a.mov", "/o.mp4")
     }
 }
 
@@ -183,6 +194,8 @@ fn record() -> JobRecord {
         progress: Some(progress()),
         waiting: Some("every worker is busy (1 of 1)".into()),
         like: Some(like()),
+        kind: JobKind::Render,
+        preset: None,
     }
 }
 
@@ -258,12 +271,12 @@ const PINS: &[Pin] = &[
     (
         "Hello",
         |c| c.value(Hello { protocol: PINNED_AT, role: Role::Worker, software: "0.1.0".into() }),
-        "050105302e312e30",
+        "060105302e312e30",
     ),
     (
         "HelloReply::Welcome",
         |c| c.value(HelloReply::Welcome { protocol: PINNED_AT, software: "0.1.0".into() }),
-        "000505302e312e30",
+        "000605302e312e30",
     ),
     ("HelloReply::Refused", |c| c.value(HelloReply::Refused("no".into())), "01026e6f"),
     ("Role::Coordinator", |c| c.value(Role::Coordinator), "00"),
@@ -276,7 +289,7 @@ const PINS: &[Pin] = &[
         "00062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f7201196672\
          656930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530fb03\
          e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa010102773206372e31322e3003352e3103312e3804\
-         30306666",
+         30306666000108683236342d6d7034",
     ),
     ("ClientRequest::Status", |c| c.value(ClientRequest::Status(JobId(7))), "0107"),
     ("ClientRequest::List", |c| c.value(ClientRequest::List), "02"),
@@ -319,7 +332,7 @@ const PINS: &[Pin] = &[
          6c7068613070735f616c70686173706f7401fb078001fb0438010779757634323070010432352f3101fbbb8001020400\
          017d40490000000000004039000000000000014014000000000000011d657665727920776f726b657220697320627573\
          79202831206f662031290102773206372e31322e3003352e3103312e38043030666601010401fb01f4fb7530fb03e900\
-         0001080000f9030102773201fa",
+         0001080000f9030102773201fa0000",
     ),
     (
         "ClientReply::Jobs",
@@ -330,7 +343,7 @@ const PINS: &[Pin] = &[
          616c7068613070735f616c70686173706f7401fb078001fb0438010779757634323070010432352f3101fbbb80010204\
          00017d40490000000000004039000000000000014014000000000000011d657665727920776f726b6572206973206275\
          7379202831206f662031290102773206372e31322e3003352e3103312e38043030666601010401fb01f4fb7530fb03e9\
-         000001080000f9030102773201fa",
+         000001080000f9030102773201fa0000",
     ),
     ("ClientReply::JobsEnd", |c| c.value(ClientReply::JobsEnd), "02"),
     (
@@ -342,7 +355,7 @@ const PINS: &[Pin] = &[
          6c7068613070735f616c70686173706f7401fb078001fb0438010779757634323070010432352f3101fbbb8001020400\
          017d40490000000000004039000000000000014014000000000000011d657665727920776f726b657220697320627573\
          79202831206f662031290102773206372e31322e3003352e3103312e38043030666601010401fb01f4fb7530fb03e900\
-         0001080000f9030102773201fa",
+         0001080000f9030102773201fa0000",
     ),
     ("ClientReply::Log", |c| c.value(ClientReply::Log("line\n".into())), "04056c696e650a"),
     ("ClientReply::LogEnd", |c| c.value(ClientReply::LogEnd), "05"),
@@ -445,11 +458,11 @@ const PINS: &[Pin] = &[
     ("CoordinatorToWorker::Refused", |c| c.value(CoordinatorToWorker::Refused("no".into())), "01026e6f"),
     (
         "CoordinatorToWorker::Offer",
-        |c| c.value(CoordinatorToWorker::Offer(MeltJob { id: JobId(7), attempt: 2, spec: spec() })),
+        |c| c.value(CoordinatorToWorker::Offer(Box::new(MeltJob { id: JobId(7), attempt: 2, spec: spec() }))),
         "020702062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f720119\
          6672656930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530\
          fb03e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa010102773206372e31322e3003352e3103312e\
-         380430306666",
+         380430306666000108683236342d6d7034",
     ),
     ("CoordinatorToWorker::Cancel", |c| c.value(CoordinatorToWorker::Cancel { job: JobId(7), attempt: 2 }), "030702"),
     (
@@ -487,7 +500,13 @@ const PINS: &[Pin] = &[
         "062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f720119667265\
          6930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530fb03e9\
          01172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa010102773206372e31322e3003352e3103312e380430\
-         306666",
+         306666000108683236342d6d7034",
+    ),
+    (
+        "JobSpec (ffmpeg)",
+        |c| c.value(ffmpeg_spec()),
+        "082f6d2f612e6d6f76062f6f2e6d7034076c696278323634036161630000000000000000000101082f6d2f612e6d6f76\
+         02042d633a76076c696278323634010a70726f78792d35343070",
     ),
     (
         "MeltJob",
@@ -495,7 +514,7 @@ const PINS: &[Pin] = &[
         "0702062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f72011966\
          72656930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530fb\
          03e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa010102773206372e31322e3003352e3103312e38\
-         0430306666",
+         0430306666000108683236342d6d7034",
     ),
     ("Attempt", |c| c.value(attempt()), "01027731fd0000018bcfe5680001fd0000018bcfe568010001fd0000018bcfe56802010000"),
     (
@@ -514,7 +533,7 @@ const PINS: &[Pin] = &[
          7068613070735f616c70686173706f7401fb078001fb0438010779757634323070010432352f3101fbbb800102040001\
          7d40490000000000004039000000000000014014000000000000011d657665727920776f726b65722069732062757379\
          202831206f662031290102773206372e31322e3003352e3103312e38043030666601010401fb01f4fb7530fb03e90000\
-         01080000f9030102773201fa",
+         01080000f9030102773201fa0000",
     ),
     (
         "WorkerView",

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::auth::UserRole;
-use distencode_wire::job::{Attempt, Encoding, JobState};
+use distencode_wire::job::{Attempt, Encoding, FfmpegJob, JobState};
 
 fn users() -> Users {
     Users {
@@ -115,6 +115,8 @@ fn redacting_keeps_what_everyone_sees_and_hides_the_rest() {
         split: None,
         task: None,
         tasks: Default::default(),
+        kind: Default::default(),
+        preset: None,
     };
     let users = users();
     assert_eq!(redact(&users, &user("bob"), record.clone()), record, "the owner sees everything");
@@ -123,6 +125,10 @@ fn redacting_keeps_what_everyone_sees_and_hides_the_rest() {
     assert_eq!((seen.project.as_str(), seen.output.as_str()), (HIDDEN, HIDDEN));
     assert_eq!(seen.error.as_deref(), Some(HIDDEN));
     assert!(seen.encoding.extra.is_empty());
+    let ffmpeg = FfmpegJob { inputs: vec!["/home/bob/a.mov".into()], args: vec!["-metadata".into(), "title=x".into()] };
+    let transcode = JobRecord { kind: JobKind::Ffmpeg(Box::new(ffmpeg)), ..record.clone() };
+    let seen = redact(&users, &user("carol"), transcode);
+    assert_eq!(seen.kind, JobKind::Ffmpeg(Box::new(FfmpegJob { inputs: vec![HIDDEN.into()], args: vec![] })));
     assert_eq!(seen.attempts[0].outcome, Some(AttemptOutcome::Failed { reason: HIDDEN.into() }));
     assert!(!format!("{seen:?}").contains("secret"), "{seen:?}");
     // What everyone sees stays.

@@ -79,6 +79,8 @@ mod tests {
             task: None,
             overwrite: false,
             like: None,
+            kind: Default::default(),
+            preset: None,
         };
         JobRecord::queued(JobId(1), spec, "alice".into(), 0)
     }

@@ -2,8 +2,8 @@
 //! explicitly to and from the wire types. So a change to what nodes send never changes what is on disk, and a
 //! record written by any earlier version can still be read.
 //!
-//! Every record is read through the chain of conversions up to the current schema (v1 → v2 → v3 → wire), so each
-//! schema converts only to the next one.
+//! Every record is read through the chain of conversions up to the current schema (v1 → v2 → v3 → v4 → wire), so
+//! each schema converts only to the next one.
 //!
 //! Every record says which schema wrote it: one of schema 2 or later begins with [`TAG`] and its version byte;
 //! one of schema 1 (written before versions, see [`v1`]) has no tag, and cannot begin with `0xFF` (a bincode varint
@@ -13,6 +13,7 @@ pub mod audit;
 pub mod v1;
 pub mod v2;
 pub mod v3;
+pub mod v4;
 pub mod webhook;
 
 use bincode::config::{BigEndian, Configuration, Limit, Varint};
@@ -22,7 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The schema this version writes, and the newest it reads.
-pub const SCHEMA: u32 = 3;
+pub const SCHEMA: u32 = 4;
 
 /// The first byte of a tagged record; the second is its schema version.
 pub const TAG: u8 = 0xFF;
@@ -69,14 +70,15 @@ fn newer(version: u32) -> String {
 }
 
 pub fn encode_job(record: &JobRecord) -> Result<Vec<u8>, String> {
-    encode(&v3::Job::from(record))
+    encode(&v4::Job::from(record))
 }
 
 pub fn decode_job(bytes: &[u8]) -> Result<JobRecord, String> {
     match version_of(bytes) {
-        1 => decode::<v1::Job>(bytes).map(|job| v3::Job::from(v2::Job::from(job)).into()),
-        2 => decode::<v2::Job>(body(bytes)).map(|job| v3::Job::from(job).into()),
-        3 => decode::<v3::Job>(body(bytes)).map(Into::into),
+        1 => decode::<v1::Job>(bytes).map(|job| v4::Job::from(v3::Job::from(v2::Job::from(job))).into()),
+        2 => decode::<v2::Job>(body(bytes)).map(|job| v4::Job::from(v3::Job::from(job)).into()),
+        3 => decode::<v3::Job>(body(bytes)).map(|job| v4::Job::from(job).into()),
+        4 => decode::<v4::Job>(body(bytes)).map(Into::into),
         version => Err(newer(version)),
     }
 }
@@ -87,9 +89,9 @@ pub fn encode_reservation(reservation: &Reservation) -> Result<Vec<u8>, String> 
 
 pub fn decode_reservation(bytes: &[u8]) -> Result<Reservation, String> {
     match version_of(bytes) {
-        // Schemas 2 and 3 kept the reservation of schema 1 as it was.
+        // Schemas 2, 3 and 4 kept the reservation of schema 1 as it was.
         1 => decode::<v3::Reservation>(bytes).map(Into::into),
-        2 | 3 => decode::<v3::Reservation>(body(bytes)).map(Into::into),
+        2..=4 => decode::<v3::Reservation>(body(bytes)).map(Into::into),
         version => Err(newer(version)),
     }
 }
@@ -101,8 +103,8 @@ pub fn encode_drain(drain: &v3::Drain) -> Result<Vec<u8>, String> {
 /// Drains exist from schema 2 on.
 pub fn decode_drain(bytes: &[u8]) -> Result<v3::Drain, String> {
     match version_of(bytes) {
-        // Schema 3 kept the drain of schema 2 as it was.
-        2 | 3 => decode::<v3::Drain>(body(bytes)),
+        // Schemas 3 and 4 kept the drain of schema 2 as it was.
+        2..=4 => decode::<v3::Drain>(body(bytes)),
         1 => Err("a drain record without a schema tag".into()),
         version => Err(newer(version)),
     }

@@ -1,5 +1,6 @@
-//! Schema 3: what this version writes. Each record is tagged `0xFF 0x03` before its bincode. It began as schema 2's
-//! layout, byte for byte after the tag; the release that writes it adds its fields here.
+//! Schema 3: each record tagged `0xFF 0x03` before its bincode. It began as schema 2's layout, byte for byte after
+//! the tag, with the fields its releases added. Frozen: schema 4 ([`super::v4`]) writes this job whole, then its own
+//! fields, so the conversions to and from the wire types here are schema 4's too, for the fields they share.
 //!
 //! These types belong to the disk, not the wire: a field added to `JobRecord` changes nothing here until it is
 //! added to a type below, with its conversions both ways and a test. bincode is positional: a new field is written
@@ -406,6 +407,9 @@ impl From<Job> for wire::JobRecord {
                     frames_done: t.frames_done,
                 })
                 .collect(),
+            // Schema 4's fields: filled in by its conversion (schema 3 knew renders only).
+            kind: wire::JobKind::Render,
+            preset: None,
         }
     }
 }
