@@ -45,6 +45,7 @@ pub async fn run(args: &OverheadArgs) -> Result<Report> {
     // are kept apart and combined with equal weight.
     let (mut bare_first, mut farm_first) = (Vec::new(), Vec::new());
     let (mut short_bare, mut short_farm, mut probes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut posters = Vec::new();
     let mut steps: Vec<[f64; 5]> = Vec::new();
     let batch = args.batch.max(1);
     for run in 0..args.runs.max(1) {
@@ -78,6 +79,7 @@ pub async fn run(args: &OverheadArgs) -> Result<Report> {
                 (bare_melt(&setup, &short, &bare_out).await?, f)
             };
             probes.push(ms(probe(&bare_out).await?));
+            posters.push(ms(poster(&bare_out, &dir).await?));
             remove_output(&bare_out);
             bare_batch += b;
             farm_batch += f.0;
@@ -119,7 +121,12 @@ pub async fn run(args: &OverheadArgs) -> Result<Report> {
         let values: Vec<f64> = steps.iter().map(|s| s[i]).collect();
         report.row(Row::new(format!("short render step: {name}"), m(&values), "ms"));
     }
-    report.row(Row::new("ffprobe of a short render, as the worker verifies it", m(&probes), "ms"));
+    report.row(Row::new(
+        "ffprobe of a short render (what the worker ran before reading MP4 in process)",
+        m(&probes),
+        "ms",
+    ));
+    report.row(Row::new("poster frame of a short render, as the worker makes it (ffmpeg)", m(&posters), "ms"));
     report.note(format!(
         "{} runs; long = {} frames of 640x360 noise + tone, short = {} frames of 320x240 colour + tone, libx264+aac",
         args.runs.max(1),
@@ -212,6 +219,14 @@ async fn probe(file: &Path) -> Result<Duration> {
     if !status.success() {
         bail!("ffprobe failed on {}", file.display());
     }
+    Ok(started.elapsed())
+}
+
+/// Makes the poster frame of a render as the worker does, in `dir`; how long ffmpeg took.
+async fn poster(file: &Path, dir: &Path) -> Result<Duration> {
+    let started = Instant::now();
+    let made = distencode_actors::runner::thumbnail::make(Path::new("ffmpeg"), dir, file, 1.0, JobId(0), 0).await;
+    made.map_err(|e| anyhow!("no poster frame of {}: {e}", file.display()))?;
     Ok(started.elapsed())
 }
 
