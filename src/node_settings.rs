@@ -136,7 +136,8 @@ pub struct NodeSettings {
     /// every hour. Default: 365d.
     #[arg(long, env = "DISTENCODE_AUDIT_KEEP", value_name = "DURATION")]
     pub audit_keep: Option<String>,
-    /// Worker: seconds without any output from melt before the render is killed as stalled.
+    /// Worker: seconds without any output from melt, and with no CPU used by it, before the render is killed as
+    /// stalled (however busy, after ten times this).
     #[arg(long, env = "DISTENCODE_STALL_TIMEOUT", value_name = "SECONDS", default_value_t = 120.0)]
     pub stall_timeout: f64,
     /// Worker: seconds after the first SIGTERM that the render in progress may take to finish; then it is given up

@@ -156,18 +156,7 @@ fn signal(pid: u32, name: &str) {
 
 /// The pid of the melt rendering that attempt.
 fn melt_pid(output: &std::path::Path, id: u64, attempt: u32) -> u32 {
-    let needle = partial_of(output, id, attempt);
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.starts_with("melt ") && cmdline.contains(&needle) {
-            return pid;
-        }
-    }
-    panic!("no melt renders {needle}");
+    melt_pid_of(&partial_of(output, id, attempt))
 }
 
 #[test]

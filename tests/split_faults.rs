@@ -1,5 +1,6 @@
-//! Faults during a split render, with real processes and real melt: a chunk's worker killed with SIGKILL, and a
-//! cancel while chunks render. The other tasks keep their work, and nothing of the split is left behind.
+//! Faults during a split render, with real processes and real melt: a chunk's worker killed with SIGKILL, a chunk's
+//! melt that stops answering, a coordinator killed and restarted while chunks render, and a cancel. The other
+//! tasks keep their work, and nothing of the split is left behind.
 
 mod common;
 
@@ -89,4 +90,62 @@ fn cancelling_a_split_job_stops_every_task_and_leaves_no_chunk_file() {
     });
     cluster.wait_until(Duration::from_secs(30), "the chunk files to go", || split_files(&output, id).is_empty());
     assert!(!output.exists(), "a cancelled job leaves no output");
+}
+
+#[test]
+fn a_stalled_chunk_is_killed_as_stalled_and_rerun_while_the_other_keeps_its_work() {
+    let _one_at_a_time = serial();
+    let mut flags = FAST_FAILURE_DETECTION.to_vec();
+    // Short for a test: a stopped melt uses no CPU, while one flushing x264's last frames does (and is not stalled).
+    flags.extend(["--stall-timeout", "8"]);
+    let cluster = Cluster::start_with(3, &flags);
+    let dir = cluster.dir.path().to_path_buf();
+    let output = dir.join("stall.mp4");
+    let id = cluster.submit(&projects::slow(&dir, "stall.mlt", FRAMES), &["--split", "2"]);
+    wait_for_running_chunks(&cluster, id, 2);
+    let pid = melt_pid_of(&format!(".stall.mp4.job{id}.chunk1"));
+    let stopped = std::process::Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap();
+    assert!(stopped.success());
+
+    let job = cluster.wait_final(id, LIMIT);
+    let chunk = |n: usize| cluster.job(tasks(&job)[n]["job"].as_u64().unwrap());
+    assert_eq!(job["state"], "succeeded", "{job}\n{}\n{}", chunk(0), chunk(1));
+    let chunks: Vec<Value> = tasks(&job).into_iter().filter(|t| t["kind"] == "chunk").collect();
+    assert_eq!(chunks.iter().map(|t| t["attempts"].as_u64()).collect::<Vec<_>>(), [Some(1), Some(2)], "{job}");
+    let stalled = cluster.job(chunks[1]["job"].as_u64().unwrap());
+    let first = &stalled["attempts"][0];
+    let worker = first["worker"].as_str().unwrap();
+    assert_eq!(first["outcome"], format!("worker {worker}: melt stalled: no output for 8s"), "{stalled}");
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "the stalled melt was killed");
+    assert_eq!(probe(&output).video_frames, FRAMES);
+    cluster.wait_until(Duration::from_secs(20), "the chunk files to go", || split_files(&output, id).is_empty());
+}
+
+#[test]
+fn a_coordinator_killed_and_restarted_mid_split_loses_nothing() {
+    let _one_at_a_time = serial();
+    let mut cluster = Cluster::start_with(2, FAST_FAILURE_DETECTION);
+    let dir = cluster.dir.path().to_path_buf();
+    let output = dir.join("restart.mp4");
+    let id = cluster.submit(&projects::slow(&dir, "restart.mlt", FRAMES), &["--split", "2"]);
+    wait_for_running_chunks(&cluster, id, 2);
+    let planned: Vec<(Value, Value, Value, Value)> = tasks(&cluster.job(id))
+        .iter()
+        .map(|t| (t["job"].clone(), t["kind"].clone(), t["first"].clone(), t["last"].clone()))
+        .collect();
+    cluster.kill_coordinator();
+    cluster.restart_coordinator();
+
+    let job = cluster.wait_final(id, LIMIT);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let after: Vec<(Value, Value, Value, Value)> = tasks(&job)
+        .iter()
+        .map(|t| (t["job"].clone(), t["kind"].clone(), t["first"].clone(), t["last"].clone()))
+        .collect();
+    assert_eq!(after[..planned.len()], planned, "the same tasks, as stored before the restart");
+    assert_eq!(after.last().map(|t| t.1.clone()), Some(Value::from("join")), "then the join: {job}");
+    assert!(tasks(&job).iter().all(|t| t["state"] == "succeeded"), "{job}");
+    assert_eq!(probe(&output).video_frames, FRAMES);
+    assert_eq!(job["facts"]["frames"], FRAMES);
+    cluster.wait_until(Duration::from_secs(20), "the chunk files to go", || split_files(&output, id).is_empty());
 }

@@ -397,6 +397,21 @@ pub fn partial_of(output: &Path, id: u64, attempt: u32) -> String {
     output.with_file_name(format!(".{name}.job{id}-{attempt}.partial")).display().to_string()
 }
 
+/// The pid of a melt whose command line holds `needle`.
+pub fn melt_pid_of(needle: &str) -> u32 {
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&std::fs::read(entry.path().join("cmdline")).unwrap_or_default())
+            .replace('\0', " ");
+        if cmdline.starts_with("melt ") && cmdline.contains(needle) {
+            return pid;
+        }
+    }
+    panic!("no melt renders {needle}");
+}
+
 /// Command lines of running melt processes that mention `needle`.
 pub fn melt_processes(needle: &str) -> Vec<String> {
     let mut found = Vec::new();

@@ -49,28 +49,37 @@ pub fn kill_group(pid: u32) {
 /// done, every other thread is gone, and melt sleeps for ever. A melt still rendering has its render thread, and a
 /// wrapper script waiting for melt is not alone in the group.
 pub fn group_down_to_main_threads(pgid: u32) -> bool {
+    let threads: Vec<u32> = group_stats(pgid).iter().filter_map(|stat| Some(group_and_threads(stat)?.1)).collect();
+    !threads.is_empty() && threads.iter().all(|&n| n == 1)
+}
+
+/// The `/proc/PID/stat` lines of the processes in group `pgid` (none when `/proc` cannot be read).
+fn group_stats(pgid: u32) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
+        return Vec::new();
     };
-    let mut members = 0;
-    for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some((group, threads)) = group_and_threads(&stat) else {
-            continue;
-        };
-        if group == pgid {
-            if threads != 1 {
-                return false;
-            }
-            members += 1;
-        }
-    }
-    members > 0
+    entries
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| group_and_threads(stat).is_some_and(|(group, _)| group == pgid))
+        .collect()
+}
+
+/// The CPU time (user and system, in clock ticks) that the processes of group `pgid` have used so far. A melt that
+/// prints nothing but still uses CPU is working (an encoder flushing its look-ahead on a busy machine); a stopped
+/// or deadlocked one uses none.
+pub fn group_cpu_ticks(pgid: u32) -> u64 {
+    group_stats(pgid).iter().filter_map(|stat| Some(group_and_cpu(stat)?.1)).sum()
+}
+
+/// The process group and CPU ticks (utime + stime, fields 14 and 15) of a `/proc/PID/stat` line.
+fn group_and_cpu(stat: &str) -> Option<(u32, u64)> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((fields.get(2)?.parse().ok()?, utime + stime))
 }
 
 /// The process group and thread count of a `/proc/PID/stat` line (fields 5 and 20; the name, field 2, is in
@@ -85,6 +94,13 @@ fn group_and_threads(stat: &str) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cpu_ticks_are_user_plus_system_time() {
+        let stat = "4242 (melt (x) y) S 1 4242 4242 0 -1 4194304 3 0 0 0 17 5 0 0 20 0 7 0 99 1 2 3";
+        assert_eq!(group_and_cpu(stat), Some((4242, 22)));
+        assert_eq!(group_cpu_ticks(u32::MAX), 0, "no process is in that group");
+    }
 
     #[test]
     fn the_group_and_thread_count_are_read_past_a_name_with_spaces_and_parentheses() {

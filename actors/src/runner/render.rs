@@ -25,6 +25,12 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 /// its render thread, and one still loading the project has written nothing yet (a short render caught by the race
 /// may print no progress at all).
 const MELT_LEFT_WAITING: Duration = Duration::from_secs(3);
+/// A silent melt's CPU time is compared over at least this long: shorter, a melt waiting on a slow disk for a
+/// moment would look idle.
+const CPU_WINDOW: Duration = Duration::from_secs(1);
+/// A melt silent but using CPU (an encoder flushing its look-ahead frames on a busy machine) is given this many
+/// stall timeouts before it is killed all the same: a melt that spins without rendering must end too.
+const BUSY_STALL_FACTOR: u32 = 10;
 /// The line the job's log gets when the worker ends such a melt.
 const MELT_LEFT_WAITING_NOTE: &str =
     "distencode: melt finished the render but did not exit (its render thread ended before it was marked running); the worker ended melt";
@@ -317,6 +323,8 @@ async fn run_melt(
     let mut transcript = Transcript::new(&project.disabled_services);
     let mut last_output = Instant::now();
     let mut last_progress: Option<Instant> = None;
+    // melt's CPU time when it was last seen working while silent; `None` while it prints.
+    let mut silent_cpu: Option<(Instant, u64)> = None;
     let mut flush_tick = tokio::time::interval(LOG_BATCH_DELAY);
     let (id, attempt) = (job.id, job.attempt);
     loop {
@@ -324,6 +332,7 @@ async fn run_melt(
             line = lines.recv() => {
                 let Some(line) = line else { break };
                 last_output = Instant::now();
+                silent_cpu = None;
                 let (text, progress) = progress::split_line(&line);
                 if let Some((frame, percent)) = progress {
                     if last_progress.is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL) {
@@ -361,13 +370,10 @@ async fn run_melt(
                     tracing::info!(job = %id, attempt, "melt finished the render without exiting: ended it");
                     return reported_failure(&mut transcript).map_or(Ok(()), Err);
                 }
-                if last_output.elapsed() > config.stall_timeout {
+                if let Some(reason) = stalled(config.stall_timeout, last_output, &mut silent_cpu, || process::group_cpu_ticks(pid)) {
                     process::kill_group(pid);
                     let _ = child.wait().await;
-                    return Err(Outcome::Failed {
-                        reason: format!("melt stalled: no output for {:?}", config.stall_timeout),
-                        log_tail: transcript.tail(),
-                    });
+                    return Err(Outcome::Failed { reason, log_tail: transcript.tail() });
                 }
             }
             _ = &mut *cancel => {
@@ -424,6 +430,42 @@ pub(super) async fn read_lines(stream: impl AsyncRead + Unpin, lines: mpsc::Send
                         return;
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Why melt counts as stalled now, if it does: silent for `timeout` and using no CPU over the last [`CPU_WINDOW`]
+/// or more, or silent for [`BUSY_STALL_FACTOR`] timeouts however busy. `cpu` reads melt's CPU ticks; `silent_cpu`
+/// keeps the last reading while melt is silent.
+fn stalled(
+    timeout: Duration,
+    last_output: Instant,
+    silent_cpu: &mut Option<(Instant, u64)>,
+    cpu: impl FnOnce() -> u64,
+) -> Option<String> {
+    let silence = last_output.elapsed();
+    if silence <= timeout.saturating_sub(CPU_WINDOW) {
+        return None;
+    }
+    if silence > timeout * BUSY_STALL_FACTOR {
+        return Some(format!("melt stalled: no output for {:?}, though it used CPU", timeout * BUSY_STALL_FACTOR));
+    }
+    match *silent_cpu {
+        None => {
+            *silent_cpu = Some((Instant::now(), cpu()));
+            None
+        }
+        Some((since, _)) if since.elapsed() < CPU_WINDOW => None,
+        Some((_, before)) => {
+            let now = cpu();
+            if now > before {
+                *silent_cpu = Some((Instant::now(), now));
+                None
+            } else if silence > timeout {
+                Some(format!("melt stalled: no output for {timeout:?}"))
+            } else {
+                None
             }
         }
     }
@@ -497,6 +539,30 @@ async fn commit_or_discard(
 mod tests {
     use super::*;
     use distencode_wire::job::{JobId, JobSpec};
+
+    #[test]
+    fn a_silent_melt_is_stalled_only_once_it_also_stops_using_cpu() {
+        let timeout = Duration::from_secs(8);
+        let ago = |secs| Instant::now() - Duration::from_secs(secs);
+        let mut seen = None;
+        assert_eq!(stalled(timeout, ago(2), &mut seen, || 5), None, "printing recently");
+        assert!(seen.is_none(), "nothing read while melt prints");
+        // Silent for the timeout: the first reading is taken, and a reading is compared only a CPU window later.
+        assert_eq!(stalled(timeout, ago(9), &mut seen, || 5), None);
+        assert_eq!(stalled(timeout, ago(9), &mut seen, || 5), None, "too soon to compare");
+        // Still using CPU a window later: working, not stalled.
+        seen = Some((Instant::now() - CPU_WINDOW, 5));
+        assert_eq!(stalled(timeout, ago(9), &mut seen, || 7), None);
+        assert_eq!(seen.map(|(_, ticks)| ticks), Some(7));
+        // No CPU used over a window: stalled.
+        seen = Some((Instant::now() - CPU_WINDOW, 7));
+        assert_eq!(stalled(timeout, ago(9), &mut seen, || 7), Some("melt stalled: no output for 8s".into()));
+        // Busy but silent for ten timeouts: stalled all the same.
+        assert_eq!(
+            stalled(timeout, ago(81), &mut seen, || 100),
+            Some("melt stalled: no output for 80s, though it used CPU".into())
+        );
+    }
 
     #[test]
     fn melt_runs_in_its_folder_with_the_work_dir_as_its_tmpdir() {
