@@ -15,6 +15,8 @@ pub enum BenchCommand {
     Recovery(RecoveryArgs),
     /// Logs: a job streaming ~100 MB of log lines (MB/s), and the coordinator's memory while 100 jobs stream at once.
     Logs(LogsArgs),
+    /// Split renders: one project unsplit on 1 worker, split in 2 on 1, split in 2 on 2, each worker pinned to a core.
+    Split(SplitArgs),
     /// The web interface with 100,000 jobs in the store: the jobs page p50/p99, and RSS with 200 event streams open.
     Web(WebArgs),
 }
@@ -48,6 +50,21 @@ pub struct OverheadArgs {
     #[arg(long, default_value_t = 25)]
     pub short_frames: u64,
     /// The melt to run (bare, and by the worker).
+    #[arg(long, default_value = "melt")]
+    pub melt: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct SplitArgs {
+    /// Frames of the project (noise + tone at 25 fps; 1500 frames are 60 s). Each chunk must be 10 s or more.
+    #[arg(long, default_value_t = 1500)]
+    pub frames: u64,
+    /// Its picture, WxH.
+    #[arg(long, default_value = "640x360")]
+    pub size: String,
+    /// The melt the workers run.
     #[arg(long, default_value = "melt")]
     pub melt: String,
     #[command(flatten)]

@@ -123,9 +123,31 @@ impl Node {
         melt: &str,
         log: PathBuf,
     ) -> Result<Self> {
+        Self::worker_pinned(certs, name, coordinator, work_dir, melt, log, None)
+    }
+
+    /// [`Node::worker`], pinned to CPU `core` when one is given (`taskset -c`, which melt inherits): one machine's
+    /// worth of CPU.
+    pub fn worker_pinned(
+        certs: &Path,
+        name: &str,
+        coordinator: &str,
+        work_dir: &Path,
+        melt: &str,
+        log: PathBuf,
+        core: Option<usize>,
+    ) -> Result<Self> {
         let exe = std::env::current_exe().context("finding this program")?;
         let file = std::fs::File::create(&log)?;
-        let child = Command::new(exe)
+        let mut command = match core {
+            Some(core) => {
+                let mut taskset = Command::new("taskset");
+                taskset.args(["-c", &core.to_string()]).arg(exe);
+                taskset
+            }
+            None => Command::new(exe),
+        };
+        let child = command
             .args(["node", "--role", "worker", "--name", name, "--coordinator", coordinator, "--melt", melt])
             .arg("--work-dir")
             .arg(work_dir)
@@ -137,7 +159,7 @@ impl Node {
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
-            .context("starting a worker")?;
+            .context("starting a worker (pinned ones under util-linux's taskset)")?;
         Ok(Node { pid: child.id(), child: Some(child), addr: String::new(), log, listening_after: Duration::ZERO })
     }
 

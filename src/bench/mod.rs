@@ -19,6 +19,7 @@ mod recovery;
 mod report;
 mod scale;
 mod sim;
+mod split;
 mod stats;
 mod web;
 
@@ -37,6 +38,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Scale(a) => &a.common,
         BenchCommand::Recovery(a) => &a.common,
         BenchCommand::Logs(a) => &a.common,
+        BenchCommand::Split(a) => &a.common,
         BenchCommand::Web(a) => &a.common,
     };
     let (json, limit) = (common.json, Duration::from_secs(common.time_limit.max(1)));
@@ -50,6 +52,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
                 BenchCommand::Scale(a) => scale::run(a).await,
                 BenchCommand::Recovery(a) => recovery::run(a).await,
                 BenchCommand::Logs(a) => logs::run(a).await,
+                BenchCommand::Split(a) => split::run(a).await,
                 BenchCommand::Web(a) => web::run(a).await,
             }
         };

@@ -1,4 +1,4 @@
-//! The MLT projects `bench overhead` renders, written from MLT's built-in producers (no media files needed):
+//! The MLT projects `bench overhead` and `bench split` render, written from MLT's built-in producers (no media files needed):
 //! `noise` for a render that keeps a core busy, `color` for one that is over at once, `tone` for audio in both.
 
 use anyhow::{Context, Result};
@@ -31,6 +31,11 @@ fn project(dir: &Path, name: &str, video: &str, width: u32, height: u32, frames:
 /// A render that takes a while: 640x360 noise (x264 cannot compress it) with a tone.
 pub fn noise_and_tone(dir: &Path, name: &str, frames: u64) -> Result<PathBuf> {
     project(dir, name, "noise", 640, 360, frames)
+}
+
+/// [`noise_and_tone`] at another size (`bench split`: a smaller picture for a quick run).
+pub fn noise_and_tone_sized(dir: &Path, name: &str, frames: u64, width: u32, height: u32) -> Result<PathBuf> {
+    project(dir, name, "noise", width, height, frames)
 }
 
 /// A render of a fraction of a second: a 320x240 colour with a tone.
