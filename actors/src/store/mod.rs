@@ -137,12 +137,32 @@ const ID_FLOOR: &[u8] = b"id-floor";
 /// Present in `meta` once the unfinished index covers every job.
 const UNFINISHED_INDEXED: &[u8] = b"unfinished-indexed";
 
+/// How long [`JobStore::open`] waits for a database whose lock is held. A store closed in this process keeps its
+/// lock until sled's flusher thread notices (within its 500 ms interval); a second coordinator on the same data dir
+/// holds it for good and is reported once this has passed.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens sled's database at `path`, waiting up to [`LOCK_WAIT`] while its lock is held.
+fn open_db(path: &Path) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            opened => return opened,
+        }
+    }
+}
+
 impl JobStore {
     /// Opens (or creates) the store in `dir`, migrating one of an older schema; refuses one of a newer schema
     /// before anything on disk is changed.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         schema::check_file(dir)?;
-        let db = sled::Config::new().path(dir.join("jobs.sled")).cache_capacity(CACHE_BYTES).open()?;
+        let db = open_db(&dir.join("jobs.sled"))?;
         let meta = db.open_tree("meta")?;
         let version = schema::check_meta(dir, &meta)?;
         let segments = Arc::new(LogSegments::open(&dir.join("logs")).map_err(log_error)?);

@@ -205,6 +205,12 @@ fn assert_holds_the_fixture(store: &JobStore) {
 }
 
 /// The schema every stored record of `tree` is in.
+/// The store's sled database opened directly, as a migration left it. No flusher thread: once dropped, the
+/// database's lock is released at once, and the next open (the JobStore's) does not find it held.
+pub(super) fn raw_db(dir: &Path) -> sled::Db {
+    sled::Config::new().path(dir.join("jobs.sled")).flush_every_ms(None).open().unwrap()
+}
+
 pub(super) fn versions(tree: &sled::Tree) -> Vec<u32> {
     tree.iter().values().map(|v| stored::version_of(&v.unwrap())).collect()
 }
@@ -212,7 +218,7 @@ pub(super) fn versions(tree: &sled::Tree) -> Vec<u32> {
 #[test]
 fn the_schema_1_fixture_opens_with_every_job_log_and_reservation_and_is_migrated() {
     let dir = fixture_copy();
-    assert_eq!(versions(&sled::open(dir.path().join("jobs.sled")).unwrap().open_tree("jobs").unwrap()), [1; 9]);
+    assert_eq!(versions(&raw_db(dir.path()).open_tree("jobs").unwrap()), [1; 9]);
     {
         let store = JobStore::open(dir.path()).unwrap();
         assert_holds_the_fixture(&store);
@@ -233,7 +239,7 @@ fn a_migration_stopped_half_way_reads_either_way_and_finishes_at_the_next_open()
     let dir = fixture_copy();
     {
         // As if killed after rewriting jobs 1 and 6 and a reservation, before `meta` was raised.
-        let db = sled::open(dir.path().join("jobs.sled")).unwrap();
+        let db = raw_db(dir.path());
         schema::write_file(dir.path()).unwrap();
         let (jobs, reservations) = (db.open_tree("jobs").unwrap(), db.open_tree("reservations").unwrap());
         for n in [1u64, 6] {
@@ -269,7 +275,7 @@ fn a_store_of_a_newer_schema_is_refused_with_both_versions_and_left_as_it_was() 
     // Without the file, `meta` refuses it all the same.
     std::fs::remove_file(dir.path().join(schema::VERSION_FILE)).unwrap();
     {
-        let db = sled::open(dir.path().join("jobs.sled")).unwrap();
+        let db = raw_db(dir.path());
         db.open_tree("meta").unwrap().insert("schema-version", &5u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
     }

@@ -1,7 +1,7 @@
 //! The schema-2 fixture (`tests/fixtures/store-v2`, written by the last release of schema 2; its README says what is
 //! in it) opens with every job, log, reservation and drain intact, and is migrated to the current schema crash-safely.
 
-use super::schema_tests::{assert_holds, fixture_copy_of, versions, FixtureLog};
+use super::schema_tests::{assert_holds, fixture_copy_of, raw_db, versions, FixtureLog};
 use super::*;
 use distencode_wire::job::{Attempt, AttemptOutcome, Encoding, JobState, MeltLog, RenderFacts};
 
@@ -166,7 +166,7 @@ fn assert_holds_the_fixture(store: &JobStore) {
 fn the_schema_2_fixture_opens_with_every_job_log_reservation_and_drain_and_is_migrated() {
     let dir = fixture_copy_of("store-v2");
     {
-        let db = sled::open(dir.path().join("jobs.sled")).unwrap();
+        let db = raw_db(dir.path());
         assert_eq!(versions(&db.open_tree("jobs").unwrap()), [2; 10]);
         assert_eq!(versions(&db.open_tree("drains").unwrap()), [2]);
     }
@@ -194,7 +194,7 @@ fn a_schema_2_migration_stopped_half_way_reads_either_way_and_finishes_at_the_ne
     let dir = fixture_copy_of("store-v2");
     {
         // As if killed after rewriting jobs 1 and 10 and the drain, before `meta` was raised.
-        let db = sled::open(dir.path().join("jobs.sled")).unwrap();
+        let db = raw_db(dir.path());
         schema::write_file(dir.path()).unwrap();
         let (jobs, drains) = (db.open_tree("jobs").unwrap(), db.open_tree("drains").unwrap());
         for n in [1u64, 10] {

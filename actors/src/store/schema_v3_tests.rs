@@ -2,7 +2,7 @@
 //! in it) opens with every job, log, reservation and drain intact, each job a render with no preset named, and is
 //! migrated to the current schema; schema 4 keeps an ffmpeg job's kind and a job's preset.
 
-use super::schema_tests::{fixture_copy_of, versions};
+use super::schema_tests::{fixture_copy_of, raw_db, versions};
 use super::*;
 use distencode_wire::fingerprint::Fingerprint;
 use distencode_wire::job::{
@@ -160,7 +160,7 @@ fn the_schema_3_fixture_opens_with_every_job_log_reservation_and_drain_and_is_mi
 fn a_migration_of_schema_3_stopped_half_way_finishes_at_the_next_open() {
     let dir = fixture_copy_of("store-v3");
     {
-        let db = sled::open(dir.path().join("jobs.sled")).unwrap();
+        let db = raw_db(dir.path());
         schema::write_file(dir.path()).unwrap();
         let jobs = db.open_tree("jobs").unwrap();
         let bytes = jobs.get(2u64.to_be_bytes()).unwrap().unwrap();
