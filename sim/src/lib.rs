@@ -4,7 +4,8 @@
 //!
 //! A simulated worker dials with its own certificate (`connection::dial`, `Hello`), sends `Register`, answers each
 //! `Offer` with `Accepted` and `Verified`, waits for `Commit { go: true }`, sends `Finished` with a success, and
-//! heartbeats like a real worker. Between `Accepted` and `Verified` it streams the job's log as `Log` batches (a
+//! heartbeats like a real worker; with [`Plan::redial`] it dials again after a lost connection with the real worker's
+//! backoff and jitter (`distencode_wire::redial`). Between `Accepted` and `Verified` it streams the job's log as `Log` batches (a
 //! window of unacknowledged bytes, as the real worker keeps): by default one short batch, as melt always prints a
 //! few lines. That batch is also what keeps `Verified` behind the coordinator's durable `Start`, because the
 //! coordinator stores it (after the `Start`) before it reads on (see [`Plan::verify_at_once`]). A simulated client
@@ -60,12 +61,24 @@ pub struct JobTimes {
     pub finished_acked: Option<Instant>,
 }
 
+/// A simulated worker dialling its coordinator, or registered by it.
+#[derive(Clone, Debug)]
+pub struct WorkerDial {
+    pub worker: String,
+    pub at: Instant,
+    /// `Registered` came back (else: a dial began).
+    pub registered: bool,
+}
+
 /// Everything the simulated nodes saw, shared between them.
 pub struct Recorder {
     jobs: Mutex<HashMap<JobId, JobTimes>>,
     /// Jobs whose `Finished` was acknowledged as accepted (recorded as succeeded).
     finished: watch::Sender<usize>,
+    /// Registrations of simulated workers (more than one per worker when they redial).
     pub registered: AtomicUsize,
+    /// Each simulated worker's dials and registrations: which worker, and when (see [`Recorder::dials`]).
+    dials: Mutex<Vec<WorkerDial>>,
     /// Submits acknowledged.
     pub submitted: AtomicUsize,
     pub cancelled: AtomicUsize,
@@ -82,6 +95,7 @@ impl Recorder {
             jobs: Mutex::new(HashMap::new()),
             finished: watch::channel(0).0,
             registered: AtomicUsize::new(0),
+            dials: Mutex::new(Vec::new()),
             submitted: AtomicUsize::new(0),
             cancelled: AtomicUsize::new(0),
             discarded: AtomicUsize::new(0),
@@ -92,6 +106,23 @@ impl Recorder {
 
     fn stamp(&self, job: JobId, set: impl FnOnce(&mut JobTimes)) {
         set(self.jobs.lock().expect("recorder").entry(job).or_default());
+    }
+
+    pub(crate) fn note_dial(&self, worker: &str) {
+        let at = Instant::now();
+        self.dials.lock().expect("recorder").push(WorkerDial { worker: worker.to_string(), at, registered: false });
+    }
+
+    pub(crate) fn note_registered(&self, worker: &str) {
+        let at = Instant::now();
+        self.registered.fetch_add(1, Ordering::SeqCst);
+        self.dials.lock().expect("recorder").push(WorkerDial { worker: worker.to_string(), at, registered: true });
+    }
+
+    /// Every dial and registration of a simulated worker since `since`, in the order they happened.
+    pub fn dials(&self, since: Instant) -> Vec<WorkerDial> {
+        let dials = self.dials.lock().expect("recorder");
+        dials.iter().filter(|d| d.at >= since).cloned().collect()
     }
 
     pub fn finished(&self) -> usize {
@@ -110,6 +141,11 @@ impl Recorder {
         let mut ids: Vec<JobId> = self.jobs.lock().expect("recorder").keys().copied().collect();
         ids.sort();
         ids
+    }
+
+    /// The moments of job `id`, if any was seen.
+    pub fn job(&self, id: JobId) -> Option<JobTimes> {
+        self.jobs.lock().expect("recorder").get(&id).copied()
     }
 
     pub fn times(&self) -> Vec<JobTimes> {

@@ -5,6 +5,7 @@ use super::{Recorder, Target, JOB_SERVICES};
 use anyhow::{anyhow, bail, Result};
 use distencode_wire::job::{JobId, RenderFacts};
 use distencode_wire::message::{CoordinatorToWorker, Outcome, Registration, WorkerToCoordinator};
+use distencode_wire::redial::Backoff;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +33,9 @@ pub struct Plan {
     /// `Commit { go: false }`, because it checks `Verified` against its in-memory state while the `Start` that
     /// `Accepted` caused is still on its way through the store.
     pub verify_at_once: bool,
+    /// Dial again after a lost connection, as the real worker does (see [`worker`]); `bench recovery --reconnect`
+    /// times how soon a restarted coordinator has every worker back.
+    pub redial: bool,
 }
 
 /// What melt prints at least (its banner and the consumer's start), about 200 bytes.
@@ -39,7 +43,7 @@ pub const SHORT_LOG: u64 = 200;
 
 impl Default for Plan {
     fn default() -> Self {
-        Self { log_bytes: SHORT_LOG, verify_at_once: false }
+        Self { log_bytes: SHORT_LOG, verify_at_once: false, redial: false }
     }
 }
 
@@ -84,7 +88,9 @@ pub fn instance() -> u64 {
 }
 
 /// A simulated worker `name`, until `stop` turns true. Dials while holding a permit of `gate` (so a thousand
-/// workers do not all handshake at once).
+/// workers do not all handshake at once). With [`Plan::redial`], a lost connection is dialled again as the real
+/// worker does it ([`Backoff::after_session`]: full jitter under a doubling ceiling), and every dial and
+/// registration is stamped in the recorder; without it, the first lost connection is the worker's error.
 pub async fn worker(
     target: Arc<Target>,
     name: String,
@@ -95,14 +101,53 @@ pub async fn worker(
 ) -> Result<()> {
     // Each simulated worker is a process of its own, as a real one is.
     let instance = instance();
+    let mut backoff = Backoff::default();
+    let mut registered_once = false;
+    loop {
+        let mut registered = false;
+        let result = session(&target, &name, plan, instance, &recorder, &gate, &mut stop, &mut registered).await;
+        // An error after the benchmark asked to stop (the coordinator was killed first) is no error.
+        if *stop.borrow() {
+            return Ok(());
+        }
+        registered_once |= registered;
+        match result {
+            Ok(()) => return Ok(()),
+            // Before its first registration a worker that cannot register is misconfigured: no redial.
+            Err(e) if !plan.redial || !registered_once => return Err(e),
+            Err(_) => {}
+        }
+        let wait = backoff.after_session(registered);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|&s| s) => return Ok(()),
+        }
+    }
+}
+
+/// One connection of the simulated worker: dial, register, then answer the coordinator until the connection ends
+/// (an error) or `stop` turns true (`Ok`). `registered` turns true once the coordinator answered `Registered`.
+#[allow(clippy::too_many_arguments)] // the worker's settings and its shared counters, passed on for each connection
+async fn session(
+    target: &Target,
+    name: &str,
+    plan: Plan,
+    instance: u64,
+    recorder: &Arc<Recorder>,
+    gate: &Semaphore,
+    stop: &mut watch::Receiver<bool>,
+    registered: &mut bool,
+) -> Result<()> {
     let conn = {
         let _permit = gate.acquire().await?;
-        match super::peer::register(&target, &name, registration(instance)).await? {
+        recorder.note_dial(name);
+        match super::peer::register(target, name, registration(instance)).await? {
             (CoordinatorToWorker::Registered, conn) => conn,
             (other, _) => bail!("worker {name}: unexpected answer to Register: {other:?}"),
         }
     };
-    recorder.registered.fetch_add(1, Ordering::SeqCst);
+    *registered = true;
+    recorder.note_registered(name);
     let (mut reader, mut writer) = conn.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<WorkerToCoordinator>();
     let write = async move {
@@ -181,16 +226,11 @@ pub async fn worker(
             }
         }
     };
-    let result = tokio::select! {
+    tokio::select! {
         r = write => r,
         r = read => r,
         _ = stop.wait_for(|&s| s) => Ok(()),
-    };
-    // An error after the benchmark asked to stop (the coordinator was killed first) is no error.
-    if *stop.borrow() {
-        return Ok(());
     }
-    result
 }
 
 /// Streams `bytes` of log lines for one attempt in [`LOG_BATCH`] batches, within the window, then reports the

@@ -119,6 +119,10 @@ pub struct RecoveryArgs {
     /// Restarts measured (kill -9, start, first answer).
     #[arg(long, default_value_t = 5)]
     pub restarts: usize,
+    /// Keep the --workers simulated workers connected (redialling as the real worker does) and time until all of
+    /// them are registered again and a job submitted after the restart is offered, instead of the store's reload.
+    #[arg(long)]
+    pub reconnect: bool,
     #[command(flatten)]
     pub common: Common,
 }

@@ -15,6 +15,7 @@ mod dispatch;
 mod logs;
 mod overhead;
 mod projects;
+mod reconnect;
 mod recovery;
 mod report;
 mod scale;

@@ -3,7 +3,8 @@
 //! The scale generator fills a store with M jobs run to success (plus, with `--queued`, jobs left waiting); then the
 //! coordinator is killed and started again on the same data dir and address, several times. Each restart is timed
 //! from the new process's spawn to its "listening" line (the store opened), and to its first answer to a
-//! `WorkerList` request (which waits behind the reload of every unfinished job, as any request does).
+//! `WorkerList` request (which waits behind the reload of every unfinished job, as any request does). With
+//! `--reconnect`, [`super::reconnect`] times the workers' return instead.
 
 use super::args::{RecoveryArgs, ScaleArgs};
 use super::load::{self, Pace, Recorder};
@@ -17,6 +18,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub async fn run(args: &RecoveryArgs) -> Result<Report> {
+    if args.reconnect {
+        return super::reconnect::run(args).await;
+    }
     let mut report = Report::new("recovery");
     let scale_args = ScaleArgs {
         workers: args.workers.max(1),

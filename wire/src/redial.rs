@@ -43,6 +43,16 @@ impl Backoff {
         Duration::from_nanos(((u128::from(nanos) * u128::from(fraction)) >> 32) as u64)
     }
 
+    /// The wait after a connection ended, for every node that redials (the worker, and the simulated workers of
+    /// the benchmarks): from the shortest ceiling again when that connection got as far as registering (`registered`),
+    /// else under a ceiling doubled once more.
+    pub fn after_session(&mut self, registered: bool) -> Duration {
+        if registered {
+            self.reset();
+        }
+        self.next_wait()
+    }
+
     /// After a connection that got as far as registering: the next wait starts from the shortest ceiling again.
     pub fn reset(&mut self) {
         self.ceiling = MIN_WAIT;
@@ -108,6 +118,28 @@ mod tests {
         }
         let mean = total / 10_000;
         assert!(mean > Duration::from_millis(2300) && mean < Duration::from_millis(2700), "mean {mean:?}");
+    }
+
+    #[test]
+    fn a_thousand_workers_that_lose_their_coordinator_at_once_do_not_dial_again_in_lockstep() {
+        // Each was registered and lost its coordinator at the same moment; then two dials fail while it restarts.
+        // Each draws its seed as a worker process does: were the seeds alike, so would every wait be.
+        let mut workers: Vec<Backoff> = (0..1000).map(|_| Backoff::default()).collect();
+        for (registered, ceiling) in [(true, MIN_WAIT), (false, MIN_WAIT * 2), (false, MIN_WAIT * 4)] {
+            // The waits, counted in 10 ms steps over the window they are drawn in.
+            let steps = (ceiling.as_millis() / 10) as usize;
+            let mut per_step = vec![0u32; steps];
+            for worker in &mut workers {
+                let wait = worker.after_session(registered);
+                assert!(wait <= ceiling, "a wait of {wait:?}, past {ceiling:?}");
+                per_step[((wait.as_millis() / 10) as usize).min(steps - 1)] += 1;
+            }
+            // In lockstep all 1,000 would share one step; spread, each holds about 1000 / steps.
+            let busiest = per_step.iter().max().copied().unwrap_or(0);
+            let empty = per_step.iter().filter(|&&n| n == 0).count();
+            assert!(busiest <= 3 * 1000 / steps as u32, "{busiest} of 1,000 waits in one 10 ms step: {per_step:?}");
+            assert!(empty <= steps / 10, "{empty} of {steps} steps without a wait: {per_step:?}");
+        }
     }
 
     #[test]

@@ -124,13 +124,10 @@ pub async fn run_link(
     loop {
         let mut registered = false;
         let result = session::run(&mut link, &mut registered).await;
-        if registered {
-            // That session got as far as registering: the next dial starts from the shortest wait again.
-            backoff.reset();
-            registered_once = true;
-        }
+        registered_once |= registered;
         let coordinator = &link.config.coordinator;
-        let wait = backoff.next_wait();
+        // After a session that got as far as registering, from the shortest wait again.
+        let wait = backoff.after_session(registered);
         match result {
             Ok(()) => return Ok(()),
             // Before the first registration a refusal is a configuration error: say so and stop. Later it may be
