@@ -34,6 +34,13 @@ const BUSY_STALL_FACTOR: u32 = 10;
 /// The line the job's log gets when the worker ends such a melt.
 const MELT_LEFT_WAITING_NOTE: &str =
     "distencode: melt finished the render but did not exit (its render thread ended before it was marked running); the worker ended melt";
+/// The line the job's log gets when melt's render thread ended before rendering anything. MLT's avformat consumer
+/// starts that thread before it marks itself running; a thread that checks first (its set-up is short for an audio
+/// pass) ends at once, leaves its opened file empty, and melt's main thread waits for ever. melt is started again.
+const MELT_NEVER_STARTED_NOTE: &str =
+    "distencode: melt's render thread ended before rendering anything (it started before it was marked running); the worker started melt again";
+/// How many times melt is started for one attempt when its render thread ends before it begins.
+const MELT_START_TRIES: usize = 3;
 /// Lines of melt's output kept for a failure report.
 const TAIL_LINES: usize = 20;
 
@@ -286,7 +293,16 @@ fn melt_command(config: &RunnerConfig, job: &MeltJob, project: &str, folder: &Pa
     command
 }
 
-/// Runs melt to its end; `Err` carries the outcome when the render cannot count.
+/// How one melt run ended, when it did not fail.
+enum MeltEnd {
+    /// melt rendered (and exited, or was ended after finishing, see [`MELT_LEFT_WAITING_NOTE`]).
+    Rendered,
+    /// melt's render thread ended before rendering anything (see [`MELT_NEVER_STARTED_NOTE`]).
+    NeverStarted,
+}
+
+/// Runs melt to its end, again (at most [`MELT_START_TRIES`] times in all) when its render thread ended before it
+/// began; `Err` carries the outcome when the render cannot count.
 async fn run_melt(
     config: &RunnerConfig,
     job: &MeltJob,
@@ -296,6 +312,37 @@ async fn run_melt(
     log: &mut LogSink,
     cancel: &mut oneshot::Receiver<()>,
 ) -> Result<(), Outcome> {
+    for _ in 1..MELT_START_TRIES {
+        match run_melt_once(config, job, project, partial, link, log, cancel).await? {
+            // Lost the other way round, the thread marks the consumer stopped after it was marked running: melt
+            // exits at once, leaving the opened file empty.
+            MeltEnd::Rendered if !opened_but_empty(partial).await => return Ok(()),
+            MeltEnd::Rendered | MeltEnd::NeverStarted => {
+                log.line(MELT_NEVER_STARTED_NOTE).await;
+                log.flush().await;
+                tracing::info!(job = %job.id, attempt = job.attempt, "melt never started rendering: started it again");
+            }
+        }
+    }
+    match run_melt_once(config, job, project, partial, link, log, cancel).await? {
+        MeltEnd::Rendered => Ok(()),
+        MeltEnd::NeverStarted => Err(Outcome::Failed {
+            reason: format!("melt's render thread ended before rendering anything, {MELT_START_TRIES} times"),
+            log_tail: String::new(),
+        }),
+    }
+}
+
+/// Runs melt once, to its end.
+async fn run_melt_once(
+    config: &RunnerConfig,
+    job: &MeltJob,
+    project: &Project,
+    partial: &Path,
+    link: &LinkHandle,
+    log: &mut LogSink,
+    cancel: &mut oneshot::Receiver<()>,
+) -> Result<MeltEnd, Outcome> {
     let folder = melt_folder(project).await;
     let project_arg = project_arg(&job.spec.project).await?;
     let mut child = match melt_command(config, job, &project_arg, &folder, partial).spawn() {
@@ -368,7 +415,18 @@ async fn run_melt(
                     log.line(MELT_LEFT_WAITING_NOTE).await;
                     log.flush().await;
                     tracing::info!(job = %id, attempt, "melt finished the render without exiting: ended it");
-                    return reported_failure(&mut transcript).map_or(Ok(()), Err);
+                    return reported_failure(&mut transcript).map_or(Ok(MeltEnd::Rendered), Err);
+                }
+                if last_output.elapsed() > MELT_LEFT_WAITING
+                    && last_progress.is_none()
+                    && process::group_down_to_main_threads(pid)
+                    && opened_but_empty(partial).await
+                {
+                    // The same race, lost earlier: the render thread found the consumer not yet running, ended at
+                    // once, and left the opened file empty.
+                    process::kill_group(pid);
+                    let _ = child.wait().await;
+                    return Ok(MeltEnd::NeverStarted);
                 }
                 if let Some(reason) = stalled(config.stall_timeout, last_output, &mut silent_cpu, || process::group_cpu_ticks(pid)) {
                     process::kill_group(pid);
@@ -397,7 +455,12 @@ async fn run_melt(
         };
         return Err(Outcome::Failed { reason, log_tail: transcript.tail() });
     }
-    reported_failure(&mut transcript).map_or(Ok(()), Err)
+    reported_failure(&mut transcript).map_or(Ok(MeltEnd::Rendered), Err)
+}
+
+/// Whether melt's consumer opened `partial` (a file, not an image sequence) and wrote nothing to it.
+async fn opened_but_empty(partial: &Path) -> bool {
+    tokio::fs::metadata(partial).await.is_ok_and(|m| m.is_file() && m.len() == 0)
 }
 
 /// Whether melt has written anything to `partial` (its consumer started, so loading the project is over).
