@@ -312,11 +312,13 @@ async fn run_melt(
     log: &mut LogSink,
     cancel: &mut oneshot::Receiver<()>,
 ) -> Result<(), Outcome> {
-    for _ in 1..MELT_START_TRIES {
+    for tries in 1..=MELT_START_TRIES {
+        let last = tries == MELT_START_TRIES;
         match run_melt_once(config, job, project, partial, link, log, cancel).await? {
             // Lost the other way round, the thread marks the consumer stopped after it was marked running: melt
             // exits at once, leaving the opened file empty.
-            MeltEnd::Rendered if !opened_but_empty(partial).await => return Ok(()),
+            MeltEnd::Rendered if last || !opened_but_empty(partial).await => return Ok(()),
+            MeltEnd::NeverStarted if last => break,
             MeltEnd::Rendered | MeltEnd::NeverStarted => {
                 log.line(MELT_NEVER_STARTED_NOTE).await;
                 log.flush().await;
@@ -324,13 +326,10 @@ async fn run_melt(
             }
         }
     }
-    match run_melt_once(config, job, project, partial, link, log, cancel).await? {
-        MeltEnd::Rendered => Ok(()),
-        MeltEnd::NeverStarted => Err(Outcome::Failed {
-            reason: format!("melt's render thread ended before rendering anything, {MELT_START_TRIES} times"),
-            log_tail: String::new(),
-        }),
-    }
+    Err(Outcome::Failed {
+        reason: format!("melt's render thread ended before rendering anything, {MELT_START_TRIES} times"),
+        log_tail: String::new(),
+    })
 }
 
 /// Runs melt once, to its end.
