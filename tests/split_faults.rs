@@ -103,6 +103,13 @@ fn a_stalled_chunk_is_killed_as_stalled_and_rerun_while_the_other_keeps_its_work
     let output = dir.join("stall.mp4");
     let id = cluster.submit(&projects::slow(&dir, "stall.mlt", FRAMES), &["--split", "2"]);
     wait_for_running_chunks(&cluster, id, 2);
+    // Stopped before it renders, melt could not be told from one that lost MLT's start race (whose worker starts it
+    // again within the attempt): wait until the second chunk's melt reports progress.
+    let second =
+        tasks(&cluster.job(id)).iter().filter(|t| t["kind"] == "chunk").nth(1).unwrap()["job"].as_u64().unwrap();
+    cluster.wait_until(Duration::from_secs(90), "the second chunk to report progress", || {
+        cluster.job(second)["progress"].as_f64().is_some_and(|p| p > 0.0)
+    });
     let pid = melt_pid_of(&format!(".stall.mp4.job{id}.chunk1"));
     let stopped = std::process::Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap();
     assert!(stopped.success());
