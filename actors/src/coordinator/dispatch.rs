@@ -75,8 +75,9 @@ impl Coordinator {
         if let Some(pool) = pool {
             self.abandon_unwanted(&pool, ctx);
         }
-        // More idle workers may be left for the jobs behind these; a claim that pairs nothing ends the round.
-        let again = self.dispatch_again || !claimed.is_empty();
+        // More idle workers may be left for the jobs behind these; a claim that pairs nothing, or leaves no idle
+        // worker, ends the round (a worker that becomes free starts the next one).
+        let again = self.dispatch_again || (!claimed.is_empty() && idle_left > 0);
         for (id, worker) in claimed {
             self.offer(id, worker, ctx);
         }
@@ -104,7 +105,7 @@ impl Coordinator {
                 Err(_) => {
                     // The offer was not recorded: the attempt the worker was claimed for is the next one.
                     let attempt = act.active.get(&id).map_or(1, |r| r.attempts.last().map_or(1, |a| a.number + 1));
-                    act.registry.do_send(Release { name: worker, job: id, attempt, rendered: None });
+                    act.release(worker, id, attempt, None, ctx);
                 }
             }
         });
@@ -120,6 +121,21 @@ impl Coordinator {
         self.change(id, Change::Fail { attempt, reason, requeue: true, blames_worker: false }, ctx, |_, act, ctx| {
             act.dispatch(ctx)
         });
+    }
+
+    /// Tells the WorkerRegistry that `worker` is done with `job`, then dispatches: the worker may be free now, and
+    /// the registry, which the release reaches before the claim, does not call back to say so.
+    pub(super) fn release(
+        &mut self,
+        worker: String,
+        job: JobId,
+        attempt: u32,
+        rendered: Option<bool>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.registry.do_send(Release { name: worker, job, attempt, rendered });
+        self.idle_hint += 1;
+        self.dispatch(ctx);
     }
 
     /// Fails queued jobs that every worker of the pool has turned down (each worker's reason listed). Only jobs

@@ -7,7 +7,7 @@
 
 use super::log_budget::Admit;
 use super::{Coordinator, FromWorker};
-use crate::registry::{Release, SendTo};
+use crate::registry::SendTo;
 use crate::store::{AppendLog, Change, StoreError};
 use actix::prelude::*;
 use distencode_wire::job::{AttemptOutcome, JobId, JobRecord, JobState};
@@ -157,14 +157,13 @@ impl Coordinator {
         ctx: &mut Context<Self>,
     ) {
         if !self.holds(&worker, job, attempt) {
-            self.registry.do_send(Release { name: worker, job, attempt, rendered: None });
+            self.release(worker, job, attempt, None, ctx);
             return;
         }
         tracing::info!(job = %job, attempt, worker = %worker, ?cause, "rejected: {reason}");
         let requeue = cause == RejectionCause::Worker;
         self.change(job, Change::Decline { attempt, reason, requeue }, ctx, move |_, act, ctx| {
-            act.registry.do_send(Release { name: worker, job, attempt, rendered: None });
-            act.dispatch(ctx);
+            act.release(worker, job, attempt, None, ctx);
         });
     }
 
@@ -180,8 +179,10 @@ impl Coordinator {
     ) -> ResponseActFuture<Self, Reply> {
         let ack = move |accepted| Some(CoordinatorToWorker::FinishedAck { job, attempt, accepted });
         if !self.holds(&worker, job, attempt) {
-            self.registry.do_send(Release { name: worker, job, attempt, rendered: None });
-            return Box::pin(async move { ack(false) }.into_actor(self));
+            return Box::pin(actix::fut::ready(()).map(move |(), act: &mut Self, ctx| {
+                act.release(worker, job, attempt, None, ctx);
+                ack(false)
+            }));
         }
         let (change, rendered) = match outcome {
             Outcome::Succeeded(facts) => (Change::Succeed { attempt, facts }, Some(true)),
@@ -211,8 +212,7 @@ impl Coordinator {
                     false
                 }
             };
-            act.registry.do_send(Release { name: worker, job, attempt, rendered });
-            act.dispatch(ctx);
+            act.release(worker, job, attempt, rendered, ctx);
             ack(accepted)
         }))
     }

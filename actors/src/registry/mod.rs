@@ -333,9 +333,7 @@ impl Handler<Release> for WorkerRegistry {
         if became_suspect {
             self.tell_webhooks(Event::WorkerSuspect, &msg.name);
         }
-        if self.workers.get(&msg.name).is_some_and(|e| e.state == WorkerState::Idle) && self.in_pool(&msg.name) {
-            self.events.do_send(WorkerEvent::Available);
-        }
+        // No `WorkerEvent::Available`: the Coordinator dispatches after each release it sends.
     }
 }
 
