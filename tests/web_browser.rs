@@ -175,11 +175,12 @@ fn the_web_interface_works_in_a_real_browser() {
         let here = browser.client.current_url().await.unwrap();
         assert!(here.path().starts_with("/jobs/"), "the form led to the job's page: {here}");
         // Opened again, the finished job's page shows its poster frame: the browser loaded the picture (the
-        // Content-Security-Policy allows the site's own images).
-        browser.client.goto(here.as_str()).await.unwrap();
+        // Content-Security-Policy allows the site's own images). The worker sends it after the result, so the page
+        // is opened again until it has it.
         let loaded = "const i = document.querySelector('#thumbnail'); return i && i.complete ? i.naturalWidth : 0;";
         browser
             .until(Duration::from_secs(30), "the poster frame to load", || async {
+                browser.client.goto(here.as_str()).await.unwrap();
                 browser.client.execute(loaded, vec![]).await.ok().and_then(|w| w.as_u64()).unwrap_or(0) > 0
             })
             .await;

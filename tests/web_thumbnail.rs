@@ -1,5 +1,5 @@
-//! The poster frame, end to end: a real worker renders with melt, makes the picture with ffmpeg and sends it with
-//! its result; the coordinator keeps it; the web serves it by job id and shows it, with the output's streams, on
+//! The poster frame, end to end: a real worker renders with melt, reports its result, then makes the picture with
+//! ffmpeg and sends it; the coordinator keeps it; the web serves it by job id and shows it, with the output's streams, on
 //! the job page. An image sequence's comes from its first file; an audio-only job has none, and nobody without a
 //! session gets one.
 
@@ -38,6 +38,12 @@ fn a_succeeded_render_has_a_poster_frame_an_audio_only_one_has_none() {
     for id in [video, audio, sequence] {
         let done = web.cluster.wait_final(id, Duration::from_secs(120));
         assert_eq!(done["state"], "succeeded", "{done}");
+    }
+    // The worker makes the picture once it has reported the success, and sends it after.
+    for id in [video, sequence] {
+        web.cluster.wait_until(Duration::from_secs(30), "the poster frame to arrive", || {
+            web.bearer(web.get(&format!("/api/v1/jobs/{id}/thumbnail"))).send().is_ok_and(|r| r.status() == 200)
+        });
     }
 
     // --- An image sequence's picture is made from its first file.

@@ -102,14 +102,14 @@ impl ScriptedWorker {
         }
     }
 
-    /// Reports the render ended with `outcome`; whether the coordinator took the report (`FinishedAck`).
-    pub async fn finish(&mut self, job: &MeltJob, outcome: Outcome) -> Result<bool> {
-        self.finish_with(job, outcome, None).await
+    /// Sends a success's poster frame, as a worker does after its `Finished` (nothing answers it).
+    pub async fn poster(&mut self, job: &MeltJob, thumbnail: Thumbnail) -> Result<()> {
+        self.send(WorkerToCoordinator::Poster { job: job.id, attempt: job.attempt, thumbnail }).await
     }
 
-    /// [`Self::finish`], with a poster frame.
-    pub async fn finish_with(&mut self, job: &MeltJob, outcome: Outcome, thumbnail: Option<Thumbnail>) -> Result<bool> {
-        self.send(WorkerToCoordinator::Finished { job: job.id, attempt: job.attempt, outcome, thumbnail }).await?;
+    /// Reports the render ended with `outcome`; whether the coordinator took the report (`FinishedAck`).
+    pub async fn finish(&mut self, job: &MeltJob, outcome: Outcome) -> Result<bool> {
+        self.send(WorkerToCoordinator::Finished { job: job.id, attempt: job.attempt, outcome }).await?;
         match self.next().await? {
             CoordinatorToWorker::FinishedAck { job: id, attempt, accepted }
                 if id == job.id && attempt == job.attempt =>

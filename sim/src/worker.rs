@@ -202,7 +202,7 @@ async fn session(
                         }
                     };
                     recorder.stamp(job, |t| t.finished_sent = Some(Instant::now()));
-                    send(WorkerToCoordinator::Finished { job, attempt, outcome, thumbnail: None })?;
+                    send(WorkerToCoordinator::Finished { job, attempt, outcome })?;
                 }
                 CoordinatorToWorker::FinishedAck { job, attempt, accepted } => {
                     let succeeded = committed.remove(&(job, attempt));
@@ -217,7 +217,7 @@ async fn session(
                 CoordinatorToWorker::Cancel { job, attempt } => {
                     recorder.cancelled.fetch_add(1, Ordering::SeqCst);
                     acks.remove(&(job, attempt));
-                    send(WorkerToCoordinator::Finished { job, attempt, outcome: Outcome::Cancelled, thumbnail: None })?;
+                    send(WorkerToCoordinator::Finished { job, attempt, outcome: Outcome::Cancelled })?;
                 }
                 CoordinatorToWorker::Refused(reason) | CoordinatorToWorker::NameTaken(reason) => {
                     bail!("worker {name} refused: {reason}")

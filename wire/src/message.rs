@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape: whenever the bytes pinned in `message/pins.rs` change. Nodes of
 /// different versions refuse each other at the handshake with a message naming both versions.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// The dialer's first message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -209,13 +209,18 @@ pub enum WorkerToCoordinator {
         job: JobId,
         attempt: u32,
         outcome: Outcome,
-        /// A success's poster frame (a small JPEG of the output), when the output has pictures and ffmpeg made one.
-        thumbnail: Option<Thumbnail>,
     },
     Heartbeat,
     /// The worker is shutting down: it finishes (or gives up) the render it holds, reports it, and takes no new
     /// offer. It is out of the pool until it registers again.
     Leaving,
+    /// A success's poster frame (a small JPEG of the output), sent after `Finished` when the output has pictures
+    /// and ffmpeg made one: off the job's path, and unanswered (a picture lost with a connection is not sent again).
+    Poster {
+        job: JobId,
+        attempt: u32,
+        thumbnail: Thumbnail,
+    },
 }
 
 /// What a worker announces about itself.

@@ -23,8 +23,11 @@ impl Handler<FromWorker> for Coordinator {
         let FromWorker { worker, message } = msg;
         let reply = match message {
             WorkerToCoordinator::Log { job, attempt, seq, text } => return self.log(worker, job, attempt, seq, text),
-            WorkerToCoordinator::Finished { job, attempt, outcome, thumbnail } => {
-                return self.finished(worker, job, attempt, outcome, thumbnail)
+            WorkerToCoordinator::Finished { job, attempt, outcome } => {
+                return self.finished(worker, job, attempt, outcome)
+            }
+            WorkerToCoordinator::Poster { job, attempt, thumbnail } => {
+                return self.poster(worker, job, attempt, thumbnail)
             }
             WorkerToCoordinator::Accepted { job, attempt } => {
                 self.accepted(worker, job, attempt, ctx);
@@ -167,15 +170,13 @@ impl Coordinator {
         });
     }
 
-    /// Records how a render ended (a success with its poster frame, in the same step); the reply tells the worker
-    /// whether its report counted.
+    /// Records how a render ended; the reply tells the worker whether its report counted.
     fn finished(
         &mut self,
         worker: String,
         job: JobId,
         attempt: u32,
         outcome: Outcome,
-        thumbnail: Option<Thumbnail>,
     ) -> ResponseActFuture<Self, Reply> {
         let ack = move |accepted| Some(CoordinatorToWorker::FinishedAck { job, attempt, accepted });
         if !self.holds(&worker, job, attempt) {
@@ -197,8 +198,7 @@ impl Coordinator {
                 (Change::Fail { attempt, reason, requeue: true, blames_worker: false }, None)
             }
         };
-        let thumbnail = thumbnail.filter(|_| rendered == Some(true));
-        let apply = self.store.send(crate::store::Finish { id: job, change, thumbnail });
+        let apply = self.store.send(crate::store::ApplyChange { id: job, change });
         Box::pin(apply.into_actor(self).map(move |result, act, ctx| {
             let result = result.unwrap_or(Err(StoreError::Gone));
             let accepted = match result {
@@ -215,6 +215,33 @@ impl Coordinator {
             act.release(worker, job, attempt, rendered, ctx);
             ack(accepted)
         }))
+    }
+
+    /// Stores a success's poster frame, which its worker sends after the success was recorded. Taken only from
+    /// the worker of that attempt, and kept only while that success stands (`JobStore::attach_poster`); the
+    /// worker awaits no answer.
+    fn poster(
+        &mut self,
+        worker: String,
+        job: JobId,
+        attempt: u32,
+        thumbnail: Thumbnail,
+    ) -> ResponseActFuture<Self, Reply> {
+        let attach = self.store.send(crate::store::AttachPoster { id: job, attempt, worker, thumbnail });
+        Box::pin(
+            async move {
+                match attach.await {
+                    Ok(Ok(true)) => tracing::debug!(job = %job, attempt, "poster frame stored"),
+                    Ok(Ok(false)) => {
+                        tracing::info!(job = %job, attempt, "poster frame of a result that does not count: dropped")
+                    }
+                    Ok(Err(e)) => tracing::warn!(job = %job, "poster frame not stored: {e}"),
+                    Err(e) => tracing::warn!(job = %job, "poster frame not stored: {e}"),
+                }
+                None
+            }
+            .into_actor(self),
+        )
     }
 
     pub(super) fn worker_lost(&mut self, worker: String, job: JobId, attempt: u32, ctx: &mut Context<Self>) {

@@ -225,12 +225,16 @@ impl MeltRunner {
                 self.current = Some(Current { job: id, attempt, stop: Some(stop), cancelled: false });
                 render::render(self.config.clone(), job, work, output, self.link.clone(), cancel)
                     .into_actor(self)
-                    .map(move |(outcome, thumbnail), act, _| {
+                    .map(move |(outcome, poster), act, _| {
                         if act.current.as_ref().is_some_and(|c| c.is(id, attempt)) {
                             act.current = None;
                         }
                         // In the same step as clearing `current`: the link never sees neither.
-                        act.link.finished(id, attempt, outcome, thumbnail);
+                        act.link.finished(id, attempt, outcome);
+                        if let Some(poster) = poster {
+                            let (ffmpeg, work_dir) = (act.config.ffmpeg.clone(), act.config.work_dir.clone());
+                            actix::spawn(poster.make_and_send(ffmpeg, work_dir, act.link.clone()));
+                        }
                     })
                     .spawn(ctx);
                 OfferAnswer::Accepted

@@ -4,12 +4,12 @@
 use super::log_sink::{LogSink, LOG_BATCH_DELAY};
 use super::output_files::{self, Partial};
 use super::sequence::{self, Pattern};
-use super::{ffmpeg, join, process, progress, thumbnail, verify, verify_sequence, RunnerConfig, Work};
+use super::thumbnail::PosterSource;
+use super::{ffmpeg, join, process, progress, verify, verify_sequence, RunnerConfig, Work};
 use crate::worker::LinkHandle;
 use distencode_mlt::Project;
 use distencode_wire::job::{MeltJob, RenderFacts, TaskKind};
 use distencode_wire::message::Outcome;
-use distencode_wire::thumbnail::Thumbnail;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -89,7 +89,7 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 }
 
 /// Renders `job` (already validated into `work`, its output resolved to `output`) and says how it ended, with
-/// the output's poster frame when it succeeded and has pictures; `cancel` fires to stop it.
+/// where its poster frame comes from when it succeeded and has pictures; `cancel` fires to stop it.
 pub async fn render(
     config: Arc<RunnerConfig>,
     job: MeltJob,
@@ -97,7 +97,7 @@ pub async fn render(
     output: PathBuf,
     link: LinkHandle,
     mut cancel: oneshot::Receiver<()>,
-) -> (Outcome, Option<Thumbnail>) {
+) -> (Outcome, Option<PosterSource>) {
     let task = job.spec.task.clone();
     let kind = task.as_ref().map(|t| t.kind);
     if let (Some(task), Some(TaskKind::Cleanup)) = (&task, kind) {
@@ -174,12 +174,7 @@ pub async fn render(
             }
         }
     };
-    let thumbnail = match &outcome {
-        Outcome::Succeeded(facts) if thumbnail::wanted(&job, facts) => {
-            poster(&config, &job, facts, &output, &mut log).await
-        }
-        _ => None,
-    };
+    let poster = PosterSource::of(&job, &outcome, &output);
     // The log goes beside the output when the job ended here; a discarded (stale) attempt leaves nothing behind.
     // A chunk's and the audio pass's logs, whatever their end, stay in the job's store only: nothing is left beside
     // the output but the output and its log.
@@ -203,29 +198,7 @@ pub async fn render(
         }
     })
     .await;
-    (outcome, thumbnail)
-}
-
-/// The poster frame of the output now in place; a failure is a line in the job's log, never the job's failure.
-async fn poster(
-    config: &RunnerConfig,
-    job: &MeltJob,
-    facts: &RenderFacts,
-    output: &Path,
-    log: &mut LogSink,
-) -> Option<Thumbnail> {
-    // An image sequence's picture is its first file (a still: taken at its start).
-    let picture = sequence::first_file(output);
-    let duration = if picture == output { facts.duration_seconds } else { 0.0 };
-    let made = thumbnail::make(&config.ffmpeg, &config.work_dir, &picture, duration, job.id, job.attempt).await;
-    match made {
-        Ok(thumbnail) => Some(thumbnail),
-        Err(reason) => {
-            tracing::warn!(job = %job.id, attempt = job.attempt, "no poster frame: {reason}");
-            log.line(&format!("distencode: no poster frame of the output: {reason}")).await;
-            None
-        }
-    }
+    (outcome, poster)
 }
 
 /// The folder melt starts in. Resources named after a service prefix (`avformat:media/x.mp4`) resolve against

@@ -1,14 +1,17 @@
 //! A verified render's poster frame: one small JPEG the web's job page shows, made by the worker with ffmpeg once
-//! the file is in place, and sent with the `Finished` report.
+//! the file is in place and its `Finished` report sent (off the job's path: the job has succeeded by then), and sent
+//! behind that report as `Poster`.
 //!
 //! The picture is taken a tenth of the way in (past a fade from black, still inside a short render), scaled to at
 //! most [`THUMBNAIL_WIDTH`] pixels wide keeping the aspect, and written into the worker's own work folder, never
 //! beside the output. It is a courtesy, not a check: an audio-only output has none, and a picture that cannot be
-//! made in [`THUMBNAIL_DEADLINE`] or is over [`MAX_THUMBNAIL_BYTES`] is left out with a line in the job's log; the
-//! job succeeds all the same.
+//! made in [`THUMBNAIL_DEADLINE`] or is over [`MAX_THUMBNAIL_BYTES`] is left out with a warning in the worker's log;
+//! the job has succeeded all the same.
 
-use super::process;
+use super::{process, sequence};
+use crate::worker::LinkHandle;
 use distencode_wire::job::{JobId, MeltJob, RenderFacts, TaskKind};
+use distencode_wire::message::Outcome;
 use distencode_wire::thumbnail::Thumbnail;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -32,6 +35,38 @@ const POSITION: f64 = 0.1;
 pub fn wanted(job: &MeltJob, facts: &RenderFacts) -> bool {
     let own_output = job.spec.task.as_ref().is_none_or(|t| t.kind == TaskKind::Join);
     own_output && job.spec.encoding.vcodec != "none" && facts.video_codec != "none" && !facts.video_codec.is_empty()
+}
+
+/// What a succeeded render's poster frame is made from, once its `Finished` report is sent.
+pub struct PosterSource {
+    job: JobId,
+    attempt: u32,
+    /// The output in place, or an image sequence's first file.
+    picture: PathBuf,
+    duration_seconds: f64,
+}
+
+impl PosterSource {
+    /// Where this render's poster frame comes from, when it gets one ([`wanted`]).
+    pub fn of(job: &MeltJob, outcome: &Outcome, output: &Path) -> Option<Self> {
+        let Outcome::Succeeded(facts) = outcome else { return None };
+        if !wanted(job, facts) {
+            return None;
+        }
+        // An image sequence's picture is its first file (a still: taken at its start).
+        let picture = sequence::first_file(output);
+        let duration_seconds = if picture == output { facts.duration_seconds } else { 0.0 };
+        Some(Self { job: job.id, attempt: job.attempt, picture, duration_seconds })
+    }
+
+    /// Makes the poster frame and sends it to the coordinator behind the render's `Finished`.
+    pub async fn make_and_send(self, ffmpeg: PathBuf, work_dir: PathBuf, link: LinkHandle) {
+        let Self { job, attempt, picture, duration_seconds } = self;
+        match make(&ffmpeg, &work_dir, &picture, duration_seconds, job, attempt).await {
+            Ok(thumbnail) => link.poster(job, attempt, thumbnail).await,
+            Err(reason) => tracing::warn!(%job, attempt, "no poster frame of the output: {reason}"),
+        }
+    }
 }
 
 /// Where ffmpeg writes the picture of this attempt: the worker's work folder.
@@ -62,7 +97,7 @@ fn ffmpeg_command(ffmpeg: &Path, file: &Path, at: f64, picture: &Path) -> Comman
 }
 
 /// Makes the poster frame of `file` (of `duration_seconds`) with `ffmpeg`, in `work_dir`; the reason when it
-/// cannot, as one line for the job's log.
+/// cannot, as one line.
 pub async fn make(
     ffmpeg: &Path,
     work_dir: &Path,

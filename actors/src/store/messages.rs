@@ -22,14 +22,16 @@ pub struct ApplyChange {
     pub change: Change,
 }
 
-/// Applies how an attempt ended (a worker's `Finished` report), storing a success's poster frame with it; answers
-/// like [`ApplyChange`].
+/// A success's poster frame, sent by its worker after the success was recorded (see `JobStore::attach_poster`):
+/// `true` when it was stored.
 #[derive(Message)]
-#[rtype(result = "Result<JobRecord, StoreError>")]
-pub struct Finish {
+#[rtype(result = "Result<bool, StoreError>")]
+pub struct AttachPoster {
     pub id: JobId,
-    pub change: Change,
-    pub thumbnail: Option<Thumbnail>,
+    pub attempt: u32,
+    /// The worker that sent it: it counts only from the worker of that attempt.
+    pub worker: String,
+    pub thumbnail: Thumbnail,
 }
 
 /// A job's poster frame (its JPEG's bytes), `None` when it has none.

@@ -599,10 +599,10 @@ impl Handler<ApplyChange> for JobStore {
     }
 }
 
-impl Handler<Finish> for JobStore {
-    type Result = Durable<JobRecord>;
-    fn handle(&mut self, msg: Finish, _: &mut Self::Context) -> Self::Result {
-        Durable::wrote(&self.commits, self.finish(msg.id, msg.change, msg.thumbnail))
+impl Handler<AttachPoster> for JobStore {
+    type Result = Durable<bool>;
+    fn handle(&mut self, msg: AttachPoster, _: &mut Self::Context) -> Self::Result {
+        Durable::wrote(&self.commits, self.attach_poster(msg.id, msg.attempt, &msg.worker, msg.thumbnail))
     }
 }
 

@@ -2,12 +2,12 @@
 //! job records, which are read often, never carry pictures.
 //!
 //! A value is a versioned record: [`THUMBNAIL_V1`], then the JPEG's bytes. The picture follows its job's record:
-//! written in the same flush as the success that brought it (before the record, so a success is never durable
-//! without its picture), replaced by a later success, removed by a retry and when the job is deleted or pruned. A
-//! split job's picture is its join's, copied when the join is recorded (`Change::Joined`).
+//! the worker makes it after reporting the success, off the job's path, and it is kept while that success stands;
+//! removed by a retry and when the job is deleted or pruned. A split job's picture is its join's, copied when the
+//! join is recorded (`Change::Joined`) or, when the join's picture comes later, when it comes.
 
 use super::{machine, Change, JobStore, StoreError};
-use distencode_wire::job::{now_ms, JobId, JobRecord, TaskKind};
+use distencode_wire::job::{now_ms, JobId, JobRecord, JobState, TaskKind};
 use distencode_wire::thumbnail::Thumbnail;
 
 /// The first byte of every stored poster frame: the version of the record's layout (the JPEG's bytes follow).
@@ -46,13 +46,34 @@ impl JobStore {
         self.thumbnails.get(id.0.to_be_bytes())?.map(|value| decode(id, &value)).transpose()
     }
 
-    /// Applies how an attempt ended (`change`), with the success's poster frame, if any (not yet flushed).
-    pub fn finish(&self, id: JobId, change: Change, thumbnail: Option<Thumbnail>) -> Result<JobRecord, StoreError> {
-        let poster = match (&change, thumbnail) {
-            (Change::Succeed { .. }, Some(thumbnail)) => Poster::Set(thumbnail.into_bytes()),
-            _ => self.poster_after(&change)?,
-        };
-        self.apply(id, change, poster)
+    /// Stores `thumbnail` as the picture of job `id`, made by `worker` from its attempt `attempt`'s output (not yet
+    /// flushed). The worker sends it after the attempt's success is recorded; it counts only while that success
+    /// stands and only from that attempt's worker: not for another attempt, a failure, or a job retried since. A split's join passes its picture on to its
+    /// parent, when the parent has succeeded with that join. `false` when the picture was not taken.
+    pub fn attach_poster(
+        &self,
+        id: JobId,
+        attempt: u32,
+        worker: &str,
+        thumbnail: Thumbnail,
+    ) -> Result<bool, StoreError> {
+        let record = self.get(id)?;
+        let last = record.attempts.last();
+        let stands =
+            record.state == JobState::Succeeded && last.is_some_and(|a| a.number == attempt && a.worker == worker);
+        if !stands {
+            return Ok(false);
+        }
+        self.fault.check()?;
+        let value = encode(thumbnail.bytes());
+        self.thumbnails.insert(id.0.to_be_bytes(), value.clone())?;
+        if let Some(task) = record.task.as_ref().filter(|t| t.kind == TaskKind::Join) {
+            let parent = self.get(task.parent)?;
+            if parent.state == JobState::Succeeded && parent.tasks.iter().any(|t| t.job == id) {
+                self.thumbnails.insert(task.parent.0.to_be_bytes(), value)?;
+            }
+        }
+        Ok(true)
     }
 
     /// Applies `change`, and writes what it does to the job's picture before the record.

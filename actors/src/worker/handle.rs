@@ -3,7 +3,8 @@
 //! Log batches and progress share one bounded queue: a full queue makes the render wait for room (log) or skips the
 //! report (progress), so melt's output is slowed down rather than buffered. `Verified` and `Finished` go on a
 //! queue of their own, so they never wait behind log text and are never dropped: a worker renders one job at a
-//! time, and each render makes at most one of each, so [`REPORT_QUEUE`] can never fill. `Verified` is a request:
+//! time, and each render makes at most one of each, so [`REPORT_QUEUE`] can never fill. A success's poster frame
+//! follows its `Finished` on that queue. `Verified` is a request:
 //! [`LinkHandle::verified`] returns the coordinator's `Commit`. The link ([`super::run_link`]) matches every answer
 //! with its request.
 
@@ -16,8 +17,9 @@ use tokio::sync::{mpsc, oneshot};
 /// 64 KiB (16 MiB); progress beyond it is skipped, log batches wait (back-pressure on melt's output).
 const STREAM_QUEUE: usize = 256;
 
-/// `Verified` and `Finished` reports waiting for the link. One render makes at most one of each and a new render
-/// only starts on an offer, which comes after the link has read both: two would do; four leave room.
+/// `Verified`, `Finished` and `Poster` reports waiting for the link. One render makes at most one of each and a new
+/// render only starts on an offer, which comes after the link has read the first two: three would do; four leave
+/// room (a poster that finds the queue full waits for room).
 const REPORT_QUEUE: usize = 4;
 
 /// A render's report that needs an answer.
@@ -25,7 +27,9 @@ pub(super) enum Report {
     /// The render is verified; `commit` gets the coordinator's `Commit { go }`.
     Verified { job: JobId, attempt: u32, facts: RenderFacts, commit: oneshot::Sender<bool> },
     /// How the render ended; answered by `FinishedAck`.
-    Finished { job: JobId, attempt: u32, outcome: Outcome, thumbnail: Option<Thumbnail> },
+    Finished { job: JobId, attempt: u32, outcome: Outcome },
+    /// A success's poster frame, after its `Finished`; unanswered, and not kept for a reconnection.
+    Poster { job: JobId, attempt: u32, thumbnail: Thumbnail },
 }
 
 /// Cloneable; held by the MeltRunner and each render.
@@ -71,13 +75,17 @@ impl LinkHandle {
         answer.await.unwrap_or(false)
     }
 
-    /// Reports how a render ended (with a success's poster frame). The link keeps the report until its
-    /// `FinishedAck`, across reconnections.
-    pub fn finished(&self, job: JobId, attempt: u32, outcome: Outcome, thumbnail: Option<Thumbnail>) {
-        if let Err(e) = self.reports.try_send(Report::Finished { job, attempt, outcome, thumbnail }) {
+    /// Reports how a render ended. The link keeps the report until its `FinishedAck`, across reconnections.
+    pub fn finished(&self, job: JobId, attempt: u32, outcome: Outcome) {
+        if let Err(e) = self.reports.try_send(Report::Finished { job, attempt, outcome }) {
             // Cannot happen (see REPORT_QUEUE); should it, the coordinator learns of the end when it loses the
             // job (the worker registers without it).
             tracing::error!(%job, attempt, "the outcome could not be queued for the coordinator: {e}");
         }
+    }
+
+    /// Sends a success's poster frame, behind its `Finished` (same queue, so never before it).
+    pub async fn poster(&self, job: JobId, attempt: u32, thumbnail: Thumbnail) {
+        let _ = self.reports.send(Report::Poster { job, attempt, thumbnail }).await;
     }
 }

@@ -36,16 +36,20 @@ impl Pending {
         }
     }
 
-    /// Keeps a report until it is answered (it replaces the one before); returns the message to send.
+    /// Keeps a report until it is answered (it replaces the one before); returns the message to send. A poster
+    /// frame is only passed on: nothing answers it.
     pub(super) fn report(&mut self, report: Report) -> WorkerToCoordinator {
         let message = match report {
             Report::Verified { job, attempt, facts, commit } => {
                 self.commit = Some(commit);
                 WorkerToCoordinator::Verified { job, attempt, facts }
             }
-            Report::Finished { job, attempt, outcome, thumbnail } => {
+            Report::Finished { job, attempt, outcome } => {
                 self.commit = None;
-                WorkerToCoordinator::Finished { job, attempt, outcome, thumbnail }
+                WorkerToCoordinator::Finished { job, attempt, outcome }
+            }
+            Report::Poster { job, attempt, thumbnail } => {
+                return WorkerToCoordinator::Poster { job, attempt, thumbnail };
             }
         };
         self.report = Some(message.clone());
@@ -179,12 +183,23 @@ mod tests {
     #[test]
     fn a_report_stays_until_answered_for_its_own_attempt() {
         let mut pending = Pending::default();
-        pending.report(Report::Finished { job: JobId(3), attempt: 2, outcome: Outcome::Cancelled, thumbnail: None });
+        pending.report(Report::Finished { job: JobId(3), attempt: 2, outcome: Outcome::Cancelled });
         assert_eq!(pending.reported_attempt(), Some((JobId(3), 2)));
         pending.answer(&CoordinatorToWorker::FinishedAck { job: JobId(3), attempt: 1, accepted: true });
         assert!(pending.report.is_some());
         pending.answer(&CoordinatorToWorker::FinishedAck { job: JobId(3), attempt: 2, accepted: false });
         assert!(pending.report.is_none());
+    }
+
+    #[test]
+    fn a_poster_frame_is_passed_on_and_leaves_the_finished_report_waiting_for_its_answer() {
+        let mut pending = Pending::default();
+        pending.report(Report::Finished { job: JobId(3), attempt: 2, outcome: Outcome::Cancelled });
+        let thumbnail = distencode_wire::thumbnail::Thumbnail::new(vec![0xff, 0xd8, 0xff, 0xd9]).unwrap();
+        let sent = pending.report(Report::Poster { job: JobId(3), attempt: 2, thumbnail: thumbnail.clone() });
+        assert_eq!(sent, WorkerToCoordinator::Poster { job: JobId(3), attempt: 2, thumbnail });
+        assert_eq!(pending.reported_attempt(), Some((JobId(3), 2)), "the Finished report still waits");
+        assert_eq!(pending.resend().count(), 1, "only the Finished report is sent again after a reconnection");
     }
 
     #[test]

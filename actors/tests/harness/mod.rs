@@ -156,6 +156,15 @@ impl Farm {
         }
     }
 
+    /// The poster frame the store holds for `id`, read with the coordinator stopped, which then starts again
+    /// (every connection closes, as after [`Farm::restart`]).
+    pub async fn stored_thumbnail(&mut self, id: JobId) -> Option<Vec<u8>> {
+        self.stop();
+        let found = open_store(&self.data).thumbnail(id).expect("the poster frame reads");
+        self.boot().await;
+        found
+    }
+
     /// Moves the coordinator's clock on by `by`, and waits until it has.
     pub async fn advance(&self, by: Duration) {
         let (done, advanced) = oneshot::channel();

@@ -1,5 +1,6 @@
-//! Poster frames in a real store (a sled temp dir): kept with a success, gone with a retry, a deletion or a prune,
-//! copied from a split job's join, never written by a refused change.
+//! Poster frames in a real store (a sled temp dir): kept for a success that stands, from its own worker; gone with
+//! a retry, a deletion or a prune; copied from a split job's join, whether it comes before or after the join is
+//! recorded; never written by a failed write.
 
 use super::*;
 use crate::store::tests::spec;
@@ -39,8 +40,13 @@ fn detailed() -> distencode_wire::job::RenderFacts {
     facts
 }
 
+/// Records attempt 1's success on w1, then its poster frame, if any, as the worker sends it.
 fn succeed(store: &JobStore, id: JobId, thumbnail: Option<Thumbnail>) -> Result<JobRecord, StoreError> {
-    store.finish(id, Change::Succeed { attempt: 1, facts: detailed() }, thumbnail)
+    let record = store.change(id, Change::Succeed { attempt: 1, facts: detailed() })?;
+    if let Some(thumbnail) = thumbnail {
+        assert!(store.attach_poster(id, 1, "w1", thumbnail)?, "the success's own picture is taken");
+    }
+    Ok(record)
 }
 
 #[test]
@@ -83,25 +89,27 @@ fn a_prune_takes_the_pictures_of_the_jobs_it_deletes() {
 }
 
 #[test]
-fn a_refused_success_writes_no_picture_and_a_success_without_one_has_none() {
+fn a_picture_counts_only_for_a_success_that_stands_and_from_its_own_worker() {
     let (_dir, store) = fresh();
     let id = running(&store);
-    let stale = store.finish(id, Change::Succeed { attempt: 2, facts: facts() }, Some(jpeg(1)));
-    assert!(matches!(stale, Err(StoreError::Refused { .. })), "{stale:?}");
-    assert_eq!(store.thumbnail(id).unwrap(), None, "a stale report stores nothing");
-
-    // A failure's report carries no picture that counts.
-    let failed = store.finish(
-        id,
-        Change::Fail { attempt: 1, reason: "melt exited".into(), requeue: false, blames_worker: true },
-        Some(jpeg(2)),
-    );
-    assert_eq!(failed.unwrap().state, JobState::Failed);
+    assert!(!store.attach_poster(id, 1, "w1", jpeg(1)).unwrap(), "a running job takes no picture");
+    store.change(id, Change::Succeed { attempt: 1, facts: detailed() }).unwrap();
+    assert!(!store.attach_poster(id, 2, "w1", jpeg(1)).unwrap(), "another attempt's picture is not taken");
+    assert!(!store.attach_poster(id, 1, "w2", jpeg(1)).unwrap(), "another worker's picture is not taken");
     assert_eq!(store.thumbnail(id).unwrap(), None);
+    assert!(store.attach_poster(id, 1, "w1", jpeg(2)).unwrap());
+    assert_eq!(store.thumbnail(id).unwrap(), Some(jpeg(2).into_bytes()));
+
+    let failed = running(&store);
+    let fail = Change::Fail { attempt: 1, reason: "melt exited".into(), requeue: false, blames_worker: true };
+    assert_eq!(store.change(failed, fail).unwrap().state, JobState::Failed);
+    assert!(!store.attach_poster(failed, 1, "w1", jpeg(3)).unwrap(), "a failure has no picture");
+    assert_eq!(store.thumbnail(failed).unwrap(), None);
 
     let other = running(&store);
     succeed(&store, other, None).unwrap();
     assert_eq!(store.thumbnail(other).unwrap(), None);
+    assert!(store.attach_poster(JobId(999), 1, "w1", jpeg(4)).is_err(), "no such job");
 }
 
 #[test]
@@ -112,6 +120,10 @@ fn a_failed_write_stores_neither_the_picture_nor_the_success() {
     assert!(succeed(&store, id, Some(jpeg(1))).is_err());
     assert_eq!(store.thumbnail(id).unwrap(), None);
     assert_eq!(store.get(id).unwrap().state, JobState::Running);
+    store.change(id, Change::Succeed { attempt: 1, facts: detailed() }).unwrap();
+    store.write_fault().fail_next_write();
+    assert!(store.attach_poster(id, 1, "w1", jpeg(1)).is_err());
+    assert_eq!(store.thumbnail(id).unwrap(), None);
 }
 
 #[test]
@@ -151,6 +163,45 @@ fn a_split_job_s_picture_is_its_join_s() {
     let joined = store.change(parent, Change::Joined { tasks: vec![view], facts: facts() }).unwrap();
     assert_eq!(joined.state, JobState::Succeeded);
     assert_eq!(store.thumbnail(parent).unwrap(), Some(jpeg(7).into_bytes()));
+}
+
+#[test]
+fn a_join_s_picture_that_comes_after_the_split_job_succeeded_is_its_picture_too() {
+    let (_dir, store) = fresh();
+    let mut split_spec = spec();
+    split_spec.split =
+        Some(Box::new(SplitRequest { chunks: Some(2), force: false, frames: 50, fps_num: 25, fps_den: 1 }));
+    let parent = store.create(split_spec, "alice".into()).unwrap().id;
+    let mut join_spec = spec();
+    join_spec.task = Some(Box::new(distencode_wire::job::Task {
+        parent,
+        kind: TaskKind::Join,
+        first: 0,
+        last: 49,
+        fps_num: 25,
+        fps_den: 1,
+        inputs: Vec::new(),
+    }));
+    let join = store.create(join_spec, "alice".into()).unwrap().id;
+    store.change(join, Change::Offer { worker: "w1".into() }).unwrap();
+    store.change(join, Change::Start { attempt: 1 }).unwrap();
+    store.change(join, Change::Succeed { attempt: 1, facts: detailed() }).unwrap();
+    let view = TaskView {
+        job: join,
+        kind: TaskKind::Join,
+        first: 0,
+        last: 49,
+        state: JobState::Succeeded,
+        worker: Some("w1".into()),
+        attempts: 1,
+        frames_done: 0,
+    };
+    store.change(parent, Change::Split { tasks: vec![view.clone()] }).unwrap();
+    store.change(parent, Change::Joined { tasks: vec![view], facts: facts() }).unwrap();
+    assert_eq!(store.thumbnail(parent).unwrap(), None, "the join's picture has not come yet");
+    assert!(store.attach_poster(join, 1, "w1", jpeg(8)).unwrap());
+    assert_eq!(store.thumbnail(join).unwrap(), Some(jpeg(8).into_bytes()));
+    assert_eq!(store.thumbnail(parent).unwrap(), Some(jpeg(8).into_bytes()));
 }
 
 #[test]
