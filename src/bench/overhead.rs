@@ -107,7 +107,9 @@ pub async fn run(args: &OverheadArgs) -> Result<Report> {
     report.row(Row::new("ratio farm/bare (both orders weighed equally)", ratio, "x").at_most(1.03));
     report.row(Row::new("  ratio when bare melt ran first (median)", m(&bare_first), "x"));
     report.row(Row::new("  ratio when the farm ran first (median)", m(&farm_first), "x"));
-    report.row(Row::new(format!("batch of {batch} short renders: extra per job (median)"), m(&extra), "ms"));
+    report.row(
+        Row::new(format!("batch of {batch} short renders: extra per job (median)"), m(&extra), "ms").at_most(20.0),
+    );
     report.row(Row::new("short render, bare melt (median)", m(&short_bare), "ms"));
     report.row(Row::new("short render, job submit --wait (median)", m(&short_farm), "ms"));
     let names = [
