@@ -8,8 +8,8 @@ use std::io::IsTerminal;
 /// Shows each version of a followed job: a line at each change of state, and progress in between.
 pub struct ProgressView {
     style: Style,
-    /// The state and worker last shown, so each change is told once.
-    last: Option<(JobState, Option<String>)>,
+    /// The state, worker and reason to wait last shown, so each change is told once.
+    last: Option<(JobState, Option<String>, Option<String>)>,
 }
 
 enum Style {
@@ -33,9 +33,9 @@ impl ProgressView {
         Self { style, last: None }
     }
 
-    /// Shows one version of the job.
+    /// Shows one version of the job (a queued one again when the reason it waits changes).
     pub fn show(&mut self, job: &JobRecord) {
-        let now = (job.state, job.worker.clone());
+        let now = (job.state, job.worker.clone(), job.waiting.clone());
         if self.last.as_ref() != Some(&now) {
             self.last = Some(now);
             self.state_changed(job);

@@ -95,3 +95,48 @@ fn higher_priority_first_then_oldest_first() {
     let order = [started(high), started(normal_old), started(normal_new), started(low)];
     assert!(order.windows(2).all(|w| w[0] <= w[1]), "offered in priority order: {order:?}");
 }
+
+#[test]
+fn submit_wait_says_why_the_job_waits_and_again_when_that_changes() {
+    let _one_at_a_time = serial();
+    let mut cluster = Cluster::start_with(2, FAST_FAILURE_DETECTION);
+    let dir = cluster.dir.path().to_path_buf();
+    ok(&cluster.cli(&["worker", "reserve", "w1", "--for", "bob"]));
+    ok(&cluster.cli(&["worker", "drain", "w2"]));
+    let project = projects::tiny(&dir, "told.mlt", 5);
+    let mut follower = std::process::Command::new(BIN)
+        .args(["job", "submit", project.to_str().unwrap(), "--wait"])
+        .env("DISTENCODE_COORDINATOR", &cluster.addr)
+        .env("DISTENCODE_CERTS", &cluster.certs)
+        .env("DISTENCODE_NAME", "alice")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, said) = std::sync::mpsc::channel();
+    let stdout = follower.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |wanted: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !seen.iter().any(|l: &String| l.ends_with(wanted)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match said.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no line ending {wanted:?} within 30 s; it said: {seen:#?}"),
+            }
+        }
+    };
+    wait_for("queued; waiting: w1 (by bob) is reserved, w2 is draining");
+    // The reason changes with the workers, while the job's record does not.
+    cluster.kill_worker("w2");
+    wait_for("queued; waiting: w1 (by bob) is reserved, w2 is disconnected");
+    ok(&cluster.cli(&["worker", "release", "w1"]));
+    let status = follower.wait().unwrap();
+    assert!(status.success(), "{seen:#?}");
+    assert_eq!(probe(&dir.join("told.mp4")).video_frames, 5);
+}

@@ -195,7 +195,12 @@ impl Coordinator {
             self.turned_down.remove(&record.id);
         }
         if let Some(sender) = self.watchers.get(&record.id) {
-            let _ = sender.send(record.clone());
+            // A job still queued keeps the reason its followers were last told, until the next look.
+            let mut shown = record.clone();
+            if shown.state == JobState::Queued {
+                shown.waiting = sender.borrow().waiting.clone();
+            }
+            let _ = sender.send(shown);
         }
         if record.task.is_some() {
             self.task_changed(&record);
@@ -339,6 +344,7 @@ impl Actor for Coordinator {
         ctx.run_interval(RECENTLY_FINAL, |act, _| {
             act.recently_final.retain(|_, (_, at)| at.elapsed() < RECENTLY_FINAL)
         });
+        ctx.run_interval(waiting::FOLLOWED_WAIT_REFRESH, |act, ctx| act.refresh_followed_waits(ctx));
         if let Some(keep) = self.config.keep_finished {
             retention::start(keep, ctx);
         }

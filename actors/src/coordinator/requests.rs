@@ -241,11 +241,16 @@ impl Handler<LogSignal> for Coordinator {
 impl Handler<Watch> for Coordinator {
     type Result = ResponseActFuture<Self, Answer<watch::Receiver<JobRecord>>>;
 
-    fn handle(&mut self, msg: Watch, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Watch, ctx: &mut Self::Context) -> Self::Result {
         let id = msg.0;
         if let Some(record) = self.active.get(&id) {
+            let queued = record.state == JobState::Queued;
             let sender = self.watchers.entry(id).or_insert_with(|| watch::channel(record.clone()).0);
             let receiver = sender.subscribe();
+            if queued {
+                // The follower hears why it waits at once, not at the next look.
+                self.refresh_followed_waits(ctx);
+            }
             return Box::pin(async move { Ok(receiver) }.into_actor(self));
         }
         // Already final: a receiver holding the final record, whose sender is gone.

@@ -4,8 +4,14 @@
 use super::Coordinator;
 use crate::registry::waiting::rejection;
 use crate::registry::{Explain, Needs, Unserved, MAX_EXPLAINED};
+use actix::prelude::*;
 use distencode_wire::job::{JobRecord, JobState};
 use std::future::Future;
+use std::time::Duration;
+
+/// How often the reason a followed queued job waits (`job submit --wait`, `job watch`) is looked at again: it
+/// changes with the workers (one freed, reserved, lost), not with the job's record.
+pub(super) const FOLLOWED_WAIT_REFRESH: Duration = Duration::from_secs(2);
 
 /// Whether the job waits for a worker of its own (a split job waits through its tasks).
 fn waits(job: &JobRecord) -> bool {
@@ -45,6 +51,38 @@ impl Coordinator {
             }
             jobs
         }
+    }
+
+    /// Tells the followers of each queued job why it waits, when the reason changed since they were last told.
+    pub(super) fn refresh_followed_waits(&mut self, ctx: &mut Context<Self>) {
+        let followed: Vec<JobRecord> = self
+            .watchers
+            .iter()
+            .filter(|(_, sender)| sender.receiver_count() > 0)
+            .filter_map(|(id, _)| self.active.get(id))
+            .filter(|job| waits(job))
+            .take(MAX_EXPLAINED)
+            .cloned()
+            .collect();
+        if followed.is_empty() {
+            return;
+        }
+        self.explained(followed)
+            .into_actor(self)
+            .map(|jobs, act, _| {
+                for job in jobs {
+                    let Some(sender) = act.watchers.get(&job.id) else { continue };
+                    // Only onto the version it was explained for: a newer one gets its own reason at the next look.
+                    sender.send_if_modified(|shown| {
+                        let told = shown.revision == job.revision && shown.waiting != job.waiting;
+                        if told {
+                            shown.waiting = job.waiting;
+                        }
+                        told
+                    });
+                }
+            })
+            .spawn(ctx);
     }
 
     /// One job, with the reason it waits if it is queued.
