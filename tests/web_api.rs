@@ -160,6 +160,26 @@ fn the_api_answers_as_the_cli_does_and_refuses_what_it_must() {
     );
     let response = web.bearer(web.post("/api/v1/workers/nobody/drain")).send().unwrap();
     assert_eq!((response.status().as_u16(), error_of(response)), (404, "no worker nobody has registered".into()));
+    // Forget: refused while the worker is connected, done once it is gone.
+    let response = web.bearer(web.post("/api/v1/workers/w1/forget")).send().unwrap();
+    assert_eq!(response.status(), 409);
+    assert!(error_of(response).starts_with("worker w1 is connected; stop it first"));
+    let response = web.bearer(web.post("/api/v1/workers/nobody/forget")).send().unwrap();
+    assert_eq!(
+        (response.status().as_u16(), error_of(response)),
+        (404, "no worker nobody is known: nothing to forget".into())
+    );
+    web.cluster.kill_worker("w1");
+    web.cluster.wait_until(Duration::from_secs(30), "w1 to be lost", || web.cluster.worker("w1")["state"] == "lost");
+    let left = body(web.bearer(web.post("/api/v1/workers/w1/forget")).send().unwrap());
+    assert_eq!(left, json!([]), "w1 is forgotten");
+    let audit = web.cluster.json(&["audit", "--json"]);
+    let forgets: Vec<&Value> = audit.as_array().unwrap().iter().filter(|e| e["action"] == "forget").collect();
+    assert_eq!(forgets.len(), 3, "each forget is in the audit trail: {audit}");
+    assert_eq!((&forgets[0]["target"], &forgets[0]["outcome"]), (&json!("worker w1"), &json!("done")), "{audit}");
+    web.cluster.issue("worker", "w2");
+    web.cluster.start_worker("w2");
+    web.cluster.wait_for_workers(1);
 
     // --- Caps: a query string and a body past their limits.
     let response = web.bearer(web.get(&format!("/api/v1/jobs?q={}", "x".repeat(3000)))).send().unwrap();

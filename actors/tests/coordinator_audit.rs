@@ -55,11 +55,24 @@ async fn every_change_and_every_refusal_is_recorded_durably_and_only_admins_read
     bob.workers(ClientRequest::Release { worker: "w1".into() }).await.unwrap();
     admin.workers(ClientRequest::Drain { worker: "w1".into() }).await.unwrap();
     admin.delete(ClientRequest::Delete(vec![first.id])).await.unwrap();
+    let forget = |worker: &str| ClientRequest::Forget { worker: worker.into() };
+    let connected = admin.workers(forget("w1")).await.unwrap_err().to_string();
+    let still_connected =
+        "worker w1 is connected; stop it first (on its machine: systemctl stop distencode-worker), then forget it";
+    assert_eq!(connected, still_connected);
+    assert_eq!(bob.workers(forget("w1")).await.unwrap_err().to_string(), "only an admin may forget worker w1");
+    let w2 = farm.worker("w2").await;
+    farm.disconnect(&mut admin, w2).await;
+    let left = admin.workers(forget("w2")).await.unwrap();
+    assert!(left.iter().all(|w| w.name != "w2"), "w2 is forgotten");
 
     // Only admins read it; the refused read is one line.
     assert_eq!(bob.audit(None, 100).await.unwrap_err().to_string(), "only an admin may read the audit trail");
 
     let expected = vec![
+        row(CLIENT, AuditAction::Forget, "worker w2", AuditOutcome::Done),
+        row(USER, AuditAction::Forget, "worker w1", refused("only an admin may forget worker w1")),
+        row(CLIENT, AuditAction::Forget, "worker w1", refused(still_connected)),
         row(CLIENT, AuditAction::Delete, "job 1", AuditOutcome::Done),
         row(CLIENT, AuditAction::Drain, "worker w1", AuditOutcome::Done),
         row(USER, AuditAction::Release, "worker w1", AuditOutcome::Done),

@@ -7,7 +7,7 @@ use crate::submit::{self, CheckHere, SubmitRequest};
 use crate::WebError;
 use distencode_actors::auth::User;
 use distencode_actors::coordinator::{self as coord, RequestError};
-use distencode_actors::registry::{Drain, Reserve, Unreserve};
+use distencode_actors::registry::{Drain, Forget, Reserve, Unreserve};
 use distencode_wire::job::{JobId, JobRecord};
 use distencode_wire::limits;
 use distencode_wire::message::WorkerView;
@@ -56,6 +56,11 @@ pub async fn release(actors: &Actors, by: &User, worker: String) -> Result<Vec<W
 
 pub async fn drain(actors: &Actors, by: &User, worker: String) -> Result<Vec<WorkerView>, WebError> {
     Ok(actors.registry.send(Drain { worker, by: by.clone() }).await??)
+}
+
+/// `worker forget`: a worker that is gone leaves the list (admins only).
+pub async fn forget(actors: &Actors, by: &User, worker: String) -> Result<Vec<WorkerView>, WebError> {
+    Ok(actors.registry.send(Forget { worker, by: by.clone() }).await??)
 }
 
 /// A job's whole stored log, read piece by piece as it is sent (a log may hold 64 MiB per attempt).

@@ -32,6 +32,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
             .route("/workers/{name}/reserve", web::post().to(reserve))
             .route("/workers/{name}/release", web::post().to(release))
             .route("/workers/{name}/drain", web::post().to(drain))
+            .route("/workers/{name}/forget", web::post().to(forget))
             .route("/events", web::get().to(crate::sse::farm_events))
             .default_service(web::to(|| async {
                 ApiError(WebError::NotFound("no such API route; see docs/api.md".into())).into_response()
@@ -154,6 +155,11 @@ async fn release(principal: Principal, state: web::Data<AppState>, name: web::Pa
 
 async fn drain(principal: Principal, state: web::Data<AppState>, name: web::Path<String>) -> Answer {
     let workers = actions::drain(&state.actors, &principal.user, name.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(workers_json(&workers)))
+}
+
+async fn forget(principal: Principal, state: web::Data<AppState>, name: web::Path<String>) -> Answer {
+    let workers = actions::forget(&state.actors, &principal.user, name.into_inner()).await?;
     Ok(HttpResponse::Ok().json(workers_json(&workers)))
 }
 

@@ -64,6 +64,8 @@ pub enum AuditAction {
     WebhookAdd,
     /// A webhook deleted.
     WebhookDelete,
+    /// A worker that is gone forgotten (`worker forget`).
+    Forget,
 }
 
 impl AuditAction {
@@ -82,6 +84,7 @@ impl AuditAction {
             AuditAction::Certificate => "certificate",
             AuditAction::WebhookAdd => "webhook-add",
             AuditAction::WebhookDelete => "webhook-delete",
+            AuditAction::Forget => "forget",
         }
     }
 }

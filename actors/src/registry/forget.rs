@@ -1,13 +1,15 @@
 //! `worker forget NAME`: a machine that is gone leaves the registry, with its reservation and drain records, so
 //! `worker list` no longer shows it as lost until the coordinator restarts. A connected worker is refused: it
-//! would only register again.
+//! would only register again. Each forget, and each refused one, goes into the audit trail.
 
 use super::reservations::saved;
 use super::{Forget, WorkerRegistry};
 use crate::auth::{authorize, Action, Users};
+use crate::coordinator::audit;
 use crate::error::{Answer, RequestError};
-use crate::store::{SaveDrain, SaveReservation};
+use crate::store::{Audited, SaveDrain, SaveReservation};
 use actix::prelude::*;
+use distencode_wire::audit::AuditAction;
 use distencode_wire::message::WorkerView;
 
 impl Handler<Forget> for WorkerRegistry {
@@ -15,6 +17,7 @@ impl Handler<Forget> for WorkerRegistry {
 
     fn handle(&mut self, msg: Forget, _: &mut Self::Context) -> Self::Result {
         let worker = msg.worker;
+        let entry = audit::entry(&msg.by, AuditAction::Forget, &audit::worker(&worker));
         let refusal = if let Err(refusal) = authorize(&Users::default(), &msg.by, Action::Forget { worker: &worker }) {
             Some(RequestError::from(refusal))
         } else if self.workers.get(&worker).is_some_and(|e| e.outbox.is_some()) {
@@ -31,11 +34,13 @@ impl Handler<Forget> for WorkerRegistry {
             None
         };
         if let Some(error) = refusal {
-            return Box::pin(async move { Err(error) }.into_actor(self));
+            return self.refuse(entry, error);
         }
-        // Its records go from disk first; then from memory, and the farm's followers are told.
+        // Its records go from disk first (the audit entry with the second); then from memory, and the farm's
+        // followers are told.
         let save = self.store.send(SaveReservation { worker: worker.clone(), reservation: None });
-        let save_drain = self.store.send(SaveDrain { worker: worker.clone(), draining: false });
+        let save_drain =
+            self.store.send(Audited { change: SaveDrain { worker: worker.clone(), draining: false }, entry });
         let saved = async move { saved(save.await).and(saved(save_drain.await)) };
         Box::pin(saved.into_actor(self).map(move |result, act, _| {
             result?;

@@ -221,7 +221,11 @@ impl Handler<Drain> for WorkerRegistry {
 
 impl WorkerRegistry {
     /// Records `entry` as refused for `refused`, then answers with the refusal.
-    fn refuse(&mut self, entry: AuditEntry, refused: RequestError) -> ResponseActFuture<Self, Answer<Vec<WorkerView>>> {
+    pub(super) fn refuse(
+        &mut self,
+        entry: AuditEntry,
+        refused: RequestError,
+    ) -> ResponseActFuture<Self, Answer<Vec<WorkerView>>> {
         let store = self.store.clone();
         Box::pin(
             async move {

@@ -139,7 +139,7 @@ pub async fn page(
 }
 
 /// `POST /workers/{name}/action`: reserve (for a person, for a while, after the current job or now), release,
-/// drain; then back to the workers.
+/// drain, forget (a lost worker); then back to the workers.
 pub async fn action(
     form: FormPost,
     state: web::Data<AppState>,
@@ -163,6 +163,9 @@ pub async fn action(
         }
         "drain" => {
             actions::drain(&state.actors, &form.principal.user, name).await?;
+        }
+        "forget" => {
+            actions::forget(&state.actors, &form.principal.user, name).await?;
         }
         other => return Err(WebError::BadRequest(format!("no worker action {other:?}")).into()),
     }

@@ -46,6 +46,7 @@ pub enum Action {
     Certificate,
     WebhookAdd,
     WebhookDelete,
+    Forget,
 }
 
 /// Layout 1 of an entry.
@@ -85,6 +86,7 @@ impl From<&wire::AuditEntry> for EntryV1 {
                 wire::AuditAction::Certificate => Action::Certificate,
                 wire::AuditAction::WebhookAdd => Action::WebhookAdd,
                 wire::AuditAction::WebhookDelete => Action::WebhookDelete,
+                wire::AuditAction::Forget => Action::Forget,
             },
             target: entry.target.clone(),
             refused: match &entry.outcome {
@@ -119,6 +121,7 @@ impl From<EntryV1> for wire::AuditEntry {
                 Action::Certificate => wire::AuditAction::Certificate,
                 Action::WebhookAdd => wire::AuditAction::WebhookAdd,
                 Action::WebhookDelete => wire::AuditAction::WebhookDelete,
+                Action::Forget => wire::AuditAction::Forget,
             },
             target: entry.target,
             outcome: match entry.refused {
