@@ -27,7 +27,7 @@ pub fn prepare(options: &FfmpegOptions, absolute: impl Fn(&Path) -> Result<PathB
     };
     let mut args: Vec<String> = preset.map(FfmpegPreset::args).unwrap_or_default();
     args.extend(options.args.iter().cloned());
-    let asked = ffmpeg_args::check(&args).map_err(|e| anyhow!(e))?;
+    let asked = ffmpeg_args::check(&args)?;
     let encoding = Encoding {
         vcodec: encoder(asked.video_encoder.as_deref(), asked.no_video),
         acodec: encoder(asked.audio_encoder.as_deref(), asked.no_audio),
@@ -98,7 +98,7 @@ fn batch_output(input: &Path, dir: &Path, preset: Option<&FfmpegPreset>) -> Path
 /// What holds here before the job is sent: its inputs and arguments pass, each input is a file, and the output
 /// may be written (the same checks as a render's; each worker checks again with its own rules).
 fn check_here(spec: &JobSpec, inputs: &[PathBuf], output: &Path) -> Result<()> {
-    distencode_wire::limits::check_spec(spec).map_err(|e| anyhow!(e))?;
+    distencode_wire::limits::check_spec(spec)?;
     if let Some(missing) = inputs.iter().find(|i| !i.is_file()) {
         bail!("the input {} is not a file", missing.display());
     }

@@ -114,7 +114,7 @@ async fn serve(client: &mut Client, endpoint: &Endpoint, request: Request) -> Re
                 let mut failed = 0;
                 for record in &submitted {
                     if let Err(e) = follow(client, endpoint, record, json).await {
-                        if !e.is::<crate::Reported>() {
+                        if !e.is::<crate::error::Reported>() {
                             eprintln!("{e}");
                         }
                         failed += 1;
@@ -233,7 +233,7 @@ async fn follow(client: &mut Client, endpoint: &Endpoint, first: &JobRecord, jso
             JobState::Succeeded if sequence::first_file(Path::new(&record.output)).is_file() => Ok(()),
             JobState::Succeeded => bail!("job {id} succeeded but {} is not there", record.output),
             // The view has printed the failure on stdout: exit non-zero without saying it again on stderr.
-            _ if !json => Err(crate::Reported.into()),
+            _ if !json => Err(crate::error::Reported.into()),
             JobState::Failed => bail!("job {id} failed: {}", record.error.as_deref().unwrap_or("no reason recorded")),
             _ => bail!("job {id} {}: {}", record.state, record.error.as_deref().unwrap_or("")),
         };

@@ -11,6 +11,7 @@ mod cli;
 mod client;
 mod config_file;
 mod doctor;
+mod error;
 mod ffmpeg_cmd;
 mod job_cmd;
 mod node_cmd;
@@ -24,6 +25,7 @@ mod worker_cmd;
 
 use clap::{CommandFactory, FromArgMatches};
 use cli::{Cli, Command};
+use error::CliError;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -35,7 +37,7 @@ fn main() -> ExitCode {
         Command::Certs(command) => certs_cmd::run(command),
         Command::Node(args) => match matches.subcommand_matches("node") {
             Some(node_matches) => config_file::resolve(args, node_matches).and_then(node_cmd::run),
-            None => Err(anyhow::anyhow!("the node command was not parsed as one")),
+            None => Err(CliError::NotParsed { command: "node" }.into()),
         },
         Command::Job(command) => client_runtime().and_then(|rt| rt.block_on(job_cmd::run(command))),
         Command::Audit { user, json, limit, connect } => {
@@ -54,46 +56,10 @@ fn main() -> ExitCode {
                 let (json, roots) = (args.json, args.roots);
                 config_file::resolve(args.node, doctor_matches).and_then(|r| doctor::run(json, &roots, r))
             }
-            None => Err(anyhow::anyhow!("the doctor command was not parsed as one")),
+            None => Err(CliError::NotParsed { command: "doctor" }.into()),
         },
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) if error.is::<Reported>() => ExitCode::FAILURE,
-        Err(error) => {
-            // One line: the chain of causes joined, as the user should read it.
-            let text: Vec<String> = error.chain().map(|e| e.to_string()).collect();
-            eprintln!("distencode: {}", dedup_chain(&text));
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// A failure the command has already told on stdout (`job submit --wait`): exit non-zero without saying it twice.
-#[derive(Debug)]
-pub struct Reported;
-
-impl std::fmt::Display for Reported {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the failure was told above")
-    }
-}
-
-impl std::error::Error for Reported {}
-
-/// Joins an error chain, skipping causes already quoted by the message before them.
-fn dedup_chain(chain: &[String]) -> String {
-    let mut line = String::new();
-    for part in chain {
-        if line.contains(part.as_str()) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(part);
-    }
-    line.replace('\n', " ")
+    error::exit_code(result)
 }
 
 fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {

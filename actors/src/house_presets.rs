@@ -121,7 +121,7 @@ fn one(config: &HousePresetConfig, earlier: bool) -> Result<PresetView, String> 
         return Err("an image sequence needs a video encoder".into());
     }
     let properties: Vec<(String, String)> = config.properties.clone().into_iter().collect();
-    consumer_props::check_all(&properties)?;
+    consumer_props::check_all(&properties).map_err(|e| e.to_string())?;
     let text = |what: &str, value: &Option<String>, default: &str| match value {
         Some(value) if value.len() > MAX_TEXT_BYTES => Err(format!("its {what} is over {MAX_TEXT_BYTES} bytes")),
         Some(value) => Ok(value.clone()),

@@ -26,7 +26,7 @@ pub async fn submit(actors: &Actors, principal: &Principal, request: SubmitReque
         .await
         .map_err(|e| WebError::Unavailable(format!("the project check did not finish: {e}")))?
         .map_err(WebError::BadRequest)?;
-    limits::check_spec(&prepared.spec).map_err(WebError::BadRequest)?;
+    limits::check_spec(&prepared.spec)?;
     let message = coord::Submit { spec: prepared.spec, by: principal.user.clone() };
     match actors.coordinator.send(message).await? {
         Ok(record) => Ok(record),
@@ -46,7 +46,7 @@ pub async fn reserve(
     until: Option<u64>,
     now: bool,
 ) -> Result<Vec<WorkerView>, WebError> {
-    limits::check_reservation(worker, &person).map_err(WebError::BadRequest)?;
+    limits::check_reservation(worker, &person)?;
     Ok(actors.registry.send(Reserve { worker: worker.to_string(), person, until, now, by: by.clone() }).await??)
 }
 

@@ -6,6 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use distencode_actors::error::RequestError;
 use distencode_actors::store::StoreError;
+use distencode_wire::error::{LimitError, SpecRefusal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -20,6 +21,12 @@ pub enum WebError {
     Forbidden(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A job spec the coordinator would refuse: a field past its cap, a property or an ffmpeg argument not allowed.
+    #[error(transparent)]
+    Spec(#[from] SpecRefusal),
+    /// A reservation's worker or person name past its cap.
+    #[error(transparent)]
+    Limit(#[from] LimitError),
     #[error("{0}")]
     NotFound(String),
     /// The request is fine but the state does not allow it (a transition refused, a worker not held).
@@ -41,7 +48,7 @@ impl WebError {
             WebError::Start(_) => StatusCode::INTERNAL_SERVER_ERROR,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
-            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::BadRequest(_) | WebError::Spec(_) | WebError::Limit(_) => StatusCode::BAD_REQUEST,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -143,5 +150,20 @@ impl ResponseError for PageError {
             return HttpResponse::SeeOther().insert_header((header::LOCATION, "/signin")).finish();
         }
         crate::pages::error_page(self.0.status(), &self.0.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_or_reservation_over_its_cap_is_a_bad_request_with_the_cli_s_line() {
+        let spec: WebError = SpecRefusal::SplitFfmpegJob.into();
+        assert_eq!(spec.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(spec.to_string(), "refused: an ffmpeg job is not split");
+        let person: WebError = LimitError::TooLong { what: "the person's name", len: 257, limit: 256 }.into();
+        assert_eq!(person.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(person.to_string(), "refused: the person's name is 257 bytes; the limit is 256");
     }
 }

@@ -130,7 +130,7 @@ fn encoding(preset: &PresetView, request: &SubmitRequest) -> Result<Encoding, St
     if let Some(acodec) = request.acodec.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         encoding.acodec = acodec.to_string();
     }
-    distencode_wire::consumer_props::check_all(&encoding.extra)?;
+    distencode_wire::consumer_props::check_all(&encoding.extra).map_err(|e| e.to_string())?;
     Ok(encoding)
 }
 

@@ -4,6 +4,7 @@
 //! coordinator, then [`Hello`]. [`accept`] is the coordinator's side: TLS, the peer's role checked against the roles
 //! this listener serves *before any frame is read*, then the version handshake.
 
+use crate::error::NotHostPort;
 use crate::frame::FrameCodec;
 use crate::frame::{self, FrameError};
 use crate::identity::{PeerIdentity, Role};
@@ -261,7 +262,8 @@ async fn dial_inner(
     config: Arc<rustls::ClientConfig>,
     role: Role,
 ) -> Result<(Connection<ClientStream>, PeerIdentity), ConnectionError> {
-    check_host_port(addr).map_err(|reason| ConnectionError::Unreachable { addr: addr.to_string(), reason })?;
+    check_host_port(addr)
+        .map_err(|e| ConnectionError::Unreachable { addr: addr.to_string(), reason: e.to_string() })?;
     let host = host_of(addr);
     let server_name = tls::server_name(host)?;
     let tcp = TcpStream::connect(addr)
@@ -300,16 +302,16 @@ pub async fn accept(
     acceptor: TlsAcceptor,
     allowed: &[Role],
 ) -> Result<(Connection<ServerStream>, PeerIdentity), ConnectionError> {
-    accept_admitting(tcp, acceptor, allowed, |_| Ok(())).await
+    accept_admitting(tcp, acceptor, allowed, |_| Ok::<(), std::convert::Infallible>(())).await
 }
 
-/// [`accept`], and `admit` has the last word on the identified peer: its `Err` text is the peer's refusal (a
-/// connection cap, say), sent as the answer to its `Hello`.
-pub async fn accept_admitting(
+/// [`accept`], and `admit` has the last word on the identified peer: the text of its `Err` is the peer's refusal
+/// (a connection cap, say), sent as the answer to its `Hello`.
+pub async fn accept_admitting<E: std::fmt::Display>(
     tcp: TcpStream,
     acceptor: TlsAcceptor,
     allowed: &[Role],
-    admit: impl FnOnce(&PeerIdentity) -> Result<(), String>,
+    admit: impl FnOnce(&PeerIdentity) -> Result<(), E>,
 ) -> Result<(Connection<ServerStream>, PeerIdentity), ConnectionError> {
     let peer_addr = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "unknown peer".into());
     tokio::time::timeout(HANDSHAKE_TIMEOUT, accept_inner(tcp, acceptor, allowed, &peer_addr, admit))
@@ -317,12 +319,12 @@ pub async fn accept_admitting(
         .map_err(|_| ConnectionError::Timeout(HANDSHAKE_TIMEOUT))?
 }
 
-async fn accept_inner(
+async fn accept_inner<E: std::fmt::Display>(
     tcp: TcpStream,
     acceptor: TlsAcceptor,
     allowed: &[Role],
     peer_addr: &str,
-    admit: impl FnOnce(&PeerIdentity) -> Result<(), String>,
+    admit: impl FnOnce(&PeerIdentity) -> Result<(), E>,
 ) -> Result<(Connection<ServerStream>, PeerIdentity), ConnectionError> {
     tcp.set_nodelay(true)?;
     let stream = acceptor.accept(tcp).await.map_err(|e| ConnectionError::Handshake {
@@ -352,7 +354,8 @@ async fn accept_inner(
         let _ = connection.send(&HelloReply::Refused(text.clone())).await;
         return Err(ConnectionError::Refused(format!("{peer_addr}: {text}")));
     }
-    if let Err(text) = admit(&peer) {
+    if let Err(refusal) = admit(&peer) {
+        let text = refusal.to_string();
         let _ = connection.send(&HelloReply::Refused(text.clone())).await;
         return Err(ConnectionError::Refused(format!("{peer_addr}: {text}")));
     }
@@ -363,23 +366,23 @@ async fn accept_inner(
 }
 
 /// `Err` with one line asking for `HOST:PORT` when `addr` has no port (`coordinator.example.net`, `::1`, `h:x`).
-pub fn check_host_port(addr: &str) -> Result<(), String> {
+pub fn check_host_port(addr: &str) -> Result<(), NotHostPort> {
     check_port(addr, false)
 }
 
 /// As [`check_host_port`] for an address to listen on, where port 0 (any free port) is allowed.
-pub fn check_listen_addr(addr: &str) -> Result<(), String> {
+pub fn check_listen_addr(addr: &str) -> Result<(), NotHostPort> {
     check_port(addr, true)
 }
 
-fn check_port(addr: &str, zero_allowed: bool) -> Result<(), String> {
+fn check_port(addr: &str, zero_allowed: bool) -> Result<(), NotHostPort> {
     let port = match addr.rsplit_once(':') {
         Some((host, port)) if !host.is_empty() && (!host.contains(':') || host.ends_with(']')) => port,
         _ => "",
     };
     match port.parse::<u16>() {
         Ok(port) if port > 0 || zero_allowed => Ok(()),
-        _ => Err(format!("{addr:?} is not HOST:PORT (e.g. coordinator.example.net:7878 or [::1]:7878)")),
+        _ => Err(NotHostPort { addr: addr.to_string() }),
     }
 }
 

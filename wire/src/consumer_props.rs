@@ -7,6 +7,8 @@
 //! value checked by its kind, and everything else is refused naming the property. The client checks before it
 //! sends, the coordinator at submit, and the worker again before melt starts.
 
+use crate::error::PropertyRefusal;
+
 /// What a property's value may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -144,29 +146,20 @@ const DESTINATIONS: &[&str] = &[
 pub const MAX_CONSUMER_VALUE_BYTES: usize = 64;
 
 /// Checks one `key=value` consumer property: `Err` is the refusal, naming the property.
-pub fn check(key: &str, value: &str) -> Result<(), String> {
+pub fn check(key: &str, value: &str) -> Result<(), PropertyRefusal> {
     let shown: String = key.chars().take(40).collect();
     if key == "vcodec" || key == "acodec" {
         let flag = if key == "vcodec" { "--vcodec" } else { "--acodec" };
-        return Err(format!("refused: the consumer property {shown:?} is set with {flag}, not --consumer-arg"));
+        return Err(PropertyRefusal::SetWithFlag { key: shown, flag });
     }
     if DESTINATIONS.contains(&key) || key.contains(['/', '\\']) {
-        return Err(format!(
-            "refused: the consumer property {shown:?} names a file or a destination; the farm writes the output \
-             itself"
-        ));
+        return Err(PropertyRefusal::NamesAFile { key: shown });
     }
     let Some(kind) = ALLOWED.iter().find(|(name, _)| *name == key).map(|(_, kind)| *kind) else {
-        return Err(format!(
-            "refused: the consumer property {shown:?} is not an encoding setting the farm allows (allowed: {})",
-            allowed_names()
-        ));
+        return Err(PropertyRefusal::NotAllowed { key: shown });
     };
     if value.len() > MAX_CONSUMER_VALUE_BYTES {
-        return Err(format!(
-            "refused: the consumer property {shown:?} has a value of {} bytes; the limit is {MAX_CONSUMER_VALUE_BYTES}",
-            value.len()
-        ));
+        return Err(PropertyRefusal::ValueTooLong { key: shown, len: value.len(), limit: MAX_CONSUMER_VALUE_BYTES });
     }
     let fits = match kind {
         Kind::Number => number(value),
@@ -181,22 +174,19 @@ pub fn check(key: &str, value: &str) -> Result<(), String> {
         Kind::Format => FORMATS.contains(&value),
     };
     if !fits {
-        let shown_value: String = value.chars().take(40).collect();
         let expected = match kind {
             Kind::Number => "a number",
             Kind::Ratio => "a number, a ratio like 16:9 or a size like 1920x1080",
             Kind::Word => "a word of letters, digits and _ - + . ,",
             Kind::Format => "one of the single-file formats mp4, mov, matroska, webm, mpeg, mxf, ...",
         };
-        return Err(format!(
-            "refused: the consumer property {shown:?} has the value {shown_value:?}; it takes {expected}"
-        ));
+        return Err(PropertyRefusal::BadValue { key: shown, value: value.chars().take(40).collect(), expected });
     }
     Ok(())
 }
 
 /// Checks every property of a job: the first refusal.
-pub fn check_all(properties: &[(String, String)]) -> Result<(), String> {
+pub fn check_all(properties: &[(String, String)]) -> Result<(), PropertyRefusal> {
     properties.iter().try_for_each(|(key, value)| check(key, value))
 }
 
@@ -210,7 +200,8 @@ fn number(value: &str) -> bool {
         && digits != "."
 }
 
-fn allowed_names() -> String {
+/// The properties allowed, for the refusal of one that is not.
+pub(crate) fn allowed_names() -> String {
     ALLOWED.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
 }
 
@@ -241,38 +232,51 @@ mod tests {
     fn properties_naming_files_or_destinations_are_refused_naming_them() {
         for key in DESTINATIONS.iter().copied().chain(["a/b", "..\\x"]) {
             assert_eq!(
-                check(key, "/etc/passwd"),
-                Err(format!(
+                check(key, "/etc/passwd").unwrap_err().to_string(),
+                format!(
                     "refused: the consumer property {key:?} names a file or a destination; the farm writes the \
                      output itself"
-                )),
+                ),
             );
         }
         assert_eq!(
-            check("vcodec", "libx265"),
-            Err("refused: the consumer property \"vcodec\" is set with --vcodec, not --consumer-arg".into())
+            check("vcodec", "libx265").unwrap_err().to_string(),
+            "refused: the consumer property \"vcodec\" is set with --vcodec, not --consumer-arg"
         );
     }
 
     #[test]
     fn unknown_properties_and_bad_values_are_refused() {
-        let unknown = check("hls_segment_filename", "/tmp/x%d.ts").unwrap_err();
+        let unknown = check("hls_segment_filename", "/tmp/x%d.ts").unwrap_err().to_string();
         assert!(unknown.starts_with("refused: the consumer property \"hls_segment_filename\" is not an encoding setting the farm allows (allowed: vb, b, "), "{unknown}");
         assert_eq!(
-            check("crf", "20 target=/etc/passwd"),
-            Err("refused: the consumer property \"crf\" has the value \"20 target=/etc/passwd\"; it takes a number"
-                .into())
+            check("crf", "20 target=/etc/passwd").unwrap_err().to_string(),
+            "refused: the consumer property \"crf\" has the value \"20 target=/etc/passwd\"; it takes a number"
         );
-        assert!(check("f", "tee").unwrap_err().contains("single-file formats"));
+        assert!(check("f", "tee").unwrap_err().to_string().contains("single-file formats"));
         assert!(check("f", "segment").is_err());
         assert!(check("preset", "../../x").is_err());
         assert!(check("aspect", "16:9:1").is_err());
         assert!(check("crf", ".").is_err());
         assert!(check("crf", "").is_err());
-        assert!(check("preset", &"a".repeat(65)).unwrap_err().contains("the limit is 64"));
+        assert!(check("preset", &"a".repeat(65)).unwrap_err().to_string().contains("the limit is 64"));
         assert_eq!(
             check_all(&[("crf".into(), "20".into()), ("target".into(), "x".into())]).unwrap_err(),
             check("target", "x").unwrap_err()
         );
+    }
+
+    #[test]
+    fn each_refusal_says_its_kind() {
+        assert!(matches!(check("acodec", "aac"), Err(PropertyRefusal::SetWithFlag { flag: "--acodec", .. })));
+        assert!(matches!(check("target", "x"), Err(PropertyRefusal::NamesAFile { ref key }) if key == "target"));
+        assert!(matches!(check("hls_time", "2"), Err(PropertyRefusal::NotAllowed { .. })));
+        assert!(matches!(
+            check("preset", &"a".repeat(MAX_CONSUMER_VALUE_BYTES + 1)),
+            Err(PropertyRefusal::ValueTooLong { len: 65, limit: MAX_CONSUMER_VALUE_BYTES, .. })
+        ));
+        assert!(matches!(check("f", "tee"), Err(PropertyRefusal::BadValue { ref value, .. }) if value == "tee"));
+        let long_name = "k".repeat(100);
+        assert!(matches!(check(&long_name, "1"), Err(PropertyRefusal::NotAllowed { ref key }) if key.len() == 40));
     }
 }

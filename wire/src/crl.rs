@@ -16,6 +16,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
 use time::OffsetDateTime;
 
+use crate::error::UnreadableCertificate;
 use crate::identity::{identity_from_cert, Role};
 use crate::pki::{self, PkiError};
 
@@ -45,8 +46,8 @@ pub fn serial_hex(serial: &[u8]) -> String {
 }
 
 /// The serial number of a DER certificate, as DER integer bytes.
-pub fn serial_of(der: &[u8]) -> Result<Vec<u8>, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
+pub fn serial_of(der: &[u8]) -> Result<Vec<u8>, UnreadableCertificate> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)?;
     Ok(cert.raw_serial().to_vec())
 }
 
@@ -61,8 +62,8 @@ pub struct CertificateFacts {
 
 impl CertificateFacts {
     /// Those of a DER certificate.
-    pub fn of(der: &[u8]) -> Result<Self, String> {
-        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| e.to_string())?;
+    pub fn of(der: &[u8]) -> Result<Self, UnreadableCertificate> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der)?;
         Ok(Self { serial: cert.raw_serial().to_vec(), not_after: cert.validity().not_after.timestamp() })
     }
 }
@@ -71,7 +72,7 @@ impl CertificateFacts {
 pub fn record_issued(dir: &Path, der: &[u8], pem: &str) -> Result<(), PkiError> {
     let folder = dir.join(ISSUED_DIR);
     fs::create_dir_all(&folder).map_err(|source| PkiError::Write { path: folder.clone(), source })?;
-    let serial = serial_of(der).map_err(|reason| PkiError::BadCa { path: folder.clone(), reason })?;
+    let serial = serial_of(der).map_err(|e| PkiError::BadCa { path: folder.clone(), reason: e.to_string() })?;
     let path = folder.join(format!("{}.pem", serial_hex(&serial)));
     fs::write(&path, pem).map_err(|source| PkiError::Write { path, source })
 }

@@ -10,6 +10,7 @@
 //! word left over is an output and is refused. Each refusal is one line naming the argument. The client checks
 //! before it sends, the coordinator at submit, and the worker again before ffmpeg starts.
 
+use crate::error::FfmpegArgRefusal;
 use std::fmt::Write as _;
 
 /// Extra arguments per job.
@@ -210,27 +211,24 @@ impl Asked {
 }
 
 /// Checks the extra arguments and says what they ask for; the refusal is one line naming the argument.
-pub fn check(args: &[String]) -> Result<Asked, String> {
+pub fn check(args: &[String]) -> Result<Asked, FfmpegArgRefusal> {
     if args.len() > MAX_FFMPEG_ARGS {
-        return Err(format!("refused: the job gives ffmpeg {} arguments; the limit is {MAX_FFMPEG_ARGS}", args.len()));
+        return Err(FfmpegArgRefusal::TooManyArgs { count: args.len(), limit: MAX_FFMPEG_ARGS });
     }
     if let Some(long) = args.iter().find(|a| a.len() > MAX_FFMPEG_ARG_BYTES) {
-        let shown: String = long.chars().take(40).collect();
-        return Err(format!(
-            "refused: the ffmpeg argument {shown:?}... is {} bytes; the limit is {MAX_FFMPEG_ARG_BYTES}",
-            long.len()
-        ));
+        let start = long.chars().take(40).collect();
+        return Err(FfmpegArgRefusal::ArgTooLong { start, len: long.len(), limit: MAX_FFMPEG_ARG_BYTES });
     }
     let mut asked = Asked::default();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let Some(option) = arg.strip_prefix('-').filter(|o| !o.is_empty()) else {
-            return Err(format!("refused: {arg}: a second output (a job writes only its --output)"));
+            return Err(FfmpegArgRefusal::SecondOutput { arg: arg.clone() });
         };
         // `-c:v:0` is `-c` for the first video stream.
         let (name, stream) = option.split_once(':').map_or((option, ""), |(n, s)| (n, s));
-        if let Some((_, why)) = REFUSED.iter().find(|(refused, _)| *refused == name) {
-            return Err(format!("refused: {arg}: {why}"));
+        if let Some(&(_, why)) = REFUSED.iter().find(|(refused, _)| *refused == name) {
+            return Err(FfmpegArgRefusal::RefusedOption { arg: arg.clone(), why });
         }
         let bare = name.strip_prefix("no").filter(|b| NO_VALUE.contains(b));
         if NO_VALUE.contains(&name) || bare.is_some() {
@@ -243,21 +241,22 @@ pub fn check(args: &[String]) -> Result<Asked, String> {
             continue;
         }
         let Some(value) = rest.next() else {
-            return Err(format!("refused: {arg}: no value follows it"));
+            return Err(FfmpegArgRefusal::NoValue { arg: arg.clone() });
         };
-        let shown = || format!("{arg} {value}");
+        let time =
+            || seconds(value).ok_or_else(|| FfmpegArgRefusal::NotATime { arg: arg.clone(), value: value.clone() });
         match name {
             "f" if REFUSED_FORMATS.contains(&value.to_ascii_lowercase().as_str()) => {
-                return Err(format!("refused: {}: a device, network or multi-file format", shown()))
+                return Err(FfmpegArgRefusal::RefusedFormat { arg: arg.clone(), format: value.clone() })
             }
             name if GRAPH_OPTIONS.contains(&name) => {
                 if let Some((filter, why)) = refused_filter(value) {
-                    return Err(format!("refused: {arg}: the filter {filter} {why}"));
+                    return Err(FfmpegArgRefusal::RefusedFilter { arg: arg.clone(), filter, why });
                 }
             }
-            "ss" => asked.start = Some(seconds(value).ok_or_else(|| not_a_time(&shown()))?),
-            "t" => asked.duration = Some(seconds(value).ok_or_else(|| not_a_time(&shown()))?),
-            "to" => asked.stop = Some(seconds(value).ok_or_else(|| not_a_time(&shown()))?),
+            "ss" => asked.start = Some(time()?),
+            "t" => asked.duration = Some(time()?),
+            "to" => asked.stop = Some(time()?),
             "c" | "codec" if stream.starts_with('v') => asked.video_encoder = Some(value.clone()),
             "c" | "codec" if stream.starts_with('a') => asked.audio_encoder = Some(value.clone()),
             "vcodec" => asked.video_encoder = Some(value.clone()),
@@ -266,10 +265,6 @@ pub fn check(args: &[String]) -> Result<Asked, String> {
         }
     }
     Ok(asked)
-}
-
-fn not_a_time(arg: &str) -> String {
-    format!("refused: {arg}: not a time ([HH:]MM:SS[.m] or seconds)")
 }
 
 /// A refused filter named in `graph`, with why. The graph is cut at every character that can end a filter's name
@@ -312,29 +307,21 @@ fn number(text: &str) -> Option<f64> {
 }
 
 /// The job's inputs against their caps: a count, absolute paths, no two the same, none the output.
-pub fn check_inputs(inputs: &[String], output: &str) -> Result<(), String> {
+pub fn check_inputs(inputs: &[String], output: &str) -> Result<(), FfmpegArgRefusal> {
     if inputs.is_empty() {
-        return Err("refused: an ffmpeg job needs at least one --input".into());
+        return Err(FfmpegArgRefusal::NoInput);
     }
-    if inputs.len() > MAX_FFMPEG_INPUTS {
-        return Err(format!("refused: the job names {} inputs; the limit is {MAX_FFMPEG_INPUTS}", inputs.len()));
-    }
+    crate::limits::count("inputs", inputs.len(), MAX_FFMPEG_INPUTS)?;
     for (i, input) in inputs.iter().enumerate() {
-        if input.len() > crate::limits::MAX_PATH_BYTES {
-            return Err(format!(
-                "refused: an input path is {} bytes; the limit is {}",
-                input.len(),
-                crate::limits::MAX_PATH_BYTES
-            ));
-        }
+        crate::limits::bytes("an input path", input, crate::limits::MAX_PATH_BYTES)?;
         if !input.starts_with('/') {
-            return Err(format!("refused: the input {input} is not an absolute path"));
+            return Err(FfmpegArgRefusal::InputNotAbsolute { input: input.clone() });
         }
         if input == output {
-            return Err(format!("refused: the output {output} is also an input"));
+            return Err(FfmpegArgRefusal::OutputIsInput { output: output.to_string() });
         }
         if inputs[..i].contains(input) {
-            return Err(format!("refused: the input {input} is named twice"));
+            return Err(FfmpegArgRefusal::InputTwice { input: input.clone() });
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! - [`frame`]: length-prefixed frames, capped before allocation, carrying bincode payloads decoded with a limit.
 //! - [`message`]: the typed messages of the protocol and its version handshake.
 //! - [`ffmpeg_args`]: which extra arguments an ffmpeg job may give ffmpeg, and the command line a worker runs.
+//! - [`error`]: the crate's error kinds, gathered for callers that match on them.
 //! - [`limits`]: caps on every field a client sends in a job spec or a reservation.
 //! - [`job`]: the job records that travel between client, coordinator and worker, and that the CLI prints as JSON.
 //! - [`identity`], [`pki`], [`tls`]: who a peer is (its role and name, read from its certificate's SAN), how the
@@ -22,6 +23,7 @@ pub mod audit;
 pub mod connection;
 pub mod consumer_props;
 pub mod crl;
+pub mod error;
 pub mod ffmpeg_args;
 pub mod fingerprint;
 pub mod frame;

@@ -6,6 +6,7 @@
 //! for good (the records were stored). Each cap here keeps one record far below a frame; a request over one is
 //! refused with a line naming the field and the cap, before anything is stored.
 
+use crate::error::{LimitError, SpecRefusal};
 use crate::identity::MAX_NODE_NAME_LEN;
 use crate::job::{JobSpec, MAX_SPLIT_CHUNKS};
 
@@ -31,8 +32,8 @@ pub const MAX_PRESET_NAME_BYTES: usize = 64;
 /// it when the message is decoded ([`crate::thumbnail::Thumbnail`]), dropped by the worker before it is sent.
 pub const MAX_THUMBNAIL_BYTES: usize = 256 * 1024;
 
-/// The first field of `spec` over its cap, as a refusal for the client.
-pub fn check_spec(spec: &JobSpec) -> Result<(), String> {
+/// The first field of `spec` over its cap, or anything else it may not ask for, as a refusal for the client.
+pub fn check_spec(spec: &JobSpec) -> Result<(), SpecRefusal> {
     bytes("the project path", &spec.project, MAX_PATH_BYTES)?;
     bytes("the output path", &spec.output, MAX_PATH_BYTES)?;
     bytes("the video encoder's name", &spec.encoding.vcodec, MAX_CODEC_BYTES)?;
@@ -41,10 +42,8 @@ pub fn check_spec(spec: &JobSpec) -> Result<(), String> {
     for (key, value) in &spec.encoding.extra {
         let len = key.len() + value.len();
         if len > MAX_CONSUMER_ARG_BYTES {
-            let shown: String = key.chars().take(40).collect();
-            return Err(format!(
-                "refused: the consumer property {shown:?} is {len} bytes; the limit is {MAX_CONSUMER_ARG_BYTES}"
-            ));
+            let key = key.chars().take(40).collect();
+            return Err(LimitError::PropertyTooLong { key, len, limit: MAX_CONSUMER_ARG_BYTES }.into());
         }
     }
     crate::consumer_props::check_all(&spec.encoding.extra)?;
@@ -58,21 +57,21 @@ pub fn check_spec(spec: &JobSpec) -> Result<(), String> {
     }
     if let Some(chunks) = spec.split.as_ref().and_then(|s| s.chunks) {
         if chunks > MAX_SPLIT_CHUNKS {
-            return Err(format!("refused: --split asks for {chunks} chunks; the limit is {MAX_SPLIT_CHUNKS}"));
+            return Err(LimitError::TooManyChunks { chunks, limit: MAX_SPLIT_CHUNKS }.into());
         }
     }
     if let Some(like) = &spec.like {
         bytes("the --like worker's name", &like.worker, MAX_NODE_NAME_LEN)?;
     }
     if spec.task.is_some() {
-        return Err("refused: tasks of a split job are made by the coordinator, not submitted".into());
+        return Err(SpecRefusal::TaskSubmitted);
     }
     if let Some(preset) = &spec.preset {
         bytes("the preset's name", preset, MAX_PRESET_NAME_BYTES)?;
     }
     if let Some(ffmpeg) = spec.kind.ffmpeg() {
         if spec.split.is_some() {
-            return Err("refused: an ffmpeg job is not split".into());
+            return Err(SpecRefusal::SplitFfmpegJob);
         }
         crate::ffmpeg_args::check_inputs(&ffmpeg.inputs, &spec.output)?;
         crate::ffmpeg_args::check(&ffmpeg.args)?;
@@ -81,21 +80,23 @@ pub fn check_spec(spec: &JobSpec) -> Result<(), String> {
 }
 
 /// A reservation's worker and person names, against their caps.
-pub fn check_reservation(worker: &str, person: &str) -> Result<(), String> {
+pub fn check_reservation(worker: &str, person: &str) -> Result<(), LimitError> {
     bytes("the worker's name", worker, MAX_NODE_NAME_LEN)?;
     bytes("the person's name", person, MAX_PERSON_BYTES)
 }
 
-fn bytes(what: &str, text: &str, limit: usize) -> Result<(), String> {
+/// `text` (the field `what`) against its cap of `limit` bytes.
+pub(crate) fn bytes(what: &'static str, text: &str, limit: usize) -> Result<(), LimitError> {
     if text.len() > limit {
-        return Err(format!("refused: {what} is {} bytes; the limit is {limit}", text.len()));
+        return Err(LimitError::TooLong { what, len: text.len(), limit });
     }
     Ok(())
 }
 
-fn count(what: &str, count: usize, limit: usize) -> Result<(), String> {
+/// `count` entries of the list `what` against its cap of `limit`.
+pub(crate) fn count(what: &'static str, count: usize, limit: usize) -> Result<(), LimitError> {
     if count > limit {
-        return Err(format!("refused: the job names {count} {what}; the limit is {limit}"));
+        return Err(LimitError::TooMany { what, count, limit });
     }
     Ok(())
 }
@@ -103,6 +104,7 @@ fn count(what: &str, count: usize, limit: usize) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{FfmpegArgRefusal, PropertyRefusal};
 
     fn spec() -> JobSpec {
         JobSpec { services: vec!["color".into()], ..JobSpec::new("/p/a.mlt", "/p/a.mp4") }
@@ -123,7 +125,7 @@ mod tests {
         let past = |change: fn(&mut JobSpec)| {
             let mut spec = spec();
             change(&mut spec);
-            check_spec(&spec).unwrap_err()
+            check_spec(&spec).unwrap_err().to_string()
         };
         assert_eq!(
             past(|s| s.project = "p".repeat(4097)),
@@ -175,23 +177,59 @@ mod tests {
         };
         check_spec(&ffmpeg(&["-c:v", "libx264"])).unwrap();
         assert_eq!(
-            check_spec(&ffmpeg(&["-i", "/etc/passwd"])).unwrap_err(),
+            check_spec(&ffmpeg(&["-i", "/etc/passwd"])).unwrap_err().to_string(),
             "refused: -i: inputs are given with --input"
         );
         let named = JobSpec { preset: Some("p".repeat(65)), ..spec() };
-        assert_eq!(check_spec(&named).unwrap_err(), "refused: the preset's name is 65 bytes; the limit is 64");
+        assert_eq!(
+            check_spec(&named).unwrap_err().to_string(),
+            "refused: the preset's name is 65 bytes; the limit is 64"
+        );
     }
 
     #[test]
     fn a_reservation_s_names_are_capped() {
         check_reservation(&"w".repeat(64), &"p".repeat(256)).unwrap();
         assert_eq!(
-            check_reservation("w1", &"p".repeat(257)).unwrap_err(),
+            check_reservation("w1", &"p".repeat(257)).unwrap_err().to_string(),
             "refused: the person's name is 257 bytes; the limit is 256"
         );
         assert_eq!(
-            check_reservation(&"w".repeat(65), "alice").unwrap_err(),
+            check_reservation(&"w".repeat(65), "alice").unwrap_err().to_string(),
             "refused: the worker's name is 65 bytes; the limit is 64"
         );
+    }
+
+    #[test]
+    fn refusals_say_their_kind_and_field() {
+        let refused = |change: fn(&mut JobSpec)| {
+            let mut spec = spec();
+            change(&mut spec);
+            check_spec(&spec).unwrap_err()
+        };
+        let long_output = refused(|s| s.output = "o".repeat(MAX_PATH_BYTES + 1));
+        assert!(matches!(
+            long_output,
+            SpecRefusal::Limit(LimitError::TooLong { what: "the output path", len: 4097, limit: MAX_PATH_BYTES })
+        ));
+        let many_services = refused(|s| s.services = vec!["color".into(); MAX_SERVICES + 1]);
+        assert!(matches!(many_services, SpecRefusal::Limit(LimitError::TooMany { what: "MLT services", .. })));
+        let long_property = refused(|s| s.encoding.extra = vec![("crf".into(), "2".repeat(MAX_CONSUMER_ARG_BYTES))]);
+        assert!(
+            matches!(long_property, SpecRefusal::Limit(LimitError::PropertyTooLong { ref key, .. }) if key == "crf")
+        );
+        let target = refused(|s| s.encoding.extra = vec![("target".into(), "/etc/passwd".into())]);
+        assert!(matches!(target, SpecRefusal::Property(PropertyRefusal::NamesAFile { .. })));
+        let ffmpeg = JobSpec {
+            kind: crate::job::JobKind::Ffmpeg(Box::new(crate::job::FfmpegJob { inputs: Vec::new(), args: Vec::new() })),
+            ..JobSpec::new("/m/a.mov", "/p/a.mp4")
+        };
+        assert_eq!(check_spec(&ffmpeg).unwrap_err(), SpecRefusal::Ffmpeg(FfmpegArgRefusal::NoInput));
+        let split = crate::job::SplitRequest { chunks: Some(2), force: false, frames: 1, fps_num: 25, fps_den: 1 };
+        let split_ffmpeg = JobSpec { split: Some(Box::new(split)), ..ffmpeg };
+        assert_eq!(check_spec(&split_ffmpeg).unwrap_err(), SpecRefusal::SplitFfmpegJob);
+
+        let person = check_reservation("w1", &"p".repeat(MAX_PERSON_BYTES + 1)).unwrap_err();
+        assert!(matches!(person, LimitError::TooLong { what: "the person's name", .. }));
     }
 }

@@ -5,6 +5,7 @@
 //! [`MAX_THUMBNAIL_BYTES`] while the message is decoded (the frame cap bounds what is read before that), and the
 //! worker drops a bigger picture before sending it. On the wire it is exactly a `Vec<u8>`: a length, then the bytes.
 
+use crate::error::ThumbnailRefusal;
 use crate::limits::MAX_THUMBNAIL_BYTES;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -16,7 +17,7 @@ pub struct Thumbnail(Vec<u8>);
 
 impl Thumbnail {
     /// The picture, or the reason it is refused (too big, or empty).
-    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+    pub fn new(bytes: Vec<u8>) -> Result<Self, ThumbnailRefusal> {
         check_len(bytes.len())?;
         Ok(Self(bytes))
     }
@@ -30,12 +31,12 @@ impl Thumbnail {
     }
 }
 
-fn check_len(len: usize) -> Result<(), String> {
+fn check_len(len: usize) -> Result<(), ThumbnailRefusal> {
     if len == 0 {
-        return Err("the poster frame is empty".into());
+        return Err(ThumbnailRefusal::Empty);
     }
     if len > MAX_THUMBNAIL_BYTES {
-        return Err(format!("the poster frame is {len} bytes; the limit is {MAX_THUMBNAIL_BYTES}"));
+        return Err(ThumbnailRefusal::TooLarge { len, limit: MAX_THUMBNAIL_BYTES });
     }
     Ok(())
 }
@@ -105,11 +106,12 @@ mod tests {
         let past = frame::encode(&Some(vec![0xd8u8; MAX_THUMBNAIL_BYTES + 1])).unwrap();
         let error = frame::decode::<Option<Thumbnail>>(&past).unwrap_err().to_string();
         assert!(error.contains("the poster frame is 262145 bytes; the limit is 262144"), "{error}");
-        assert_eq!(
-            Thumbnail::new(vec![1; MAX_THUMBNAIL_BYTES + 1]).unwrap_err(),
-            "the poster frame is 262145 bytes; the limit is 262144"
-        );
-        assert_eq!(Thumbnail::new(Vec::new()).unwrap_err(), "the poster frame is empty");
+        let too_large = Thumbnail::new(vec![1; MAX_THUMBNAIL_BYTES + 1]).unwrap_err();
+        assert_eq!(too_large, ThumbnailRefusal::TooLarge { len: MAX_THUMBNAIL_BYTES + 1, limit: MAX_THUMBNAIL_BYTES });
+        assert_eq!(too_large.to_string(), "the poster frame is 262145 bytes; the limit is 262144");
+        let empty = Thumbnail::new(Vec::new()).unwrap_err();
+        assert_eq!(empty, ThumbnailRefusal::Empty);
+        assert_eq!(empty.to_string(), "the poster frame is empty");
     }
 
     #[test]

@@ -45,8 +45,9 @@ pub fn validate(
 ) -> Result<(Prepared, PathBuf), (RejectionCause, String)> {
     let output = Path::new(&spec.output);
     // Checked at the client and at submit too; a worker trusts neither.
-    ffmpeg_args::check_inputs(&job.inputs, &spec.output).map_err(|e| (RejectionCause::Project, e))?;
-    let asked = ffmpeg_args::check(&job.args).map_err(|e| (RejectionCause::Project, e))?;
+    let refused = |e: distencode_wire::error::FfmpegArgRefusal| (RejectionCause::Project, e.to_string());
+    ffmpeg_args::check_inputs(&job.inputs, &spec.output).map_err(refused)?;
+    let asked = ffmpeg_args::check(&job.args).map_err(refused)?;
     let inputs: Vec<PathBuf> = job.inputs.iter().map(PathBuf::from).collect();
     check_media_files(&inputs, &config.media).map_err(|e| (RejectionCause::Worker, e))?;
     if let Some(missing) = inputs.iter().find(|i| !i.is_file()) {

@@ -299,7 +299,8 @@ fn validate_render(
 ) -> Result<(mlt::Project, PathBuf), (RejectionCause, String)> {
     let (project, output) = (Path::new(&spec.project), Path::new(&spec.output));
     // Checked at the client and at submit too; a worker trusts neither.
-    distencode_wire::consumer_props::check_all(&spec.encoding.extra).map_err(|e| (RejectionCause::Project, e))?;
+    distencode_wire::consumer_props::check_all(&spec.encoding.extra)
+        .map_err(|e| (RejectionCause::Project, e.to_string()))?;
     let mut parsed = match mlt::read_project(project) {
         Ok(parsed) => parsed,
         // A file this worker cannot see may be visible to another (different mounts).

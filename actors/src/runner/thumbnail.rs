@@ -140,7 +140,7 @@ async fn read_capped(picture: &Path, max: usize) -> Result<Thumbnail, String> {
     if bytes.len() > max {
         return Err(format!("the picture is over {max} bytes (MAX_THUMBNAIL_BYTES): dropped"));
     }
-    Thumbnail::new(bytes)
+    Thumbnail::new(bytes).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

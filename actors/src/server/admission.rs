@@ -85,6 +85,18 @@ pub enum Refusal {
     Full { open: usize, first: bool },
 }
 
+/// Why an identified connection is refused: its certificate has the per-node cap of connections open already. The
+/// text is the peer's answer to its `Hello`.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "refused: {peer} already has {open} connections open, the limit per node (--max-connections-per-node); close some \
+     and try again"
+)]
+pub struct PerNodeFull {
+    pub peer: PeerIdentity,
+    pub open: usize,
+}
+
 impl Admission {
     pub fn new(limits: ConnectionLimits) -> Arc<Self> {
         Arc::new(Self { limits, counts: Mutex::new(Counts::default()) })
@@ -127,7 +139,7 @@ pub struct Permit {
 
 impl Permit {
     /// Counts this connection under `peer`, or refuses it past the per-node cap with a line for the peer.
-    pub fn identify(&mut self, peer: &PeerIdentity) -> Result<(), String> {
+    pub fn identify(&mut self, peer: &PeerIdentity) -> Result<(), PerNodeFull> {
         let limit = self.admission.limits.max_per_node;
         let mut counts = self.admission.counts();
         let count = counts.per_node.entry(peer.clone()).or_insert(0);
@@ -136,9 +148,7 @@ impl Permit {
             if open == 0 {
                 counts.per_node.remove(peer);
             }
-            return Err(format!(
-                "refused: {peer} already has {open} connections open, the limit per node (--max-connections-per-node); close some and try again"
-            ));
+            return Err(PerNodeFull { peer: peer.clone(), open });
         }
         *count += 1;
         drop(counts);

@@ -67,7 +67,7 @@ async fn serve(
     let reply = match request {
         ClientRequest::Submit(spec) => match limits::check_spec(&spec) {
             Ok(()) => job(coordinator.send(coord::Submit { spec, by }).await),
-            Err(refusal) => ClientReply::Error(refusal),
+            Err(refusal) => ClientReply::Error(refusal.to_string()),
         },
         ClientRequest::Status(id) => job(coordinator.send(coord::Status(id)).await),
         ClientRequest::Cancel(id) => job(coordinator.send(coord::Cancel { id, by }).await),
@@ -91,14 +91,14 @@ async fn serve(
             let person = if person.is_empty() { user.name.clone() } else { person };
             match limits::check_reservation(&worker, &person) {
                 Ok(()) => workers(context.registry.send(Reserve { worker, person, until, now, by }).await),
-                Err(refusal) => ClientReply::Error(refusal),
+                Err(refusal) => ClientReply::Error(refusal.to_string()),
             }
         }
         ClientRequest::Release { worker } => workers(context.registry.send(Unreserve { worker, by }).await),
         ClientRequest::Drain { worker } => workers(context.registry.send(Drain { worker, by }).await),
         ClientRequest::Forget { worker } => match limits::check_reservation(&worker, "") {
             Ok(()) => workers(context.registry.send(Forget { worker, by }).await),
-            Err(refusal) => ClientReply::Error(refusal),
+            Err(refusal) => ClientReply::Error(refusal.to_string()),
         },
         ClientRequest::Priority { id, priority } => {
             job(coordinator.send(coord::SetPriority { id, priority, by }).await)

@@ -24,8 +24,11 @@ fn an_address_without_a_port_is_asked_for_as_host_port() {
     }
     for bad in ["coord.example", "127.0.0.1", "::1", ":7000", "h:", "h:x", "h:0", "h:70000", ""] {
         let want = format!("{bad:?} is not HOST:PORT (e.g. coordinator.example.net:7878 or [::1]:7878)");
-        assert_eq!(check_host_port(bad), Err(want), "{bad}");
+        assert_eq!(check_host_port(bad).unwrap_err().to_string(), want, "{bad}");
+        assert_eq!(check_host_port(bad), Err(NotHostPort { addr: bad.to_string() }), "{bad}");
     }
+    assert_eq!(check_listen_addr("0.0.0.0:0"), Ok(()));
+    assert!(matches!(check_listen_addr("0.0.0.0"), Err(NotHostPort { ref addr }) if addr == "0.0.0.0"));
 }
 
 #[tokio::test]

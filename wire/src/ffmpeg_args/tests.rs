@@ -5,7 +5,7 @@ fn args(line: &str) -> Vec<String> {
 }
 
 fn refusal(line: &str) -> String {
-    check(&args(line)).unwrap_err()
+    check(&args(line)).unwrap_err().to_string()
 }
 
 #[test]
@@ -83,21 +83,58 @@ fn counts_and_lengths_are_capped_at_their_limits() {
     let at = vec!["-an".to_string(); MAX_FFMPEG_ARGS];
     assert!(check(&at).is_ok());
     let past = vec!["-an".to_string(); MAX_FFMPEG_ARGS + 1];
-    assert_eq!(check(&past).unwrap_err(), "refused: the job gives ffmpeg 257 arguments; the limit is 256");
+    assert_eq!(check(&past).unwrap_err().to_string(), "refused: the job gives ffmpeg 257 arguments; the limit is 256");
     let long = vec!["-metadata".to_string(), format!("title={}", "x".repeat(MAX_FFMPEG_ARG_BYTES - 6))];
     assert!(check(&long).is_ok());
     let longer = vec!["-metadata".to_string(), format!("title={}", "x".repeat(MAX_FFMPEG_ARG_BYTES - 5))];
-    assert!(check(&longer).unwrap_err().ends_with("is 4097 bytes; the limit is 4096"));
+    assert!(check(&longer).unwrap_err().to_string().ends_with("is 4097 bytes; the limit is 4096"));
     let inputs: Vec<String> = (0..MAX_FFMPEG_INPUTS).map(|i| format!("/m/{i}.mov")).collect();
     assert_eq!(check_inputs(&inputs, "/o.mp4"), Ok(()));
     let more: Vec<String> = (0..=MAX_FFMPEG_INPUTS).map(|i| format!("/m/{i}.mov")).collect();
-    assert_eq!(check_inputs(&more, "/o.mp4").unwrap_err(), "refused: the job names 17 inputs; the limit is 16");
-    assert_eq!(check_inputs(&[], "/o.mp4").unwrap_err(), "refused: an ffmpeg job needs at least one --input");
     assert_eq!(
-        check_inputs(&["m.mov".into()], "/o.mp4").unwrap_err(),
+        check_inputs(&more, "/o.mp4").unwrap_err().to_string(),
+        "refused: the job names 17 inputs; the limit is 16"
+    );
+    assert_eq!(
+        check_inputs(&[], "/o.mp4").unwrap_err().to_string(),
+        "refused: an ffmpeg job needs at least one --input"
+    );
+    assert_eq!(
+        check_inputs(&["m.mov".into()], "/o.mp4").unwrap_err().to_string(),
         "refused: the input m.mov is not an absolute path"
     );
-    assert_eq!(check_inputs(&["/o.mp4".into()], "/o.mp4").unwrap_err(), "refused: the output /o.mp4 is also an input");
+    assert_eq!(
+        check_inputs(&["/o.mp4".into()], "/o.mp4").unwrap_err().to_string(),
+        "refused: the output /o.mp4 is also an input"
+    );
+}
+
+#[test]
+fn each_refusal_says_its_kind() {
+    let kind = |line: &str| check(&args(line)).unwrap_err();
+    assert!(matches!(kind("-i /etc/passwd"), FfmpegArgRefusal::RefusedOption { ref arg, .. } if arg == "-i"));
+    assert!(matches!(kind("-c:v libx264 out.mp4"), FfmpegArgRefusal::SecondOutput { ref arg } if arg == "out.mp4"));
+    assert!(matches!(kind("-f rtp"), FfmpegArgRefusal::RefusedFormat { ref format, .. } if format == "rtp"));
+    assert!(matches!(kind("-vf movie=/x.mp4"), FfmpegArgRefusal::RefusedFilter { filter: "movie", .. }));
+    assert!(matches!(kind("-ss later"), FfmpegArgRefusal::NotATime { ref value, .. } if value == "later"));
+    assert!(matches!(kind("-b:v"), FfmpegArgRefusal::NoValue { .. }));
+    let many = vec!["-an".to_string(); MAX_FFMPEG_ARGS + 1];
+    assert!(matches!(check(&many), Err(FfmpegArgRefusal::TooManyArgs { count: 257, limit: MAX_FFMPEG_ARGS })));
+
+    let inputs: Vec<String> = (0..=MAX_FFMPEG_INPUTS).map(|i| format!("/m/{i}.mov")).collect();
+    assert!(matches!(
+        check_inputs(&inputs, "/o.mp4"),
+        Err(FfmpegArgRefusal::Limit(crate::error::LimitError::TooMany { what: "inputs", count: 17, .. }))
+    ));
+    let long = format!("/{}", "m".repeat(crate::limits::MAX_PATH_BYTES));
+    assert!(matches!(
+        check_inputs(&[long], "/o.mp4"),
+        Err(FfmpegArgRefusal::Limit(crate::error::LimitError::TooLong { what: "an input path", .. }))
+    ));
+    let twice = ["/m/a.mov".to_string(), "/m/a.mov".to_string()];
+    assert!(matches!(check_inputs(&twice, "/o.mp4"), Err(FfmpegArgRefusal::InputTwice { .. })));
+    assert!(matches!(check_inputs(&["/o.mp4".into()], "/o.mp4"), Err(FfmpegArgRefusal::OutputIsInput { .. })));
+    assert!(matches!(check_inputs(&["a.mov".into()], "/o.mp4"), Err(FfmpegArgRefusal::InputNotAbsolute { .. })));
 }
 
 #[test]

@@ -35,8 +35,10 @@ fn the_per_node_cap_admits_its_value_and_refuses_one_more_naming_the_node() {
         held.push(permit);
     }
     let mut third = admission.open().unwrap();
+    let refusal = third.identify(&alice).unwrap_err();
+    assert_eq!(refusal, PerNodeFull { peer: alice.clone(), open: 2 });
     assert_eq!(
-        third.identify(&alice).unwrap_err(),
+        refusal.to_string(),
         r#"refused: client "alice" already has 2 connections open, the limit per node (--max-connections-per-node); close some and try again"#
     );
     // Another node, and the same name under another role, are counted apart.
