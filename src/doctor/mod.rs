@@ -8,6 +8,7 @@
 
 mod checks;
 mod coordinator;
+mod link;
 pub(crate) mod worker;
 
 #[cfg(test)]

@@ -55,9 +55,23 @@ fn a_worker_with_this_machines_melt_passes_every_render_stack_check() {
     let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
         names,
-        ["melt", "ffmpeg", "ffprobe", "qt", "frei0r", "fonts", "work_dir", "root", "disk", "certificate"],
+        [
+            "melt",
+            "ffmpeg",
+            "ffprobe",
+            "qt",
+            "frei0r",
+            "fonts",
+            "work_dir",
+            "root",
+            "disk",
+            "certificate",
+            "coordinator"
+        ],
         "{checks:?}"
     );
+    let link = find(&checks, "coordinator");
+    assert_eq!(link.status, Status::Warn, "no coordinator was given: {link:?}");
     for name in ["melt", "ffmpeg", "ffprobe", "qt", "frei0r", "fonts", "work_dir", "root", "certificate"] {
         assert_eq!(find(&checks, name).status, Status::Ok, "{:?}", find(&checks, name));
     }
@@ -212,4 +226,21 @@ fn a_coordinator_checks_its_address_data_dir_schema_and_certificate() {
     );
     let wrong_role = certificate(Some(certs.path()), Some("render1"), Role::Coordinator);
     assert_eq!(wrong_role.status, Status::Fail);
+}
+
+#[test]
+fn the_clock_check_says_which_way_and_how_far_and_warns_then_fails_past_its_limits() {
+    use distencode_wire::connection::ClockReading;
+    // Sent at 1,000,000, answered 40 ms later: the coordinator's time is compared with 1,000,020.
+    let reading = |coordinator_ms| ClockReading { coordinator_ms, sent_ms: 1_000_000, received_ms: 1_000_040 };
+    let close = link::clock("c:7878", &reading(1_000_030));
+    assert_eq!(close.status, Status::Ok);
+    assert_eq!(close.detail, "this clock is 10 ms behind the coordinator's (c:7878; round trip 40 ms)");
+    let ahead = link::clock("c:7878", &reading(1_000_020 - 5_000));
+    assert_eq!(ahead.status, Status::Warn);
+    assert!(ahead.detail.starts_with("this clock is 5000 ms ahead of the coordinator's"), "{ahead:?}");
+    assert!(ahead.detail.ends_with("apt-get install systemd-timesyncd (or chrony)"), "{ahead:?}");
+    let far = link::clock("c:7878", &reading(1_000_020 + 120_000));
+    assert_eq!(far.status, Status::Fail);
+    assert!(far.detail.starts_with("this clock is 120000 ms behind"), "{far:?}");
 }

@@ -1,5 +1,5 @@
 //! The checks of a worker: its render stack (melt, ffmpeg, Qt, frei0r, fonts), the folders it reads and writes,
-//! its free disk space and its certificate.
+//! its free disk space, its certificate, and its link to the coordinator with the clocks' offset (`link`).
 
 use super::checks::{self, run_tool, ToolError};
 use super::Check;
@@ -37,6 +37,10 @@ pub async fn checks(settings: &NodeSettings, roots: &[PathBuf]) -> Vec<Check> {
         settings.connect.name.as_deref(),
         distencode_wire::Role::Worker,
     ));
+    let connect = &settings.connect;
+    checks.extend(
+        super::link::checks(connect.coordinator.as_deref(), connect.certs.as_deref(), connect.name.as_deref()).await,
+    );
     checks
 }
 

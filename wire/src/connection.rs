@@ -249,6 +249,45 @@ pub async fn dial(
     config: Arc<rustls::ClientConfig>,
     role: Role,
 ) -> Result<(Connection<ClientStream>, PeerIdentity), ConnectionError> {
+    let (connection, peer, _) = dial_timed(addr, config, role).await?;
+    Ok((connection, peer))
+}
+
+/// The coordinator's clock as a dial reads it: its time when it welcomed us, and ours just before we said Hello
+/// and just after its answer came (unix ms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockReading {
+    pub coordinator_ms: u64,
+    pub sent_ms: u64,
+    pub received_ms: u64,
+}
+
+impl ClockReading {
+    /// How far the coordinator's clock is ahead of ours (negative: behind), taking its answer to have been made
+    /// halfway through the round trip; and the round trip, which bounds the error.
+    pub fn offset_ms(&self) -> (i64, u64) {
+        let round_trip = self.received_ms.saturating_sub(self.sent_ms);
+        let midway = self.sent_ms + round_trip / 2;
+        (self.coordinator_ms as i64 - midway as i64, round_trip)
+    }
+}
+
+/// Dials the coordinator as `role`, reads its clock from its Welcome, and hangs up (`doctor`).
+pub async fn read_clock(
+    addr: &str,
+    config: Arc<rustls::ClientConfig>,
+    role: Role,
+) -> Result<ClockReading, ConnectionError> {
+    let (connection, _, clock) = dial_timed(addr, config, role).await?;
+    let _ = connection.close().await;
+    Ok(clock)
+}
+
+async fn dial_timed(
+    addr: &str,
+    config: Arc<rustls::ClientConfig>,
+    role: Role,
+) -> Result<(Connection<ClientStream>, PeerIdentity, ClockReading), ConnectionError> {
     tokio::time::timeout(HANDSHAKE_TIMEOUT, dial_inner(addr, config, role)).await.map_err(|_| {
         ConnectionError::Unreachable {
             addr: addr.to_string(),
@@ -261,7 +300,7 @@ async fn dial_inner(
     addr: &str,
     config: Arc<rustls::ClientConfig>,
     role: Role,
-) -> Result<(Connection<ClientStream>, PeerIdentity), ConnectionError> {
+) -> Result<(Connection<ClientStream>, PeerIdentity, ClockReading), ConnectionError> {
     check_host_port(addr)
         .map_err(|e| ConnectionError::Unreachable { addr: addr.to_string(), reason: e.to_string() })?;
     let host = host_of(addr);
@@ -274,9 +313,13 @@ async fn dial_inner(
     let peer = tls::peer_identity(stream.get_ref().1).map_err(|e| ConnectionError::Refused(format!("{addr}: {e}")))?;
     tls::require_role(&peer, &[Role::Coordinator]).map_err(|e| ConnectionError::Refused(format!("{addr}: {e}")))?;
     let mut connection = Connection::new(stream);
+    let sent_ms = crate::job::now_ms();
     connection.send(&Hello::new(role)).await?;
     match connection.recv::<HelloReply>().await {
-        Ok(Some(HelloReply::Welcome { .. })) => Ok((connection, peer)),
+        Ok(Some(HelloReply::Welcome { time_ms, .. })) => {
+            let clock = ClockReading { coordinator_ms: time_ms, sent_ms, received_ms: crate::job::now_ms() };
+            Ok((connection, peer, clock))
+        }
         Ok(Some(HelloReply::Refused(text))) => Err(ConnectionError::Refused(text)),
         // With TLS 1.3 the coordinator's refusal of our certificate arrives here, on the first read.
         Err(ConnectionError::Io(e)) => Err(handshake_failed(addr, e)),
@@ -359,9 +402,12 @@ async fn accept_inner<E: std::fmt::Display>(
         let _ = connection.send(&HelloReply::Refused(text.clone())).await;
         return Err(ConnectionError::Refused(format!("{peer_addr}: {text}")));
     }
-    connection
-        .send(&HelloReply::Welcome { protocol: PROTOCOL_VERSION, software: env!("CARGO_PKG_VERSION").into() })
-        .await?;
+    let welcome = HelloReply::Welcome {
+        protocol: PROTOCOL_VERSION,
+        software: env!("CARGO_PKG_VERSION").into(),
+        time_ms: crate::job::now_ms(),
+    };
+    connection.send(&welcome).await?;
     Ok((connection, peer))
 }
 

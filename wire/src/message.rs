@@ -35,6 +35,8 @@ pub enum HelloReply {
     Welcome {
         protocol: u32,
         software: String,
+        /// The coordinator's clock when it answered (unix ms): `doctor` compares it with its own.
+        time_ms: u64,
     },
     /// The versions differ, or the certificate does not allow the role asked for: the text says why, and the
     /// connection closes.

@@ -275,8 +275,8 @@ const PINS: &[Pin] = &[
     ),
     (
         "HelloReply::Welcome",
-        |c| c.value(HelloReply::Welcome { protocol: PINNED_AT, software: "0.1.0".into() }),
-        "000705302e312e30",
+        |c| c.value(HelloReply::Welcome { protocol: PINNED_AT, software: "0.1.0".into(), time_ms: 1_796_000_000_000 }),
+        "000705302e312e30fd000001a229f12800",
     ),
     ("HelloReply::Refused", |c| c.value(HelloReply::Refused("no".into())), "01026e6f"),
     ("Role::Coordinator", |c| c.value(Role::Coordinator), "00"),
