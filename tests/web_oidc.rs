@@ -254,6 +254,40 @@ fn json_of_status(response: reqwest::blocking::Response, status: u16) -> Value {
     json_of(response)
 }
 
+/// `doctor --role coordinator` with the settings the farm's coordinator runs with: each check's status and detail,
+/// by name.
+fn coordinator_doctor(
+    web: &common::web::WebCluster,
+    config: &std::path::Path,
+    port: u16,
+) -> Vec<(String, String, String)> {
+    let data = web.cluster.dir.path().join("coordinator-data");
+    let output = common::distencode(&[
+        "doctor",
+        "--role",
+        "coordinator",
+        "--json",
+        "--config",
+        config.to_str().unwrap(),
+        "--web-listen",
+        &format!("127.0.0.1:{port}"),
+        "--certs",
+        web.cluster.certs.to_str().unwrap(),
+        "--name",
+        "coord",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let checks: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output:?}"));
+    let field = |c: &Value, key: &str| c[key].as_str().unwrap_or_default().to_string();
+    checks.as_array().unwrap().iter().map(|c| (field(c, "name"), field(c, "status"), field(c, "detail"))).collect()
+}
+
+fn doctor_says<'a>(checks: &'a [(String, String, String)], name: &str) -> (&'a str, &'a str) {
+    let found = checks.iter().find(|c| c.0 == name).unwrap_or_else(|| panic!("no {name} check: {checks:?}"));
+    (found.1.as_str(), found.2.as_str())
+}
+
 #[test]
 fn sign_in_survives_a_key_rotation_a_private_ca_and_a_provider_down_at_start() {
     // The provider serves HTTPS under a CA of its own (a university's private CA), on a port chosen now: it is not
@@ -293,6 +327,16 @@ fn sign_in_survives_a_key_rotation_a_private_ca_and_a_provider_down_at_start() {
     });
     let down = web.get("/auth/login?provider=university").send().unwrap();
     assert!(refusal(down, 503).contains("The sign-in with university cannot start:"));
+    // `doctor` on the coordinator says so too, and that the web certificate is fine.
+    let config = dir.path().join("coordinator.toml");
+    let checks = coordinator_doctor(&web, &config, port);
+    let (status, detail) = doctor_says(&checks, "web");
+    assert_eq!(status, "ok", "{detail}");
+    assert!(detail.starts_with(&format!("serves https on 127.0.0.1:{port} with ")), "{detail}");
+    let (status, detail) = doctor_says(&checks, "oidc university");
+    assert_eq!(status, "fail", "{detail}");
+    assert!(detail.contains(&format!("{issuer}/.well-known/openid-configuration")), "{detail}");
+    assert!(detail.ends_with("ca_file for a private CA"), "{detail}");
 
     // --- Once the provider is up, discovery is asked again and sign-in works (with ca_file).
     let log = dir.path().join("provider.log");
@@ -321,6 +365,14 @@ fn sign_in_survives_a_key_rotation_a_private_ca_and_a_provider_down_at_start() {
     assert_eq!(json_of(bob.client.get(web.at("/api/v1/me")).send().unwrap())["user"], "bob@example.edu");
     let page = unescape(&web.get("/signin").send().unwrap().text().unwrap());
     assert!(!page.contains("university is unavailable"), "{page}");
+    let checks = coordinator_doctor(&web, &config, port);
+    assert_eq!(
+        doctor_says(&checks, "oidc university"),
+        ("ok", format!("{issuer} answers with its discovery document and keys").as_str())
+    );
+    let (status, detail) = doctor_says(&checks, "oidc untrusted");
+    assert_eq!(status, "fail", "without ca_file: {detail}");
+    assert!(detail.contains("UnknownIssuer"), "{detail}");
 
     // --- Without ca_file the same provider is not trusted: one line says why and what to set.
     web.cluster.wait_until(std::time::Duration::from_secs(30), "the untrusted provider's reason", || {

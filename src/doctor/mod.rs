@@ -9,6 +9,7 @@
 mod checks;
 mod coordinator;
 mod link;
+mod web;
 pub(crate) mod worker;
 
 #[cfg(test)]
@@ -72,7 +73,15 @@ pub fn run(json: bool, roots: &[std::path::PathBuf], resolved: Resolved) -> Resu
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let checks = match role {
         NodeRole::Worker => runtime.block_on(worker::checks(&settings, roots)),
-        NodeRole::Coordinator => coordinator::checks(&settings),
+        NodeRole::Coordinator => {
+            let mut checks = coordinator::checks(&settings);
+            // The providers as the coordinator reads them (secrets from their files or variables).
+            match settings.check(&resolved.origins) {
+                Ok(checked) => checks.extend(runtime.block_on(web::checks(&settings, &checked.oidc))),
+                Err(e) => checks.push(Check::fail("settings", format!("{e:#}"))),
+            }
+            checks
+        }
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&checks)?);

@@ -244,3 +244,27 @@ fn the_clock_check_says_which_way_and_how_far_and_warns_then_fails_past_its_limi
     assert_eq!(far.status, Status::Fail);
     assert!(far.detail.starts_with("this clock is 120000 ms behind"), "{far:?}");
 }
+
+#[test]
+fn a_coordinator_s_web_certificate_is_checked_and_one_whose_key_does_not_match_fails() {
+    let certs = cluster();
+    let c = certs.path().to_str().unwrap();
+    let base = ["--role", "coordinator", "--certs", c, "--name", "coordinator"];
+    let off = runtime().block_on(web::checks(&settings(&base), &[]));
+    assert_eq!((off[0].name.as_str(), off[0].status), ("web", Status::Ok));
+    assert_eq!(off[0].detail, "off (no web_listen): nothing to check");
+
+    let on = [&base[..], &["--web-listen", "127.0.0.1:0"]].concat();
+    let served = runtime().block_on(web::checks(&settings(&on), &[]));
+    assert_eq!(served[0].status, Status::Ok, "{served:?}");
+    assert!(served[0].detail.starts_with("serves https on 127.0.0.1:0 with "), "{served:?}");
+    assert!(served[0].detail.ends_with(" days)"), "{served:?}");
+
+    let cert = certs.path().join("coordinator.pem");
+    let other_key = certs.path().join("render1.key");
+    let (cert, key) = (cert.to_str().unwrap(), other_key.to_str().unwrap());
+    let mismatched = [&on[..], &["--web-cert", cert, "--web-key", key]].concat();
+    let refused = runtime().block_on(web::checks(&settings(&mismatched), &[]));
+    assert_eq!(refused[0].status, Status::Fail, "{refused:?}");
+    assert!(refused[0].detail.ends_with(": the web interface would not start"), "{refused:?}");
+}
