@@ -1,10 +1,11 @@
-//! Outputs at submit, in process: two jobs that are not final may not share an output, and no job may render over
-//! the project of one. Each test drives a whole coordinator through the wire protocol (see `harness`).
+//! Outputs at submit and at retry, in process: two jobs that are not final may not share an output, and no job may
+//! render over the project of one. Each test drives a whole coordinator through the wire protocol (see `harness`).
 
 mod harness;
 
 use distencode_wire::job::{JobSpec, JobState};
-use harness::{job, offer, Farm, CLIENT};
+use distencode_wire::message::Outcome;
+use harness::{job, offer, running, Farm, CLIENT};
 
 /// Job `n`'s spec with its output at `output`.
 fn to(n: usize, output: &str) -> JobSpec {
@@ -68,4 +69,28 @@ async fn of_two_submits_with_one_output_sent_together_exactly_one_is_taken() {
         assert!(refused == named || refused == racing, "round {round}: {refused}");
         assert_eq!(taken.submitted_by, CLIENT);
     }
+}
+
+#[tokio::test]
+async fn a_retry_is_refused_while_its_output_is_another_live_job_s_and_taken_once_it_is_free() {
+    let farm = Farm::start(1).await;
+    let mut client = farm.client().await;
+    let mut w1 = farm.worker("w1").await;
+    let first = client.submit(job(0, 0)).await.unwrap();
+    let rendering = running(&mut w1, "melt started\n").await;
+    let failed = Outcome::Failed { reason: "melt exited with 1".into(), log_tail: String::new() };
+    assert!(w1.finish(&rendering, failed).await.unwrap());
+    assert_eq!(client.status(first.id).await.unwrap().state, JobState::Failed);
+    // With no worker left, what is submitted now stays queued.
+    farm.disconnect(&mut client, w1).await;
+    // Its output is free once it failed: another job takes it.
+    let second = client.submit(to(1, &first.output)).await.unwrap();
+    let refused = client.retry(first.id).await.unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        format!("the output {} is already the output of job {} (queued)", first.output, second.id)
+    );
+    assert_eq!(client.status(first.id).await.unwrap().state, JobState::Failed, "the refused retry changed nothing");
+    client.cancel(second.id).await.unwrap();
+    assert_eq!(client.retry(first.id).await.unwrap().state, JobState::Queued);
 }

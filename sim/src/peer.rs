@@ -191,6 +191,10 @@ impl ScriptedClient {
         self.job(ClientRequest::Cancel(id)).await
     }
 
+    pub async fn retry(&mut self, id: JobId) -> Result<JobRecord> {
+        self.job(ClientRequest::Retry(id)).await
+    }
+
     /// `job delete` or `job prune`: the jobs deleted.
     pub async fn delete(&mut self, request: ClientRequest) -> Result<Vec<JobId>> {
         match self.ask(&request).await? {

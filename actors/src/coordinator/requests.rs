@@ -358,12 +358,34 @@ impl Handler<Retry> for Coordinator {
         let id = msg.id;
         let entry = audit::entry(&msg.by, AuditAction::Retry, &audit::job(id));
         let owned = self.owned_audited(id, msg.by, |job, owner| Action::Retry { job, owner }, Some(entry.clone()));
-        let store = self.store.clone();
-        let apply = async move {
-            owned.await?;
-            answer(store.send(Audited { change: ApplyChange { id, change: Change::Retry }, entry }).await)
-        };
-        Box::pin(apply.into_actor(self).map(|result, act, ctx| {
+        // Its output may have become another live job's since it ended: checked as a submit's is, and held while
+        // the retry is written.
+        let apply = owned.into_actor(self).then(move |owned, act, _| {
+            let store = act.store.clone();
+            let free = owned.map(|record| (act.check_output_free(&record.spec()), record.output));
+            let held = match &free {
+                Ok((Ok(()), output)) => {
+                    act.submitting_outputs.insert(output.clone());
+                    Some(output.clone())
+                }
+                _ => None,
+            };
+            let write = async move {
+                match free? {
+                    (Err(refused), _) => refusal(store, entry, refused).await,
+                    (Ok(()), _) => {
+                        answer(store.send(Audited { change: ApplyChange { id, change: Change::Retry }, entry }).await)
+                    }
+                }
+            };
+            write.into_actor(act).map(move |result, act, _| {
+                if let Some(output) = held {
+                    act.submitting_outputs.remove(&output);
+                }
+                result
+            })
+        });
+        Box::pin(apply.map(|result, act, ctx| {
             let record = result?;
             act.update(record.clone());
             if record.is_split() {
