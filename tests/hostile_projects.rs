@@ -85,6 +85,26 @@ fn hostile_projects_are_refused_in_one_line_and_no_process_dies() {
     assert!(pass_log.unwrap_err().contains("\"passlogfile\" names a file"));
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
 
+    // A project that would render the worker's own TLS key into pixels: refused by the worker before melt runs,
+    // naming the folder, whether or not the client checked it first.
+    let key = cluster.certs.join("w1.key");
+    let reads_key = write(
+        &dir,
+        "key.mlt",
+        &format!(
+            r#"<mlt>{}<producer id="k" in="0" out="24"><property name="resource">{}</property></producer></mlt>"#,
+            PROFILE,
+            key.display()
+        ),
+    );
+    let id = submit_raw(&cluster, JobSpec { services: Vec::new(), ..raw_spec(&reads_key, &[]) }).expect("sent");
+    let job = cluster.wait_final(id, Duration::from_secs(60));
+    assert_eq!(job["state"], "failed", "{job}");
+    let error = job["error"].as_str().unwrap();
+    assert!(error.contains(&format!("{} is a folder no job may read", cluster.certs.display())), "{error}");
+    assert!(job["attempts"].as_array().unwrap().iter().all(|a| a["started_at"].is_null()), "melt never ran: {job}");
+    assert!(!reads_key.with_extension("mp4").exists(), "no output was made");
+
     // Nothing was harmed: a fair project still renders on the same worker.
     let id = cluster.submit(&project, &["--consumer-arg", "crf=30"]);
     let job = cluster.wait_final(id, Duration::from_secs(120));
