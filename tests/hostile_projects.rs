@@ -118,3 +118,36 @@ fn alive(pid: u32) -> bool {
     // The state follows the command's closing parenthesis.
     stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with(['Z', 'X']))
 }
+
+#[test]
+fn links_planted_at_a_split_s_predictable_file_names_are_never_written_through() {
+    let _serial = serial();
+    let cluster = Cluster::start(2);
+    let dir = cluster.dir.path().join("planted");
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = dir.join("out.mp4");
+    // The first job's chunk and audio files would be these: each a link to a file someone cares about.
+    let planted: Vec<(std::path::PathBuf, std::path::PathBuf)> =
+        [".out.mp4.job1.chunk0.mp4", ".out.mp4.job1.chunk1.mp4", ".out.mp4.job1.audio.wav"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let victim = dir.join(format!("victim{i}.txt"));
+                std::fs::write(&victim, "keep me").unwrap();
+                std::os::unix::fs::symlink(&victim, dir.join(name)).unwrap();
+                (dir.join(name), victim)
+            })
+            .collect();
+    let project = common::projects::tiny(&dir, "long.mlt", 504);
+    let id = cluster.submit(&project, &["--output", output.to_str().unwrap(), "--split", "2"]);
+    assert_eq!(id, 1, "the names planted were this job's");
+    let job = cluster.wait_final(id, Duration::from_secs(120));
+    assert_eq!(job["state"], "failed", "{job}");
+    let error = job["error"].as_str().unwrap();
+    assert!(error.contains("is a symbolic link: a render never writes through a link"), "{error}");
+    for (link, victim) in &planted {
+        assert_eq!(std::fs::read_to_string(victim).unwrap(), "keep me", "{} was written through", link.display());
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink(), "{} is left as it was", link.display());
+    }
+    assert!(!output.exists(), "no output was made");
+}
