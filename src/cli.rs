@@ -74,6 +74,32 @@ pub enum Command {
     /// Measure the farm on this machine: overhead, dispatch, scale, recovery, logs (docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Back up a stopped coordinator's data dir, or restore one (docs/operations.md).
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Copy the data dir of a stopped coordinator (jobs, logs, reservations, drains, the web's keys) into a new
+    /// folder, consistently: the store is locked for the copy, so a running coordinator is refused.
+    Backup {
+        /// The coordinator's data dir.
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Where the copy goes: a folder that does not exist yet, or an empty one.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
+    /// Put a backup in place as a data dir that does not exist yet (or is empty), and check that it opens.
+    Restore {
+        /// The backup, as `store backup` wrote it.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The coordinator's data dir to make.
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 /// Where a networked command finds the coordinator and its own identity. Also part of a node's settings, so the

@@ -21,6 +21,7 @@ mod presets_cmd;
 mod progress_view;
 mod shared_folder;
 mod shutdown;
+mod store_cmd;
 mod worker_cmd;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
             client_runtime().and_then(|rt| rt.block_on(presets_cmd::run(json, connect)))
         }
         Command::Bench(command) => bench::run(command),
+        Command::Store(command) => store_cmd::run(command),
         Command::CheckProject { path } => assets_cmd::check_project(&path),
         Command::Completions { shell } => assets_cmd::completions(shell),
         Command::Man { out } => assets_cmd::man_pages(&out),

@@ -220,7 +220,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
 
 /// sled refuses a store another process holds with an I/O error of its own wording ("could not acquire lock on
 /// PATH: Os { .. WouldBlock .. }", of kind `Other`): say who holds it instead.
-fn store_open_error(error: StoreError, data_dir: &std::path::Path) -> anyhow::Error {
+pub(crate) fn store_open_error(error: StoreError, data_dir: &std::path::Path) -> anyhow::Error {
     match &error {
         StoreError::Db(sled::Error::Io(io)) if io.to_string().starts_with("could not acquire lock") => anyhow!(
             "another coordinator is using {} (its store is locked); stop it first, or give this one another --data-dir",
