@@ -82,14 +82,22 @@ pub enum Command {
 #[derive(Subcommand, Debug)]
 pub enum StoreCommand {
     /// Copy the data dir of a stopped coordinator (jobs, logs, reservations, drains, the web's keys) into a new
-    /// folder, consistently: the store is locked for the copy, so a running coordinator is refused.
+    /// folder, consistently: the store is locked for the copy, so a running coordinator is refused. With
+    /// --online, the running coordinator makes the copy on its own machine (admins only).
     Backup {
-        /// The coordinator's data dir.
-        #[arg(long, value_name = "DIR")]
-        data_dir: PathBuf,
-        /// Where the copy goes: a folder that does not exist yet, or an empty one.
+        /// The coordinator's data dir (without --online).
+        #[arg(long, value_name = "DIR", required_unless_present = "online", conflicts_with = "online")]
+        data_dir: Option<PathBuf>,
+        /// Where the copy goes: a folder that does not exist yet, or an empty one (with --online: an absolute path
+        /// on the coordinator's machine).
         #[arg(long, value_name = "DIR")]
         to: PathBuf,
+        /// Ask the running coordinator to make the copy: its store holds every other request for the time it
+        /// takes.
+        #[arg(long)]
+        online: bool,
+        #[command(flatten)]
+        connect: Connect,
     },
     /// Put a backup in place as a data dir that does not exist yet (or is empty), and check that it opens.
     Restore {

@@ -1,6 +1,7 @@
 //! `store backup` and `store restore` with real processes: a store with a finished job (and its log), one rendering
-//! and one queued is copied once its coordinator is stopped, the data dir is lost, the copy is put back, and the
-//! restarted coordinator has every job; the worker rendering through it all finishes its job once.
+//! and one queued is copied by the running coordinator (`--online`) and again once it is stopped; the data dir is
+//! lost, the online copy is put back, and the restarted coordinator has every job; the worker rendering through it
+//! all finishes its job once.
 
 mod common;
 
@@ -40,6 +41,34 @@ fn a_backup_of_a_store_with_live_jobs_restores_every_job_and_log() {
     );
     assert!(!backup.exists(), "a refused backup makes no folder");
 
+    // Online: the running coordinator copies its store itself, into an absolute path on its machine.
+    let online = dir.join("online");
+    let online_s = online.to_str().unwrap();
+    let made = cluster.cli(&["store", "backup", "--online", "--to", online_s]);
+    ok(&made);
+    assert_eq!(
+        stdout(&made).trim_end(),
+        format!("the coordinator backed up its store to {online_s}: 3 jobs (2 unfinished, 1 succeeded)")
+    );
+    let relative = cluster.cli(&["store", "backup", "--online", "--to", "backups/today"]);
+    assert_eq!(
+        stderr(&relative).trim_end(),
+        "distencode: the backup folder backups/today is not an absolute path on the coordinator's machine"
+    );
+    let inside = data.join("copy");
+    let refused = cluster.cli(&["store", "backup", "--online", "--to", inside.to_str().unwrap()]);
+    assert_eq!(
+        stderr(&refused).trim_end(),
+        format!("distencode: {} is inside the data dir {data_s}: name a folder outside it", inside.display())
+    );
+    assert!(!inside.exists());
+    let trail = cluster.json(&["audit", "--json"]);
+    let backups: Vec<&serde_json::Value> =
+        trail.as_array().unwrap().iter().filter(|e| e["action"] == "backup").collect();
+    assert_eq!(backups.len(), 3, "each online backup is in the audit trail: {trail}");
+    assert_eq!(backups[2]["target"], format!("store to {online_s}"));
+    assert_eq!(backups[2]["outcome"], "done");
+
     cluster.kill_coordinator();
     let made = distencode(&["store", "backup", "--data-dir", data_s, "--to", backup_s]);
     ok(&made);
@@ -55,13 +84,13 @@ fn a_backup_of_a_store_with_live_jobs_restores_every_job_and_log() {
         format!("distencode: {backup_s} is not empty: name a new folder (nothing was copied)")
     );
 
-    // The data dir is lost; the copy is put back; a restore over a store is refused.
+    // The data dir is lost; the copy the running coordinator made is put back; a restore over a store is refused.
     std::fs::remove_dir_all(&data).unwrap();
-    let restored = distencode(&["store", "restore", "--from", backup_s, "--data-dir", data_s]);
+    let restored = distencode(&["store", "restore", "--from", online_s, "--data-dir", data_s]);
     ok(&restored);
     assert_eq!(
         stdout(&restored).trim_end(),
-        format!("restored {backup_s} into {data_s}: 3 jobs (2 unfinished, 1 succeeded)")
+        format!("restored {online_s} into {data_s}: 3 jobs (2 unfinished, 1 succeeded)")
     );
     let over = distencode(&["store", "restore", "--from", backup_s, "--data-dir", data_s]);
     assert_eq!(

@@ -50,6 +50,9 @@ pub enum RequestError {
     /// A submit whose output another submit, not answered yet, names too.
     #[error("the output {0} is already the output of a job being submitted")]
     OutputBeingSubmitted(String),
+    /// `store backup --online` names a folder by a relative path: relative to what, on the coordinator's machine?
+    #[error("the backup folder {0} is not an absolute path on the coordinator's machine")]
+    BackupPathNotAbsolute(String),
     #[error("the reservation would end in the past")]
     ReservationInThePast,
     #[error("a reservation needs a person (--for NAME)")]

@@ -76,6 +76,7 @@ impl From<RequestError> for WebError {
             RequestError::Store(_) => WebError::Unavailable(text),
             RequestError::NoWorkerCanRender(_) | RequestError::NoSuchLike(_) => WebError::Unprocessable(text),
             RequestError::BadWorkerName(_)
+            | RequestError::BackupPathNotAbsolute(_)
             | RequestError::ReservationInThePast
             | RequestError::ReservationWithoutPerson => WebError::BadRequest(text),
             RequestError::Mailbox(_) | RequestError::CoordinatorUnavailable(_) => WebError::Unavailable(text),

@@ -66,6 +66,8 @@ pub enum AuditAction {
     WebhookDelete,
     /// A worker that is gone forgotten (`worker forget`).
     Forget,
+    /// The running coordinator's store copied (`store backup --online`).
+    Backup,
 }
 
 impl AuditAction {
@@ -85,6 +87,7 @@ impl AuditAction {
             AuditAction::WebhookAdd => "webhook-add",
             AuditAction::WebhookDelete => "webhook-delete",
             AuditAction::Forget => "forget",
+            AuditAction::Backup => "backup",
         }
     }
 }

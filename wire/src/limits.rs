@@ -85,6 +85,11 @@ pub fn check_reservation(worker: &str, person: &str) -> Result<(), LimitError> {
     bytes("the person's name", person, MAX_PERSON_BYTES)
 }
 
+/// A path a request names (`what`, e.g. the backup folder), against [`MAX_PATH_BYTES`].
+pub fn check_path(what: &'static str, path: &str) -> Result<(), LimitError> {
+    bytes(what, path, MAX_PATH_BYTES)
+}
+
 /// `text` (the field `what`) against its cap of `limit` bytes.
 pub(crate) fn bytes(what: &'static str, text: &str, limit: usize) -> Result<(), LimitError> {
     if text.len() > limit {

@@ -92,6 +92,9 @@ pub enum ClientRequest {
     Forget { worker: String },
     /// The coordinator's house presets (`[[preset]]` in its config). Answered with `Presets`.
     Presets,
+    /// `store backup --online`: copy the running coordinator's store into `to`, a new folder on its machine
+    /// (admins only). Answered with `BackedUp`.
+    Backup { to: String },
 }
 
 /// The coordinator's answer to a [`ClientRequest`].
@@ -113,6 +116,8 @@ pub enum ClientReply {
     Audit(Vec<AuditEntry>),
     /// The coordinator's house presets, in the order of its config.
     Presets(Vec<PresetView>),
+    /// What a backup holds, as one line: `120 jobs (3 unfinished, 110 succeeded)`.
+    BackedUp(String),
 }
 
 /// A worker as `worker list` shows it.

@@ -77,6 +77,8 @@ pub enum Action<'a> {
     Prune,
     /// Read the audit trail.
     ReadAudit,
+    /// Copy the running coordinator's store (`store backup --online`).
+    Backup,
 }
 
 /// Why a user may not do what they asked; each text is the line the user reads.
@@ -106,6 +108,8 @@ pub enum Refusal {
     Audit,
     #[error("only an admin may prune jobs (a user deletes their own with job delete)")]
     Prune,
+    #[error("only an admin may back up the coordinator's store")]
+    Backup,
 }
 
 /// Whether `user` may do `action`, by the rules above; `users` resolves owners and holds the priority ceiling.
@@ -139,6 +143,7 @@ pub fn authorize(users: &Users, user: &User, action: Action<'_>) -> Result<(), R
         Action::Delete { job, owner } if !owns(owner) => Err(not_owner(job, owner, "delete it")),
         Action::Cancel { .. } | Action::Retry { .. } | Action::Delete { .. } => Ok(()),
         Action::Prune => Err(Refusal::Prune),
+        Action::Backup => Err(Refusal::Backup),
         Action::Reserve { person, .. } if person != user.name => {
             Err(Refusal::ReserveForOther { user: user.name.clone(), person: person.to_string() })
         }

@@ -119,6 +119,15 @@ pub struct Prune {
     pub by: Option<User>,
 }
 
+/// `store backup --online`: copy the store into `to`, a new folder on the coordinator's machine; `by` must be an
+/// admin. Answered with what the copy holds.
+#[derive(Message)]
+#[rtype(result = "Answer<String>")]
+pub struct BackupStore {
+    pub to: String,
+    pub by: User,
+}
+
 /// Follow the farm's changes (jobs and workers) as they happen.
 #[derive(Message)]
 #[rtype(result = "tokio::sync::broadcast::Receiver<crate::events::FarmEvent>")]

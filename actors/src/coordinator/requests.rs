@@ -509,3 +509,33 @@ impl Handler<Prune> for Coordinator {
         }))
     }
 }
+
+impl Handler<BackupStore> for Coordinator {
+    type Result = ResponseActFuture<Self, Answer<String>>;
+
+    fn handle(&mut self, msg: BackupStore, _: &mut Self::Context) -> Self::Result {
+        let entry = audit::entry(&msg.by, AuditAction::Backup, &format!("store to {}", msg.to));
+        let store = self.store.clone();
+        let allowed =
+            authorize(&self.config.users, &msg.by, Action::Backup).map_err(RequestError::from).and_then(|()| {
+                if std::path::Path::new(&msg.to).is_absolute() {
+                    Ok(())
+                } else {
+                    Err(RequestError::BackupPathNotAbsolute(msg.to.clone()))
+                }
+            });
+        let backup = async move {
+            if let Err(refused) = allowed {
+                return refusal(store, entry, refused).await;
+            }
+            let change = crate::store::Backup { to: msg.to.into() };
+            answer(store.send(Audited { change, entry }).await)
+        };
+        Box::pin(backup.into_actor(self).map(|result, _, _| {
+            if let Ok(summary) = &result {
+                tracing::info!(%summary, "store backed up");
+            }
+            result
+        }))
+    }
+}

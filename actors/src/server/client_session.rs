@@ -107,6 +107,13 @@ async fn serve(
             ClientReply::Error(format!("at most {} jobs are deleted at once", limits::MAX_DELETE_JOBS))
         }
         ClientRequest::Delete(ids) => deleted(coordinator.send(coord::Delete { ids, by }).await),
+        ClientRequest::Backup { to } => match limits::check_path("backup folder", &to) {
+            Ok(()) => match flatten(coordinator.send(coord::BackupStore { to, by }).await) {
+                Ok(summary) => ClientReply::BackedUp(summary),
+                Err(e) => ClientReply::Error(e.to_string()),
+            },
+            Err(e) => ClientReply::Error(e.to_string()),
+        },
         ClientRequest::Prune { before } => deleted(coordinator.send(coord::Prune { before, by: Some(by) }).await),
         ClientRequest::Audit { user, limit } => {
             match flatten(coordinator.send(coord::audit::AuditTrail { user, limit, skip: 0, by }).await) {

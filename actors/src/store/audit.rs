@@ -78,6 +78,13 @@ impl Operation for CreateJob {
     }
 }
 
+impl Operation for super::messages::Backup {
+    type Output = String;
+    fn run(self, store: &JobStore) -> Result<String, StoreError> {
+        store.backup_to(&self.to)
+    }
+}
+
 impl Operation for ApplyChange {
     type Output = JobRecord;
     fn run(self, store: &JobStore) -> Result<JobRecord, StoreError> {

@@ -117,3 +117,10 @@ pub struct DeleteJobs(pub Vec<JobId>);
 pub struct PruneJobs {
     pub before: u64,
 }
+
+/// Copy the store's folder into `to` (see `backup`): answered once the copy is made, with what it holds.
+#[derive(Message)]
+#[rtype(result = "Result<String, StoreError>")]
+pub struct Backup {
+    pub to: std::path::PathBuf,
+}

@@ -9,6 +9,7 @@
 //! in-memory summary of every job ([`index`]) lets a page of the job list read only that page's records.
 
 pub mod audit;
+pub mod backup;
 mod commit;
 mod delete;
 mod fault;
@@ -71,6 +72,9 @@ pub enum StoreError {
     /// A webhook refused by a cap: the text is the whole line.
     #[error("{0}")]
     Webhook(String),
+    /// A backup that could not be made: the text is the whole line, naming the folder.
+    #[error("{0}")]
+    Backup(String),
 }
 
 /// The actor. Open it with [`JobStore::open`], then start it with `SyncArbiter::start(1, ...)` (one thread: the
@@ -596,6 +600,13 @@ impl Handler<ApplyChange> for JobStore {
     type Result = Durable<JobRecord>;
     fn handle(&mut self, msg: ApplyChange, _: &mut Self::Context) -> Self::Result {
         Durable::wrote(&self.commits, self.change(msg.id, msg.change))
+    }
+}
+
+impl Handler<Backup> for JobStore {
+    type Result = Result<String, StoreError>;
+    fn handle(&mut self, msg: Backup, _: &mut Self::Context) -> Self::Result {
+        self.backup_to(&msg.to)
     }
 }
 

@@ -322,6 +322,7 @@ const PINS: &[Pin] = &[
     ),
     ("ClientRequest::Forget", |c| c.value(ClientRequest::Forget { worker: "w1".into() }), "0f027731"),
     ("ClientRequest::Presets", |c| c.value(ClientRequest::Presets), "10"),
+    ("ClientRequest::Backup", |c| c.value(ClientRequest::Backup { to: "/b".into() }), "11022f62"),
     // Coordinator → client.
     (
         "ClientReply::Job",
@@ -379,6 +380,7 @@ const PINS: &[Pin] = &[
         "0a0105686f7573650650726f5265730164036d6f760970726f7265735f6b730970636d5f7331366c6501087670726f66\
          696c650133",
     ),
+    ("ClientReply::BackedUp", |c| c.value(ClientReply::BackedUp("1 jobs".into())), "0b0631206a6f6273"),
     // Worker → coordinator.
     (
         "WorkerToCoordinator::Register",

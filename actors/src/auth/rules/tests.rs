@@ -201,6 +201,8 @@ fn only_admins_drain_and_undrain() {
 fn only_admins_read_the_audit_trail() {
     assert_eq!(check("bob", Action::ReadAudit), Err("only an admin may read the audit trail".into()));
     assert_eq!(check("root", Action::ReadAudit), Ok(()));
+    assert_eq!(check("bob", Action::Backup), Err("only an admin may back up the coordinator's store".into()));
+    assert_eq!(check("root", Action::Backup), Ok(()));
     assert_eq!(user("root").role, UserRole::Admin);
 }
 

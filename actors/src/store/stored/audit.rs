@@ -47,6 +47,7 @@ pub enum Action {
     WebhookAdd,
     WebhookDelete,
     Forget,
+    Backup,
 }
 
 /// Layout 1 of an entry.
@@ -87,6 +88,7 @@ impl From<&wire::AuditEntry> for EntryV1 {
                 wire::AuditAction::WebhookAdd => Action::WebhookAdd,
                 wire::AuditAction::WebhookDelete => Action::WebhookDelete,
                 wire::AuditAction::Forget => Action::Forget,
+                wire::AuditAction::Backup => Action::Backup,
             },
             target: entry.target.clone(),
             refused: match &entry.outcome {
@@ -122,6 +124,7 @@ impl From<EntryV1> for wire::AuditEntry {
                 Action::WebhookAdd => wire::AuditAction::WebhookAdd,
                 Action::WebhookDelete => wire::AuditAction::WebhookDelete,
                 Action::Forget => wire::AuditAction::Forget,
+                Action::Backup => wire::AuditAction::Backup,
             },
             target: entry.target,
             outcome: match entry.refused {
