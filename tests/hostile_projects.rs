@@ -104,6 +104,20 @@ fn hostile_projects_are_refused_in_one_line_and_no_process_dies() {
     assert!(error.contains(&format!("{} is a folder no job may read", cluster.certs.display())), "{error}");
     assert!(job["attempts"].as_array().unwrap().iter().all(|a| a["started_at"].is_null()), "melt never ran: {job}");
     assert!(!reads_key.with_extension("mp4").exists(), "no output was made");
+    // The same key named inside a lavfi graph, as a movie source.
+    let graph = write(
+        &dir,
+        "graph.mlt",
+        &format!(
+            r#"<mlt>{PROFILE}<producer id="g" in="0" out="24"><property name="resource">lavfi:movie={},scale=320:240</property></producer></mlt>"#,
+            key.display()
+        ),
+    );
+    let id = submit_raw(&cluster, JobSpec { services: Vec::new(), ..raw_spec(&graph, &[]) }).expect("sent");
+    let job = cluster.wait_final(id, Duration::from_secs(60));
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(error.contains(&format!("{} is a folder no job may read", cluster.certs.display())), "{job}");
+    assert!(error.contains("(a lavfi movie source)"), "{error}");
 
     // Nothing was harmed: a fair project still renders on the same worker.
     let id = cluster.submit(&project, &["--consumer-arg", "crf=30"]);

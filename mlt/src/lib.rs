@@ -16,6 +16,7 @@ mod check;
 pub mod clock;
 mod doc;
 mod dtd;
+mod embedded_refs;
 mod error;
 mod length;
 mod media;

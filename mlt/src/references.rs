@@ -6,7 +6,8 @@
 //! Read: `resource` (or `src`) of producers and chains, `warp_resource`, and
 //! on filters, transitions and links `resource`, `luma`, `luma.resource`,
 //! `composite.luma`, `producer.resource`, `filter.resource`, `av.file`, `av.filename`,
-//! `filename`. Metadata such as `kdenlive:originalurl` is never read.
+//! `filename`. Metadata such as `kdenlive:originalurl` is never read. Inside a property, the `movie` sources of a
+//! `lavfi:` graph and the images of a Kdenlive title count too (`embedded_refs`).
 //! Relative paths resolve against `<mlt root>`, else the project's folder
 //! (melt qualifies them with the root, after a `plain:` prefix).
 //!
@@ -25,7 +26,7 @@ use std::path::{Component, Path, PathBuf};
 use roxmltree::Node;
 
 use super::doc::{prop, service, Doc};
-use super::{FileRef, FileRole};
+use super::{embedded_refs, FileRef, FileRole};
 
 const PRODUCER_PROPS: &[&str] = &["resource", "warp_resource"];
 const EFFECT_PROPS: &[&str] = &[
@@ -89,6 +90,9 @@ pub fn collect(doc: &Doc<'_, '_>, root: &Path) -> Vec<FileRef> {
             _ => continue,
         };
         let svc = service(node);
+        if is_producer {
+            embedded(node, svc.as_deref(), doc, root, &mut refs, &mut seen);
+        }
         let mut names: Vec<&str> = props.to_vec();
         if is_producer && prop(node, "resource").is_none() {
             names.push("src");
@@ -126,6 +130,38 @@ pub fn collect(doc: &Doc<'_, '_>, root: &Path) -> Vec<FileRef> {
         }
     }
     refs
+}
+
+/// The files a producer names inside its `lavfi:` graph or its Kdenlive title (see `embedded_refs`).
+fn embedded(
+    node: Node<'_, '_>,
+    svc: Option<&str>,
+    doc: &Doc<'_, '_>,
+    root: &Path,
+    refs: &mut Vec<FileRef>,
+    seen: &mut HashSet<PathBuf>,
+) {
+    let mut found: Vec<(String, &str)> = Vec::new();
+    if let Some(graph) = prop(node, "resource").as_deref().and_then(|r| r.trim().strip_prefix("lavfi:")) {
+        found.extend(embedded_refs::lavfi_sources(graph).into_iter().map(|f| (f, "resource (a lavfi movie source)")));
+    }
+    if svc == Some("kdenlivetitle") {
+        if let Some(xml) = prop(node, "xmldata") {
+            found.extend(embedded_refs::title_images(&xml).into_iter().map(|f| (f, "xmldata (a title's image)")));
+        }
+    }
+    for (text, what) in found {
+        let text = match url(&text) {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("file") => percent_decode(rest),
+            _ => text,
+        };
+        let path = resolve(root, &text);
+        if seen.insert(path.clone()) {
+            let origin = format!("{} property {what}", doc.describe(node));
+            let relative = (!is_absolute(&text)).then_some(text);
+            refs.push(FileRef { path, origin, folder: false, relative, role: FileRole::Media });
+        }
+    }
 }
 
 /// Protocols of melt's avformat (ffmpeg) that read something other than one plain file: another file's parts, a

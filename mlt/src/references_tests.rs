@@ -155,3 +155,22 @@ fn duplicates_keep_the_first_origin() {
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].1, r#"producer "a" property resource"#);
 }
+
+#[test]
+fn a_lavfi_graph_s_movie_sources_and_a_title_s_images_are_files_the_project_needs() {
+    let title = "&lt;kdenlivetitle&gt;&lt;item type=\"QGraphicsPixmapItem\"&gt;&lt;content url=\"logo.png\"/&gt;\
+                 &lt;/item&gt;&lt;/kdenlivetitle&gt;";
+    let found = refs(&format!(
+        r#"<producer id="g"><property name="resource">lavfi:movie=/srv/keys/w1.key,scale=64:48</property></producer>
+        <producer id="t"><property name="mlt_service">kdenlivetitle</property><property name="xmldata">{title}</property></producer>
+        <producer id="n"><property name="resource">lavfi:testsrc</property></producer>"#
+    ));
+    let listed: Vec<(&str, &str)> = found.iter().map(|(p, o, _)| (p.as_str(), o.as_str())).collect();
+    assert_eq!(
+        listed,
+        [
+            ("/srv/keys/w1.key", "producer \"g\" property resource (a lavfi movie source)"),
+            ("/proj/logo.png", "producer \"t\" property xmldata (a title's image)"),
+        ]
+    );
+}
