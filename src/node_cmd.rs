@@ -219,12 +219,19 @@ pub fn run(resolved: Resolved) -> Result<()> {
 }
 
 /// sled refuses a store another process holds with an I/O error of its own wording ("could not acquire lock on
-/// PATH: Os { .. WouldBlock .. }", of kind `Other`): say who holds it instead.
+/// PATH: Os { .. WouldBlock .. }", of kind `Other`): say who holds it instead. A damaged store ("Read corrupted
+/// data at file offset None backtrace ()") says where it is and what to do.
 pub(crate) fn store_open_error(error: StoreError, data_dir: &std::path::Path) -> anyhow::Error {
     match &error {
         StoreError::Db(sled::Error::Io(io)) if io.to_string().starts_with("could not acquire lock") => anyhow!(
             "another coordinator is using {} (its store is locked); stop it first, or give this one another --data-dir",
             data_dir.display()
+        ),
+        StoreError::Db(sled::Error::Corruption { .. }) => anyhow!(
+            "the job store in {} is damaged ({}): restore a backup (distencode store restore, docs/operations.md), \
+             or move the folder away to start with an empty store",
+            data_dir.join("jobs.sled").display(),
+            error
         ),
         _ => error.into(),
     }
@@ -233,6 +240,17 @@ pub(crate) fn store_open_error(error: StoreError, data_dir: &std::path::Path) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_store_names_its_folder_and_what_to_do() {
+        let damaged = StoreError::Db(sled::Error::Corruption { at: None, bt: () });
+        assert_eq!(
+            store_open_error(damaged, std::path::Path::new("/var/lib/distencode/coordinator")).to_string(),
+            "the job store in /var/lib/distencode/coordinator/jobs.sled is damaged (job store: Read corrupted data at \
+             file offset None backtrace ()): restore a backup (distencode store restore, docs/operations.md), or move \
+             the folder away to start with an empty store"
+        );
+    }
 
     #[test]
     fn a_second_coordinator_on_a_data_dir_is_told_another_uses_it() {
