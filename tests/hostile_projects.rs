@@ -119,6 +119,29 @@ fn hostile_projects_are_refused_in_one_line_and_no_process_dies() {
     assert!(error.contains(&format!("{} is a folder no job may read", cluster.certs.display())), "{job}");
     assert!(error.contains("(a lavfi movie source)"), "{error}");
 
+    // A named pipe (nobody writes to it) as a project and as a project's media, and a device: refused in one line
+    // at once, nothing waits for ever.
+    let pipe = dir.join("pipe.mov");
+    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+    refused(
+        &cluster.cli(&["job", "submit", pipe.to_str().unwrap()]),
+        "is not a regular file (a named pipe or a device?)",
+    );
+    for media in [pipe.to_str().unwrap(), "/dev/zero"] {
+        let reads = write(
+            &dir,
+            "device.mlt",
+            &format!(
+                r#"<mlt>{PROFILE}<producer id="p" in="0" out="24"><property name="resource">{media}</property></producer></mlt>"#
+            ),
+        );
+        let out = cluster.cli(&["job", "submit", reads.to_str().unwrap()]);
+        assert!(!out.status.success(), "{media}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "{media}: one line expected, got:\n{err}");
+        assert!(err.contains(media), "{media} not named: {err}");
+    }
+
     // Nothing was harmed: a fair project still renders on the same worker.
     let id = cluster.submit(&project, &["--consumer-arg", "crf=30"]);
     let job = cluster.wait_final(id, Duration::from_secs(120));

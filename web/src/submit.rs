@@ -172,6 +172,11 @@ pub fn prepare(
         return Ok(Prepared { spec, filters: Vec::new() });
     }
     let parsed = mlt::read_project(project).map_err(|e| e.to_string())?;
+    // What every worker refuses whatever its settings (a file under /proc, /sys or /dev, a device, a pipe, a
+    // socket) is refused here at once, before opening anything (a pipe nobody writes to would not open); media
+    // roots and network URLs are each worker's to decide.
+    let anywhere = mlt::MediaPolicy { allow_network: true, ..mlt::MediaPolicy::default() };
+    mlt::check_media(&parsed, &anywhere).map_err(|refused| format!("{}: {refused}", project.display()))?;
     mlt::check_files(&parsed).map_err(|refusal| format!("{}: {refusal}", project.display()))?;
     mlt::check_output_folder(&output)?;
     // Each worker checks again with its own output roots; this answers at once for what every worker refuses.
