@@ -122,13 +122,13 @@ fn a_named_pipe_in_place_of_media_is_refused_without_blocking_and_the_worker_goe
     assert_eq!(after["worker"], "w1");
     assert_eq!(probe(&next.with_extension("mp4")).video_frames, 25);
 
-    // The client checks the same files before submitting, with the same deadline.
+    // The client refuses it before submitting, by its kind too, without opening it.
     let run = cluster.cli(&["job", "submit", project.to_str().unwrap()]);
     assert!(!run.status.success());
     let err = stderr(&run);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(
-        err.contains(&format!("{} (chain \"chain0\"", clip.display())) && err.contains("did not open within 10s"),
+        err.contains(&format!("{} (chain \"chain0\" property resource): not a regular file", clip.display())),
         "{err}"
     );
 }
