@@ -127,8 +127,8 @@ pub fn usual_stack(workers: &[WorkerView]) -> Option<&Fingerprint> {
 /// after its fingerprint and says how it differs.
 pub fn worker_row(worker: &WorkerView, usual: Option<&Fingerprint>) -> String {
     let mut notes = Vec::new();
-    let known = worker.fingerprint != Fingerprint::default();
-    let differs = usual.filter(|usual| known && **usual != worker.fingerprint);
+    let known = worker.fingerprint.is_known();
+    let differs = worker.fingerprint.unusual(usual);
     if let Some(usual) = differs {
         notes.push(format!("render stack differs: {}", worker.fingerprint.differences(usual).join(", ")));
     }

@@ -7,7 +7,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 /// A camera clip stand-in: `seconds` of 320x180 testsrc at 25 fps (MJPEG) with a sine tone (PCM), in MOV.
@@ -20,23 +19,10 @@ fn footage(path: &Path, seconds: u32) {
     );
 }
 
-/// What ffprobe says of `file`'s streams and length.
-fn streams(file: &Path) -> (Vec<Value>, f64) {
-    let output = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height:format=duration"])
-        .args(["-of", "json"])
-        .arg(file)
-        .output()
-        .expect("ffprobe");
-    assert!(output.status.success(), "ffprobe {}: {}", file.display(), stderr(&output));
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let duration = json["format"]["duration"].as_str().unwrap().parse().unwrap();
-    (json["streams"].as_array().cloned().unwrap_or_default(), duration)
-}
-
 /// Asserts `file` is a 960x540 H.264 + AAC proxy lasting `seconds` within one frame (25 fps).
 fn assert_proxy(file: &Path, seconds: f64) {
-    let (streams, duration) = streams(file);
+    let streams = probe_streams(file);
+    let duration: f64 = streams[0]["format_duration"].as_str().unwrap().parse().unwrap();
     let video = streams.iter().find(|s| s["codec_type"] == "video").expect("a video stream");
     assert_eq!((&video["codec_name"], &video["width"], &video["height"]), (&"h264".into(), &960.into(), &540.into()));
     let audio = streams.iter().find(|s| s["codec_type"] == "audio").expect("an audio stream");

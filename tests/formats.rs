@@ -10,24 +10,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// What ffprobe says of each stream of a file (with its packets counted).
-fn streams(file: &Path) -> Vec<Value> {
-    let output = Command::new("ffprobe")
-        .args(["-v", "error", "-count_packets", "-show_entries"])
-        .arg("stream=codec_type,codec_name,pix_fmt,width,height,r_frame_rate,nb_read_packets,duration,field_order:format=duration")
-        .args(["-of", "json"])
-        .arg(file)
-        .output()
-        .expect("ffprobe");
-    assert!(output.status.success(), "ffprobe {}: {}", file.display(), stderr(&output));
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let mut streams = json["streams"].as_array().cloned().unwrap_or_default();
-    for s in &mut streams {
-        s["format_duration"] = json["format"]["duration"].clone();
-    }
-    streams
-}
-
 fn of_kind<'a>(streams: &'a [Value], kind: &str) -> Option<&'a Value> {
     streams.iter().find(|s| s["codec_type"] == kind)
 }
@@ -143,7 +125,7 @@ fn every_preset_family_renders_verified_and_each_has_a_render_that_fails() {
         let name = preset["name"].as_str().unwrap();
         let job = cluster.wait_final(id, Duration::from_secs(180));
         assert_eq!(job["state"], "succeeded", "{name}: {job}");
-        let streams = streams(&output);
+        let streams = probe_streams(&output);
         let codec = |encoder: &str| distencode_actors::presets::codec_of(encoder).unwrap();
         match preset["vcodec"].as_str().unwrap() {
             "none" => {
@@ -219,7 +201,7 @@ fn an_output_format_comes_from_its_extension_or_the_preset_and_an_unknown_one_is
     let job = cluster.wait_final(id, Duration::from_secs(120));
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!((job["facts"]["frames"].as_u64(), job["facts"]["video_codec"].as_str()), (Some(5), Some("vp9")));
-    let streams = streams(&webm);
+    let streams = probe_streams(&webm);
     assert_eq!(of_kind(&streams, "video").unwrap()["nb_read_packets"], "5");
     assert_eq!(of_kind(&streams, "audio").unwrap()["codec_name"], "opus");
 
@@ -278,7 +260,7 @@ fn image_sequences_render_one_file_per_frame_numbered_from_one_and_a_bad_one_lea
         expected.sort();
         assert_eq!(names_in(&folder), expected, "{preset}: one file per frame, from 1, and the log");
         for n in [1, 10] {
-            let video = streams(&folder.join(format!("frame-{n:05}.{extension}")))[0].clone();
+            let video = probe_streams(&folder.join(format!("frame-{n:05}.{extension}")))[0].clone();
             assert_eq!(video["codec_name"], codec, "{preset}");
             assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(320), Some(240)), "{preset}");
         }
@@ -323,7 +305,7 @@ fn an_output_of_another_size_than_the_profile_is_refused_naming_both() {
     let args = ["--consumer-arg", "width=32", "--consumer-arg", "height=24", "--output", scaled.to_str().unwrap()];
     let job = cluster.wait_final(cluster.submit(&project, &args), Duration::from_secs(60));
     assert_eq!(job["state"], "succeeded", "{job}");
-    let video = streams(&scaled).into_iter().find(|s| s["codec_type"] == "video").unwrap();
+    let video = probe_streams(&scaled).into_iter().find(|s| s["codec_type"] == "video").unwrap();
     assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(32), Some(24)));
     // An interlaced DVD: the field order asked for is the file's.
     let dvd = dir.join("interlaced.mpg");
@@ -333,7 +315,7 @@ fn an_output_of_another_size_than_the_profile_is_refused_naming_both() {
         Duration::from_secs(60),
     );
     assert_eq!(job["state"], "succeeded", "{job}");
-    let video = streams(&dvd).into_iter().find(|s| s["codec_type"] == "video").unwrap();
+    let video = probe_streams(&dvd).into_iter().find(|s| s["codec_type"] == "video").unwrap();
     assert_eq!(video["field_order"], "tt", "{video}");
 }
 
@@ -370,7 +352,7 @@ fn a_house_preset_of_the_coordinators_config_is_listed_renders_verified_and_a_ba
     let id = cluster.submit(&project, &["--preset", "house-master", "--output", output.to_str().unwrap()]);
     let job = cluster.wait_final(id, Duration::from_secs(60));
     assert_eq!(job["state"], "succeeded", "{job}");
-    let video = streams(&output).into_iter().find(|s| s["codec_type"] == "video").unwrap();
+    let video = probe_streams(&output).into_iter().find(|s| s["codec_type"] == "video").unwrap();
     assert_eq!((video["codec_name"].as_str(), video["pix_fmt"].as_str()), (Some("prores"), Some("yuv422p10le")));
     assert_eq!(video["nb_read_packets"], "5");
 

@@ -488,3 +488,22 @@ pub fn bare_melt_with(project: &Path, out: &Path, consumer: &[&str]) {
         .expect("melt");
     assert!(status.success());
 }
+
+/// What ffprobe says of `file`'s streams (packets counted: the frames of a container that gives no count), each
+/// with the file's duration as `format_duration`.
+pub fn probe_streams(file: &Path) -> Vec<Value> {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-count_packets", "-show_entries"])
+        .arg("stream=codec_type,codec_name,pix_fmt,width,height,r_frame_rate,nb_read_packets,duration,field_order:format=duration")
+        .args(["-of", "json"])
+        .arg(file)
+        .output()
+        .expect("ffprobe");
+    assert!(output.status.success(), "ffprobe {}: {}", file.display(), stderr(&output));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut streams = json["streams"].as_array().cloned().unwrap_or_default();
+    for s in &mut streams {
+        s["format_duration"] = json["format"]["duration"].clone();
+    }
+    streams
+}

@@ -78,6 +78,17 @@ pub fn majority<'a>(stacks: impl IntoIterator<Item = &'a Fingerprint>) -> Option
 }
 
 impl Fingerprint {
+    /// Whether the worker announced a stack at all (one of an older version announces none).
+    pub fn is_known(&self) -> bool {
+        *self != Fingerprint::default()
+    }
+
+    /// How this stack differs from `usual`, the one most workers share (see [`majority`]), as `worker list` and the
+    /// web show it: `None` when it is the usual one, when there is none, or when this one is not known.
+    pub fn unusual<'a>(&self, usual: Option<&'a Fingerprint>) -> Option<&'a Fingerprint> {
+        usual.filter(|usual| self.is_known() && **usual != *self)
+    }
+
     /// The parts where `self` differs from `other`, each as `PART THIS (OTHER)`: `fonts 0aa1… (00ff…)`.
     pub fn differences(&self, other: &Fingerprint) -> Vec<String> {
         let parts = [
@@ -108,6 +119,16 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_known_stack_other_than_the_usual_one_is_unusual() {
+        let usual = Fingerprint { melt: "7.12.0".into(), ..Fingerprint::default() };
+        let other = Fingerprint { melt: "7.22.0".into(), ..Fingerprint::default() };
+        assert_eq!(other.unusual(Some(&usual)), Some(&usual));
+        assert_eq!(usual.unusual(Some(&usual)), None);
+        assert_eq!(Fingerprint::default().unusual(Some(&usual)), None, "a worker that announced none");
+        assert_eq!(other.unusual(None), None, "no usual stack to differ from");
+    }
 
     fn stack(fonts: &str) -> Fingerprint {
         Fingerprint { melt: "7.12.0".into(), ffmpeg: "5.1.6".into(), frei0r: "1.8.0".into(), fonts: fonts.into() }

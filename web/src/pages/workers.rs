@@ -48,8 +48,8 @@ pub struct WorkerRow {
 
 impl WorkerRow {
     fn of(worker: &WorkerView, jobs: &[JobRecord], now: u64, usual: Option<&Fingerprint>) -> Self {
-        let known = worker.fingerprint != Fingerprint::default();
-        let differs = usual.filter(|usual| known && **usual != worker.fingerprint);
+        let known = worker.fingerprint.is_known();
+        let differs = worker.fingerprint.unusual(usual);
         let job = worker.current_job.and_then(|id| jobs.iter().find(|j| j.id == id));
         let mut reservation = match &worker.reserved_by {
             Some(person) => match worker.reserved_until {
