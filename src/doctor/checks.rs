@@ -63,7 +63,7 @@ pub fn certificate(certs: Option<&Path>, name: Option<&str>, role: distencode_wi
     }
 }
 
-fn not_after(der: &[u8]) -> Option<OffsetDateTime> {
+pub(super) fn not_after(der: &[u8]) -> Option<OffsetDateTime> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     Some(cert.validity().not_after.to_datetime())
 }

@@ -2,16 +2,13 @@
 //! long it lasts) and each identity provider of its sign-in (its discovery document and keys can be fetched from
 //! here, as the coordinator will fetch them).
 
+use super::checks::{not_after, CERT_WARN_DAYS};
 use super::Check;
 use crate::node_settings::NodeSettings;
 use distencode_web::oidc::{Provider, ProviderSettings};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
-use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
-
-/// A web certificate that ends sooner than this warns: browsers refuse it the day it does.
-const WEB_CERT_WARN_DAYS: i64 = 30;
 
 /// The `web` check, then one `oidc NAME` check per provider.
 pub async fn checks(settings: &NodeSettings, providers: &[ProviderSettings]) -> Vec<Check> {
@@ -37,23 +34,18 @@ fn certificate(listen: &str, settings: &NodeSettings) -> Check {
     if let Err(e) = distencode_web::tls::server_config(&cert, &key) {
         return Check::fail("web", format!("{e}: the web interface would not start"));
     }
-    let Some(not_after) = first_not_after(&cert) else {
+    let first = CertificateDer::pem_file_iter(&cert).ok().and_then(|mut certs| certs.next()).and_then(Result::ok);
+    let Some(not_after) = first.and_then(|der| not_after(der.as_ref())) else {
         return Check::fail("web", format!("{}: no validity period can be read", cert.display()));
     };
     let days = (not_after - OffsetDateTime::now_utc()).whole_days();
     let said =
         format!("serves https on {listen} with {} (valid until {}, {days} days)", cert.display(), not_after.date());
-    if days < WEB_CERT_WARN_DAYS {
+    if days < CERT_WARN_DAYS {
         Check::warn("web", format!("{said}: renew it before browsers refuse it"))
     } else {
         Check::ok("web", said)
     }
-}
-
-fn first_not_after(cert: &PathBuf) -> Option<OffsetDateTime> {
-    let der = CertificateDer::pem_file_iter(Path::new(cert)).ok()?.next()?.ok()?;
-    let (_, parsed) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
-    Some(parsed.validity().not_after.to_datetime())
 }
 
 /// One provider: its discovery document and keys, fetched now.

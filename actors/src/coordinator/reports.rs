@@ -230,12 +230,11 @@ impl Coordinator {
         let attach = self.store.send(crate::store::AttachPoster { id: job, attempt, worker, thumbnail });
         Box::pin(
             async move {
-                match attach.await {
-                    Ok(Ok(true)) => tracing::debug!(job = %job, attempt, "poster frame stored"),
-                    Ok(Ok(false)) => {
+                match attach.await.unwrap_or(Err(StoreError::Gone)) {
+                    Ok(true) => tracing::debug!(job = %job, attempt, "poster frame stored"),
+                    Ok(false) => {
                         tracing::info!(job = %job, attempt, "poster frame of a result that does not count: dropped")
                     }
-                    Ok(Err(e)) => tracing::warn!(job = %job, "poster frame not stored: {e}"),
                     Err(e) => tracing::warn!(job = %job, "poster frame not stored: {e}"),
                 }
                 None

@@ -48,8 +48,9 @@ impl JobStore {
 
     /// Stores `thumbnail` as the picture of job `id`, made by `worker` from its attempt `attempt`'s output (not yet
     /// flushed). The worker sends it after the attempt's success is recorded; it counts only while that success
-    /// stands and only from that attempt's worker: not for another attempt, a failure, or a job retried since. A split's join passes its picture on to its
-    /// parent, when the parent has succeeded with that join. `false` when the picture was not taken.
+    /// stands and only from that attempt's worker: not for another attempt, a failure, or a job retried since. A
+    /// split's join passes its picture on to its parent, when the parent has succeeded with that join. `false` when
+    /// the picture was not taken.
     pub fn attach_poster(
         &self,
         id: JobId,
