@@ -59,9 +59,21 @@ pub fn make_empty_folder(dir: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// How deep folders may nest in what is copied: a data dir nests two deep (`jobs.sled/blobs`), so a deeper tree
+/// is no backup, and the walk stays bounded whatever folder a restore is pointed at.
+const MAX_COPY_DEPTH: usize = 8;
+
 /// Copies the folders and regular files under `from` into `to` (which exists), keeping their modes, each synced;
-/// links and anything else are left out (a data dir has none).
+/// links and anything else are left out (a data dir has none). Folders nested past [`MAX_COPY_DEPTH`] are refused.
 pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    copy_within(from, to, 0)
+}
+
+fn copy_within(from: &Path, to: &Path, depth: usize) -> io::Result<()> {
+    if depth > MAX_COPY_DEPTH {
+        let why = format!("{} is nested more than {MAX_COPY_DEPTH} folders deep: not a data dir", from.display());
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, why));
+    }
     for entry in fs::read_dir(from)? {
         let entry = entry?;
         let (source, target) = (entry.path(), to.join(entry.file_name()));
@@ -69,11 +81,33 @@ pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         if kind.is_dir() {
             fs::create_dir(&target)?;
             fs::set_permissions(&target, fs::metadata(&source)?.permissions())?;
-            copy_tree(&source, &target)?;
+            copy_within(&source, &target, depth + 1)?;
         } else if kind.is_file() {
             fs::copy(&source, &target)?;
             fs::File::open(&target)?.sync_all()?;
         }
     }
     fs::File::open(to)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tree_is_copied_with_its_files_and_one_nested_too_deep_is_refused() {
+        let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        fs::create_dir_all(from.path().join("jobs.sled/blobs")).unwrap();
+        fs::write(from.path().join("jobs.sled/db"), b"records").unwrap();
+        fs::write(from.path().join("schema-version"), b"4\n").unwrap();
+        copy_tree(from.path(), to.path()).unwrap();
+        assert_eq!(fs::read(to.path().join("jobs.sled/db")).unwrap(), b"records");
+        assert!(to.path().join("jobs.sled/blobs").is_dir());
+
+        let deep = from.path().join((0..=MAX_COPY_DEPTH).map(|i| format!("d{i}")).collect::<Vec<_>>().join("/"));
+        fs::create_dir_all(&deep).unwrap();
+        let again = tempfile::tempdir().unwrap();
+        let refused = copy_tree(from.path(), again.path()).unwrap_err();
+        assert!(refused.to_string().ends_with("is nested more than 8 folders deep: not a data dir"), "{refused}");
+    }
 }
