@@ -147,10 +147,7 @@ fn preset_and_ffmpeg_jobs_go_only_to_workers_with_their_encoders_and_are_refused
     cluster.start_worker("w1");
     cluster.wait_for_workers(2);
     let webm_job = cluster.submit(&project, &["--preset", "vp9-webm", "--output", webm.to_str().unwrap()]);
-    let submitted = cluster.cli(&[&ffmpeg_args[..], &["--json"]].concat());
-    ok(&submitted);
-    let ffmpeg_job: serde_json::Value = serde_json::from_str(stdout(&submitted).trim()).unwrap();
-    let ffmpeg_job = ffmpeg_job["id"].as_u64().unwrap();
+    let ffmpeg_job = submitted(&cluster.cli(&[&ffmpeg_args[..], &["--json"]].concat()))[0];
     for (id, codec) in [(webm_job, "vp9"), (ffmpeg_job, "h264")] {
         let job = cluster.wait_final(id, Duration::from_secs(120));
         assert_eq!(job["state"], "succeeded", "{job}");

@@ -51,12 +51,8 @@ fn killing_the_coordinator_mid_render_loses_nothing() {
     let queued_id = cluster.submit(&projects::tiny(&dir, "second.mlt", 10), &[]);
     cluster.wait_running(running_id);
     // Someone follows the job: the follower must outlive the coordinator's death.
-    let watcher = std::process::Command::new(BIN)
-        .args(["job", "watch", &running_id.to_string()])
-        .env("DISTENCODE_COORDINATOR", &cluster.addr)
-        .env("DISTENCODE_CERTS", &cluster.certs)
-        .env("DISTENCODE_NAME", "alice")
-        .stdin(std::process::Stdio::null())
+    let watcher = cluster
+        .command_as("alice", &["job", "watch", &running_id.to_string()])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
 
@@ -28,12 +27,6 @@ fn assert_proxy(file: &Path, seconds: f64) {
     let audio = streams.iter().find(|s| s["codec_type"] == "audio").expect("an audio stream");
     assert_eq!(audio["codec_name"], "aac");
     assert!((duration - seconds).abs() <= 0.04 + 0.001, "{} lasts {duration} s, not {seconds}", file.display());
-}
-
-/// The ids `job ffmpeg ... --json` printed, one JSON object a line.
-fn submitted(output: &std::process::Output) -> Vec<u64> {
-    ok(output);
-    stdout(output).lines().map(|line| serde_json::from_str::<Value>(line).unwrap()["id"].as_u64().unwrap()).collect()
 }
 
 #[test]

@@ -29,12 +29,8 @@ fn a_followed_log_arrives_while_the_job_runs_and_ends_with_it() {
     let dir = cluster.dir.path().to_path_buf();
     let id = cluster.submit(&projects::slow(&dir, "live.mlt", 250), &["--melt-log", "debug"]);
     cluster.wait_running(id);
-    let mut follower = Command::new(BIN)
-        .args(["job", "logs", &id.to_string(), "--follow"])
-        .env("DISTENCODE_COORDINATOR", &cluster.addr)
-        .env("DISTENCODE_CERTS", &cluster.certs)
-        .env("DISTENCODE_NAME", "alice")
-        .stdin(Stdio::null())
+    let mut follower = cluster
+        .command_as("alice", &["job", "logs", &id.to_string(), "--follow"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

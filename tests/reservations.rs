@@ -104,12 +104,8 @@ fn submit_wait_says_why_the_job_waits_and_again_when_that_changes() {
     ok(&cluster.cli(&["worker", "reserve", "w1", "--for", "bob"]));
     ok(&cluster.cli(&["worker", "drain", "w2"]));
     let project = projects::tiny(&dir, "told.mlt", 5);
-    let mut follower = std::process::Command::new(BIN)
-        .args(["job", "submit", project.to_str().unwrap(), "--wait"])
-        .env("DISTENCODE_COORDINATOR", &cluster.addr)
-        .env("DISTENCODE_CERTS", &cluster.certs)
-        .env("DISTENCODE_NAME", "alice")
-        .stdin(std::process::Stdio::null())
+    let mut follower = cluster
+        .command_as("alice", &["job", "submit", project.to_str().unwrap(), "--wait"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

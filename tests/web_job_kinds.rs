@@ -23,20 +23,9 @@ fn the_job_page_shows_a_render_s_and_an_ffmpeg_job_s_kind_and_preset() {
     let clip = dir.join("clip.mov");
     projects::lavfi_clip(&clip, "320x180", "25", 1);
     let proxy = dir.join("clip-proxy.mp4");
-    let submitted = web.cluster.cli(&[
-        "job",
-        "ffmpeg",
-        "--input",
-        clip.to_str().unwrap(),
-        "--output",
-        proxy.to_str().unwrap(),
-        "--preset",
-        "proxy-540p",
-        "--json",
-    ]);
-    common::ok(&submitted);
-    let ffmpeg: serde_json::Value = serde_json::from_str(common::stdout(&submitted).trim()).unwrap();
-    let ffmpeg = ffmpeg["id"].as_u64().unwrap();
+    let (clip_s, proxy_s) = (clip.to_str().unwrap(), proxy.to_str().unwrap());
+    let args = ["job", "ffmpeg", "--input", clip_s, "--output", proxy_s, "--preset", "proxy-540p", "--json"];
+    let ffmpeg = common::submitted(&web.cluster.cli(&args))[0];
     for id in [render, ffmpeg] {
         assert_eq!(web.cluster.wait_final(id, Duration::from_secs(120))["state"], "succeeded");
     }

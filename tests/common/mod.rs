@@ -262,14 +262,19 @@ coordinator log:
     }
 
     pub fn cli_as(&self, name: &str, args: &[&str]) -> Output {
-        Command::new(BIN)
+        self.command_as(name, args).output().expect("run distencode")
+    }
+
+    /// The command `cli_as` runs, to spawn instead (a follower that goes on while the test does).
+    pub fn command_as(&self, name: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
             .args(args)
             .env("DISTENCODE_COORDINATOR", &self.addr)
             .env("DISTENCODE_CERTS", &self.certs)
             .env("DISTENCODE_NAME", name)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run distencode")
+            .stdin(Stdio::null());
+        command
     }
 
     pub fn json(&self, args: &[&str]) -> Value {
@@ -506,4 +511,10 @@ pub fn probe_streams(file: &Path) -> Vec<Value> {
         s["format_duration"] = json["format"]["duration"].clone();
     }
     streams
+}
+
+/// The ids `job ffmpeg ... --json` printed, one JSON object a line.
+pub fn submitted(output: &std::process::Output) -> Vec<u64> {
+    ok(output);
+    stdout(output).lines().map(|line| serde_json::from_str::<Value>(line).unwrap()["id"].as_u64().unwrap()).collect()
 }

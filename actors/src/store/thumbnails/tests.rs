@@ -139,16 +139,17 @@ fn a_retry_removes_the_picture() {
     assert_eq!(store.thumbnail(id).unwrap(), None);
 }
 
-#[test]
-fn a_split_job_s_picture_is_its_join_s() {
-    let (_dir, store) = fresh();
+/// A split job of 50 frames in two chunks, not yet planned.
+fn split_job(store: &JobStore) -> JobId {
     let mut split_spec = spec();
     split_spec.split =
         Some(Box::new(SplitRequest { chunks: Some(2), force: false, frames: 50, fps_num: 25, fps_den: 1 }));
-    let parent = store.create(split_spec, "alice".into()).unwrap().id;
-    let join = running(&store);
-    succeed(&store, join, Some(jpeg(7))).unwrap();
-    let view = TaskView {
+    store.create(split_spec, "alice".into()).unwrap().id
+}
+
+/// The split job's row of its join `join`, succeeded on w1.
+fn join_view(join: JobId) -> TaskView {
+    TaskView {
         job: join,
         kind: TaskKind::Join,
         first: 0,
@@ -157,7 +158,16 @@ fn a_split_job_s_picture_is_its_join_s() {
         worker: Some("w1".into()),
         attempts: 1,
         frames_done: 0,
-    };
+    }
+}
+
+#[test]
+fn a_split_job_s_picture_is_its_join_s() {
+    let (_dir, store) = fresh();
+    let parent = split_job(&store);
+    let join = running(&store);
+    succeed(&store, join, Some(jpeg(7))).unwrap();
+    let view = join_view(join);
     store.change(parent, Change::Split { tasks: vec![view.clone()] }).unwrap();
     assert_eq!(store.thumbnail(parent).unwrap(), None);
     let joined = store.change(parent, Change::Joined { tasks: vec![view], facts: facts() }).unwrap();
@@ -168,10 +178,7 @@ fn a_split_job_s_picture_is_its_join_s() {
 #[test]
 fn a_join_s_picture_that_comes_after_the_split_job_succeeded_is_its_picture_too() {
     let (_dir, store) = fresh();
-    let mut split_spec = spec();
-    split_spec.split =
-        Some(Box::new(SplitRequest { chunks: Some(2), force: false, frames: 50, fps_num: 25, fps_den: 1 }));
-    let parent = store.create(split_spec, "alice".into()).unwrap().id;
+    let parent = split_job(&store);
     let mut join_spec = spec();
     join_spec.task = Some(Box::new(distencode_wire::job::Task {
         parent,
@@ -186,16 +193,7 @@ fn a_join_s_picture_that_comes_after_the_split_job_succeeded_is_its_picture_too(
     store.change(join, Change::Offer { worker: "w1".into() }).unwrap();
     store.change(join, Change::Start { attempt: 1 }).unwrap();
     store.change(join, Change::Succeed { attempt: 1, facts: detailed() }).unwrap();
-    let view = TaskView {
-        job: join,
-        kind: TaskKind::Join,
-        first: 0,
-        last: 49,
-        state: JobState::Succeeded,
-        worker: Some("w1".into()),
-        attempts: 1,
-        frames_done: 0,
-    };
+    let view = join_view(join);
     store.change(parent, Change::Split { tasks: vec![view.clone()] }).unwrap();
     store.change(parent, Change::Joined { tasks: vec![view], facts: facts() }).unwrap();
     assert_eq!(store.thumbnail(parent).unwrap(), None, "the join's picture has not come yet");
