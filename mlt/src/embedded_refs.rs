@@ -113,4 +113,13 @@ mod tests {
         assert_eq!(title_images("<kdenlivetitle><item"), Vec::<String>::new());
         assert_eq!(title_images("plain text"), Vec::<String>::new());
     }
+
+    #[test]
+    fn a_deeply_nested_or_huge_title_is_read_without_recursion_or_names_nothing() {
+        let deep = format!("{}<content url=\"/m/a.png\"/>{}", "<item>".repeat(50_000), "</item>".repeat(50_000));
+        let read = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || title_images(&deep));
+        assert_eq!(read.unwrap().join().unwrap(), ["/m/a.png"]);
+        let wide = "<c/>".repeat(MAX_TITLE_NODES as usize + 1);
+        assert_eq!(title_images(&format!("<t>{wide}</t>")), Vec::<String>::new(), "past the node limit");
+    }
 }

@@ -8,9 +8,9 @@ use distencode_wire::{tls, Role};
 use std::path::Path;
 
 /// Past this offset the clock check warns: times in `job status` and the web disagree visibly.
-const CLOCK_WARN_MS: i64 = 1_000;
+const CLOCK_WARN_MS: u64 = 1_000;
 /// Past this it fails: reservations end and certificates start or expire at the wrong moment.
-const CLOCK_FAIL_MS: i64 = 60_000;
+const CLOCK_FAIL_MS: u64 = 60_000;
 
 /// The `coordinator` and `clock` checks: one dial of the coordinator as this worker, a Hello and its Welcome.
 pub async fn checks(coordinator: Option<&str>, certs: Option<&Path>, name: Option<&str>) -> Vec<Check> {
@@ -49,10 +49,12 @@ fn refused(addr: &str, error: &ConnectionError) -> Check {
 pub fn clock(addr: &str, reading: &ClockReading) -> Check {
     let (offset, round_trip) = reading.offset_ms();
     let side = if offset >= 0 { "behind" } else { "ahead of" };
-    let said =
-        format!("this clock is {} ms {side} the coordinator's ({addr}; round trip {round_trip} ms)", offset.abs());
+    let said = format!(
+        "this clock is {} ms {side} the coordinator's ({addr}; round trip {round_trip} ms)",
+        offset.unsigned_abs()
+    );
     let fix = "keep every machine's clock in step: apt-get install systemd-timesyncd (or chrony)";
-    match offset.unsigned_abs() as i64 {
+    match offset.unsigned_abs() {
         off if off > CLOCK_FAIL_MS => Check::fail("clock", format!("{said}; {fix}")),
         off if off > CLOCK_WARN_MS => Check::warn("clock", format!("{said}; {fix}")),
         _ => Check::ok("clock", said),

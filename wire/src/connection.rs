@@ -267,8 +267,10 @@ impl ClockReading {
     /// halfway through the round trip; and the round trip, which bounds the error.
     pub fn offset_ms(&self) -> (i64, u64) {
         let round_trip = self.received_ms.saturating_sub(self.sent_ms);
-        let midway = self.sent_ms + round_trip / 2;
-        (self.coordinator_ms as i64 - midway as i64, round_trip)
+        let midway = self.sent_ms.saturating_add(round_trip / 2);
+        // The coordinator's time is the peer's word: any u64, so the difference is taken wide and clamped.
+        let offset = (i128::from(self.coordinator_ms) - i128::from(midway)).clamp(i64::MIN.into(), i64::MAX.into());
+        (offset as i64, round_trip)
     }
 }
 

@@ -219,3 +219,12 @@ async fn without_an_idle_limit_a_quiet_peer_is_waited_for() {
     assert_eq!(conn.recv::<String>().await.unwrap().as_deref(), Some("tomorrow"));
     drop(speaker.await.unwrap());
 }
+
+#[test]
+fn a_clock_reading_s_offset_is_taken_halfway_through_the_round_trip_and_any_time_a_peer_sends_is_safe() {
+    let reading = |coordinator_ms| ClockReading { coordinator_ms, sent_ms: 1_000, received_ms: 1_040 };
+    assert_eq!(reading(1_030).offset_ms(), (10, 40));
+    assert_eq!(reading(20).offset_ms(), (-1_000, 40));
+    assert_eq!(reading(u64::MAX).offset_ms().0, i64::MAX, "clamped, not wrapped");
+    assert_eq!(ClockReading { coordinator_ms: 0, sent_ms: u64::MAX, received_ms: 5 }.offset_ms(), (i64::MIN, 0));
+}
