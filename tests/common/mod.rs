@@ -4,6 +4,7 @@
 
 pub mod oidc;
 pub mod oidc_farm;
+pub mod package;
 pub mod projects;
 pub mod proxy;
 pub mod substitute;

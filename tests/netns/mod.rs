@@ -170,12 +170,32 @@ impl Lab {
     }
 }
 
-impl Drop for Lab {
-    fn drop(&mut self) {
+impl Lab {
+    /// Kills the processes started here and every process still running in one of the lab's namespaces: a child
+    /// such as `runuser` leaves its own child running when it is killed.
+    pub fn kill_all(&mut self) {
         for (_, child) in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
         }
+        for ns in &self.made {
+            kill_namespace_processes(ns);
+        }
+    }
+}
+
+/// SIGKILL to every process in that network namespace.
+fn kill_namespace_processes(ns: &str) {
+    if let Ok(output) = Command::new("ip").args(["netns", "pids", ns]).stderr(Stdio::null()).output() {
+        for pid in String::from_utf8_lossy(&output.stdout).split_whitespace() {
+            let _ = Command::new("kill").args(["-KILL", pid]).stderr(Stdio::null()).status();
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.kill_all();
         let _one = NETNS.lock().unwrap_or_else(|e| e.into_inner());
         for ns in self.made.iter().rev() {
             let deleted = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
@@ -285,11 +305,7 @@ fn sweep_stale() {
         if pid == std::process::id().to_string() || Path::new("/proc").join(pid).exists() {
             continue;
         }
-        if let Ok(output) = Command::new("ip").args(["netns", "pids", &name]).output() {
-            for stale in String::from_utf8_lossy(&output.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-KILL", stale]).status();
-            }
-        }
+        kill_namespace_processes(&name);
         let _ = Command::new("ip").args(["netns", "del", &name]).status();
     }
 }
