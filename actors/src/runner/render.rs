@@ -430,8 +430,12 @@ async fn run_melt_once(
     reported_failure(&mut transcript).map_or(Ok(MeltEnd::Rendered), Err)
 }
 
-/// Whether melt's consumer opened `partial` (a file, not an image sequence) and wrote nothing to it.
+/// Whether melt's consumer began and wrote nothing: `partial` opened and left empty, or, for an image sequence
+/// (which ffmpeg opens a file at a time), not even its first file made. The sign of MLT's start race.
 async fn opened_but_empty(partial: &Path) -> bool {
+    if let Ok(Some(_)) = Pattern::for_output(partial) {
+        return tokio::fs::symlink_metadata(sequence::first_file(partial)).await.is_err();
+    }
     tokio::fs::metadata(partial).await.is_ok_and(|m| m.is_file() && m.len() == 0)
 }
 
@@ -574,6 +578,21 @@ async fn commit_or_discard(
 mod tests {
     use super::*;
     use distencode_wire::job::{JobId, JobSpec};
+
+    #[tokio::test]
+    async fn a_sequence_without_its_first_file_and_an_empty_file_are_renders_that_never_began() {
+        let dir = tempfile::tempdir().unwrap();
+        let sequence = dir.path().join("frame-%05d.png");
+        assert!(opened_but_empty(&sequence).await, "no file of the sequence");
+        std::fs::write(dir.path().join("frame-00001.png"), b"png").unwrap();
+        assert!(!opened_but_empty(&sequence).await, "its first frame is there");
+        let file = dir.path().join("out.mp4");
+        assert!(!opened_but_empty(&file).await, "never opened: not this race");
+        std::fs::write(&file, b"").unwrap();
+        assert!(opened_but_empty(&file).await);
+        std::fs::write(&file, b"ftyp").unwrap();
+        assert!(!opened_but_empty(&file).await);
+    }
 
     #[test]
     fn a_silent_melt_is_stalled_only_once_it_also_stops_using_cpu() {
