@@ -38,6 +38,7 @@ impl Handler<FromWorker> for Coordinator {
                 None
             }
             WorkerToCoordinator::Progress { job, attempt, progress } => {
+                let progress = progress.in_range();
                 if self.holds(&worker, job, attempt) {
                     if let Some(record) = self.active.get_mut(&job) {
                         self.farm.send(crate::events::FarmEvent::Progress { id: job, percent: progress.percent });
