@@ -368,6 +368,14 @@ impl Cluster {
         self.start_coordinator(&addr);
     }
 
+    /// As [`Cluster::restart_coordinator`], with `extra` flags for this start only (e.g. `--recover`).
+    pub fn restart_coordinator_with(&mut self, extra: &[&str]) {
+        let kept = self.coordinator_flags.len();
+        self.coordinator_flags.extend(extra.iter().map(|s| s.to_string()));
+        self.restart_coordinator();
+        self.coordinator_flags.truncate(kept);
+    }
+
     /// Waits until the job runs and melt has reported progress; returns the job.
     pub fn wait_running(&self, id: u64) -> Value {
         let mut job = Value::Null;
