@@ -119,6 +119,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                     expiries,
                     presets: presets.clone(),
                 };
+                let terminated = shutdown::terminated();
                 tracing::info!(%local, %name, "coordinator listening");
                 println!("distencode coordinator {name} listening on {local}");
                 let web = match web {
@@ -138,7 +139,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 tokio::pin!(serving);
                 tokio::select! {
                     result = &mut serving => return Ok(result?),
-                    _ = shutdown::terminated() => {}
+                    _ = terminated => {}
                 }
                 // Stop taking connections, let every connection answer what it has read and close cleanly.
                 tracing::info!("SIGTERM: closing connections");

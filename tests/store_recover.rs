@@ -36,7 +36,7 @@ fn a_damaged_store_stops_the_coordinator_unless_it_starts_with_recover_and_ids_g
         cluster.terminate(None);
         assert!(cluster.wait_exit(None, Duration::from_secs(30)).success());
         cluster.restart_coordinator();
-        // Serving (its SIGTERM handler in place), not just listening.
+        // The worker is back on this coordinator before it stops again.
         cluster.wait_for_workers(1);
     }
     cluster.terminate(None);
