@@ -48,7 +48,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
             }
             let identity = tls::NodeIdentity::load_as(&certs, &name, Some(distencode_wire::Role::Coordinator))?;
             let (tls, revocation) = identity.server_config_revoking(crl)?;
-            let store = JobStore::open(&data_dir).map_err(|e| store_open_error(e, &data_dir))?;
+            let store = open_store(&data_dir, args.recover)?;
             let presets = std::sync::Arc::new(checked.presets.clone());
             let metrics = store.metrics();
             let config = CoordinatorConfig {
@@ -119,6 +119,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                     expiries,
                     presets: presets.clone(),
                 };
+                let terminated = shutdown::terminated();
                 tracing::info!(%local, %name, "coordinator listening");
                 println!("distencode coordinator {name} listening on {local}");
                 let web = match web {
@@ -138,7 +139,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 tokio::pin!(serving);
                 tokio::select! {
                     result = &mut serving => return Ok(result?),
-                    _ = shutdown::terminated() => {}
+                    _ = terminated => {}
                 }
                 // Stop taking connections, let every connection answer what it has read and close cleanly.
                 tracing::info!("SIGTERM: closing connections");
@@ -218,6 +219,36 @@ pub fn run(resolved: Resolved) -> Result<()> {
     }
 }
 
+/// The coordinator's store; with `recover`, a damaged one is moved aside and a fresh one opened, said in one
+/// warning line naming where the damaged one went.
+fn open_store(data_dir: &std::path::Path, recover: bool) -> Result<JobStore> {
+    if !recover {
+        return JobStore::open(data_dir).map_err(|e| store_open_error(e, data_dir));
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let (store, recovered) = JobStore::open_or_recover(data_dir, &stamp).map_err(|e| store_open_error(e, data_dir))?;
+    if let Some(recovered) = recovered {
+        tracing::warn!(
+            "the job store in {} was damaged: moved it to {} (kept) and started on an empty store; job ids go on \
+             from {} ({})",
+            data_dir.join("jobs.sled").display(),
+            recovered.moved_to.display(),
+            recovered.next_id,
+            recovered.ids_from
+        );
+    }
+    Ok(store)
+}
+
 /// sled refuses a store another process holds with an I/O error of its own wording ("could not acquire lock on
 /// PATH: Os { .. WouldBlock .. }", of kind `Other`): say who holds it instead. A damaged store ("Read corrupted
 /// data at file offset None backtrace ()") says where it is and what to do.
@@ -229,7 +260,7 @@ pub(crate) fn store_open_error(error: StoreError, data_dir: &std::path::Path) ->
         ),
         StoreError::Db(sled::Error::Corruption { .. }) => anyhow!(
             "the job store in {} is damaged ({}): restore a backup (distencode store restore, docs/operations.md), \
-             or move the folder away to start with an empty store",
+             or start with --recover",
             data_dir.join("jobs.sled").display(),
             error
         ),
@@ -247,8 +278,8 @@ mod tests {
         assert_eq!(
             store_open_error(damaged, std::path::Path::new("/var/lib/distencode/coordinator")).to_string(),
             "the job store in /var/lib/distencode/coordinator/jobs.sled is damaged (job store: Read corrupted data at \
-             file offset None backtrace ()): restore a backup (distencode store restore, docs/operations.md), or move \
-             the folder away to start with an empty store"
+             file offset None backtrace ()): restore a backup (distencode store restore, docs/operations.md), or start \
+             with --recover"
         );
     }
 

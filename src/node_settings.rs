@@ -184,6 +184,12 @@ pub struct NodeSettings {
     #[arg(long, env = "DISTENCODE_WEBHOOKS_ALLOW_PRIVATE")]
     #[serde(default)]
     pub webhooks_allow_private: bool,
+    /// Coordinator: if the job store is damaged, move its database aside (kept, as jobs.sled.damaged-TIME), salvage
+    /// the next job id from it and start on a fresh store (docs/operations.md); a store that is not damaged is
+    /// opened as always.
+    #[arg(long, env = "DISTENCODE_RECOVER")]
+    #[serde(default)]
+    pub recover: bool,
 }
 
 /// The settings' times and counts, checked: what the node runs with.

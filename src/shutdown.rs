@@ -16,12 +16,20 @@ use tokio::sync::watch;
 /// How long a stopping coordinator waits for its connections to close.
 pub const CONNECTIONS_CLOSE_WITHIN: Duration = Duration::from_secs(5);
 
-/// Moves a worker's shutdown [`Stage`] forward at each SIGTERM and when the shutdown timeout passes.
-pub async fn worker_signals(stage: watch::Sender<Stage>, timeout: Duration) {
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => return tracing::error!("cannot catch SIGTERM: {e}"),
-    };
+/// Moves a worker's shutdown [`Stage`] forward at each SIGTERM and when the shutdown timeout passes. SIGTERM is
+/// caught from this call on, before the future first runs: a node says it started only once a SIGTERM would stop
+/// it cleanly rather than kill it.
+pub fn worker_signals(stage: watch::Sender<Stage>, timeout: Duration) -> impl std::future::Future<Output = ()> {
+    let term = signal(SignalKind::terminate());
+    async move {
+        match term {
+            Ok(term) => worker_stages(term, stage, timeout).await,
+            Err(e) => tracing::error!("cannot catch SIGTERM: {e}"),
+        }
+    }
+}
+
+async fn worker_stages(mut term: tokio::signal::unix::Signal, stage: watch::Sender<Stage>, timeout: Duration) {
     term.recv().await;
     tracing::info!(
         timeout = ?timeout,
@@ -39,15 +47,19 @@ pub async fn worker_signals(stage: watch::Sender<Stage>, timeout: Duration) {
     while term.recv().await.is_some() {}
 }
 
-/// Resolves at the first SIGTERM (never, if it cannot be caught).
-pub async fn terminated() {
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            term.recv().await;
-        }
-        Err(e) => {
-            tracing::error!("cannot catch SIGTERM: {e}");
-            std::future::pending::<()>().await;
+/// Resolves at the first SIGTERM (never, if it cannot be caught). SIGTERM is caught from this call on, as in
+/// [`worker_signals`].
+pub fn terminated() -> impl std::future::Future<Output = ()> {
+    let term = signal(SignalKind::terminate());
+    async move {
+        match term {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot catch SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
         }
     }
 }

@@ -6,7 +6,7 @@
 mod common;
 mod netns;
 
-use common::{ok, probe, projects, stdout};
+use common::{ok, partial_files, probe, projects, stdout};
 use netns::nodes::{state_of, PORT};
 use netns::{wait_exit, Lab};
 use serde_json::Value;
@@ -111,12 +111,7 @@ fn a_worker_cut_off_longer_than_the_heartbeat_timeout_does_not_break_the_job() {
 
     // The cut-off worker is back in the pool, and nothing half-written is left beside the outputs.
     lab.wait_for_idle("client", &coordinator, &["w1", "w2"]);
-    let partial: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.contains("partial"))
-        .collect();
+    let partial = partial_files(&dir);
     assert!(partial.is_empty(), "{partial:?}");
 }
 

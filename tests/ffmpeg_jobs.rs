@@ -156,14 +156,7 @@ fn cancelling_a_running_ffmpeg_job_ends_ffmpeg_and_leaves_no_output() {
     assert_eq!(job["state"], "cancelled");
     cluster.wait_until(Duration::from_secs(10), "ffmpeg to end", || ffmpeg_processes(&partial).is_empty());
     // The worker removes its partial folder once ffmpeg is gone, a moment after the cancel is recorded.
-    let left = || -> Vec<String> {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|name| name.contains("long.mp4"))
-            .collect()
-    };
+    let left = || names_in(dir, |name| name.contains("long.mp4"));
     cluster.wait_until(Duration::from_secs(10), "the partial folder to go", || left().is_empty());
     assert!(!out.exists(), "a cancelled job leaves no output");
 }

@@ -123,3 +123,16 @@ fn a_coordinator_told_to_stop_closes_cleanly_keeps_everything_and_exits_0() {
     let again = cluster.submit(&projects::tiny(&dir, "again.mlt", 10), &[]);
     assert_eq!(cluster.wait_final(again, LIMIT)["state"], "succeeded");
 }
+
+#[test]
+fn a_sigterm_as_soon_as_the_coordinator_says_it_listens_stops_it_cleanly() {
+    // A supervisor may stop it the moment its first line is out: SIGTERM is caught from then on, not left to kill
+    // it until its serving loop first runs.
+    let mut cluster = Cluster::start_with(1, FAST_FAILURE_DETECTION);
+    for _ in 0..10 {
+        cluster.terminate(None);
+        let status = cluster.wait_exit(None, Duration::from_secs(30));
+        assert_eq!(status.code(), Some(0), "coordinator log:\n{}", cluster.coordinator_log());
+        cluster.restart_coordinator();
+    }
+}

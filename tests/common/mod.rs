@@ -7,6 +7,7 @@ pub mod oidc_farm;
 pub mod package;
 pub mod projects;
 pub mod proxy;
+pub mod soak;
 pub mod substitute;
 pub mod web;
 
@@ -225,6 +226,15 @@ impl Cluster {
         }
     }
 
+    /// Whether the coordinator (`None`) or a worker this cluster started is still running (not exited).
+    pub fn running(&mut self, worker: Option<&str>) -> bool {
+        let child = match worker {
+            Some(name) => self.workers.iter_mut().find(|(n, _)| n == name).and_then(|(_, c)| c.as_mut()),
+            None => self.coordinator.as_mut(),
+        };
+        child.is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
     /// Sends SIGTERM to the coordinator (`None`) or to a worker.
     pub fn terminate(&self, worker: Option<&str>) {
         let pid = match worker {
@@ -368,6 +378,14 @@ impl Cluster {
         self.start_coordinator(&addr);
     }
 
+    /// As [`Cluster::restart_coordinator`], with `extra` flags for this start only (e.g. `--recover`).
+    pub fn restart_coordinator_with(&mut self, extra: &[&str]) {
+        let kept = self.coordinator_flags.len();
+        self.coordinator_flags.extend(extra.iter().map(|s| s.to_string()));
+        self.restart_coordinator();
+        self.coordinator_flags.truncate(kept);
+    }
+
     /// Waits until the job runs and melt has reported progress; returns the job.
     pub fn wait_running(&self, id: u64) -> Value {
         let mut job = Value::Null;
@@ -401,6 +419,21 @@ impl Cluster {
 pub fn partial_of(output: &Path, id: u64, attempt: u32) -> String {
     let name = output.file_name().unwrap().to_string_lossy();
     output.with_file_name(format!(".{name}.job{id}-{attempt}.partial")).display().to_string()
+}
+
+/// The names of the entries of `dir` that `keep` keeps.
+pub fn names_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| keep(name))
+        .collect()
+}
+
+/// The names of the partial files (`.NAME.jobN-A.partial.EXT`) left in `dir`.
+pub fn partial_files(dir: &Path) -> Vec<String> {
+    names_in(dir, |name| name.contains(".partial."))
 }
 
 /// The pid of a melt whose command line holds `needle`.

@@ -95,6 +95,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         Ok(())
     }
 
+    /// The stream under the channel (bytes read ahead of the next message are dropped): for a peer that writes
+    /// bytes of its own, such as the tests' hostile frames.
+    pub fn into_inner(self) -> S {
+        self.framed.into_inner()
+    }
+
     /// Splits into a reading and a writing half, for peers that send and receive at the same time.
     pub fn split(self) -> (MessageReader<tokio::io::ReadHalf<S>>, MessageWriter<tokio::io::WriteHalf<S>>) {
         let parts = self.framed.into_parts();

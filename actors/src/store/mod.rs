@@ -17,6 +17,7 @@ pub mod index;
 mod log_segments;
 pub mod machine;
 mod messages;
+mod recover;
 mod schema;
 mod sled_files;
 pub mod stored;
@@ -29,6 +30,7 @@ pub use fault::{WriteFault, INJECTED};
 pub use index::{JobFilter, JobIndex, JobOrder, JobPage};
 pub use machine::{Change, TransitionError};
 pub use messages::*;
+pub use recover::{sled_snapshots, IdSource, Recovered};
 pub use thumbnails::THUMBNAIL_V1;
 pub use webhooks::{AddWebhook, Delivered, Due, DueDeliveries, Enqueue, ListWebhooks, ReadWebhook, RemoveWebhook};
 

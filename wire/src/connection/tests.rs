@@ -121,7 +121,7 @@ async fn a_hostile_frame_after_the_handshake_is_an_error_not_a_crash() {
     let (conn, _) = dial(&addr, config, Role::Client).await.unwrap();
     let (mut server_conn, _) = server.await.unwrap().unwrap();
     // A frame announcing 4 GiB, then a frame with a Vec claiming u64::MAX elements.
-    let mut stream = conn.framed.into_inner();
+    let mut stream = conn.into_inner();
     stream.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
     stream.flush().await.unwrap();
     let err = server_conn.recv::<ClientRequest>().await.unwrap_err();
