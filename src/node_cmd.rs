@@ -176,6 +176,10 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 tracing::info!(melt = %args.melt.display(), version = %melt_version, services = services.len(), "melt found");
                 let stack = crate::doctor::worker::fingerprint(&melt_version, &args.ffmpeg).await;
                 tracing::info!(fingerprint = %stack.short(), "render stack: {stack}");
+                match distencode_actors::runner::sandbox::status() {
+                    Ok(()) => tracing::info!("melt and ffmpeg jobs run under Landlock: they cannot read {}", certs.display()),
+                    Err(reason) => tracing::warn!("{reason}"),
+                }
                 let link = LinkConfig {
                     coordinator,
                     tls,

@@ -37,6 +37,7 @@ pub async fn checks(settings: &NodeSettings, roots: &[PathBuf]) -> Vec<Check> {
         settings.connect.name.as_deref(),
         distencode_wire::Role::Worker,
     ));
+    checks.push(sandbox(settings.connect.certs.as_deref()));
     let connect = &settings.connect;
     checks.extend(
         super::link::checks(connect.coordinator.as_deref(), connect.certs.as_deref(), connect.name.as_deref()).await,
@@ -201,4 +202,15 @@ pub fn font_list_hash(list: &str) -> (usize, u64) {
 
 fn last_line(text: &str) -> &str {
     text.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output")
+}
+
+/// Whether melt and ffmpeg jobs are kept from reading the certificates (Landlock, `runner::sandbox`).
+fn sandbox(certs: Option<&std::path::Path>) -> Check {
+    match distencode_actors::runner::sandbox::status() {
+        Ok(()) => {
+            let certs = certs.map_or_else(|| "the certificates".to_string(), |c| c.display().to_string());
+            Check::ok("sandbox", format!("melt and ffmpeg jobs run under Landlock and cannot read {certs}"))
+        }
+        Err(reason) => Check::warn("sandbox", reason),
+    }
 }

@@ -127,6 +127,8 @@ pub async fn run(
     command.args(&line).current_dir(&config.work_dir).env("TMPDIR", &config.work_dir);
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     process::tie_to_parent(&mut command);
+    super::sandbox::confine(&mut command, &config.secrets())
+        .map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })?;
     let mut child = command.spawn().map_err(|e| Outcome::Failed {
         reason: format!("cannot start {}: {e}", config.ffmpeg.display()),
         log_tail: String::new(),

@@ -19,6 +19,7 @@ mod picture_checks;
 mod process;
 pub mod progress;
 pub mod render;
+pub mod sandbox;
 pub mod sequence;
 pub mod thumbnail;
 pub mod verify;
@@ -55,6 +56,13 @@ pub struct RunnerConfig {
     pub media: mlt::MediaPolicy,
     /// Where outputs may go (`--output-root`) and the worker's own folders they may not touch.
     pub outputs: output_policy::OutputRules,
+}
+
+impl RunnerConfig {
+    /// What melt and ffmpeg jobs may never read here ([`sandbox`]).
+    pub fn secrets(&self) -> Vec<PathBuf> {
+        sandbox::secrets(&self.media.forbidden, &self.work_dir)
+    }
 }
 
 /// How long checking an offer may take before it is turned down. Each referenced file has a deadline of its own

@@ -2,10 +2,12 @@
 //!
 //! melt runs in its own process group (so a kill reaches anything it spawned) and asks the kernel to kill it when
 //! the worker process dies (`PR_SET_PDEATHSIG`), so a worker killed with `kill -9` leaves no melt rendering unowned.
-//! This file holds the crate's only unsafe code: the two libc calls that do that.
+//! A job's melt or ffmpeg also restricts itself with a Landlock ruleset before it runs ([`restrict_with`], made
+//! by `sandbox`). This file holds the crate's only unsafe code: the libc calls that do these.
 #![allow(unsafe_code)]
 
 use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
 use tokio::process::Command;
 
 /// Makes `command`'s child the leader of a new process group that dies with the calling process.
@@ -21,6 +23,24 @@ pub fn tie_to_parent(command: &mut Command) {
             }
             if libc::getppid() != parent {
                 libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Has `command`'s child restrict itself with the Landlock ruleset `ruleset` (and `no_new_privs`, which Landlock
+/// needs) before it runs; the child fails to start if the kernel refuses.
+pub fn restrict_with(command: &mut Command, ruleset: OwnedFd) {
+    // SAFETY: runs in the child between fork and exec; prctl and syscall are async-signal-safe, nothing is
+    // allocated, and the descriptor, owned by the closure, is open until exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), 0u32) != 0 {
+                return Err(io::Error::last_os_error());
             }
             Ok(())
         });

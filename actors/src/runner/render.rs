@@ -5,7 +5,7 @@ use super::log_sink::{LogSink, LOG_BATCH_DELAY};
 use super::output_files::{self, Partial};
 use super::sequence::{self, Pattern};
 use super::thumbnail::PosterSource;
-use super::{ffmpeg, join, process, progress, verify, verify_sequence, RunnerConfig, Work};
+use super::{ffmpeg, join, process, progress, sandbox, verify, verify_sequence, RunnerConfig, Work};
 use crate::worker::LinkHandle;
 use distencode_mlt::Project;
 use distencode_wire::job::{MeltJob, RenderFacts, TaskKind};
@@ -317,7 +317,10 @@ async fn run_melt_once(
 ) -> Result<MeltEnd, Outcome> {
     let folder = melt_folder(project).await;
     let project_arg = project_arg(&job.spec.project).await?;
-    let mut child = match melt_command(config, job, &project_arg, &folder, partial).spawn() {
+    let mut command = melt_command(config, job, &project_arg, &folder, partial);
+    sandbox::confine(&mut command, &config.secrets())
+        .map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })?;
+    let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
             // A missing working folder gives the same error as a missing melt: tell them apart.
