@@ -101,7 +101,7 @@ pub fn layer(origin: &str, text: &str, given: NodeSettings, mut origins: Origins
         let expected = match (args.iter().find(|a| a.get_id() == key.as_str()), file_only) {
             (Some(arg), _) => expected(arg),
             (None, Some(what)) => what,
-            (None, None) => return Err(anyhow!("{origin}: key {key}: {}", unknown_key(&key, &args))),
+            (None, None) => return Err(anyhow!("{origin}: key {}: {}", shown_key(&key), unknown_key(&key, &args))),
         };
         // Each key alone on top of settings known to be good, so that an error names its key.
         let mut alone = base.clone();
@@ -147,6 +147,16 @@ pub fn expected(arg: &clap::Arg) -> String {
         _ => "a string",
     }
     .to_string()
+}
+
+/// A key as written, or quoted and escaped when it is not a plain name (a quoted TOML key may hold a line break),
+/// so that the error stays one line.
+fn shown_key(key: &str) -> String {
+    if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
 }
 
 fn unknown_key(key: &str, args: &[clap::Arg]) -> String {

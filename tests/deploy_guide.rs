@@ -75,6 +75,8 @@ struct Farm {
     /// The admin's workstation: where the CA is made.
     admin: PathBuf,
     installed: bool,
+    /// Whether the package's postinst made the `distencode` user (it was not there before).
+    made_service_user: bool,
     made_editor: bool,
     editor_has_certificate: bool,
     /// The workstation's `export` lines so far: a later block runs in the same shell session.
@@ -97,6 +99,7 @@ impl Farm {
             machine,
             admin,
             installed: false,
+            made_service_user: !host("id", &["distencode"]).status.success(),
             made_editor: false,
             editor_has_certificate: false,
             exports: String::new(),
@@ -373,6 +376,10 @@ impl Drop for Farm {
         if self.made_editor {
             let _ = host("userdel", &["--remove", EDITOR]);
         }
+        if self.installed && self.made_service_user {
+            let _ = host("userdel", &["distencode"]);
+            let _ = host("groupdel", &["distencode"]);
+        }
         let _ = host("groupdel", &[SHARED_GROUP]);
     }
 }
@@ -410,6 +417,14 @@ fn machine_not_ours() -> Option<String> {
     let status = host("dpkg-query", &["-W", "-f", "${Status}", "distencode"]);
     if stdout(&status).contains("ok installed") {
         return Some("distencode is installed here; the test installs and removes its own build".into());
+    }
+    for folder in ["/etc/distencode", "/var/lib/distencode"] {
+        if Path::new(folder).exists() {
+            return Some(format!("{folder} exists here (a distencode set up by hand?); the test would remove it"));
+        }
+    }
+    if stdout(&host("getent", &["group", "2000"])).contains(':') {
+        return Some("gid 2000, the guide's shared group, is taken here".into());
     }
     if group_id(SHARED_GROUP).is_some() {
         return Some(format!(

@@ -16,9 +16,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(xml) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(project) = parse_project(xml, Path::new("/srv/renders/fuzz/project.mlt")) else {
+    let Ok(mut project) = parse_project(xml, Path::new("/srv/renders/fuzz/project.mlt")) else {
         return;
     };
+    // The service check only: the file checks would open whatever paths the input names on this machine.
+    project.references.clear();
     let mut services = ServiceSet::new();
     for (kind, names) in [
         (ServiceKind::Producer, &PRODUCERS[..]),

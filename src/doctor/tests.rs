@@ -66,6 +66,7 @@ fn a_worker_with_this_machines_melt_passes_every_render_stack_check() {
             "root",
             "disk",
             "certificate",
+            "sandbox",
             "coordinator"
         ],
         "{checks:?}"

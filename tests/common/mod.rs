@@ -36,6 +36,10 @@ pub fn stderr(output: &Output) -> String {
 pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub certs: PathBuf,
+    /// Holds `certs`: outside /tmp, as a farm keeps them (`/etc/distencode/certs`). The sandbox keeps every folder
+    /// on the way to the certificates closed to files made after melt starts, and MLT's pixbuf producer writes
+    /// an inline SVG to /tmp/mlt.XXXXXX whatever TMPDIR says (docs/security.md).
+    _certs_home: tempfile::TempDir,
     pub addr: String,
     coordinator: Option<Child>,
     workers: Vec<(String, Option<Child>)>,
@@ -64,7 +68,8 @@ impl Cluster {
         // SAFETY: umask only changes the mode of files created from now on; it touches no memory.
         unsafe { libc::umask(0o002) };
         let dir = tempfile::tempdir().expect("tempdir");
-        let certs = dir.path().join("certs");
+        let certs_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a folder for the certificates");
+        let certs = certs_home.path().join("certs");
         let certs_s = certs.to_str().unwrap();
         ok(&distencode(&["certs", "init", "--dir", certs_s]));
         ok(&distencode(&["certs", "issue", "--dir", certs_s, "--role", "coordinator", "--name", "coord"]));
@@ -72,6 +77,7 @@ impl Cluster {
         let mut cluster = Cluster {
             dir,
             certs,
+            _certs_home: certs_home,
             addr: String::new(),
             coordinator: None,
             workers: Vec::new(),

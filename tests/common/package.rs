@@ -8,7 +8,9 @@ use std::process::Command;
 
 /// The package of this build, or why there is none: missing, or holding another binary than the tests run.
 pub fn this_builds_package() -> Result<PathBuf, String> {
-    let name = format!("distencode_{}-1_amd64.deb", env!("CARGO_PKG_VERSION"));
+    let arch = Command::new("dpkg").arg("--print-architecture").output().map_err(|e| format!("dpkg: {e}"))?;
+    let arch = String::from_utf8_lossy(&arch.stdout).trim().to_string();
+    let name = format!("distencode_{}-1_{arch}.deb", env!("CARGO_PKG_VERSION"));
     let package = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debian").join(name);
     if !package.is_file() {
         return Err(format!("there is no {}: run scripts/package --debug", package.display()));

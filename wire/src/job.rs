@@ -238,19 +238,21 @@ pub struct Progress {
     pub eta_seconds: Option<f64>,
 }
 
+/// The highest rendering rate a progress report may claim, in frames per second.
+const MAX_FPS: f64 = 1_000_000.0;
 /// The longest time left a progress report may claim: ten years, in seconds.
 const MAX_ETA_SECONDS: f64 = 10.0 * 365.25 * 24.0 * 3600.0;
 
 impl Progress {
     /// The report with every number in its range, as the coordinator keeps it: a worker's NaN, infinity or
     /// negative value would otherwise reach `job status`, the web's bars and the farm's fps. A percent is 0 to 100,
-    /// a rate 0 or more, a time left 0 to ten years or unknown.
+    /// a rate 0 to a million frames a second, a time left 0 to ten years or unknown.
     pub fn in_range(self) -> Progress {
         let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
         Progress {
             frame: self.frame,
             percent: finite(self.percent).clamp(0.0, 100.0),
-            fps: finite(self.fps).max(0.0),
+            fps: finite(self.fps).clamp(0.0, MAX_FPS),
             eta_seconds: self.eta_seconds.filter(|v| v.is_finite()).map(|v| v.clamp(0.0, MAX_ETA_SECONDS)),
         }
     }

@@ -290,7 +290,7 @@ async fn run_melt(
         match run_melt_once(config, job, project, partial, link, log, cancel).await? {
             // Lost the other way round, the thread marks the consumer stopped after it was marked running: melt
             // exits at once, leaving the opened file empty.
-            MeltEnd::Rendered if last || !opened_but_empty(partial).await => return Ok(()),
+            MeltEnd::Rendered if last || !exited_having_written_nothing(partial).await => return Ok(()),
             MeltEnd::NeverStarted if last => break,
             MeltEnd::Rendered | MeltEnd::NeverStarted => {
                 log.line(MELT_NEVER_STARTED_NOTE).await;
@@ -433,13 +433,19 @@ async fn run_melt_once(
     reported_failure(&mut transcript).map_or(Ok(MeltEnd::Rendered), Err)
 }
 
-/// Whether melt's consumer began and wrote nothing: `partial` opened and left empty, or, for an image sequence
-/// (which ffmpeg opens a file at a time), not even its first file made. The sign of MLT's start race.
+/// Whether melt's consumer opened `partial` (a file, not an image sequence) and wrote nothing to it.
 async fn opened_but_empty(partial: &Path) -> bool {
+    tokio::fs::metadata(partial).await.is_ok_and(|m| m.is_file() && m.len() == 0)
+}
+
+/// Whether a melt that has exited wrote nothing: `partial` opened and left empty, or, for an image sequence (which
+/// ffmpeg opens a file at a time), not even its first file made. The sign of MLT's start race once melt is gone;
+/// while it runs, a sequence without files may still be loading its project.
+async fn exited_having_written_nothing(partial: &Path) -> bool {
     if let Ok(Some(_)) = Pattern::for_output(partial) {
         return tokio::fs::symlink_metadata(sequence::first_file(partial)).await.is_err();
     }
-    tokio::fs::metadata(partial).await.is_ok_and(|m| m.is_file() && m.len() == 0)
+    opened_but_empty(partial).await
 }
 
 /// Whether melt has written anything to `partial` (its consumer started, so loading the project is over).
@@ -586,15 +592,16 @@ mod tests {
     async fn a_sequence_without_its_first_file_and_an_empty_file_are_renders_that_never_began() {
         let dir = tempfile::tempdir().unwrap();
         let sequence = dir.path().join("frame-%05d.png");
-        assert!(opened_but_empty(&sequence).await, "no file of the sequence");
+        assert!(exited_having_written_nothing(&sequence).await, "no file of the sequence");
+        assert!(!opened_but_empty(&sequence).await, "while melt runs, a sequence without files may be loading");
         std::fs::write(dir.path().join("frame-00001.png"), b"png").unwrap();
-        assert!(!opened_but_empty(&sequence).await, "its first frame is there");
+        assert!(!exited_having_written_nothing(&sequence).await, "its first frame is there");
         let file = dir.path().join("out.mp4");
-        assert!(!opened_but_empty(&file).await, "never opened: not this race");
+        assert!(!exited_having_written_nothing(&file).await, "never opened: not this race");
         std::fs::write(&file, b"").unwrap();
-        assert!(opened_but_empty(&file).await);
+        assert!(exited_having_written_nothing(&file).await && opened_but_empty(&file).await);
         std::fs::write(&file, b"ftyp").unwrap();
-        assert!(!opened_but_empty(&file).await);
+        assert!(!exited_having_written_nothing(&file).await);
     }
 
     #[test]

@@ -12,6 +12,8 @@ fn nan_infinite_and_negative_progress_numbers_are_kept_in_range() {
     assert_eq!(far.in_range().eta_seconds, None);
     let huge = Progress { frame: 1, percent: 5.0, fps: 25.0, eta_seconds: Some(1e300) };
     assert_eq!(huge.in_range().eta_seconds, Some(10.0 * 365.25 * 24.0 * 3600.0));
+    let fast = Progress { frame: 1, percent: 5.0, fps: 1e308, eta_seconds: None };
+    assert_eq!(fast.in_range().fps, 1_000_000.0);
     let fine = Progress { frame: 12, percent: 48.0, fps: 30.5, eta_seconds: Some(2.0) };
     assert_eq!(fine.clone().in_range(), fine);
 }
