@@ -177,6 +177,10 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 let stack = crate::doctor::worker::fingerprint(&melt_version, &args.ffmpeg).await;
                 tracing::info!(fingerprint = %stack.short(), "render stack: {stack}");
                 match distencode_actors::runner::sandbox::status() {
+                    Ok(()) if certs.starts_with(std::env::temp_dir()) => tracing::warn!(
+                        "the certificates are under {}: melt runs under Landlock, but files made there after it starts                          cannot be read back (MLT's pixbuf producer writes inline SVG there); keep them elsewhere",
+                        std::env::temp_dir().display()
+                    ),
                     Ok(()) => tracing::info!("melt and ffmpeg jobs run under Landlock: they cannot read {}", certs.display()),
                     Err(reason) => tracing::warn!("{reason}"),
                 }

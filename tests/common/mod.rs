@@ -36,9 +36,10 @@ pub fn stderr(output: &Output) -> String {
 pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub certs: PathBuf,
-    /// Holds `certs`: outside /tmp, as a farm keeps them (`/etc/distencode/certs`). The sandbox keeps every folder
-    /// on the way to the certificates closed to files made after melt starts, and MLT's pixbuf producer writes
-    /// an inline SVG to /tmp/mlt.XXXXXX whatever TMPDIR says (docs/security.md).
+    /// Holds `certs`: outside /tmp (in /var/tmp, wherever the repository is), as a farm keeps them
+    /// (`/etc/distencode/certs`). The sandbox keeps every folder on the way to the certificates closed to files
+    /// made after melt starts, and MLT's pixbuf producer writes an inline SVG to /tmp/mlt.XXXXXX whatever TMPDIR
+    /// says (docs/security.md).
     _certs_home: tempfile::TempDir,
     pub addr: String,
     coordinator: Option<Child>,
@@ -68,7 +69,7 @@ impl Cluster {
         // SAFETY: umask only changes the mode of files created from now on; it touches no memory.
         unsafe { libc::umask(0o002) };
         let dir = tempfile::tempdir().expect("tempdir");
-        let certs_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a folder for the certificates");
+        let certs_home = tempfile::tempdir_in("/var/tmp").expect("a folder for the certificates in /var/tmp");
         let certs = certs_home.path().join("certs");
         let certs_s = certs.to_str().unwrap();
         ok(&distencode(&["certs", "init", "--dir", certs_s]));
