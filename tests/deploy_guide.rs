@@ -257,7 +257,9 @@ ssh() {
         }
         if text.contains("distencode doctor") {
             let report = stdout(&output);
-            let failed: Vec<&str> = report.lines().filter(|l| !l.starts_with("ok")).collect();
+            // Free disk space is this machine's, not the guide's: a warning there is no disagreement.
+            let failed: Vec<&str> =
+                report.lines().filter(|l| !l.starts_with("ok") && !l.starts_with("warn  disk:")).collect();
             assert!(
                 failed.is_empty() && report.lines().count() >= 4,
                 "{place}: doctor on {name} is not all ok:\n{report}"

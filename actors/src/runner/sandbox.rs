@@ -7,7 +7,8 @@
 //! way to a secret folder it descends and allows that folder's siblings instead, level by level, so the secret
 //! itself (and its parents' listings) stay outside every allowed hierarchy. Entries that are links are skipped:
 //! Landlock judges the file a link leads to by where that file is, so a link to a secret stays closed while a link
-//! to anything else works through the target's own rule. Writing is not restricted here (the output and work
+//! to anything else works through the target's own rule. A bind mount or a second mount that shows a secret under
+//! another path makes that path a secret too (`mounts`). Writing is not restricted here (the output and work
 //! folders are checked before melt starts, `output_policy`). Where the kernel has no Landlock, the ruleset is
 //! empty and the child runs as before; [`status`] says which, for the worker's log and `doctor`.
 
@@ -24,14 +25,21 @@ const READ_ABI: ABI = ABI::V1;
 /// Entries read from one folder on the way to a secret at most; past it the rest of that folder stays closed.
 const MAX_ENTRIES_PER_FOLDER: usize = 65_536;
 
-/// The folders and files a job may never read: `forbidden` without the work dir (melt's TMPDIR), resolved.
+/// The folders and files a job may never read: `forbidden` without the work dir (melt's TMPDIR), resolved, and
+/// every other path mounts give them ([`mounts::aliases`]).
 pub fn secrets(forbidden: &[PathBuf], work_dir: &Path) -> Vec<PathBuf> {
     let work_dir = std::fs::canonicalize(work_dir).unwrap_or_else(|_| work_dir.to_path_buf());
-    forbidden
+    let resolved: Vec<PathBuf> = forbidden
         .iter()
         .filter_map(|p| std::fs::canonicalize(p).ok())
         .filter(|p| *p != work_dir && p.parent().is_some())
-        .collect()
+        .collect();
+    let mounts = mounts::parse(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default());
+    let mut all = resolved.clone();
+    for secret in &resolved {
+        all.extend(mounts::aliases(secret, &mounts).into_iter().filter(|a| a.parent().is_some()));
+    }
+    all
 }
 
 /// Has `command`'s child restrict itself to reading outside `secrets` before it runs. Fails only where the kernel
@@ -107,6 +115,8 @@ fn readable(secrets: &[PathBuf]) -> Vec<(PathBuf, bool)> {
     }
     allowed
 }
+
+mod mounts;
 
 #[cfg(test)]
 mod tests;
