@@ -517,8 +517,18 @@ pub fn bare_melt(project: &Path, out: &Path) {
     bare_melt_with(project, out, &["vcodec=libx264", "acodec=aac"]);
 }
 
-/// Renders `project` with melt directly into `out`, with these consumer properties.
+/// Renders `project` with melt directly into `out`, with these consumer properties. Like a worker, it starts melt
+/// again (at most three times in all) when melt lost MLT's consumer start race and left the file empty or unmade.
 pub fn bare_melt_with(project: &Path, out: &Path, consumer: &[&str]) {
+    for _ in 0..3 {
+        bare_melt_once(project, out, consumer);
+        if out.to_string_lossy().contains('%') || std::fs::metadata(out).is_ok_and(|m| m.len() > 0) {
+            return;
+        }
+    }
+}
+
+fn bare_melt_once(project: &Path, out: &Path, consumer: &[&str]) {
     let status = Command::new("melt")
         .arg(project)
         .arg("-consumer")
