@@ -15,10 +15,12 @@ use clap::{ArgMatches, Args};
 use std::collections::BTreeMap;
 
 /// Keys only the file may hold (their values are tables, no flag could give them), and what each must be.
-pub const FILE_ONLY_KEYS: [(&str, &str); 3] = [
+pub const FILE_ONLY_KEYS: [(&str, &str); 5] = [
     ("certificate_users", "a table of certificate name = user name"),
     ("oidc", "[[oidc]] tables of name, issuer, client_id, redirect_url and the rules (docs/users.md)"),
     ("preset", "[[preset]] tables of name, extension, vcodec, acodec and properties (docs/formats.md)"),
+    ("path_map", "[[path_map]] tables of from, to and workers (docs/deploy.md)"),
+    ("worker_groups", "a table of group name = [worker names]"),
 ];
 
 /// A node's settings, and where each came from.
@@ -107,7 +109,7 @@ pub fn layer(origin: &str, text: &str, given: NodeSettings, mut origins: Origins
         let mut alone = base.clone();
         alone.insert(key.clone(), value.clone());
         if let Err(e) = alone.try_into::<NodeSettings>() {
-            if matches!(key.as_str(), "oidc" | "preset") && value.is_array() {
+            if matches!(key.as_str(), "oidc" | "preset" | "path_map") && value.is_array() {
                 // A table of the right shape with a wrong key: say which key, as serde does.
                 return Err(anyhow!("{origin}: [[{key}]]: {}", one_line(e.message())));
             }

@@ -361,3 +361,21 @@ fn users_come_from_the_file_and_bad_names_or_shapes_are_refused_naming_the_key()
          names 1 to 128 of those and @ +"
     );
 }
+
+#[test]
+fn path_rules_come_from_the_file_and_a_bad_one_is_refused_naming_it() {
+    let text = "[[path_map]]\nfrom = 'D:\\Projects'\nto = \"/mnt/projects\"\nworkers = [\"linux\"]\n\n\
+                [worker_groups]\nlinux = [\"render1\"]\n";
+    let resolved = layer("c.toml", text, defaults(), Origins::default()).unwrap();
+    let rules = resolved.settings.check(&resolved.origins).unwrap().path_rules;
+    assert_eq!(rules.for_worker("render1").len(), 1);
+    assert!(rules.for_worker("render2").is_empty());
+
+    let bad =
+        layer("c.toml", "[[path_map]]\nfrom = 'Projects'\nto = '/mnt'\n", defaults(), Origins::default()).unwrap();
+    let message = bad.settings.check(&bad.origins).unwrap_err().to_string();
+    assert_eq!(message, "c.toml: path_map: rule 1: from \"Projects\" is not an absolute path");
+    let message =
+        layer("c.toml", "[[path_map]]\nfrom = '/a'\ninto = '/b'\n", defaults(), Origins::default()).unwrap_err();
+    assert!(message.to_string().starts_with("c.toml: [[path_map]]: unknown field `into`"), "{message}");
+}

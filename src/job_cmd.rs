@@ -295,6 +295,17 @@ fn prepare(project: &Path, options: SubmitOptions, house: &[PresetView]) -> Resu
     let mut prepared = submit::prepare(&project, &request, house, CheckHere::Always).map_err(|e| anyhow!(e))?;
     // The coordinator fills in the worker's render stack.
     prepared.spec.like = options.like.map(|worker| Box::new(Like { worker, fingerprint: Default::default() }));
+    match prepared.unchecked.as_slice() {
+        [] => {}
+        [one] => eprintln!(
+            "note: {one} is a Windows path, left to the workers to check once the coordinator's path rules map it"
+        ),
+        [first, rest @ ..] => eprintln!(
+            "note: {first} and {} more are Windows paths, left to the workers to check once the coordinator's path \
+             rules map them",
+            rest.len()
+        ),
+    }
     if let Some(warning) = Path::new(&prepared.spec.output).parent().and_then(crate::shared_folder::warning) {
         eprintln!("{warning}");
     }

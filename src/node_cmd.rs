@@ -59,6 +59,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 users: std::sync::Arc::new(checked.users.clone()),
                 keep_finished: checked.keep_finished,
                 audit_keep: checked.audit_keep,
+                path_rules: std::sync::Arc::new(checked.path_rules.clone()),
             };
             let limits = ConnectionLimits {
                 max_connections: checked.max_connections,

@@ -14,6 +14,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::{Args, ValueEnum};
 use distencode_actors::auth::{self, Users};
 use distencode_actors::coordinator::log_budget;
+use distencode_actors::coordinator::path_rules::{PathMapConfig, PathRules};
 use distencode_actors::house_presets::{self, HousePresetConfig};
 use distencode_actors::server::admission;
 use distencode_web::oidc::{self, ProviderConfig, ProviderSettings};
@@ -173,6 +174,16 @@ pub struct NodeSettings {
     #[arg(skip)]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub preset: Vec<HousePresetConfig>,
+    /// Coordinator, config file only (`[[path_map]]`, one table per rule): a shared folder's path as clients write
+    /// it (`D:\Projects`) and as the workers the rule is for see it (`/mnt/projects`); docs/deploy.md.
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path_map: Vec<PathMapConfig>,
+    /// Coordinator, config file only (`[worker_groups]`): group name = its workers' names, for `[[path_map]]`'s
+    /// `workers`.
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub worker_groups: BTreeMap<String, Vec<String>>,
     /// Coordinator: keep the web's sign-in token (the printed link, and `Authorization: Bearer`) working while
     /// identity providers are configured; without providers it always works.
     #[arg(long, env = "DISTENCODE_WEB_TOKEN_SIGNIN")]
@@ -215,6 +226,8 @@ pub struct Checked {
     pub oidc: Vec<ProviderSettings>,
     /// The house presets (`[[preset]]`), checked.
     pub presets: Vec<PresetView>,
+    /// The path rules (`[[path_map]]`, `[worker_groups]`), checked.
+    pub path_rules: PathRules,
 }
 
 /// A retention setting (`keep_finished`, `audit_keep`): a positive duration such as 90d or 12h.
@@ -250,6 +263,8 @@ impl NodeSettings {
             oidc: oidc::check(&self.oidc, |name| std::env::var(name).ok())
                 .map_err(|e| anyhow!("{}: {e}", origins.name("oidc")))?,
             presets: house_presets::check(&self.preset).map_err(|e| anyhow!("{}: {e}", origins.name("preset")))?,
+            path_rules: PathRules::check(&self.path_map, &self.worker_groups)
+                .map_err(|e| anyhow!("{}: {e}", origins.name("path_map")))?,
             keep_finished: self.keep_finished.as_deref().map(|text| age(origins, "keep_finished", text)).transpose()?,
             audit_keep: match &self.audit_keep {
                 Some(text) => age(origins, "audit_keep", text)?,

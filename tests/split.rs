@@ -120,23 +120,6 @@ fn canary(dir: &Path, name: &str, num: u32, den: u32) -> PathBuf {
     projects::write(dir, name, &xml)
 }
 
-/// The video frames' md5 sums (ffmpeg's framemd5), one per frame.
-fn video_md5s(file: &Path) -> Vec<String> {
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("ffmpeg");
-    assert!(output.status.success(), "framemd5 of {}: {}", file.display(), stderr(&output));
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.rsplit(',').next().unwrap_or("").trim().to_string())
-        .collect()
-}
-
 /// The audio as raw 16-bit samples.
 fn audio_samples(file: &Path) -> Vec<u8> {
     let output = Command::new("ffmpeg")

@@ -86,7 +86,7 @@ pub fn prop(node: Node<'_, '_>, name: &str) -> Option<String> {
     value
 }
 
-fn property_text(property: Node<'_, '_>) -> String {
+pub fn property_text(property: Node<'_, '_>) -> String {
     let text: String = property.children().filter(|c| c.is_text()).filter_map(|c| c.text()).collect();
     if text.is_empty() {
         property.attribute("value").unwrap_or_default().to_string()

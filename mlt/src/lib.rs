@@ -25,6 +25,7 @@ mod output;
 mod profile;
 mod references;
 pub mod renames;
+mod rewrite;
 mod services;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,6 +42,7 @@ pub use media::{check_media, check_media_files, MediaPolicy, SYSTEM_FORBIDDEN};
 pub use melt::{melt_version, parse_encoders, parse_version, query_encoders, query_services, Encoders, QUERY_TIMEOUT};
 pub use output::check_output_folder;
 pub use profile::Picture;
+pub use rewrite::{escape_markup, map_references, Mapping, Rewritten};
 pub use services::{ServiceKind, ServiceSet, LINKS_WHEN_UNLISTED, LOADER_RESOLVED, MAX_PLACES_NAMED};
 
 /// Largest project file read; checked with the file's metadata before reading.
@@ -125,6 +127,12 @@ pub enum FileRole {
 /// Reads (at most [`MAX_PROJECT_BYTES`]) and parses a project file.
 pub fn read_project(path: &Path) -> Result<Project, ProjectError> {
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    parse_project(&read_project_text(&path)?, &path)
+}
+
+/// A project file's text (at most [`MAX_PROJECT_BYTES`], UTF-8), unparsed: what [`read_project`] parses.
+pub fn read_project_text(path: &Path) -> Result<String, ProjectError> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let unreadable = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::NotFound {
             ProjectError::NotFound(path.clone())
@@ -153,10 +161,10 @@ pub fn read_project(path: &Path) -> Result<Project, ProjectError> {
     if bytes.len() as u64 > MAX_PROJECT_BYTES {
         return Err(too_large(bytes.len() as u64));
     }
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        ProjectError::NotXml(path.clone(), format!("not UTF-8 text (bad byte at offset {})", e.valid_up_to()))
-    })?;
-    parse_project(text, &path)
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        ProjectError::NotXml(path.clone(), format!("not UTF-8 text (bad byte at offset {at})"))
+    })
 }
 
 /// Parses project XML as if read from `path` (which places relative files).
@@ -166,30 +174,7 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
     if xml.trim().is_empty() {
         return Err(ProjectError::NotXml(path, "the file is empty".into()));
     }
-    // Plain internal entities are expanded (with caps); anything else a DOCTYPE could do is refused first.
-    if let Err(reason) = dtd::check(xml) {
-        return Err(ProjectError::DtdRefused(path, reason));
-    }
-    let options = roxmltree::ParsingOptions { allow_dtd: true, nodes_limit: MAX_XML_NODES, ..Default::default() };
-    let document = match roxmltree::Document::parse_with_options(xml, options) {
-        Ok(d) => d,
-        Err(roxmltree::Error::NodesLimitReached) => {
-            return Err(ProjectError::Invalid(path, format!("more than {MAX_XML_NODES} XML nodes")))
-        }
-        Err(roxmltree::Error::UnclosedRootNode) => {
-            let (row, col) = end_position(xml);
-            let detail = format!("unexpected end of document, the root element is not closed, at {row}:{col}");
-            return Err(ProjectError::NotXml(path, detail));
-        }
-        Err(e) => return Err(ProjectError::NotXml(path, e.to_string())),
-    };
-    if let Some(too_deep) = deeper_than(&document, MAX_XML_DEPTH) {
-        let row = document.text_pos_at(too_deep.range().start).row;
-        let detail = format!(
-            "elements are nested more than {MAX_XML_DEPTH} deep (at line {row}); melt refuses such a project too"
-        );
-        return Err(ProjectError::Invalid(path, detail));
-    }
+    let document = parse_document(xml, &path)?;
     let mlt = document.root_element();
     if mlt.tag_name().name() != "mlt" {
         let root = mlt.tag_name().name().to_string();
@@ -227,6 +212,39 @@ pub fn parse_project(xml: &str, path: &Path) -> Result<Project, ProjectError> {
         filter_places,
         dropped_filters: Vec::new(),
     })
+}
+
+/// `xml` parsed with the caps every reading of a project has: its DTD checked, its nodes and depth bounded.
+pub(crate) fn parse_document<'input>(
+    xml: &'input str,
+    path: &Path,
+) -> Result<roxmltree::Document<'input>, ProjectError> {
+    let path = path.to_path_buf();
+    // Plain internal entities are expanded (with caps); anything else a DOCTYPE could do is refused first.
+    if let Err(reason) = dtd::check(xml) {
+        return Err(ProjectError::DtdRefused(path, reason));
+    }
+    let options = roxmltree::ParsingOptions { allow_dtd: true, nodes_limit: MAX_XML_NODES, ..Default::default() };
+    let document = match roxmltree::Document::parse_with_options(xml, options) {
+        Ok(d) => d,
+        Err(roxmltree::Error::NodesLimitReached) => {
+            return Err(ProjectError::Invalid(path, format!("more than {MAX_XML_NODES} XML nodes")))
+        }
+        Err(roxmltree::Error::UnclosedRootNode) => {
+            let (row, col) = end_position(xml);
+            let detail = format!("unexpected end of document, the root element is not closed, at {row}:{col}");
+            return Err(ProjectError::NotXml(path, detail));
+        }
+        Err(e) => return Err(ProjectError::NotXml(path, e.to_string())),
+    };
+    if let Some(too_deep) = deeper_than(&document, MAX_XML_DEPTH) {
+        let row = document.text_pos_at(too_deep.range().start).row;
+        let detail = format!(
+            "elements are nested more than {MAX_XML_DEPTH} deep (at line {row}); melt refuses such a project too"
+        );
+        return Err(ProjectError::Invalid(path, detail));
+    }
+    Ok(document)
 }
 
 impl Project {

@@ -28,8 +28,8 @@ use roxmltree::Node;
 use super::doc::{prop, service, Doc};
 use super::{embedded_refs, FileRef, FileRole};
 
-const PRODUCER_PROPS: &[&str] = &["resource", "warp_resource"];
-const EFFECT_PROPS: &[&str] = &[
+pub(crate) const PRODUCER_PROPS: &[&str] = &["resource", "warp_resource"];
+pub(crate) const EFFECT_PROPS: &[&str] = &[
     "resource",
     "luma",
     "luma.resource",
@@ -173,7 +173,7 @@ const PROTOCOL_PREFIXES: &[&str] = &[
 ];
 
 /// The value as written, when it is a network URL or a non-file protocol rather than a path.
-fn network(value: &str, svc: Option<&str>, name: &str) -> Option<String> {
+pub(crate) fn network(value: &str, svc: Option<&str>, name: &str) -> Option<String> {
     let v = value.trim();
     if let Some(s) = svc {
         if name == "resource" && (NON_FILE_SERVICES.contains(&s) || s.starts_with("frei0r.")) {
@@ -295,7 +295,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Whether `text` is an absolute path (Unix, or Windows with a drive letter or a leading backslash).
-fn is_absolute(text: &str) -> bool {
+pub(crate) fn is_absolute(text: &str) -> bool {
     let windows_absolute = text.starts_with('\\')
         || (text.len() >= 3 && text.as_bytes()[1] == b':' && matches!(text.as_bytes()[2], b'/' | b'\\'));
     Path::new(text).is_absolute() || windows_absolute

@@ -512,6 +512,23 @@ pub fn probe(file: &Path) -> Probe {
     }
 }
 
+/// The video frames' md5 sums (ffmpeg's framemd5), one per frame.
+pub fn video_md5s(file: &Path) -> Vec<String> {
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("ffmpeg");
+    assert!(output.status.success(), "framemd5 of {}: {}", file.display(), stderr(&output));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit(',').next().unwrap_or("").trim().to_string())
+        .collect()
+}
+
 /// Renders `project` with melt directly, exactly as a worker does, into `out`.
 pub fn bare_melt(project: &Path, out: &Path) {
     bare_melt_with(project, out, &["vcodec=libx264", "acodec=aac"]);

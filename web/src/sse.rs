@@ -50,18 +50,7 @@ pub fn event(name: &str, id: Option<&str>, data: &str) -> Bytes {
 
 /// Text made safe to insert as HTML (the job page appends log events to its `<pre>` as they come).
 pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    distencode_mlt::escape_markup(text)
 }
 
 /// A log cursor as an event id, and back.

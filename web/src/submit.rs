@@ -41,6 +41,9 @@ pub struct SubmitRequest {
 pub struct Prepared {
     pub spec: JobSpec,
     pub filters: Vec<(String, String)>,
+    /// References written as Windows paths, which this machine cannot open: the workers check them, after mapping
+    /// them with the coordinator's path rules.
+    pub unchecked: Vec<String>,
 }
 
 /// Where the project is checked.
@@ -169,7 +172,7 @@ pub fn prepare(
                 project.display()
             ));
         }
-        return Ok(Prepared { spec, filters: Vec::new() });
+        return Ok(Prepared { spec, filters: Vec::new(), unchecked: Vec::new() });
     }
     let parsed = mlt::read_project(project).map_err(|e| e.to_string())?;
     // What every worker refuses whatever its settings (a file under /proc, /sys or /dev, a device, a pipe, a
@@ -177,7 +180,14 @@ pub fn prepare(
     // roots and network URLs are each worker's to decide.
     let anywhere = mlt::MediaPolicy { allow_network: true, ..mlt::MediaPolicy::default() };
     mlt::check_media(&parsed, &anywhere).map_err(|refused| format!("{}: {refused}", project.display()))?;
-    mlt::check_files(&parsed).map_err(|refusal| format!("{}: {refusal}", project.display()))?;
+    // A Windows path cannot be opened here: the workers map it with the coordinator's path rules, then check it.
+    let mut local = parsed.clone();
+    let (foreign, here): (Vec<_>, Vec<_>) = std::mem::take(&mut local.references)
+        .into_iter()
+        .partition(|r| distencode_wire::path_map::is_foreign(&r.path.display().to_string()));
+    local.references = here;
+    mlt::check_files(&local).map_err(|refusal| format!("{}: {refusal}", project.display()))?;
+    let unchecked = foreign.iter().map(|r| r.path.display().to_string()).collect();
     mlt::check_output_folder(&output)?;
     // Each worker checks again with its own output roots; this answers at once for what every worker refuses.
     let own_files: Vec<PathBuf> =
@@ -204,7 +214,7 @@ pub fn prepare(
             fps_den: parsed.fps_den,
         })
     });
-    Ok(Prepared { spec, filters })
+    Ok(Prepared { spec, filters, unchecked })
 }
 
 /// A refusal naming filters the pool lacks, with where each sits in the project and the way forward.

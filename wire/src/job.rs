@@ -180,6 +180,9 @@ pub struct MeltJob {
     /// 1 for the first offer, then one more for each new offer.
     pub attempt: u32,
     pub spec: JobSpec,
+    /// The coordinator's path rules that apply to the worker offered the job ([`crate::path_map`]): it maps the
+    /// project, its references and the output with them before checking anything.
+    pub path_map: Vec<crate::path_map::PathRule>,
 }
 
 /// One offer of a job to a worker and how it ended.

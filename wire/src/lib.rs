@@ -16,6 +16,7 @@
 //! - [`audit`]: an entry of the coordinator's audit trail, as `distencode audit` receives it.
 //! - [`fingerprint`]: a worker's render stack (melt, ffmpeg, frei0r, fonts), compared across the farm.
 //! - [`preset`]: an export preset as a coordinator sends its house presets to clients.
+//! - [`path_map`]: rules mapping a shared folder's path as clients write it to the path a worker sees it under.
 //! - [`redial`]: how long a node waits before dialling its coordinator again (backoff with jitter).
 #![forbid(unsafe_code)]
 
@@ -31,6 +32,7 @@ pub mod identity;
 pub mod job;
 pub mod limits;
 pub mod message;
+pub mod path_map;
 pub mod pki;
 pub mod preset;
 pub mod redial;

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a message changes shape: whenever the bytes pinned in `message/pins.rs` change. Nodes of
 /// different versions refuse each other at the handshake with a message naming both versions.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// The dialer's first message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -93,7 +93,8 @@ impl Coordinator {
             match result {
                 Ok(record) => {
                     let attempt = record.attempts.last().map_or(1, |a| a.number);
-                    let offer = MeltJob { id, attempt, spec: record.spec() };
+                    let path_map = act.config.path_rules.for_worker(&worker);
+                    let offer = MeltJob { id, attempt, spec: record.spec(), path_map };
                     tracing::info!(job = %id, attempt, worker = %worker, "offered");
                     let send = SendTo { name: worker.clone(), message: CoordinatorToWorker::Offer(Box::new(offer)) };
                     act.registry

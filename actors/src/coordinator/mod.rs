@@ -12,6 +12,7 @@ pub mod audit;
 mod dispatch;
 pub mod log_budget;
 mod messages;
+pub mod path_rules;
 mod reports;
 mod requests;
 mod retention;
@@ -52,6 +53,8 @@ pub struct CoordinatorConfig {
     pub keep_finished: Option<Duration>,
     /// `audit_keep`: audit entries older than this are deleted (checked at start and every [`RETENTION_EVERY`]).
     pub audit_keep: Duration,
+    /// `[[path_map]]`: the rules each offer carries for the worker it goes to.
+    pub path_rules: Arc<path_rules::PathRules>,
 }
 
 /// How often finished jobs past `--keep-finished` are looked for.
@@ -67,6 +70,7 @@ impl Default for CoordinatorConfig {
             users: Arc::default(),
             keep_finished: None,
             audit_keep: audit::DEFAULT_AUDIT_KEEP,
+            path_rules: Arc::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod melt_env;
 mod mp4_index;
 pub mod output_files;
 pub mod output_policy;
+pub mod path_map;
 mod picture_checks;
 mod process;
 pub mod progress;
@@ -29,7 +30,7 @@ pub mod who;
 use crate::worker::LinkHandle;
 use actix::prelude::*;
 use distencode_mlt::{self as mlt, check_output_folder, ServiceSet};
-use distencode_wire::job::{JobId, JobKind, JobSpec, MeltJob, TaskKind};
+use distencode_wire::job::{JobId, JobKind, MeltJob, TaskKind};
 use distencode_wire::message::{RejectionCause, WorkerToCoordinator};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -89,6 +90,8 @@ struct Current {
     stop: Option<oneshot::Sender<()>>,
     /// Cancelled while its project was still being checked: melt is never started.
     cancelled: bool,
+    /// The project's copy with its paths mapped, which melt renders: held, and removed with this.
+    _copy: Option<path_map::ProjectCopy>,
 }
 
 impl Current {
@@ -174,8 +177,14 @@ pub struct CurrentRender;
 impl Handler<Offer> for MeltRunner {
     type Result = ResponseActFuture<Self, OfferAnswer>;
 
-    fn handle(&mut self, Offer(job): Offer, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, Offer(mut job): Offer, _: &mut Self::Context) -> Self::Result {
         let (id, attempt) = (job.id, job.attempt);
+        // Saved on Windows: its relative paths use `\`, which the copy turns into `/`.
+        let windows = distencode_wire::path_map::is_windows_form(&job.spec.project);
+        if let Err(reason) = path_map::map_offer(&mut job) {
+            let answer = OfferAnswer::Rejected { cause: RejectionCause::Worker, reason };
+            return Box::pin(async move { answer }.into_actor(self));
+        }
         if self.leaving {
             let answer = OfferAnswer::Rejected { cause: RejectionCause::Worker, reason: "shutting down".into() };
             return Box::pin(async move { answer }.into_actor(self));
@@ -186,11 +195,11 @@ impl Handler<Offer> for MeltRunner {
             return Box::pin(async move { answer }.into_actor(self));
         }
         // Held while validating, so a second offer in the meantime is refused.
-        self.current = Some(Current { job: id, attempt, stop: None, cancelled: false });
+        self.current = Some(Current { job: id, attempt, stop: None, cancelled: false, _copy: None });
         let config = self.config.clone();
-        let spec = job.spec.clone();
+        let offer = job.clone();
         let validate = async move {
-            let checked = tokio::task::spawn_blocking(move || validate(&config, id, &spec));
+            let checked = tokio::task::spawn_blocking(move || validate(&config, &offer, windows));
             match tokio::time::timeout(VALIDATION_DEADLINE, checked).await {
                 Ok(result) => {
                     result.unwrap_or_else(|e| Err((RejectionCause::Worker, format!("validation failed: {e}"))))
@@ -217,7 +226,7 @@ impl MeltRunner {
     /// Answers a validated offer: starts the render and says `Accepted`, or says `Rejected` with the reason.
     fn answer_offer(
         &mut self,
-        result: Result<(Work, PathBuf), (RejectionCause, String)>,
+        result: Result<Checked, (RejectionCause, String)>,
         job: MeltJob,
         ctx: &mut Context<Self>,
     ) -> OfferAnswer {
@@ -228,9 +237,9 @@ impl MeltRunner {
                 tracing::info!(job = %id, attempt, "rejected: {reason}");
                 OfferAnswer::Rejected { cause, reason }
             }
-            Ok((work, output)) => {
+            Ok(Checked { work, output, copy }) => {
                 let (stop, cancel) = oneshot::channel();
-                self.current = Some(Current { job: id, attempt, stop: Some(stop), cancelled: false });
+                self.current = Some(Current { job: id, attempt, stop: Some(stop), cancelled: false, _copy: copy });
                 render::render(self.config.clone(), job, work, output, self.link.clone(), cancel)
                     .into_actor(self)
                     .map(move |(outcome, poster), act, _| {
@@ -288,23 +297,38 @@ impl Handler<CurrentRender> for MeltRunner {
     }
 }
 
+/// An offer checked: what will run, where its output goes (its folder resolved), and the project's mapped copy.
+struct Checked {
+    work: Work,
+    output: PathBuf,
+    copy: Option<path_map::ProjectCopy>,
+}
+
 /// Everything that must hold on this machine before melt or ffmpeg starts; blocking file access, run off the actor
-/// thread. Returns what will run and where its output goes (the output's folder resolved).
-fn validate(config: &RunnerConfig, job: JobId, spec: &JobSpec) -> Result<(Work, PathBuf), (RejectionCause, String)> {
+/// thread. `job`'s paths are already mapped; `windows` says its project was submitted as a Windows path.
+fn validate(config: &RunnerConfig, job: &MeltJob, windows: bool) -> Result<Checked, (RejectionCause, String)> {
+    let spec = &job.spec;
     match &spec.kind {
-        JobKind::Ffmpeg(ffmpeg) => {
-            ffmpeg::validate(config, job, spec, ffmpeg).map(|(prepared, output)| (Work::Ffmpeg(prepared), output))
-        }
-        JobKind::Render => validate_render(config, job, spec).map(|(project, output)| (Work::Melt(project), output)),
+        JobKind::Ffmpeg(ffmpeg) => ffmpeg::validate(config, job.id, spec, ffmpeg).map(|(prepared, output)| Checked {
+            work: Work::Ffmpeg(prepared),
+            output,
+            copy: None,
+        }),
+        JobKind::Render => validate_render(config, job, windows).map(|(project, output, copy)| Checked {
+            work: Work::Melt(project),
+            output,
+            copy,
+        }),
     }
 }
 
 /// What must hold before melt starts.
 fn validate_render(
     config: &RunnerConfig,
-    job: JobId,
-    spec: &JobSpec,
-) -> Result<(mlt::Project, PathBuf), (RejectionCause, String)> {
+    job: &MeltJob,
+    windows: bool,
+) -> Result<(mlt::Project, PathBuf, Option<path_map::ProjectCopy>), (RejectionCause, String)> {
+    let spec = &job.spec;
     let (project, output) = (Path::new(&spec.project), Path::new(&spec.output));
     // Checked at the client and at submit too; a worker trusts neither.
     distencode_wire::consumer_props::check_all(&spec.encoding.extra)
@@ -313,10 +337,20 @@ fn validate_render(
         Ok(parsed) => parsed,
         // A file this worker cannot see may be visible to another (different mounts).
         Err(e @ (mlt::ProjectError::NotFound(..) | mlt::ProjectError::Unreadable(..))) => {
-            return Err((RejectionCause::Worker, e.to_string()))
+            let reason = match distencode_wire::path_map::is_foreign(&spec.project) || !job.path_map.is_empty() {
+                true => format!("{e}; {}", distencode_wire::path_map::table(&job.path_map)),
+                false => e.to_string(),
+            };
+            return Err((RejectionCause::Worker, reason));
         }
         Err(e) => return Err((RejectionCause::Project, e.to_string())),
     };
+    let mut copy = None;
+    if path_map::needs_copy(&job.path_map, windows) {
+        let (file, mapped) = path_map::copy_project(&config.work_dir, job, &parsed, windows)
+            .map_err(|reason| (RejectionCause::Worker, reason))?;
+        (parsed, copy) = (mapped, Some(file));
+    }
     if config.services.is_empty() {
         return Err((RejectionCause::Worker, format!("no usable melt at {}", config.melt.display())));
     }
@@ -324,7 +358,8 @@ fn validate_render(
     parsed.drop_filters(&mlt::filters_to_drop(&parsed, &config.services, &spec.optional_filters));
     // Before the files are opened: a named pipe or a device is refused here rather than opened.
     mlt::check_media(&parsed, &config.media).map_err(|e| (RejectionCause::Worker, e))?;
-    mlt::check_on_this_machine(&parsed, &config.services).map_err(|r| (RejectionCause::Worker, r.to_string()))?;
+    mlt::check_on_this_machine(&parsed, &config.services)
+        .map_err(|r| (RejectionCause::Worker, path_map::explain(&r, &job.path_map)))?;
     let encoders = &config.encoders;
     let missing: Vec<&str> = [(&spec.encoding.vcodec, &encoders.video), (&spec.encoding.acodec, &encoders.audio)]
         .into_iter()
@@ -336,19 +371,21 @@ fn validate_render(
     }
     if spec.task.as_ref().is_some_and(|t| t.kind == TaskKind::Cleanup) {
         // A cleanup writes nothing; it removes only files the farm marked (see `join::remove_inputs`).
-        return Ok((parsed, output.to_path_buf()));
+        return Ok((parsed, output.to_path_buf(), copy));
     }
     check_output_folder(output)
         .map_err(|reason| (RejectionCause::Worker, format!("{reason} (as {})", who::user_and_groups())))?;
     sequence::Pattern::for_output(output).map_err(|reason| (RejectionCause::Project, reason))?;
     // A refusal by this worker's own rules leaves the job to others; what is at the output every worker sees alike.
-    let own_files: Vec<PathBuf> =
-        std::iter::once(parsed.path.clone()).chain(parsed.references.iter().map(|r| r.path.clone())).collect();
+    let own_files: Vec<PathBuf> = [project.to_path_buf(), parsed.path.clone()]
+        .into_iter()
+        .chain(parsed.references.iter().map(|r| r.path.clone()))
+        .collect();
     let resolved = output_policy::check_here(&config.outputs, output).map_err(|line| (RejectionCause::Worker, line))?;
     // A join's file is its split job's: an earlier render of that job may be replaced, as the job's own.
-    output_policy::check_target(Some(output_files::owner(job, spec)), output, &resolved, spec.overwrite, &own_files)
+    output_policy::check_target(Some(output_files::owner(job.id, spec)), output, &resolved, spec.overwrite, &own_files)
         .map_err(|reason| (RejectionCause::Project, reason))?;
-    Ok((parsed, resolved))
+    Ok((parsed, resolved, copy))
 }
 
 #[cfg(test)]

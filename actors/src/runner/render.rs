@@ -316,7 +316,8 @@ async fn run_melt_once(
     cancel: &mut oneshot::Receiver<()>,
 ) -> Result<MeltEnd, Outcome> {
     let folder = melt_folder(project).await;
-    let project_arg = project_arg(&job.spec.project).await?;
+    // The project as this worker has it: the submitted file, or its copy with the paths mapped.
+    let project_arg = project_arg(&project.path.display().to_string()).await?;
     let mut command = melt_command(config, job, &project_arg, &folder, partial);
     sandbox::confine(&mut command, &config.secrets())
         .map_err(|reason| Outcome::Failed { reason, log_tail: String::new() })?;
@@ -643,7 +644,7 @@ mod tests {
         };
         let spec =
             JobSpec { services: vec!["color".into()], ..JobSpec::new("/srv/renders/p/p.mlt", "/srv/renders/p/p.mp4") };
-        let job = MeltJob { id: JobId(1), attempt: 1, spec };
+        let job = MeltJob { id: JobId(1), attempt: 1, spec, path_map: Vec::new() };
         let folder = Path::new("/srv/renders/p");
         let partial = Path::new("/srv/renders/p/.p.mp4.job1-1.partial.mp4");
         let command = melt_command(&config, &job, &job.spec.project, folder, partial);

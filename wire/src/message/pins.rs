@@ -22,7 +22,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
 
 /// The protocol version these pins describe: bumping [`PROTOCOL_VERSION`] without looking at the pins fails here.
-const PINNED_AT: u32 = 7;
+const PINNED_AT: u32 = 8;
 
 /// One pinned message: a name for the failure report, the value, and its encoding in lowercase hex.
 type Pin = (&'static str, fn(&mut Checker), &'static str);
@@ -92,6 +92,10 @@ fn facts() -> RenderFacts {
             channels: Some(2),
         },
     }
+}
+
+fn path_rules() -> Vec<crate::path_map::PathRule> {
+    vec![crate::path_map::PathRule { from: "D:\\P".into(), to: "/p".into() }]
 }
 
 fn spec() -> JobSpec {
@@ -271,12 +275,12 @@ const PINS: &[Pin] = &[
     (
         "Hello",
         |c| c.value(Hello { protocol: PINNED_AT, role: Role::Worker, software: "0.1.0".into() }),
-        "070105302e312e30",
+        "080105302e312e30",
     ),
     (
         "HelloReply::Welcome",
         |c| c.value(HelloReply::Welcome { protocol: PINNED_AT, software: "0.1.0".into(), time_ms: 1_796_000_000_000 }),
-        "000705302e312e30fd000001a229f12800",
+        "000805302e312e30fd000001a229f12800",
     ),
     ("HelloReply::Refused", |c| c.value(HelloReply::Refused("no".into())), "01026e6f"),
     ("Role::Coordinator", |c| c.value(Role::Coordinator), "00"),
@@ -459,11 +463,18 @@ const PINS: &[Pin] = &[
     ("CoordinatorToWorker::Refused", |c| c.value(CoordinatorToWorker::Refused("no".into())), "01026e6f"),
     (
         "CoordinatorToWorker::Offer",
-        |c| c.value(CoordinatorToWorker::Offer(Box::new(MeltJob { id: JobId(7), attempt: 2, spec: spec() }))),
+        |c| {
+            c.value(CoordinatorToWorker::Offer(Box::new(MeltJob {
+                id: JobId(7),
+                attempt: 2,
+                spec: spec(),
+                path_map: path_rules(),
+            })))
+        },
         "020702062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f720119\
          6672656930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530\
          fb03e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa010102773206372e31322e3003352e3103312e\
-         380430306666000108683236342d6d7034",
+         380430306666000108683236342d6d70340104443a5c50022f70",
     ),
     ("CoordinatorToWorker::Cancel", |c| c.value(CoordinatorToWorker::Cancel { job: JobId(7), attempt: 2 }), "030702"),
     (
@@ -511,11 +522,11 @@ const PINS: &[Pin] = &[
     ),
     (
         "MeltJob",
-        |c| c.value(MeltJob { id: JobId(7), attempt: 2, spec: spec() }),
+        |c| c.value(MeltJob { id: JobId(7), attempt: 2, spec: spec(), path_map: path_rules() }),
         "0702062f702e6d6c74062f6f2e6d7034076c69627832363403616163010363726602323001010105636f6c6f72011966\
          72656930722e616c7068613070735f616c70686173706f7401010401fb01f4fb7530fb03e901040200fb01f3fb7530fb\
          03e901172f2e6f2e6d70342e6a6f62342e6368756e6b302e6d7034fa010102773206372e31322e3003352e3103312e38\
-         0430306666000108683236342d6d7034",
+         0430306666000108683236342d6d70340104443a5c50022f70",
     ),
     ("Attempt", |c| c.value(attempt()), "01027731fd0000018bcfe5680001fd0000018bcfe568010001fd0000018bcfe56802010000"),
     (

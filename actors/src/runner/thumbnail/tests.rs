@@ -11,7 +11,7 @@ fn job(vcodec: &str, task: Option<TaskKind>) -> MeltJob {
         }),
         ..JobSpec::new("/p/p.mlt", "/p/p.mp4")
     };
-    MeltJob { id: JobId(2), attempt: 1, spec }
+    MeltJob { id: JobId(2), attempt: 1, spec, path_map: Vec::new() }
 }
 
 fn facts(video_codec: &str) -> RenderFacts {
