@@ -86,8 +86,7 @@ fn melt_without(dir: &Path, encoders: &[&str]) -> std::path::PathBuf {
         hidden.join(" ")
     );
     let path = dir.join("melt-lean");
-    std::fs::write(&path, script).unwrap();
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_script(&path, &script);
     path
 }
 

@@ -187,8 +187,7 @@ fn a_melt_that_finished_its_render_but_never_exits_is_ended_and_its_file_counts(
     let melt = scripts.path().join("melt-that-stays");
     let script =
         "#!/bin/sh\nmelt \"$@\"; status=$?\ncase \"$*\" in *-progress2*) exec sleep 611 ;; esac\nexit $status\n";
-    std::fs::write(&melt, script).unwrap();
-    std::fs::set_permissions(&melt, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_script(&melt, script);
     // A stall timeout far longer than the test's limit: only the finished-render check may end this melt.
     let cluster = Cluster::start_with(1, &["--melt", melt.to_str().unwrap(), "--stall-timeout", "600"]);
     let dir = cluster.dir.path().to_path_buf();

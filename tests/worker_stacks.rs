@@ -14,8 +14,7 @@ const LIMIT: Duration = Duration::from_secs(120);
 fn other_ffmpeg(dir: &Path) -> PathBuf {
     let path = dir.join("ffmpeg-9.9.9");
     let script = "#!/bin/sh\nif [ \"$1\" = \"-version\" ]; then\n  echo 'ffmpeg version 9.9.9-farm Copyright (c) 2000-2026 the FFmpeg developers'\n  exit 0\nfi\nexec ffmpeg \"$@\"\n";
-    std::fs::write(&path, script).unwrap();
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_script(&path, script);
     path
 }
 

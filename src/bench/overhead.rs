@@ -227,7 +227,7 @@ async fn probe(file: &Path) -> Result<Duration> {
 /// Makes the poster frame of a render as the worker does, in `dir`; how long ffmpeg took.
 async fn poster(file: &Path, dir: &Path) -> Result<Duration> {
     let started = Instant::now();
-    let made = distencode_actors::runner::thumbnail::make(Path::new("ffmpeg"), dir, file, 1.0, JobId(0), 0).await;
+    let made = distencode_actors::runner::thumbnail::make(Path::new("ffmpeg"), dir, &[], file, 1.0, JobId(0), 0).await;
     made.map_err(|e| anyhow!("no poster frame of {}: {e}", file.display()))?;
     Ok(started.elapsed())
 }

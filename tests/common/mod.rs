@@ -529,6 +529,13 @@ pub fn video_md5s(file: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Writes `text` to `path` as an executable script (a wrapper around melt or ffmpeg that a test starts a worker
+/// with).
+pub fn write_script(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
 /// Renders `project` with melt directly, exactly as a worker does, into `out`.
 pub fn bare_melt(project: &Path, out: &Path) {
     bare_melt_with(project, out, &["vcodec=libx264", "acodec=aac"]);

@@ -8,11 +8,11 @@
 //! copied and the audio pass encoded once; the result is verified (the project's frame count, uniform
 //! timestamps, audio as long as the video within one audio frame) before the usual Verified → Commit → rename.
 
-use super::{chunk_start, output_files, process};
+use super::{chunk_start, output_files, process, RunnerConfig};
 use distencode_wire::job::{MeltJob, RenderFacts, Task};
 use distencode_wire::message::Outcome;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use tokio::process::Command;
 use tokio::sync::oneshot;
@@ -43,14 +43,6 @@ pub fn melt_properties(task: &Task, vcodec: &str) -> Vec<String> {
 /// Which of the job's consumer properties an audio pass keeps.
 pub fn audio_property(key: &str) -> bool {
     AUDIO_PROPERTIES.contains(&key)
-}
-
-/// ffmpeg beside ffprobe (both come with the same package).
-fn ffmpeg_beside(ffprobe: &Path) -> PathBuf {
-    match ffprobe.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(folder) => folder.join("ffmpeg"),
-        None => PathBuf::from("ffmpeg"),
-    }
 }
 
 #[derive(Deserialize)]
@@ -220,8 +212,7 @@ pub fn concat_list(task: &Task, vcodec: &str) -> String {
 
 /// Joins the chunks and the audio pass into `partial` and verifies it.
 pub async fn join(
-    ffprobe: &Path,
-    work_dir: &Path,
+    config: &RunnerConfig,
     job: &MeltJob,
     task: &Task,
     partial: &Path,
@@ -234,12 +225,13 @@ pub async fn join(
     let inputs: Vec<String> = task.inputs.iter().map(|i| i.path.clone()).collect();
     let checked = tokio::task::spawn_blocking(move || inputs.iter().try_for_each(|path| check_input(path))).await;
     checked.map_err(|e| failed(format!("checking the join's inputs failed: {e}")))?.map_err(failed)?;
+    let (ffprobe, work_dir) = (&config.ffprobe, &config.work_dir);
     let list = work_dir.join(format!("job{}-{}.ffconcat", job.id, job.attempt));
     tokio::fs::write(&list, concat_list(task, &job.spec.encoding.vcodec))
         .await
         .map_err(|e| failed(format!("cannot write {}: {e}", list.display())))?;
     let audio = task.inputs.iter().find(|i| i.frames == 0);
-    let mut command = Command::new(ffmpeg_beside(ffprobe));
+    let mut command = Command::new(&config.ffmpeg);
     command.args(["-nostdin", "-y", "-v", "error", "-f", "concat", "-safe", "0", "-i"]).arg(&list);
     if let Some(audio) = audio {
         command.arg("-i").arg(&audio.path).args(["-map", "0:v:0", "-map", "1:a:0", "-c:a", &job.spec.encoding.acodec]);
@@ -252,6 +244,9 @@ pub async fn join(
     command.args(["-c:v", "copy"]).arg(partial);
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
     process::tie_to_parent(&mut command);
+    // Confined as melt is: the chunks' paths come from the job.
+    let secrets = config.secrets();
+    super::sandbox::confine(&mut command, &secrets).map_err(failed)?;
     let child = command.spawn().map_err(|e| failed(format!("cannot start ffmpeg: {e}")))?;
     let pid = child.id().unwrap_or(0);
     let output = tokio::select! {

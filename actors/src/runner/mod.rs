@@ -249,8 +249,7 @@ impl MeltRunner {
                         // In the same step as clearing `current`: the link never sees neither.
                         act.link.finished(id, attempt, outcome);
                         if let Some(poster) = poster {
-                            let (ffmpeg, work_dir) = (act.config.ffmpeg.clone(), act.config.work_dir.clone());
-                            actix::spawn(poster.make_and_send(ffmpeg, work_dir, act.link.clone()));
+                            actix::spawn(poster.make_and_send(act.config.clone(), act.link.clone()));
                         }
                     })
                     .spawn(ctx);

@@ -141,7 +141,7 @@ pub async fn render(
     }
     let outcome = match (&task, &work) {
         (Some(task), _) if task.kind == TaskKind::Join => {
-            match join::join(&config.ffprobe, &config.work_dir, &job, task, &partial.media, &mut cancel).await {
+            match join::join(&config, &job, task, &partial.media, &mut cancel).await {
                 Ok(facts) => {
                     let outcome = commit_or_discard(&job, facts, partial.clone(), &output, &link, cancel).await;
                     if matches!(outcome, Outcome::Succeeded(_)) {

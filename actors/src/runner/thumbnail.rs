@@ -8,13 +8,14 @@
 //! made in [`THUMBNAIL_DEADLINE`] or is over [`MAX_THUMBNAIL_BYTES`] is left out with a warning in the worker's log;
 //! the job has succeeded all the same.
 
-use super::{process, sequence};
+use super::{process, sequence, RunnerConfig};
 use crate::worker::LinkHandle;
 use distencode_wire::job::{JobId, MeltJob, RenderFacts, TaskKind};
 use distencode_wire::message::Outcome;
 use distencode_wire::thumbnail::Thumbnail;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
@@ -60,9 +61,13 @@ impl PosterSource {
     }
 
     /// Makes the poster frame and sends it to the coordinator behind the render's `Finished`.
-    pub async fn make_and_send(self, ffmpeg: PathBuf, work_dir: PathBuf, link: LinkHandle) {
+    pub async fn make_and_send(self, config: Arc<RunnerConfig>, link: LinkHandle) {
         let Self { job, attempt, picture, duration_seconds } = self;
-        match make(&ffmpeg, &work_dir, &picture, duration_seconds, job, attempt).await {
+        // The same confinement as the render's: this ffmpeg reads a file the project chose the name of.
+        let found = config.clone();
+        let secrets = tokio::task::spawn_blocking(move || found.secrets()).await.unwrap_or_default();
+        let (ffmpeg, work_dir) = (&config.ffmpeg, &config.work_dir);
+        match make(ffmpeg, work_dir, &secrets, &picture, duration_seconds, job, attempt).await {
             Ok(thumbnail) => link.poster(job, attempt, thumbnail).await,
             Err(reason) => tracing::warn!(%job, attempt, "no poster frame of the output: {reason}"),
         }
@@ -101,21 +106,22 @@ fn ffmpeg_command(ffmpeg: &Path, file: &Path, at: f64, picture: &Path) -> Comman
 pub async fn make(
     ffmpeg: &Path,
     work_dir: &Path,
+    secrets: &[PathBuf],
     file: &Path,
     duration_seconds: f64,
     job: JobId,
     attempt: u32,
 ) -> Result<Thumbnail, String> {
     let picture = picture_path(work_dir, job, attempt);
-    let result = run(ffmpeg, file, position(duration_seconds), &picture).await;
+    let result = run(ffmpeg, secrets, file, position(duration_seconds), &picture).await;
     let _ = tokio::fs::remove_file(&picture).await;
     result
 }
 
-async fn run(ffmpeg: &Path, file: &Path, at: f64, picture: &Path) -> Result<Thumbnail, String> {
-    let child = ffmpeg_command(ffmpeg, file, at, picture)
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", ffmpeg.display()))?;
+async fn run(ffmpeg: &Path, secrets: &[PathBuf], file: &Path, at: f64, picture: &Path) -> Result<Thumbnail, String> {
+    let mut command = ffmpeg_command(ffmpeg, file, at, picture);
+    super::sandbox::confine(&mut command, secrets)?;
+    let child = command.spawn().map_err(|e| format!("cannot run {}: {e}", ffmpeg.display()))?;
     let pid = child.id().unwrap_or(0);
     let output = match tokio::time::timeout(THUMBNAIL_DEADLINE, child.wait_with_output()).await {
         Ok(output) => output.map_err(|e| format!("{} could not be waited for: {e}", ffmpeg.display()))?,

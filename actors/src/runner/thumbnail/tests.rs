@@ -80,7 +80,7 @@ async fn a_wide_video_gives_a_jpeg_320_wide_keeping_its_aspect_and_leaves_nothin
     assert!(made.success());
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
-    let thumbnail = make(Path::new("ffmpeg"), &work, &video, 1.0, JobId(4), 2).await.unwrap();
+    let thumbnail = make(Path::new("ffmpeg"), &work, &[], &video, 1.0, JobId(4), 2).await.unwrap();
     assert_eq!(&thumbnail.bytes()[..2], [0xff, 0xd8], "a JPEG starts with SOI");
     let copy = dir.path().join("poster.jpg");
     std::fs::write(&copy, thumbnail.bytes()).unwrap();
@@ -93,9 +93,9 @@ async fn no_ffmpeg_or_no_picture_in_the_file_is_a_reason_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let not_video = dir.path().join("x.mp4");
     std::fs::write(&not_video, b"not a video").unwrap();
-    let missing = make(Path::new("/nonexistent/ffmpeg"), dir.path(), &not_video, 1.0, JobId(1), 1).await;
+    let missing = make(Path::new("/nonexistent/ffmpeg"), dir.path(), &[], &not_video, 1.0, JobId(1), 1).await;
     assert_eq!(missing.unwrap_err(), "cannot run /nonexistent/ffmpeg: No such file or directory (os error 2)");
-    let refused = make(Path::new("ffmpeg"), dir.path(), &not_video, 1.0, JobId(1), 1).await.unwrap_err();
+    let refused = make(Path::new("ffmpeg"), dir.path(), &[], &not_video, 1.0, JobId(1), 1).await.unwrap_err();
     assert!(refused.starts_with("ffmpeg exited with exit status: 1: "), "{refused}");
     assert!(refused.contains("x.mp4"), "ffmpeg's last line names the file: {refused}");
 }
