@@ -3,7 +3,8 @@
 //! `[[path_map]]` rule for its group, frame for frame as bare melt renders the same project written with this
 //! machine's paths; the user's file is left as it was and the worker's mapped copy is gone afterwards. A worker the
 //! rule is not for turns the offer down with the rule table, and a reference no rule maps fails the job naming the
-//! file and the rules.
+//! file and the rules. Submitted through the web API by its Windows path, with a Windows output and a relative path
+//! saved with `\`, a project renders to the mapped output.
 
 mod common;
 
@@ -132,4 +133,38 @@ fn a_reference_no_rule_maps_fails_naming_the_file_and_the_rules() {
         share.display()
     );
     assert!(error.contains(&expected), "{error}");
+}
+
+#[test]
+fn a_project_submitted_by_its_windows_path_renders_to_a_windows_output_through_the_rules() {
+    let _one_at_a_time = serial();
+    let scratch = tempfile::tempdir().unwrap();
+    let (share, config) = share_and_config(scratch.path());
+    let web = common::web::WebCluster::start(0, &[], &["--config", config.to_str().unwrap()]);
+    let mut cluster = web.cluster;
+    cluster.issue("worker", "w1");
+    cluster.start_worker("w1");
+    cluster.wait_for_workers(1);
+    // Saved by Kdenlive on Windows: no root, the clip absolute, the music relative with `\`.
+    let xml = timeline("", "D:\\Projects\\media\\clip one.mp4", "media\\musique été.wav").replace(" root=\"\"", "");
+    projects::write(&share, "film-win.kdenlive", &xml);
+    std::fs::create_dir_all(share.join("out")).unwrap();
+
+    // The coordinator cannot see D:\ and forwards the paths unread; the worker maps the project, its files and
+    // the output.
+    let request = serde_json::json!({
+        "project": "D:\\Projects\\film-win.kdenlive",
+        "output": "D:\\Projects\\out\\film.mp4",
+    });
+    let client = common::web::https_client(&cluster);
+    let response =
+        client.post(format!("{}api/v1/jobs", web.url)).bearer_auth(&web.token).json(&request).send().unwrap();
+    assert_eq!(response.status(), 201, "created");
+    let id = response.json::<serde_json::Value>().unwrap()["id"].as_u64().unwrap();
+    let job = cluster.wait_final(id, LIMIT);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["output"], "D:\\Projects\\out\\film.mp4", "the job keeps the paths as they were submitted");
+    let rendered = probe(&share.join("out/film.mp4"));
+    assert_eq!(rendered.video_frames, 50);
+    assert_eq!(rendered.audio_codec.as_deref(), Some("aac"));
 }

@@ -5,6 +5,7 @@ use distencode_actors::presets;
 use distencode_actors::runner::{output_policy, sequence};
 use distencode_mlt as mlt;
 use distencode_wire::job::{Encoding, JobSpec, MeltLog, SplitRequest};
+use distencode_wire::path_map;
 use distencode_wire::preset::PresetView;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ pub struct SubmitRequest {
 }
 
 /// A checked submit: the spec, and where each required filter sits in the project (to explain a refusal).
+#[derive(Debug)]
 pub struct Prepared {
     pub spec: JobSpec,
     pub filters: Vec<(String, String)>,
@@ -83,7 +85,7 @@ fn preset_and_output(
         None => None,
     };
     let output = match request.output.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
-        Some(output) if !Path::new(output).is_absolute() => {
+        Some(output) if !Path::new(output).is_absolute() && !path_map::is_foreign(output) => {
             return Err(format!("the output path {output} is not absolute"))
         }
         Some(output) => PathBuf::from(output),
@@ -146,7 +148,10 @@ pub fn prepare(
     house: &[PresetView],
     check: CheckHere,
 ) -> Result<Prepared, String> {
-    if !project.is_absolute() {
+    // A Windows path is absolute too, where it is forwarded unread: the workers' path rules map it.
+    let forwarded_windows_path =
+        check == CheckHere::WhenVisible && path_map::is_foreign(&project.display().to_string());
+    if !(project.is_absolute() || forwarded_windows_path) {
         return Err(format!("the project path {} is not absolute", project.display()));
     }
     let (preset, output) = preset_and_output(project, request, house)?;
@@ -184,16 +189,19 @@ pub fn prepare(
     let mut local = parsed.clone();
     let (foreign, here): (Vec<_>, Vec<_>) = std::mem::take(&mut local.references)
         .into_iter()
-        .partition(|r| distencode_wire::path_map::is_foreign(&r.path.display().to_string()));
+        .partition(|r| path_map::is_foreign(&r.path.display().to_string()));
     local.references = here;
     mlt::check_files(&local).map_err(|refusal| format!("{}: {refusal}", project.display()))?;
     let unchecked = foreign.iter().map(|r| r.path.display().to_string()).collect();
-    mlt::check_output_folder(&output)?;
-    // Each worker checks again with its own output roots; this answers at once for what every worker refuses.
-    let own_files: Vec<PathBuf> =
-        std::iter::once(project.to_path_buf()).chain(parsed.references.iter().map(|r| r.path.clone())).collect();
-    let resolved = output_policy::resolve(&output)?;
-    output_policy::check_target(None, &output, &resolved, request.overwrite, &own_files)?;
+    // An output written as a Windows path is the workers' to check, once mapped.
+    if !path_map::is_foreign(&output.display().to_string()) {
+        mlt::check_output_folder(&output)?;
+        // Each worker checks again with its own output roots; this answers at once for what every worker refuses.
+        let own_files: Vec<PathBuf> =
+            std::iter::once(project.to_path_buf()).chain(parsed.references.iter().map(|r| r.path.clone())).collect();
+        let resolved = output_policy::resolve(&output)?;
+        output_policy::check_target(None, &output, &resolved, request.overwrite, &own_files)?;
+    }
     // Only filters may be left out; producers, transitions, links and consumers stay required.
     let optional_filters: Vec<String> =
         if request.allow_missing_filters { parsed.filter_only_services().into_iter().collect() } else { Vec::new() };
@@ -231,4 +239,33 @@ pub fn explain_filters(text: &str, filters: &[(String, String)]) -> String {
         "{text}; {}; submit with --allow-missing-filters to render without the filters a worker lacks",
         named.join("; ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(project: &str, output: Option<&str>) -> SubmitRequest {
+        SubmitRequest { project: project.into(), output: output.map(String::from), ..SubmitRequest::default() }
+    }
+
+    #[test]
+    fn a_windows_path_is_forwarded_unread_for_the_workers_rules_to_map() {
+        let windows = request("D:\\Projects\\film.kdenlive", Some("D:\\Projects\\out\\film.mp4"));
+        let prepared = prepare(Path::new(&windows.project), &windows, &[], CheckHere::WhenVisible).unwrap();
+        assert_eq!(prepared.spec.project, "D:\\Projects\\film.kdenlive");
+        assert_eq!(prepared.spec.output, "D:\\Projects\\out\\film.mp4");
+        let beside = request("D:\\Projects\\film.kdenlive", None);
+        let prepared = prepare(Path::new(&beside.project), &beside, &[], CheckHere::WhenVisible).unwrap();
+        assert_eq!(prepared.spec.output, "D:\\Projects\\film.mp4");
+        // Read here, it must be this machine's path; and a relative path is refused either way.
+        let refused = prepare(Path::new(&windows.project), &windows, &[], CheckHere::Always).unwrap_err();
+        assert_eq!(refused, "the project path D:\\Projects\\film.kdenlive is not absolute");
+        let relative = request("film.mlt", None);
+        let refused = prepare(Path::new("film.mlt"), &relative, &[], CheckHere::WhenVisible).unwrap_err();
+        assert_eq!(refused, "the project path film.mlt is not absolute");
+        let output = request("/srv/film.mlt", Some("out.mp4"));
+        let refused = prepare(Path::new("/srv/film.mlt"), &output, &[], CheckHere::WhenVisible).unwrap_err();
+        assert_eq!(refused, "the output path out.mp4 is not absolute");
+    }
 }
