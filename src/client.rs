@@ -35,7 +35,7 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(endpoint: &Endpoint) -> Result<Self> {
-        let config = tls::client_config_as(&endpoint.certs, &endpoint.name, Role::Client)?;
+        let config = tls::client_config_as(&endpoint.certs, &endpoint.name, Role::Client, None)?;
         let (conn, _) = connection::dial(&endpoint.coordinator, config, Role::Client).await?;
         Ok(Self { conn })
     }

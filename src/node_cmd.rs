@@ -168,7 +168,11 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 .clone()
                 .ok_or_else(|| anyhow!("a worker needs --work-dir DIR (or work_dir in the --config file)"))?;
             std::fs::create_dir_all(&work_dir).with_context(|| format!("cannot create {}", work_dir.display()))?;
-            let tls = tls::client_config_as(&certs, &name, distencode_wire::Role::Worker)?;
+            if let Some(crl) = args.crl.as_deref().filter(|crl| !crl.exists()) {
+                return Err(anyhow!("{} not found (--crl, or crl in the --config file)", crl.display()));
+            }
+            // A coordinator whose certificate the CA revoked is refused at the handshake.
+            let tls = tls::client_config_as(&certs, &name, distencode_wire::Role::Worker, args.crl.as_deref())?;
             let shutdown_timeout = checked.shutdown_timeout;
             actix_rt::System::new().block_on(async move {
                 let services = mlt::query_services(&args.melt).await?;

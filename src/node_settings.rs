@@ -124,9 +124,9 @@ pub struct NodeSettings {
     /// without it, `/metrics` is open to anyone who reaches the web port.
     #[arg(long, env = "DISTENCODE_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
-    /// Coordinator: the CA's certificate revocation list (`distencode certs revoke` writes it): the certificates it
-    /// lists are refused, and connected ones disconnected. Read again on SIGHUP and when the file changes. Default:
-    /// CERTS/ca.crl, when there is one.
+    /// The CA's certificate revocation list (`distencode certs revoke` writes it). Coordinator: the certificates it
+    /// lists are refused, and connected ones disconnected; read again on SIGHUP and when the file changes. Worker: a
+    /// coordinator whose certificate it lists is refused; read at start. Default: CERTS/ca.crl, when there is one.
     #[arg(long, env = "DISTENCODE_CRL", value_name = "PATH")]
     pub crl: Option<PathBuf>,
     /// Coordinator: delete finished jobs, with their logs, once they finished longer ago than this (e.g. 90d or

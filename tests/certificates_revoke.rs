@@ -1,6 +1,7 @@
 //! Revoking, renewing and expiring certificates, on a real cluster: `distencode certs revoke` writes the CRL, and the
 //! running coordinator refuses the revoked certificate at the handshake (after SIGHUP, or by itself when the file
-//! changes), disconnects a revoked worker in the middle of a render and gives its job to another worker.
+//! changes), disconnects a revoked worker in the middle of a render and gives its job to another worker. Workers and
+//! clients read the CRL too, and refuse a coordinator whose certificate it revokes.
 
 mod common;
 
@@ -93,14 +94,21 @@ fn a_revoked_client_is_refused_at_the_handshake_after_sighup_and_a_renewed_one_g
         lines_with(&cluster.coordinator_log(), "is not a usable certificate revocation list: not a CRL") > 0
     });
     assert!(cluster.coordinator_log().contains("; the revocation list read before stays in force"));
-    assert!(!cluster.cli_as("bob", &["job", "list"]).status.success());
+    // A client reads the CRL too (to check the coordinator's certificate), and will not work with one it cannot use.
+    let damaged = cluster.cli_as("alice", &["job", "list"]);
+    assert!(!damaged.status.success());
+    assert!(
+        stderr(&damaged).contains("is not a usable certificate revocation list: not a CRL"),
+        "{}",
+        stderr(&damaged)
+    );
+    std::fs::write(&crl, good).unwrap();
 
     // A renewed certificate is a new serial: bob is back.
     let renewed = certs(&cluster, &["renew", "--name", "bob", "--days", "30"]);
     ok(&renewed);
     assert!(stdout(&renewed).starts_with("renewed bob: "), "{}", stdout(&renewed));
     ok(&cluster.cli_as("bob", &["job", "list"]));
-    std::fs::write(&crl, good).unwrap();
     let bobs: Vec<_> = listed(&cluster).into_iter().filter(|c| c["name"] == "bob").collect();
     assert_eq!(bobs.len(), 2, "{bobs:?}");
     assert_eq!(
@@ -222,4 +230,31 @@ fn dial_with_own_certificate(cluster: &Cluster, name: &str) -> String {
         conn.recv::<distencode_wire::message::ClientReply>().await.map(|_| String::new()).map_err(|e| e.to_string())
     });
     dialled.unwrap_or_else(|e| e)
+}
+
+#[test]
+fn a_worker_and_a_client_refuse_a_coordinator_whose_certificate_was_revoked() {
+    let mut cluster = Cluster::start(0);
+    cluster.issue("worker", "w1");
+    let revoked = certs(&cluster, &["revoke", "--name", "coord"]);
+    ok(&revoked);
+
+    // The worker reads the CRL at start, refuses the coordinator, says why and stops (as for any refusal before it
+    // ever registered: a configuration to mend).
+    cluster.start_worker("w1");
+    let refusal = "refused the peer's certificate: it has been revoked";
+    cluster.wait_until(LIMIT, "the worker to refuse the coordinator", || cluster.worker_log("w1").contains(refusal));
+    let list = cluster.cli(&["worker", "list", "--json"]);
+    assert!(!list.status.success(), "the client must refuse the coordinator too");
+    assert!(stderr(&list).contains(refusal), "{}", stderr(&list));
+
+    assert!(!cluster.wait_exit(Some("w1"), LIMIT).success());
+
+    // With its certificate renewed, the farm works again.
+    ok(&certs(&cluster, &["renew", "--name", "coord"]));
+    cluster.kill_coordinator();
+    cluster.restart_coordinator();
+    cluster.start_worker("w1");
+    cluster.wait_for_workers(1);
+    assert_eq!(cluster.workers().len(), 1);
 }

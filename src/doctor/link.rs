@@ -18,7 +18,7 @@ pub async fn checks(coordinator: Option<&str>, certs: Option<&Path>, name: Optio
         let why = "no --coordinator HOST:PORT (with --certs and --name), so neither the link nor the clock was checked";
         return vec![Check::warn("coordinator", why)];
     };
-    let config = match tls::client_config_as(certs, name, Role::Worker) {
+    let config = match tls::client_config_as(certs, name, Role::Worker, None) {
         Ok(config) => config,
         Err(e) => return vec![Check::fail("coordinator", format!("{e}"))],
     };

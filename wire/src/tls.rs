@@ -188,12 +188,29 @@ impl NodeIdentity {
         Ok(Arc::new(config))
     }
 
+    /// [`NodeIdentity::client_config`], refusing a coordinator whose certificate the CRL at `crl` revokes; without
+    /// that file, the plain one. The CRL is read now (a file that cannot be used is an error).
+    pub fn client_config_revoking(&self, crl: &Path) -> Result<Arc<ClientConfig>, TlsError> {
+        self.check_signed_by_ca()?;
+        if !crl.exists() {
+            return self.build_client_config();
+        }
+        let read = crate::crl::read_crl(crl).map_err(|e| TlsError::Crl(e.to_string()))?;
+        let verifier = ClusterServerVerifier::revoking(self.root_store()?, read.der, &self.cert_chain[0])
+            .map_err(|reason| TlsError::Crl(format!("{}: {reason}", crl.display())))?;
+        self.client_config_with(verifier)
+    }
+
     pub(crate) fn build_client_config(&self) -> Result<Arc<ClientConfig>, TlsError> {
+        self.client_config_with(server_verifier(self.root_store()?)?)
+    }
+
+    fn client_config_with(&self, verifier: Arc<dyn ServerCertVerifier>) -> Result<Arc<ClientConfig>, TlsError> {
         let config = ClientConfig::builder_with_provider(crypto_provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?
             .dangerous()
-            .with_custom_certificate_verifier(server_verifier(self.root_store()?)?)
+            .with_custom_certificate_verifier(verifier)
             .with_client_auth_cert(self.cert_chain.clone(), self.key.clone_key())
             .map_err(|e| self.key_error(e))?;
         Ok(Arc::new(config))
@@ -225,9 +242,19 @@ pub fn client_config(certs_dir: &Path, name: &str) -> Result<Arc<ClientConfig>, 
     NodeIdentity::load(certs_dir, name)?.client_config()
 }
 
-/// [`client_config`] for a node that is to have `role` (worker or client): a missing file's hint names it.
-pub fn client_config_as(certs_dir: &Path, name: &str, role: Role) -> Result<Arc<ClientConfig>, TlsError> {
-    NodeIdentity::load_as(certs_dir, name, Some(role))?.client_config()
+/// [`client_config`] for a node that is to have `role` (worker or client): a missing file's hint names it. A
+/// coordinator certificate that the CRL at `crl` revokes is refused (`None`: `CERTS/ca.crl`, when there is one).
+pub fn client_config_as(
+    certs_dir: &Path,
+    name: &str,
+    role: Role,
+    crl: Option<&Path>,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let identity = NodeIdentity::load_as(certs_dir, name, Some(role))?;
+    match crl {
+        Some(crl) => identity.client_config_revoking(crl),
+        None => identity.client_config_revoking(&crate::crl::crl_path(certs_dir)),
+    }
 }
 
 /// The verified identity of the peer of a finished handshake (works for both
@@ -370,7 +397,7 @@ pub(crate) mod tests {
 
         let err = client_config(dir, "nobody").unwrap_err().to_string();
         assert!(err.starts_with(&format!("{}/nobody.pem not found (", dir.display())), "{err}");
-        let err = client_config_as(dir, "render3", Role::Worker).unwrap_err().to_string();
+        let err = client_config_as(dir, "render3", Role::Worker, None).unwrap_err().to_string();
         let d = dir.display();
         assert_eq!(
             err,

@@ -155,19 +155,7 @@ impl ClusterClientVerifier {
         crl: CertificateRevocationListDer<'static>,
         probe: &CertificateDer<'_>,
     ) -> Result<(), String> {
-        let verifier = webpki_client_verifier(&self.roots, Some(crl)).map_err(|e| e.to_string())?;
-        match verifier.verify_client_cert(probe, &[], UnixTime::now()) {
-            Ok(_) | Err(rustls::Error::InvalidCertificate(CertificateError::Revoked)) => {}
-            Err(rustls::Error::InvalidCertificate(CertificateError::UnknownRevocationStatus)) => {
-                return Err("it is not issued by this cluster's ca.pem".into())
-            }
-            Err(rustls::Error::InvalidCertRevocationList(CertRevocationListError::BadSignature)) => {
-                return Err("its signature does not verify with this cluster's ca.pem".into())
-            }
-            Err(rustls::Error::InvalidCertRevocationList(e)) => return Err(format!("{e:?}")),
-            // The probe's own trouble (an expired coordinator certificate, say) says nothing about the CRL.
-            Err(_) => {}
-        }
+        let verifier = checked_crl_verifier(&self.roots, crl, probe)?;
         *self.revoking.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = verifier;
         Ok(())
     }
@@ -175,6 +163,29 @@ impl ClusterClientVerifier {
     fn current(&self) -> Arc<dyn ClientCertVerifier> {
         self.revoking.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
+}
+
+/// webpki's client verifier over `roots` with `crl`, once `crl` is known to be this CA's: `probe`, a certificate of
+/// this CA that has client authentication, is verified with it.
+fn checked_crl_verifier(
+    roots: &Arc<RootCertStore>,
+    crl: CertificateRevocationListDer<'static>,
+    probe: &CertificateDer<'_>,
+) -> Result<Arc<dyn ClientCertVerifier>, String> {
+    let verifier = webpki_client_verifier(roots, Some(crl)).map_err(|e| e.to_string())?;
+    match verifier.verify_client_cert(probe, &[], UnixTime::now()) {
+        Ok(_) | Err(rustls::Error::InvalidCertificate(CertificateError::Revoked)) => {}
+        Err(rustls::Error::InvalidCertificate(CertificateError::UnknownRevocationStatus)) => {
+            return Err("it is not issued by this cluster's ca.pem".into())
+        }
+        Err(rustls::Error::InvalidCertRevocationList(CertRevocationListError::BadSignature)) => {
+            return Err("its signature does not verify with this cluster's ca.pem".into())
+        }
+        Err(rustls::Error::InvalidCertRevocationList(e)) => return Err(format!("{e:?}")),
+        // The probe's own trouble (an expired certificate, say) says nothing about the CRL.
+        Err(_) => {}
+    }
+    Ok(verifier)
 }
 
 /// webpki's client verifier over `roots`, checking the leaf (only: the CA itself is the trust anchor) against `crl`.
@@ -230,6 +241,22 @@ pub struct ClusterServerVerifier {
 impl ClusterServerVerifier {
     pub fn new(roots: Arc<RootCertStore>) -> Result<Arc<Self>, rustls::client::VerifierBuilderError> {
         let inner = WebPkiServerVerifier::builder_with_provider(roots, crypto_provider()).build()?;
+        Ok(Arc::new(Self { inner }))
+    }
+
+    /// A verifier that also refuses a coordinator certificate `crl` revokes, once `crl` is known to be this CA's
+    /// (`probe`, the dialler's own certificate, is verified with it).
+    pub fn revoking(
+        roots: Arc<RootCertStore>,
+        crl: CertificateRevocationListDer<'static>,
+        probe: &CertificateDer<'_>,
+    ) -> Result<Arc<Self>, String> {
+        checked_crl_verifier(&roots, crl.clone(), probe)?;
+        let inner = WebPkiServerVerifier::builder_with_provider(roots, crypto_provider())
+            .with_crls([crl])
+            .only_check_end_entity_revocation()
+            .build()
+            .map_err(|e| e.to_string())?;
         Ok(Arc::new(Self { inner }))
     }
 }
