@@ -110,7 +110,7 @@ pub fn explain(refusal: &Refusal, rules: &[PathRule]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use distencode_wire::job::{FfmpegJob, JobId, JobKind, JobSpec};
+    use distencode_wire::job::{FfmpegJob, JobId, JobKind, JobSpec, Task, TaskInput, TaskKind};
 
     fn rule(from: &str, to: &str) -> PathRule {
         PathRule { from: from.into(), to: to.into() }
@@ -128,6 +128,19 @@ mod tests {
         assert_eq!(job.spec.project, "/mnt/p/film.mlt");
         assert_eq!(job.spec.output, "/mnt/p/out/film.mp4");
         assert_eq!(job.spec.kind.ffmpeg().unwrap().inputs, ["/mnt/p/a.mov", "/local/b.mov"]);
+        let mut join = JobSpec::new("D:\\Projects\\film.mlt", "D:\\Projects\\film.mp4");
+        join.task = Some(Box::new(Task {
+            parent: JobId(1),
+            kind: TaskKind::Join,
+            first: 0,
+            last: 9,
+            fps_num: 25,
+            fps_den: 1,
+            inputs: vec![TaskInput { path: "D:\\Projects\\.film.mp4.job1.chunk0.mp4".into(), frames: 10 }],
+        }));
+        let mut joining = MeltJob { id: JobId(2), attempt: 1, spec: join, path_map: job.path_map.clone() };
+        map_offer(&mut joining).unwrap();
+        assert_eq!(joining.spec.task.unwrap().inputs[0].path, "/mnt/p/.film.mp4.job1.chunk0.mp4");
         job.path_map = vec![rule("/a", "/b"); MAX_PATH_RULES + 1];
         assert_eq!(map_offer(&mut job).unwrap_err(), "the offer carries 257 path rules, more than 256");
     }
