@@ -118,6 +118,10 @@ pub enum Work {
 
 impl MeltRunner {
     pub fn new(config: RunnerConfig, link: LinkHandle) -> Self {
+        let removed = path_map::remove_stale_copies(&config.work_dir);
+        if removed > 0 {
+            tracing::info!(removed, "removed the mapped project copies an earlier run left behind");
+        }
         Self { config: Arc::new(config), link, current: None, leaving: false }
     }
 }

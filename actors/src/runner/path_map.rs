@@ -42,6 +42,19 @@ pub fn needs_copy(rules: &[PathRule], windows: bool) -> bool {
     !rules.is_empty() || windows
 }
 
+/// Removes the mapped copies a worker killed mid-render left behind (at its start, before it takes an offer);
+/// returns how many.
+pub fn remove_stale_copies(work_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(work_dir.join(COPIES)) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".mlt"))
+        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+        .count()
+}
+
 /// A project's mapped copy in the worker's folder; removed when dropped.
 #[derive(Debug)]
 pub struct ProjectCopy {
@@ -143,6 +156,18 @@ mod tests {
         assert_eq!(joining.spec.task.unwrap().inputs[0].path, "/mnt/p/.film.mp4.job1.chunk0.mp4");
         job.path_map = vec![rule("/a", "/b"); MAX_PATH_RULES + 1];
         assert_eq!(map_offer(&mut job).unwrap_err(), "the offer carries 257 path rules, more than 256");
+    }
+
+    #[test]
+    fn copies_left_by_a_killed_worker_are_removed_at_start() {
+        let work = tempfile::tempdir().unwrap();
+        assert_eq!(remove_stale_copies(work.path()), 0, "no folder yet");
+        let copies = work.path().join(COPIES);
+        std::fs::create_dir_all(&copies).unwrap();
+        std::fs::write(copies.join("job-3-attempt-1.mlt"), "<mlt/>").unwrap();
+        std::fs::write(copies.join("job-4-attempt-2.mlt"), "<mlt/>").unwrap();
+        assert_eq!(remove_stale_copies(work.path()), 2);
+        assert_eq!(std::fs::read_dir(&copies).unwrap().count(), 0);
     }
 
     #[test]
