@@ -42,10 +42,7 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 .clone()
                 .ok_or_else(|| anyhow!("a coordinator needs --data-dir DIR (or data_dir in the --config file)"))?;
             std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-            let crl = args.crl.clone().unwrap_or_else(|| crl::crl_path(&certs));
-            if args.crl.is_some() && !crl.exists() {
-                return Err(anyhow!("{} not found (--crl, or crl in the --config file)", crl.display()));
-            }
+            let crl = named_crl(&args)?.map_or_else(|| crl::crl_path(&certs), std::path::Path::to_path_buf);
             let identity = tls::NodeIdentity::load_as(&certs, &name, Some(distencode_wire::Role::Coordinator))?;
             let (tls, revocation) = identity.server_config_revoking(crl)?;
             let store = open_store(&data_dir, args.recover)?;
@@ -168,11 +165,8 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 .clone()
                 .ok_or_else(|| anyhow!("a worker needs --work-dir DIR (or work_dir in the --config file)"))?;
             std::fs::create_dir_all(&work_dir).with_context(|| format!("cannot create {}", work_dir.display()))?;
-            if let Some(crl) = args.crl.as_deref().filter(|crl| !crl.exists()) {
-                return Err(anyhow!("{} not found (--crl, or crl in the --config file)", crl.display()));
-            }
             // A coordinator whose certificate the CA revoked is refused at the handshake.
-            let tls = tls::client_config_as(&certs, &name, distencode_wire::Role::Worker, args.crl.as_deref())?;
+            let tls = tls::client_config_as(&certs, &name, distencode_wire::Role::Worker, named_crl(&args)?)?;
             let shutdown_timeout = checked.shutdown_timeout;
             actix_rt::System::new().block_on(async move {
                 let services = mlt::query_services(&args.melt).await?;
@@ -229,6 +223,15 @@ pub fn run(resolved: Resolved) -> Result<()> {
                 Ok(())
             })
         }
+    }
+}
+
+/// The CRL `--crl` (or `crl` in the settings) names, which must exist; `None` when none is named (each role then
+/// uses `CERTS/ca.crl` when there is one).
+fn named_crl(args: &crate::node_settings::NodeSettings) -> Result<Option<&std::path::Path>> {
+    match args.crl.as_deref() {
+        Some(crl) if !crl.exists() => Err(anyhow!("{} not found (--crl, or crl in the --config file)", crl.display())),
+        named => Ok(named),
     }
 }
 

@@ -336,21 +336,19 @@ fn validate_render(
     // Checked at the client and at submit too; a worker trusts neither.
     distencode_wire::consumer_props::check_all(&spec.encoding.extra)
         .map_err(|e| (RejectionCause::Project, e.to_string()))?;
-    let mut parsed = match mlt::read_project(project) {
-        Ok(parsed) => parsed,
+    // Read once: the checks and the mapped copy see the same text.
+    let read = mlt::read_project_text(project).and_then(|text| Ok((mlt::parse_project(&text, project)?, text)));
+    let (mut parsed, text) = match read {
+        Ok(read) => read,
         // A file this worker cannot see may be visible to another (different mounts).
         Err(e @ (mlt::ProjectError::NotFound(..) | mlt::ProjectError::Unreadable(..))) => {
-            let reason = match distencode_wire::path_map::is_foreign(&spec.project) || !job.path_map.is_empty() {
-                true => format!("{e}; {}", distencode_wire::path_map::table(&job.path_map)),
-                false => e.to_string(),
-            };
-            return Err((RejectionCause::Worker, reason));
+            return Err((RejectionCause::Worker, path_map::explain_project(&e, &spec.project, &job.path_map)));
         }
         Err(e) => return Err((RejectionCause::Project, e.to_string())),
     };
     let mut copy = None;
     if path_map::needs_copy(&job.path_map, windows) {
-        let (file, mapped) = path_map::copy_project(&config.work_dir, job, &parsed, windows)
+        let (file, mapped) = path_map::copy_project(&config.work_dir, job, &text, &parsed, windows)
             .map_err(|reason| (RejectionCause::Worker, reason))?;
         (parsed, copy) = (mapped, Some(file));
     }

@@ -81,23 +81,23 @@ impl Drop for ProjectCopy {
     }
 }
 
-/// Writes the mapped copy of `project` (already read from its mapped path) for attempt `attempt` of `job`, and
-/// reads it back as the project melt renders.
+/// Writes the mapped copy of `project` (parsed from `text`, read from its mapped path) for this attempt of `job`,
+/// and parses it as the project melt renders.
 pub fn copy_project(
     work_dir: &Path,
     job: &MeltJob,
+    text: &str,
     project: &mlt::Project,
     windows: bool,
 ) -> Result<(ProjectCopy, mlt::Project), String> {
     let rules = &job.path_map;
-    let text = mlt::read_project_text(&project.path).map_err(|e| e.to_string())?;
     let root = project.root.display().to_string();
     let mapping = mlt::Mapping {
         absolute: &|path: &str| path_map::map(rules, path),
         windows_separators: windows,
         root: path_map::map(rules, &root).unwrap_or(root),
     };
-    let copy = mlt::map_references(&text, &project.path, &mapping).map_err(|e| e.to_string())?;
+    let copy = mlt::map_references(text, &project.path, &mapping).map_err(|e| e.to_string())?;
     let folder = work_dir.join(COPIES);
     std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
     let path = folder.join(format!("job-{}-attempt-{}.mlt", job.id, job.attempt));
@@ -110,13 +110,27 @@ pub fn copy_project(
 
 /// A refusal of files, with the rules this worker has when a missing file or root might be theirs to map.
 pub fn explain(refusal: &Refusal, rules: &[PathRule]) -> String {
+    let files_missing = !refusal.missing_files.is_empty() || refusal.missing_root.is_some();
+    if !files_missing {
+        return refusal.to_string();
+    }
     let foreign = refusal.missing_files.iter().any(|r| path_map::is_foreign(&r.path.display().to_string()))
         || refusal.missing_root.as_ref().is_some_and(|root| path_map::is_foreign(&root.root.display().to_string()));
-    let files_missing = !refusal.missing_files.is_empty() || refusal.missing_root.is_some();
-    if files_missing && (foreign || !rules.is_empty()) {
-        format!("{refusal}; {}", path_map::table(rules))
+    with_rules(refusal.to_string(), foreign, rules)
+}
+
+/// A project file this worker cannot find or read, with its rules as [`explain`] gives them.
+pub fn explain_project(error: &mlt::ProjectError, project: &str, rules: &[PathRule]) -> String {
+    with_rules(error.to_string(), path_map::is_foreign(project), rules)
+}
+
+/// `reason`, followed by the worker's rule table when a path it names is written the Windows way or this worker
+/// has rules: a rule may be what is missing.
+fn with_rules(reason: String, foreign: bool, rules: &[PathRule]) -> String {
+    if foreign || !rules.is_empty() {
+        format!("{reason}; {}", path_map::table(rules))
     } else {
-        refusal.to_string()
+        reason
     }
 }
 
